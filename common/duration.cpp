@@ -1,0 +1,67 @@
+#include "common/duration.h"
+
+#include <cctype>
+#include <cstdint>
+
+namespace opsm {
+
+Result<Duration> parseDuration(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "invalid duration '" + std::string(text) + "': " + why +
+                         " (use units ms, s, m, h, d, w, e.g. \"30s\" or \"1h30m\")");
+  };
+  if (text.empty()) return bad("empty");
+  std::int64_t total_ms = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad("expected a number");
+    std::int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      n = n * 10 + (text[i] - '0');
+      if (n > 1'000'000'000'000LL) return bad("too large");
+      ++i;
+    }
+    size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(unit_start, i - unit_start);
+    std::int64_t ms_per = 0;
+    if (unit == "ms") ms_per = 1;
+    else if (unit == "s") ms_per = 1000;
+    else if (unit == "m") ms_per = 60'000;
+    else if (unit == "h") ms_per = 3'600'000;
+    else if (unit == "d") ms_per = 86'400'000;
+    else if (unit == "w") ms_per = 7 * 86'400'000LL;
+    else if (unit.empty()) return bad("missing unit");
+    else return bad("unknown unit '" + std::string(unit) + "'");
+    total_ms += n * ms_per;
+  }
+  return Duration(total_ms);
+}
+
+std::string formatDuration(Duration d) {
+  std::int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  const std::pair<std::int64_t, const char*> units[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (const auto& [size, name] : units) {
+    if (ms >= size) {
+      out += std::to_string(ms / size) + name;
+      ms %= size;
+    }
+  }
+  return out;
+}
+
+double toSeconds(TimePoint t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+double toSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace opsm

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace opsm {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+using Duration = std::chrono::milliseconds;
+
+// Parses a Prometheus-style duration: "90s", "5m", "1h30m", "7d", "2w", "500ms".
+// A bare number is rejected: units are required so that "60" is never ambiguous.
+Result<Duration> parseDuration(std::string_view text);
+
+// Formats a duration the way parseDuration reads it ("1h30m", "45s", "0s").
+std::string formatDuration(Duration d);
+
+double toSeconds(TimePoint t);
+double toSeconds(Duration d);
+
+}  // namespace opsm

@@ -1,0 +1,281 @@
+#include "scorer/engine.h"
+
+#include <cmath>
+
+namespace opsm::scorer {
+
+using Op = Condition::Op;
+using Kind = Condition::Kind;
+using Selector = Condition::Selector;
+
+const char* triName(Tri t) {
+  switch (t) {
+    case Tri::kPass:
+      return "pass";
+    case Tri::kFail:
+      return "fail";
+    case Tri::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+const char* criterionStateName(CriterionState s) {
+  switch (s) {
+    case CriterionState::kPass:
+      return "pass";
+    case CriterionState::kFail:
+      return "fail";
+    case CriterionState::kUnknown:
+      return "unknown";
+    case CriterionState::kNotApplicable:
+      return "not_applicable";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string valueAsText(const Value& v) {
+  return v.isString() ? v.asString() : v.toString();
+}
+
+template <typename T>
+Tri ordered(Op op, const T& a, const T& b) {
+  bool r = false;
+  switch (op) {
+    case Op::kEq:
+      r = a == b;
+      break;
+    case Op::kNe:
+      r = a != b;
+      break;
+    case Op::kLt:
+      r = a < b;
+      break;
+    case Op::kLe:
+      r = a <= b;
+      break;
+    case Op::kGt:
+      r = a > b;
+      break;
+    case Op::kGe:
+      r = a >= b;
+      break;
+    default:
+      return Tri::kUnknown;
+  }
+  return r ? Tri::kPass : Tri::kFail;
+}
+
+Tri compareValue(const Condition& c, const Value& v, std::string* mismatch) {
+  const Value& lit = c.literal;
+  switch (c.op) {
+    case Op::kEq:
+    case Op::kNe:
+      if (v.type() != lit.type() || v.isList()) break;
+      if (v.isNumber()) return ordered(c.op, v.asNumber(), lit.asNumber());
+      if (v.isBool()) return ordered(c.op, v.asBool(), lit.asBool());
+      return ordered(c.op, v.asString(), lit.asString());
+    case Op::kLt:
+    case Op::kLe:
+    case Op::kGt:
+    case Op::kGe:
+      if (!v.isNumber()) break;
+      if (std::isnan(v.asNumber())) {
+        *mismatch = "value is NaN";
+        return Tri::kUnknown;
+      }
+      return ordered(c.op, v.asNumber(), lit.asNumber());
+    case Op::kIn: {
+      if (v.isList()) break;
+      std::string text = valueAsText(v);
+      for (const auto& s : lit.asList()) {
+        if (s == text) return Tri::kPass;
+      }
+      return Tri::kFail;
+    }
+    case Op::kContains:
+      if (v.isList()) {
+        for (const auto& s : v.asList()) {
+          if (s == lit.asString()) return Tri::kPass;
+        }
+        return Tri::kFail;
+      }
+      if (v.isString()) {
+        return v.asString().find(lit.asString()) != std::string::npos ? Tri::kPass : Tri::kFail;
+      }
+      break;
+    case Op::kMatches:
+      if (!v.isString()) break;
+      return std::regex_match(v.asString(), *c.re) ? Tri::kPass : Tri::kFail;
+  }
+  *mismatch = std::string("evidence is a ") + valueTypeName(v.type()) + ", operator '" +
+              opName(c.op) + "' needs " +
+              (c.op == Op::kContains ? "a list or string"
+               : c.op == Op::kMatches ? "a string"
+               : c.op == Op::kIn      ? "a scalar"
+                                      : valueTypeName(lit.type()));
+  return Tri::kUnknown;
+}
+
+Tri evalCompare(const Condition& c, const EvalContext& ctx, std::string* why) {
+  auto it = ctx.evidence.find(c.key);
+  if (it == ctx.evidence.end()) {
+    if (why) *why = "no evidence " + c.key + " (needed for " + c.source_text + ")";
+    return Tri::kUnknown;
+  }
+  const Evidence& e = it->second;
+  if (e.expired(ctx.now)) {
+    if (why) {
+      *why = "evidence " + c.key + " expired at " + std::to_string(static_cast<long long>(
+                                                        toSeconds(e.expires_at))) +
+             " (needed for " + c.source_text + ")";
+    }
+    return Tri::kUnknown;
+  }
+  Tri result = Tri::kUnknown;
+  std::string mismatch;
+  std::string observed;
+  switch (c.selector) {
+    case Selector::kValue:
+      result = compareValue(c, e.value, &mismatch);
+      observed = c.key + " = " + e.value.toString();
+      break;
+    case Selector::kLength: {
+      double n = 0;
+      if (e.value.isList()) {
+        n = static_cast<double>(e.value.asList().size());
+      } else if (e.value.isString()) {
+        n = static_cast<double>(e.value.asString().size());
+      } else {
+        mismatch = std::string("len() needs a list or string, evidence is a ") +
+                   valueTypeName(e.value.type());
+        break;
+      }
+      result = ordered(c.op, n, c.literal.asNumber());
+      observed = "len(" + c.key + ") = " + Value(n).toString();
+      break;
+    }
+    case Selector::kAge: {
+      double age = toSeconds(std::chrono::duration_cast<Duration>(ctx.now - e.observed_at));
+      result = ordered(c.op, age, c.literal.asNumber());
+      observed = "age(" + c.key + ") = " + formatDuration(Duration(static_cast<long long>(age * 1000)));
+      break;
+    }
+  }
+  if (why) {
+    if (!mismatch.empty()) {
+      *why = c.key + ": " + mismatch + " (in " + c.source_text + ")";
+    } else {
+      *why = observed + (result == Tri::kPass ? ", satisfies " : ", want ") + c.source_text;
+    }
+  }
+  return result;
+}
+
+void appendReason(std::string* why, const std::string& part) {
+  if (!why || part.empty()) return;
+  if (!why->empty()) *why += "; ";
+  *why += part;
+}
+
+}  // namespace
+
+Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
+  switch (c.kind) {
+    case Kind::kCompare:
+      return evalCompare(c, ctx, why);
+    case Kind::kExists: {
+      auto it = ctx.evidence.find(c.key);
+      if (it == ctx.evidence.end()) {
+        if (why) *why = "no evidence " + c.key + ", want " + c.source_text;
+        return Tri::kFail;
+      }
+      if (it->second.expired(ctx.now)) {
+        if (why) *why = "evidence " + c.key + " expired, cannot tell whether it still exists";
+        return Tri::kUnknown;
+      }
+      if (why) *why = "evidence " + c.key + " present";
+      return Tri::kPass;
+    }
+    case Kind::kNot: {
+      std::string inner;
+      Tri t = evaluate(c.children.front(), ctx, why ? &inner : nullptr);
+      if (why) *why = "not (" + inner + ")";
+      if (t == Tri::kUnknown) return Tri::kUnknown;
+      return t == Tri::kPass ? Tri::kFail : Tri::kPass;
+    }
+    case Kind::kAll:
+    case Kind::kAny: {
+      // Kleene logic. The explanation keeps the reasons of the children that decided it.
+      const Tri decisive = c.kind == Kind::kAll ? Tri::kFail : Tri::kPass;
+      std::string decisive_why, unknown_why, all_why;
+      bool any_decisive = false, any_unknown = false;
+      for (const auto& child : c.children) {
+        std::string r;
+        Tri t = evaluate(child, ctx, why ? &r : nullptr);
+        appendReason(why ? &all_why : nullptr, r);
+        if (t == decisive) {
+          any_decisive = true;
+          appendReason(why ? &decisive_why : nullptr, r);
+          if (!why) break;
+        } else if (t == Tri::kUnknown) {
+          any_unknown = true;
+          appendReason(why ? &unknown_why : nullptr, r);
+        }
+      }
+      Tri result = any_decisive ? decisive
+                   : any_unknown ? Tri::kUnknown
+                                 : (c.kind == Kind::kAll ? Tri::kPass : Tri::kFail);
+      if (why) {
+        *why = any_decisive ? decisive_why : any_unknown ? unknown_why : all_why;
+      }
+      return result;
+    }
+  }
+  return Tri::kUnknown;
+}
+
+CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx) {
+  CriterionResult r;
+  r.criterion = &criterion;
+  if (criterion.applies_to) {
+    std::string why;
+    Tri t = evaluate(*criterion.applies_to, ctx, &why);
+    if (t == Tri::kFail) {
+      r.state = CriterionState::kNotApplicable;
+      r.reason = "not applicable: " + why;
+      return r;
+    }
+    if (t == Tri::kUnknown) {
+      r.state = CriterionState::kUnknown;
+      r.reason = "cannot tell whether it applies: " + why;
+      return r;
+    }
+  }
+  if (criterion.attestation) {
+    auto it = ctx.evidence.find(attestationKey(criterion.id));
+    if (it == ctx.evidence.end()) {
+      r.state = CriterionState::kUnknown;
+      r.reason = "needs an attestation; none on file";
+    } else if (it->second.expired(ctx.now)) {
+      r.state = CriterionState::kUnknown;
+      r.reason = "attestation expired";
+    } else if (it->second.value.isBool() && it->second.value.asBool()) {
+      r.state = CriterionState::kPass;
+      r.reason = "attested (" + it->second.source.collector + ")";
+    } else {
+      r.state = CriterionState::kFail;
+      r.reason = "attested as not met (" + it->second.source.collector + ")";
+    }
+    return r;
+  }
+  Tri t = evaluate(*criterion.when, ctx, &r.reason);
+  r.state = t == Tri::kPass   ? CriterionState::kPass
+            : t == Tri::kFail ? CriterionState::kFail
+                              : CriterionState::kUnknown;
+  return r;
+}
+
+}  // namespace opsm::scorer

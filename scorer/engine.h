@@ -1,0 +1,37 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scorer/evidence.h"
+#include "scorer/rules.h"
+
+namespace opsm::scorer {
+
+// Three-valued logic: missing or expired evidence makes a condition unknown, never failed.
+enum class Tri { kPass, kFail, kUnknown };
+const char* triName(Tri t);
+
+enum class CriterionState { kPass, kFail, kUnknown, kNotApplicable };
+const char* criterionStateName(CriterionState s);
+
+// One system's evidence at one instant.
+struct EvalContext {
+  const std::map<std::string, Evidence>& evidence;
+  TimePoint now;
+};
+
+// Evaluates a compiled condition. When `why` is not null it receives an explanation naming
+// the evidence and the values that decided the outcome.
+Tri evaluate(const Condition& condition, const EvalContext& ctx, std::string* why = nullptr);
+
+struct CriterionResult {
+  const Criterion* criterion = nullptr;
+  CriterionState state = CriterionState::kUnknown;
+  std::string reason;
+};
+
+CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx);
+
+}  // namespace opsm::scorer

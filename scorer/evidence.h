@@ -1,0 +1,98 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/duration.h"
+
+namespace opsm::scorer {
+
+using StringList = std::vector<std::string>;
+
+enum class ValueType { kBool, kNumber, kString, kList };
+const char* valueTypeName(ValueType t);
+
+// The typed value of a piece of evidence.
+class Value {
+ public:
+  Value() : v_(false) {}
+  Value(bool b) : v_(b) {}                       // NOLINT: implicit by design
+  Value(double d) : v_(d) {}                     // NOLINT
+  Value(int i) : v_(static_cast<double>(i)) {}   // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}     // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}   // NOLINT
+  Value(StringList l) : v_(std::move(l)) {}      // NOLINT
+
+  ValueType type() const { return static_cast<ValueType>(v_.index()); }
+  bool isBool() const { return type() == ValueType::kBool; }
+  bool isNumber() const { return type() == ValueType::kNumber; }
+  bool isString() const { return type() == ValueType::kString; }
+  bool isList() const { return type() == ValueType::kList; }
+  bool asBool() const { return std::get<bool>(v_); }
+  double asNumber() const { return std::get<double>(v_); }
+  const std::string& asString() const { return std::get<std::string>(v_); }
+  const StringList& asList() const { return std::get<StringList>(v_); }
+
+  // Human-readable rendering for explanations: true, 0.5, "text", ["a", "b"].
+  std::string toString() const;
+  bool operator==(const Value& other) const = default;
+
+ private:
+  std::variant<bool, double, std::string, StringList> v_;
+};
+
+// What a collector observed, before the agent stamps time and provenance on it.
+struct Fact {
+  std::string key;      // dotted, e.g. monitoring.prometheus.targets_up_ratio
+  std::string system;   // the scored system the fact is about
+  Value value;
+  std::string locator;  // where exactly it came from: URL path, query, command
+};
+
+struct Source {
+  std::string collector;  // collector instance name from the config
+  std::string locator;
+};
+
+struct Evidence {
+  std::string key;
+  std::string system;
+  Value value;
+  TimePoint observed_at{};
+  TimePoint expires_at{};
+  Source source;
+
+  bool expired(TimePoint now) const { return now >= expires_at; }
+};
+
+// Turns a collector's facts into evidence observed at `now`, valid for `ttl`.
+std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact> facts,
+                                 TimePoint now, Duration ttl);
+
+// In-memory evidence, keyed by system then key. Thread-safe.
+class EvidenceStore {
+ public:
+  // Replaces everything `collector` reported before with `evidence`: evidence the collector
+  // no longer reports disappears, evidence of other collectors is untouched.
+  void replaceFromCollector(const std::string& collector, std::vector<Evidence> evidence);
+
+  // Adds or replaces single pieces of evidence (attestations, tests).
+  void put(Evidence evidence);
+
+  std::optional<Evidence> find(const std::string& system, const std::string& key) const;
+  std::vector<std::string> systems() const;
+  std::vector<Evidence> forSystem(const std::string& system) const;
+
+  // A consistent copy of one system's evidence for scoring.
+  std::map<std::string, Evidence> snapshot(const std::string& system) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<std::string, Evidence>> by_system_;
+};
+
+}  // namespace opsm::scorer

@@ -1,0 +1,424 @@
+#include "scorer/rules.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "common/yaml_util.h"
+
+namespace opsm::scorer {
+
+namespace fs = std::filesystem;
+using Op = Condition::Op;
+using Kind = Condition::Kind;
+using Selector = Condition::Selector;
+
+const char* opName(Op op) {
+  switch (op) {
+    case Op::kEq:
+      return "eq";
+    case Op::kNe:
+      return "ne";
+    case Op::kLt:
+      return "lt";
+    case Op::kLe:
+      return "le";
+    case Op::kGt:
+      return "gt";
+    case Op::kGe:
+      return "ge";
+    case Op::kIn:
+      return "in";
+    case Op::kContains:
+      return "contains";
+    case Op::kMatches:
+      return "matches";
+  }
+  return "?";
+}
+
+const ItemRules* RulePack::findItem(const std::string& id) const {
+  for (const auto& i : items) {
+    if (i.item == id) return &i;
+  }
+  return nullptr;
+}
+
+std::string attestationKey(const std::string& criterion_id) {
+  return "attestation." + criterion_id;
+}
+
+namespace {
+
+constexpr std::pair<std::string_view, Op> kOps[] = {
+    {"eq", Op::kEq}, {"ne", Op::kNe}, {"lt", Op::kLt},       {"le", Op::kLe},
+    {"gt", Op::kGt}, {"ge", Op::kGe}, {"in", Op::kIn}, {"contains", Op::kContains},
+    {"matches", Op::kMatches}};
+
+const char* opSymbol(Op op) {
+  switch (op) {
+    case Op::kEq:
+      return "==";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    default:
+      return opName(op);
+  }
+}
+
+int lineOf(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
+
+// A plain YAML scalar becomes bool, number or string; a quoted one is always a string.
+Value scalarValue(const YAML::Node& n) {
+  if (n.Tag() != "!") {
+    bool b = false;
+    if (YAML::convert<bool>::decode(n, b)) return Value(b);
+    double d = 0;
+    if (YAML::convert<double>::decode(n, d)) return Value(d);
+  }
+  return Value(n.Scalar());
+}
+
+bool isKeyName(const std::string& k) {
+  if (k.empty() || k.front() == '.' || k.back() == '.') return false;
+  return std::all_of(k.begin(), k.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/';
+  });
+}
+
+Result<Condition> compileList(const std::string& file, const YAML::Node& node, Kind kind,
+                              const char* name) {
+  YAML::Node list = node[name];
+  if (!list.IsSequence() || list.size() == 0) {
+    return fieldError(file, list, name, "must be a non-empty list of conditions");
+  }
+  Condition c;
+  c.kind = kind;
+  c.line = lineOf(node);
+  for (const auto& child : list) {
+    auto cc = compileCondition(file, child);
+    if (!cc) return cc.error();
+    c.children.push_back(std::move(*cc));
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<Condition> compileCondition(const std::string& file, const YAML::Node& node) {
+  if (!node.IsMap() || node.size() == 0) {
+    return fieldError(file, node, "condition",
+                      "must be a mapping such as {key: K, ge: 1}, {all: [...]}, {any: [...]}, "
+                      "{not: ...}, {exists: K}");
+  }
+  if (node["all"]) {
+    if (node.size() != 1) return fieldError(file, node, "all", "must stand alone in its mapping");
+    return compileList(file, node, Kind::kAll, "all");
+  }
+  if (node["any"]) {
+    if (node.size() != 1) return fieldError(file, node, "any", "must stand alone in its mapping");
+    return compileList(file, node, Kind::kAny, "any");
+  }
+  if (node["not"]) {
+    if (node.size() != 1) return fieldError(file, node, "not", "must stand alone in its mapping");
+    auto child = compileCondition(file, node["not"]);
+    if (!child) return child.error();
+    Condition c;
+    c.kind = Kind::kNot;
+    c.line = lineOf(node);
+    c.children.push_back(std::move(*child));
+    return c;
+  }
+  if (node["exists"]) {
+    if (node.size() != 1) {
+      return fieldError(file, node, "exists", "must stand alone in its mapping");
+    }
+    YAML::Node k = node["exists"];
+    if (!k.IsScalar() || !isKeyName(k.Scalar())) {
+      return fieldError(file, k, "exists", "must be an evidence key such as a.b.c");
+    }
+    Condition c;
+    c.kind = Kind::kExists;
+    c.key = k.Scalar();
+    c.line = lineOf(node);
+    c.source_text = "exists(" + c.key + ")";
+    return c;
+  }
+
+  // A comparison: exactly one selector and exactly one operator.
+  Condition c;
+  c.kind = Kind::kCompare;
+  c.line = lineOf(node);
+  const char* selector_name = nullptr;
+  int selectors = 0;
+  for (auto [name, sel] : {std::pair{"key", Selector::kValue}, std::pair{"len", Selector::kLength},
+                           std::pair{"age", Selector::kAge}}) {
+    if (node[name]) {
+      ++selectors;
+      selector_name = name;
+      c.selector = sel;
+    }
+  }
+  if (selectors != 1) {
+    return fieldError(file, node, "condition",
+                      "a comparison needs exactly one of 'key', 'len' or 'age'; other forms are "
+                      "'all', 'any', 'not', 'exists'");
+  }
+  YAML::Node key = node[selector_name];
+  if (!key.IsScalar() || !isKeyName(key.Scalar())) {
+    return fieldError(file, key, selector_name, "must be an evidence key such as a.b.c");
+  }
+  c.key = key.Scalar();
+
+  std::optional<Op> op;
+  YAML::Node rhs;
+  for (const auto& kv : node) {
+    std::string k = kv.first.Scalar();
+    if (k == selector_name) continue;
+    auto found = std::find_if(std::begin(kOps), std::end(kOps),
+                              [&](const auto& p) { return p.first == k; });
+    if (found == std::end(kOps)) {
+      return fieldError(file, kv.first, k,
+                        "unknown operator (allowed: eq, ne, lt, le, gt, ge, in, contains, "
+                        "matches)");
+    }
+    if (op) return fieldError(file, kv.first, k, "a comparison takes exactly one operator");
+    op = found->second;
+    rhs = kv.second;
+  }
+  if (!op) {
+    return fieldError(file, node, selector_name,
+                      "comparison has no operator (eq, ne, lt, le, gt, ge, in, contains, "
+                      "matches)");
+  }
+  c.op = *op;
+  std::string op_field = opName(c.op);
+
+  if (c.op == Op::kIn) {
+    if (c.selector != Selector::kValue) {
+      return fieldError(file, rhs, op_field, "'in' applies to 'key' only");
+    }
+    if (!rhs.IsSequence() || rhs.size() == 0) {
+      return fieldError(file, rhs, op_field, "must be a non-empty list");
+    }
+    StringList items;
+    for (const auto& v : rhs) {
+      if (!v.IsScalar()) return fieldError(file, v, op_field, "list items must be scalars");
+      items.push_back(v.Scalar());
+    }
+    c.literal = Value(std::move(items));
+  } else {
+    if (!rhs.IsScalar()) return fieldError(file, rhs, op_field, "must be a single value");
+    if (c.selector == Selector::kAge) {
+      if (c.op != Op::kLt && c.op != Op::kLe && c.op != Op::kGt && c.op != Op::kGe) {
+        return fieldError(file, rhs, op_field, "'age' compares with lt, le, gt or ge only");
+      }
+      auto d = parseDuration(rhs.Scalar());
+      if (!d) return fieldError(file, rhs, op_field, d.error().message);
+      c.literal = Value(toSeconds(*d));
+    } else if (c.op == Op::kContains) {
+      if (c.selector != Selector::kValue) {
+        return fieldError(file, rhs, op_field, "'contains' applies to 'key' only");
+      }
+      c.literal = Value(rhs.Scalar());
+    } else if (c.op == Op::kMatches) {
+      if (c.selector != Selector::kValue) {
+        return fieldError(file, rhs, op_field, "'matches' applies to 'key' only");
+      }
+      try {
+        c.re = std::make_shared<const std::regex>(rhs.Scalar(), std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return fieldError(file, rhs, op_field, std::string("invalid regular expression: ") +
+                                                   e.what());
+      }
+      c.literal = Value(rhs.Scalar());
+    } else {
+      c.literal = scalarValue(rhs);
+      bool ordered = c.op == Op::kLt || c.op == Op::kLe || c.op == Op::kGt || c.op == Op::kGe;
+      if ((ordered || c.selector == Selector::kLength) && !c.literal.isNumber()) {
+        return fieldError(file, rhs, op_field, "must be a number");
+      }
+    }
+  }
+
+  std::string lhs = c.selector == Selector::kValue    ? c.key
+                    : c.selector == Selector::kLength ? "len(" + c.key + ")"
+                                                      : "age(" + c.key + ")";
+  std::string rhs_text = c.selector == Selector::kAge ? rhs.Scalar() : c.literal.toString();
+  c.source_text = lhs + " " + opSymbol(c.op) + " " + rhs_text;
+  return c;
+}
+
+namespace {
+
+Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& node, int level,
+                                   const std::string& item) {
+  if (auto st = checkKeys(file, node, {"id", "zh", "en", "when", "attestation", "applies_to"},
+                          "criterion");
+      !st) {
+    return st.error();
+  }
+  Criterion c;
+  c.file = file;
+  c.line = lineOf(node);
+  c.level = level;
+  for (auto [field, dest] : {std::pair{"id", &c.id}, std::pair{"zh", &c.zh},
+                             std::pair{"en", &c.en}}) {
+    auto s = readString(file, node, field);
+    if (!s) return s.error();
+    if (s->empty()) return fieldError(file, node, field, "is required");
+    *dest = *s;
+  }
+  std::string prefix = item + "/L" + std::to_string(level) + "/";
+  if (c.id.rfind(prefix, 0) != 0 || c.id.size() == prefix.size()) {
+    return fieldError(file, node["id"], "id",
+                      "'" + c.id + "' must be of the form " + prefix + "<n> (item " + item +
+                          ", level " + std::to_string(level) + ")");
+  }
+  auto att = readBool(file, node, "attestation", false);
+  if (!att) return att.error();
+  c.attestation = *att;
+  if (node["when"]) {
+    auto w = compileCondition(file, node["when"]);
+    if (!w) return w.error();
+    c.when = std::move(*w);
+  }
+  if (c.attestation == c.when.has_value()) {
+    return fieldError(file, node, c.attestation ? "attestation" : "when",
+                      "criterion " + c.id +
+                          " needs exactly one of 'when' (a condition) or 'attestation: true'");
+  }
+  if (node["applies_to"]) {
+    auto a = compileCondition(file, node["applies_to"]);
+    if (!a) return a.error();
+    c.applies_to = std::move(*a);
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<ItemRules> loadItemRules(const std::string& file, const Model& model) {
+  auto root = loadYamlFile(file);
+  if (!root) return root.error();
+  if (auto st = checkKeys(file, *root, {"item", "levels"}, "rule file"); !st) return st.error();
+  auto item_id = readString(file, *root, "item");
+  if (!item_id) return item_id.error();
+  if (item_id->empty()) return fieldError(file, *root, "item", "is required");
+  const ItemInfo* info = model.findItem(*item_id);
+  if (!info) {
+    return fieldError(file, (*root)["item"], "item",
+                      "'" + *item_id + "' is not an item of the model");
+  }
+  ItemRules rules;
+  rules.item = info->id;
+  rules.domain = info->domain;
+  rules.file = file;
+
+  YAML::Node levels = (*root)["levels"];
+  if (!levels.IsMap()) {
+    return fieldError(file, levels.IsDefined() ? levels : *root, "levels",
+                      "must be a mapping from level (1..5) to a list of criteria");
+  }
+  std::array<bool, kLevels> present{};
+  std::set<std::string> ids;
+  for (const auto& kv : levels) {
+    int level = 0;
+    if (!YAML::convert<int>::decode(kv.first, level) || level < 1 || level > kLevels) {
+      return fieldError(file, kv.first, "levels",
+                        "'" + kv.first.Scalar() + "' is not a level (1..5)");
+    }
+    if (present[level - 1]) {
+      return fieldError(file, kv.first, "levels", "level " + std::to_string(level) + " twice");
+    }
+    present[level - 1] = true;
+    LevelRules& lr = rules.levels[level - 1];
+    lr.level = level;
+    const YAML::Node& body = kv.second;
+    if (body.IsMap()) {
+      // {same_as: 4}: "同 4 级", the level adds no requirement of its own.
+      if (auto st = checkKeys(file, body, {"same_as"}, "level"); !st) return st.error();
+      int same = 0;
+      if (!YAML::convert<int>::decode(body["same_as"], same) || same != level - 1) {
+        return fieldError(file, body["same_as"], "same_as",
+                          "must name the previous level (" + std::to_string(level - 1) + ")");
+      }
+      lr.same_as_previous = true;
+      continue;
+    }
+    if (!body.IsSequence() || body.size() == 0) {
+      return fieldError(file, body, "levels",
+                        "level " + std::to_string(level) +
+                            " must be a non-empty list of criteria or {same_as: " +
+                            std::to_string(level - 1) + "}");
+    }
+    for (const auto& cn : body) {
+      auto c = compileCriterion(file, cn, level, rules.item);
+      if (!c) return c.error();
+      if (!ids.insert(c->id).second) {
+        return fieldError(file, cn["id"], "id", "duplicate criterion id " + c->id);
+      }
+      lr.criteria.push_back(std::move(*c));
+    }
+  }
+  for (int l = 1; l <= kLevels; ++l) {
+    if (!present[l - 1]) {
+      return fieldError(file, levels, "levels", "level " + std::to_string(l) + " is missing");
+    }
+  }
+  if (rules.levels[0].same_as_previous) {
+    return fieldError(file, levels, "levels", "level 1 cannot be 'same_as'");
+  }
+  return rules;
+}
+
+Result<RulePack> loadRulePack(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return makeError(ErrorCode::kNotFound, dir + ": rules directory not found");
+  }
+  auto model = loadModel((fs::path(dir) / "model.yaml").string());
+  if (!model) return model.error();
+
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    auto p = entry.path();
+    if (entry.is_regular_file() && (p.extension() == ".yaml" || p.extension() == ".yml") &&
+        p.filename() != "model.yaml") {
+      files.push_back(p.string());
+    }
+  }
+  if (ec) return makeError(ErrorCode::kIo, dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+
+  RulePack pack;
+  pack.model = std::move(*model);
+  std::vector<ItemRules> loaded;
+  for (const auto& f : files) {
+    auto r = loadItemRules(f, pack.model);
+    if (!r) return r.error();
+    for (const auto& other : loaded) {
+      if (other.item == r->item) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         f + ": item " + r->item + " is already defined in " + other.file);
+      }
+    }
+    loaded.push_back(std::move(*r));
+  }
+  for (const auto& info : pack.model.items) {
+    for (auto& r : loaded) {
+      if (r.item == info.id) pack.items.push_back(std::move(r));
+    }
+  }
+  return pack;
+}
+
+}  // namespace opsm::scorer

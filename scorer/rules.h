@@ -1,0 +1,84 @@
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/duration.h"
+#include "common/result.h"
+#include "scorer/evidence.h"
+#include "scorer/model.h"
+
+namespace opsm::scorer {
+
+// A compiled condition over one system's evidence. See docs/rule-language.md.
+struct Condition {
+  enum class Kind { kAll, kAny, kNot, kCompare, kExists };
+  // What a comparison looks at: the value, the length of a list/string value, or the
+  // age of the evidence (now - observed_at) in seconds.
+  enum class Selector { kValue, kLength, kAge };
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kIn, kContains, kMatches };
+
+  Kind kind = Kind::kAll;
+  std::vector<Condition> children;  // all / any / not (one child)
+  std::string key;                  // compare / exists
+  Selector selector = Selector::kValue;
+  Op op = Op::kEq;
+  Value literal;                         // right-hand side; age literals are seconds
+  std::shared_ptr<const std::regex> re;  // matches
+  std::string source_text;               // for explanations: "monitoring.x >= 0.9"
+  int line = 0;
+};
+
+const char* opName(Condition::Op op);
+
+struct Criterion {
+  std::string id;  // "6.1.3/L1/1"
+  int level = 0;
+  std::string zh;
+  std::string en;
+  bool attestation = false;
+  std::optional<Condition> when;
+  std::optional<Condition> applies_to;
+  std::string file;
+  int line = 0;
+};
+
+struct LevelRules {
+  int level = 0;
+  bool same_as_previous = false;  // "同 4 级": adds no requirement of its own
+  std::vector<Criterion> criteria;
+};
+
+struct ItemRules {
+  std::string item;    // "6.1.3"
+  std::string domain;  // "6.1"
+  std::string file;
+  std::array<LevelRules, kLevels> levels;
+};
+
+struct RulePack {
+  Model model;
+  std::vector<ItemRules> items;  // in the model's order
+  const ItemRules* findItem(const std::string& id) const;
+};
+
+// The evidence key an attestation of criterion `id` is stored under.
+std::string attestationKey(const std::string& criterion_id);
+
+// Compiles one condition node. Errors name file, line and field.
+Result<Condition> compileCondition(const std::string& file, const YAML::Node& node);
+
+// Compiles one rule file against the model.
+Result<ItemRules> loadItemRules(const std::string& file, const Model& model);
+
+// Loads `dir`/model.yaml and every other *.yaml file in `dir` as an item's rules.
+// Items without a rule file are simply not scored.
+Result<RulePack> loadRulePack(const std::string& dir);
+
+}  // namespace opsm::scorer

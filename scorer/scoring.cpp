@@ -1,0 +1,153 @@
+#include "scorer/scoring.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "common/yaml_util.h"
+
+namespace opsm::scorer {
+
+using Aggregate = ScoringConfig::Aggregate;
+
+const char* aggregateName(Aggregate a) {
+  switch (a) {
+    case Aggregate::kMin:
+      return "min";
+    case Aggregate::kMean:
+      return "mean";
+    case Aggregate::kMax:
+      return "max";
+  }
+  return "min";
+}
+
+namespace {
+
+Result<Aggregate> parseAggregate(const std::string& file, const YAML::Node& map,
+                                 std::string_view field) {
+  auto s = readString(file, map, field, "min");
+  if (!s) return s.error();
+  for (auto a : {Aggregate::kMin, Aggregate::kMean, Aggregate::kMax}) {
+    if (*s == aggregateName(a)) return a;
+  }
+  return fieldError(file, map[std::string(field)], field,
+                    "'" + *s + "' is not one of min, mean, max");
+}
+
+double aggregate(Aggregate a, const std::vector<double>& xs) {
+  if (xs.empty()) return 0.0;
+  switch (a) {
+    case Aggregate::kMin:
+      return *std::min_element(xs.begin(), xs.end());
+    case Aggregate::kMax:
+      return *std::max_element(xs.begin(), xs.end());
+    case Aggregate::kMean:
+      break;
+  }
+  return std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
+}
+
+double mean(const std::vector<double>& xs) { return aggregate(Aggregate::kMean, xs); }
+
+}  // namespace
+
+Result<ScoringConfig> parseScoringConfig(const std::string& file, const YAML::Node& node) {
+  ScoringConfig config;
+  if (!node.IsDefined() || node.IsNull()) return config;
+  if (auto st = checkKeys(file, node, {"level_pass_ratio", "domain_aggregate", "system_aggregate"},
+                          "scoring");
+      !st) {
+    return st.error();
+  }
+  auto ratio = readNumber(file, node, "level_pass_ratio", 1.0);
+  if (!ratio) return ratio.error();
+  if (!(*ratio > 0.0 && *ratio <= 1.0)) {
+    return fieldError(file, node["level_pass_ratio"], "level_pass_ratio",
+                      "must be greater than 0 and at most 1");
+  }
+  config.level_pass_ratio = *ratio;
+  auto d = parseAggregate(file, node, "domain_aggregate");
+  if (!d) return d.error();
+  config.domain_aggregate = *d;
+  auto s = parseAggregate(file, node, "system_aggregate");
+  if (!s) return s.error();
+  config.system_aggregate = *s;
+  return config;
+}
+
+ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const ScoringConfig& config) {
+  ItemScore score;
+  score.item = rules.item;
+  score.domain = rules.domain;
+  for (const auto& level : rules.levels) {
+    LevelTally& t = score.tally[level.level - 1];
+    for (const auto& c : level.criteria) {
+      CriterionResult r = evaluateCriterion(c, ctx);
+      switch (r.state) {
+        case CriterionState::kPass:
+          ++t.passed;
+          break;
+        case CriterionState::kNotApplicable:
+          ++t.passed;
+          ++t.not_applicable;
+          break;
+        case CriterionState::kFail:
+          ++t.failed;
+          break;
+        case CriterionState::kUnknown:
+          ++t.unknown;
+          break;
+      }
+      score.criteria.push_back(std::move(r));
+    }
+  }
+
+  auto share = [&](int level) {
+    const LevelTally& t = score.tally[level - 1];
+    return t.total() == 0 ? 1.0 : static_cast<double>(t.passed) / t.total();
+  };
+  // A small tolerance so that a ratio such as 0.8 of 5 criteria (4/5) is reached exactly.
+  constexpr double kEps = 1e-9;
+  int level = 0;
+  for (const auto& lr : rules.levels) {
+    bool reached = lr.same_as_previous || share(lr.level) + kEps >= config.level_pass_ratio;
+    if (!reached) break;
+    level = lr.level;
+  }
+  score.level = level;
+  // Level L+1 is the first level not reached, so its share is below the pass ratio and the
+  // progress stays below L+1.
+  score.progress = level >= kLevels ? static_cast<double>(kLevels) : level + share(level + 1);
+  return score;
+}
+
+SystemScore scoreSystem(const std::string& system, const RulePack& pack, const EvalContext& ctx,
+                        const ScoringConfig& config) {
+  SystemScore out;
+  out.system = system;
+  for (const auto& rules : pack.items) out.items.push_back(scoreItem(rules, ctx, config));
+
+  std::vector<double> domain_levels, domain_progress;
+  for (const auto& d : pack.model.domains) {
+    std::vector<double> levels, progress;
+    for (const auto& item : out.items) {
+      if (item.domain != d.id) continue;
+      levels.push_back(item.level);
+      progress.push_back(item.progress);
+    }
+    if (levels.empty()) continue;
+    DomainScore ds;
+    ds.domain = d.id;
+    ds.level = aggregate(config.domain_aggregate, levels);
+    ds.progress = mean(progress);
+    ds.items = static_cast<int>(levels.size());
+    domain_levels.push_back(ds.level);
+    domain_progress.push_back(ds.progress);
+    out.domains.push_back(ds);
+  }
+  out.level = aggregate(config.system_aggregate, domain_levels);
+  out.progress = mean(domain_progress);
+  return out;
+}
+
+}  // namespace opsm::scorer

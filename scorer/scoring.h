@@ -1,0 +1,65 @@
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "scorer/engine.h"
+#include "scorer/rules.h"
+
+namespace opsm::scorer {
+
+// How levels are computed and aggregated. See docs/scoring.md.
+struct ScoringConfig {
+  enum class Aggregate { kMin, kMean, kMax };
+  // Share (0..1] of a level's criteria that must pass (not-applicable counts as passed)
+  // for the level to be reached. 1.0: every criterion.
+  double level_pass_ratio = 1.0;
+  Aggregate domain_aggregate = Aggregate::kMin;  // items -> domain level
+  Aggregate system_aggregate = Aggregate::kMin;  // domains -> system level
+};
+
+const char* aggregateName(ScoringConfig::Aggregate a);
+Result<ScoringConfig> parseScoringConfig(const std::string& file, const YAML::Node& node);
+
+struct LevelTally {
+  int passed = 0;  // pass + not applicable
+  int failed = 0;
+  int unknown = 0;
+  int not_applicable = 0;
+  int total() const { return passed + failed + unknown; }
+};
+
+struct ItemScore {
+  std::string item;
+  std::string domain;
+  int level = 0;          // highest L with levels 1..L all reached
+  double progress = 0.0;  // level + share of level+1 passed
+  std::array<LevelTally, kLevels> tally{};
+  std::vector<CriterionResult> criteria;  // every criterion, in level order
+};
+
+struct DomainScore {
+  std::string domain;
+  double level = 0.0;     // aggregate of item levels (min by default)
+  double progress = 0.0;  // mean of item progress
+  int items = 0;
+};
+
+struct SystemScore {
+  std::string system;
+  double level = 0.0;
+  double progress = 0.0;
+  std::vector<DomainScore> domains;
+  std::vector<ItemScore> items;
+};
+
+ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const ScoringConfig& config);
+
+// Scores every item that has rules; domains with no scored item are left out.
+SystemScore scoreSystem(const std::string& system, const RulePack& pack, const EvalContext& ctx,
+                        const ScoringConfig& config);
+
+}  // namespace opsm::scorer
