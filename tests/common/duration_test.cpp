@@ -1,0 +1,42 @@
+#include "common/duration.h"
+
+#include <gtest/gtest.h>
+
+namespace opsm {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+TEST(ParseDuration, AcceptsPrometheusUnits) {
+  EXPECT_EQ(*parseDuration("500ms"), milliseconds(500));
+  EXPECT_EQ(*parseDuration("90s"), seconds(90));
+  EXPECT_EQ(*parseDuration("5m"), minutes(5));
+  EXPECT_EQ(*parseDuration("1h30m"), minutes(90));
+  EXPECT_EQ(*parseDuration("7d"), hours(7 * 24));
+  EXPECT_EQ(*parseDuration("2w"), hours(14 * 24));
+}
+
+TEST(ParseDuration, RejectsMissingOrUnknownUnits) {
+  auto bare = parseDuration("60");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.error().message.find("missing unit"), std::string::npos);
+  auto unknown = parseDuration("3y");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("unknown unit 'y'"), std::string::npos);
+  EXPECT_FALSE(parseDuration("").ok());
+  EXPECT_FALSE(parseDuration("-5s").ok());
+  EXPECT_FALSE(parseDuration("s").ok());
+}
+
+TEST(FormatDuration, RoundTrips) {
+  EXPECT_EQ(formatDuration(minutes(90)), "1h30m");
+  EXPECT_EQ(formatDuration(milliseconds(0)), "0s");
+  EXPECT_EQ(formatDuration(milliseconds(1500)), "1s500ms");
+  EXPECT_EQ(*parseDuration(formatDuration(hours(50))), hours(50));
+}
+
+}  // namespace
+}  // namespace opsm

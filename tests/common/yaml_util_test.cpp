@@ -1,0 +1,48 @@
+#include "common/yaml_util.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace opsm {
+namespace {
+
+TEST(LoadYamlFile, SyntaxErrorNamesFileLineAndColumn) {
+  testing::TempDir dir;
+  auto path = dir.write("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n");
+  auto r = loadYamlFile(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find(path + ":"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("YAML syntax error"), std::string::npos);
+}
+
+TEST(LoadYamlFile, MissingFileIsNotFound) {
+  auto r = loadYamlFile("/nonexistent/opsm.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+}
+
+TEST(CheckKeys, NamesTheUnknownKeyAndItsLine) {
+  auto node = *loadYamlString("url: x\n\nintervall: 5s\n", "c.yaml");
+  auto st = checkKeys("c.yaml", node, {"url", "interval"}, "collector");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("c.yaml:3: field 'intervall'"), std::string::npos)
+      << st.error().message;
+}
+
+TEST(ReadFields, WrongTypesAreRejectedWithTheField) {
+  auto node = *loadYamlString("n: abc\nd: 10\nb: maybe\n", "f.yaml");
+  auto n = readNumber("f.yaml", node, "n", 0);
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.error().message.find("f.yaml:1: field 'n': must be a number"), std::string::npos);
+  auto d = readDuration("f.yaml", node, "d", Duration(0));
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("f.yaml:2: field 'd'"), std::string::npos);
+  auto b = readBool("f.yaml", node, "b", false);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(*readNumber("f.yaml", node, "absent", 7.5), 7.5);
+}
+
+}  // namespace
+}  // namespace opsm
