@@ -1,0 +1,69 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/duration.h"
+#include "common/result.h"
+#include "scorer/evidence.h"
+
+namespace opsm::collectors {
+
+// What a collector gets for one poll.
+struct CollectContext {
+  TimePoint now;                                   // wall-clock time of the poll
+  std::chrono::steady_clock::time_point deadline;  // the poll must finish by then
+  std::vector<std::string> systems;                // systems declared in the config (may be empty)
+
+  // Time left until the deadline, at least 1 ms so that a late call still fails fast.
+  Duration remaining() const;
+};
+
+// A source of facts. Instances are built by a CollectorFactory from validated config and
+// may be called from a worker thread; one instance is never polled concurrently with itself.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual const std::string& name() const = 0;
+  [[nodiscard]] virtual Result<std::vector<scorer::Fact>> collect(const CollectContext& ctx) = 0;
+};
+
+// Keys every collector entry may carry; the agent reads them, factories allow them.
+inline constexpr std::string_view kCommonKeys[] = {"name", "type", "interval", "timeout", "ttl"};
+
+struct CollectorConfig {
+  std::string name;  // instance name, unique in the config
+  std::string file;  // config file, for error messages
+  YAML::Node node;   // the whole collector entry
+};
+
+// Owns the config schema of one collector type: validates and builds instances.
+class CollectorFactory {
+ public:
+  virtual ~CollectorFactory() = default;
+  virtual std::string type() const = 0;
+  [[nodiscard]] virtual Result<std::unique_ptr<Collector>> create(
+      const CollectorConfig& config) const = 0;
+};
+
+// Explicit registry of collector types: registerAll() adds every built-in factory.
+class Registry {
+ public:
+  // Fails if a factory of the same type is already registered.
+  Status add(std::unique_ptr<CollectorFactory> factory);
+  const CollectorFactory* find(const std::string& type) const;
+  std::vector<std::string> types() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<CollectorFactory>> factories_;
+};
+
+// Registers every built-in collector type, in a fixed order.
+Status registerAll(Registry& registry);
+
+}  // namespace opsm::collectors

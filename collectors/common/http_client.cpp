@@ -1,0 +1,149 @@
+#include "collectors/common/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+namespace opsm::collectors {
+
+namespace {
+
+void globalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Sink {
+  std::string* body;
+  size_t max;
+  bool overflow = false;
+};
+
+size_t writeBody(char* data, size_t size, size_t n, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  size_t bytes = size * n;
+  if (sink->body->size() + bytes > sink->max) {
+    sink->overflow = true;
+    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, bytes);
+  return bytes;
+}
+
+size_t writeHeader(char* data, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    std::string value = line.substr(colon + 1);
+    auto b = value.find_first_not_of(" \t");
+    auto e = value.find_last_not_of(" \t\r\n");
+    (*headers)[name] = b == std::string::npos ? "" : value.substr(b, e - b + 1);
+  }
+  return size * n;
+}
+
+std::string snippet(const std::string& body) {
+  std::string s = body.substr(0, 200);
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return body.size() > 200 ? s + "..." : s;
+}
+
+}  // namespace
+
+std::string redactUrl(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto host_start = scheme + 3;
+  auto path_start = url.find('/', host_start);
+  auto at = url.rfind('@', path_start == std::string::npos ? url.size() : path_start);
+  if (at == std::string::npos || at < host_start) return url;
+  return url.substr(0, host_start) + "REDACTED@" + url.substr(at + 1);
+}
+
+std::string urlEncode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { globalInit(); }
+
+Result<HttpResponse> HttpClient::get(const std::string& url, Duration timeout) const {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
+  CURL* h = curl.get();
+  HttpResponse resp;
+  Sink sink{&resp.body, options_.max_body_bytes};
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr,
+                                                                      curl_slist_free_all);
+  auto add_header = [&](const std::string& hdr) {
+    headers.reset(curl_slist_append(headers.release(), hdr.c_str()));
+  };
+  add_header("Accept: application/json");
+  if (!options_.bearer_token.empty()) add_header("Authorization: Bearer " + options_.bearer_token);
+
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // never resend credentials elsewhere
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, timeout.count())));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, timeout.count())));
+  curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip if the server offers it
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, writeBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, writeHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp.headers);
+  if (!options_.basic_username.empty()) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, options_.basic_username.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, options_.basic_password.c_str());
+  }
+  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (options_.insecure_skip_verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+
+  const std::string shown = redactUrl(url);
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    if (sink.overflow) {
+      return makeError(ErrorCode::kBadResponse,
+                       "GET " + shown + ": response larger than " +
+                           std::to_string(options_.max_body_bytes) + " bytes");
+    }
+    ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
+    std::string what = rc == CURLE_OPERATION_TIMEDOUT
+                           ? "no answer within " + formatDuration(timeout)
+                           : curl_easy_strerror(rc);
+    return makeError(code, "GET " + shown + ": " + what);
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+  if (resp.status >= 200 && resp.status < 300) return resp;
+
+  std::string msg = "GET " + shown + ": HTTP " + std::to_string(resp.status);
+  if (!resp.body.empty()) msg += ": " + snippet(resp.body);
+  ErrorCode code = ErrorCode::kBadResponse;
+  if (resp.status == 401 || resp.status == 403) code = ErrorCode::kUnauthenticated;
+  if (resp.status == 429 || resp.status >= 500) code = ErrorCode::kUnavailable;
+  return makeError(code, msg);
+}
+
+}  // namespace opsm::collectors

@@ -1,0 +1,311 @@
+#include "collectors/prometheus/prometheus_collector.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::prometheus {
+
+namespace {
+
+constexpr const char* kPrefix = "monitoring.prometheus.";
+
+using Labels = std::map<std::string, std::string>;
+
+Labels labelsOf(const rapidjson::Value* obj) {
+  Labels out;
+  if (!obj || !obj->IsObject()) return out;
+  for (const auto& m : obj->GetObject()) {
+    if (m.value.IsString()) out[m.name.GetString()] = m.value.GetString();
+  }
+  return out;
+}
+
+// Unwraps the {"status":"success","data":...} envelope of the Prometheus API.
+Result<rapidjson::Document> apiData(const std::string& body, const std::string& what) {
+  auto doc = parseJson(body, what);
+  if (!doc) return doc.error();
+  if (!doc->IsObject() || stringMember(*doc, "status") != "success" || !member(*doc, "data")) {
+    std::string err = doc->IsObject() ? stringMember(*doc, "error") : "";
+    return makeError(ErrorCode::kBadResponse,
+                     what + ": not a successful Prometheus API response" +
+                         (err.empty() ? "" : ": " + err));
+  }
+  rapidjson::Document data;
+  data.CopyFrom((*doc)["data"], data.GetAllocator());
+  return data;
+}
+
+struct SystemTally {
+  int targets = 0;
+  int up = 0;
+  bool node_metrics = false;
+  int alerting = 0;
+  int alerting_with_runbook = 0;
+  std::set<std::string> severities;
+};
+
+}  // namespace
+
+PrometheusCollector::PrometheusCollector(PrometheusConfig config)
+    : config_(std::move(config)), http_(config_.http) {
+  while (!config_.url.empty() && config_.url.back() == '/') config_.url.pop_back();
+}
+
+Result<std::string> PrometheusCollector::fetch(const std::string& path, const CollectContext& ctx,
+                                               std::string* locator) const {
+  *locator = redactUrl(config_.url) + path;
+  auto resp = http_.get(config_.url + path, ctx.remaining());
+  if (!resp) return resp.error();
+  return std::move(resp->body);
+}
+
+std::string PrometheusCollector::systemOf(const Labels& labels) const {
+  if (!config_.mapping.by_job.empty()) {
+    auto job = labels.find("job");
+    if (job != labels.end()) {
+      for (const auto& [system, re] : config_.mapping.by_job) {
+        if (std::regex_match(job->second, re)) return system;
+      }
+    }
+    return "";
+  }
+  auto it = labels.find(config_.mapping.system_label);
+  return it == labels.end() ? "" : it->second;
+}
+
+Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectContext& ctx) {
+  std::map<std::string, SystemTally> systems;
+  for (const auto& s : ctx.systems) systems[s];
+
+  // Targets: which systems exist, how many targets each has and how many are up.
+  std::string targets_loc;
+  auto targets_body = fetch("/api/v1/targets?state=active", ctx, &targets_loc);
+  if (!targets_body) return targets_body.error();
+  auto targets = apiData(*targets_body, targets_loc);
+  if (!targets) return targets.error();
+  const auto* active = arrayMember(*targets, "activeTargets");
+  if (!active) {
+    return makeError(ErrorCode::kBadResponse, targets_loc + ": no activeTargets list in data");
+  }
+  std::map<std::pair<std::string, std::string>, std::string> target_system;  // (job, instance)
+  for (const auto& t : active->GetArray()) {
+    Labels labels = labelsOf(objectMember(t, "labels"));
+    std::string system = systemOf(labels);
+    if (system.empty()) continue;
+    SystemTally& tally = systems[system];
+    ++tally.targets;
+    if (stringMember(t, "health") == "up") ++tally.up;
+    target_system[{labels["job"], labels["instance"]}] = system;
+  }
+
+  // Node-level resource metrics: which targets expose them.
+  std::string query_loc;
+  std::string query = "group by (job, instance) (" + config_.node_metric + ")";
+  auto query_body = fetch("/api/v1/query?query=" + urlEncode(query), ctx, &query_loc);
+  if (!query_body) return query_body.error();
+  auto result = apiData(*query_body, query_loc);
+  if (!result) return result.error();
+  const auto* series = arrayMember(*result, "result");
+  if (!series) return makeError(ErrorCode::kBadResponse, query_loc + ": no result list in data");
+  for (const auto& s : series->GetArray()) {
+    Labels m = labelsOf(objectMember(s, "metric"));
+    auto it = target_system.find({m["job"], m["instance"]});
+    if (it != target_system.end()) systems[it->second].node_metrics = true;
+  }
+
+  // Rules: alerting rules (with severities and runbooks) and recording rules. A rule that
+  // carries the system label belongs to that system; one without it applies to all.
+  std::string rules_loc;
+  auto rules_body = fetch("/api/v1/rules", ctx, &rules_loc);
+  if (!rules_body) return rules_body.error();
+  auto rules = apiData(*rules_body, rules_loc);
+  if (!rules) return rules.error();
+  const auto* groups = arrayMember(*rules, "groups");
+  if (!groups) return makeError(ErrorCode::kBadResponse, rules_loc + ": no groups list in data");
+  int recording = 0;
+  SystemTally global_alerts;
+  std::map<std::string, SystemTally> own_alerts;
+  for (const auto& g : groups->GetArray()) {
+    const auto* list = arrayMember(g, "rules");
+    if (!list) continue;
+    for (const auto& r : list->GetArray()) {
+      std::string type = stringMember(r, "type");
+      if (type == "recording") {
+        ++recording;
+        continue;
+      }
+      if (type != "alerting") continue;
+      Labels labels = labelsOf(objectMember(r, "labels"));
+      Labels annotations = labelsOf(objectMember(r, "annotations"));
+      auto sys = labels.find(config_.mapping.system_label);
+      SystemTally& t = sys == labels.end() ? global_alerts : own_alerts[sys->second];
+      ++t.alerting;
+      if (annotations.count("runbook_url") || annotations.count("runbook")) {
+        ++t.alerting_with_runbook;
+      }
+      auto sev = labels.find(config_.severity_label);
+      if (sev != labels.end()) t.severities.insert(sev->second);
+    }
+  }
+
+  std::string am_loc;
+  auto am_body = fetch("/api/v1/alertmanagers", ctx, &am_loc);
+  if (!am_body) return am_body.error();
+  auto am = apiData(*am_body, am_loc);
+  if (!am) return am.error();
+  const auto* active_am = arrayMember(*am, "activeAlertmanagers");
+  double alertmanagers = active_am ? active_am->Size() : 0;
+
+  std::string tsdb_loc;
+  auto tsdb_body = fetch("/api/v1/status/tsdb", ctx, &tsdb_loc);
+  if (!tsdb_body) return tsdb_body.error();
+  auto tsdb = apiData(*tsdb_body, tsdb_loc);
+  if (!tsdb) return tsdb.error();
+  const auto* head = objectMember(*tsdb, "headStats");
+  const auto* num_series = head ? member(*head, "numSeries") : nullptr;
+  if (!num_series || !num_series->IsNumber()) {
+    return makeError(ErrorCode::kBadResponse, tsdb_loc + ": no headStats.numSeries in data");
+  }
+  double head_series = num_series->GetDouble();
+
+  std::string config_loc;
+  auto config_body = fetch("/api/v1/status/config", ctx, &config_loc);
+  if (!config_body) return config_body.error();
+  auto config = apiData(*config_body, config_loc);
+  if (!config) return config.error();
+  auto prom_yaml = loadYamlString(stringMember(*config, "yaml"), config_loc);
+  if (!prom_yaml) return makeError(ErrorCode::kBadResponse, prom_yaml.error().message);
+  YAML::Node remote_write = (*prom_yaml)["remote_write"];
+  bool has_remote_write = remote_write.IsSequence() && remote_write.size() > 0;
+  std::optional<double> scrape_interval;
+  if (YAML::Node si = (*prom_yaml)["global"]["scrape_interval"]; si.IsScalar()) {
+    if (auto d = parseDuration(si.Scalar())) scrape_interval = toSeconds(*d);
+  }
+
+  std::string runtime_loc;
+  auto runtime_body = fetch("/api/v1/status/runtimeinfo", ctx, &runtime_loc);
+  if (!runtime_body) return runtime_body.error();
+  auto runtime = apiData(*runtime_body, runtime_loc);
+  if (!runtime) return runtime.error();
+  // "15d", or "15d or 512MiB" when a size limit is set too: keep the time part.
+  std::optional<double> retention;
+  std::string retention_text = stringMember(*runtime, "storageRetention");
+  if (auto d = parseDuration(retention_text.substr(0, retention_text.find(' ')))) {
+    retention = toSeconds(*d);
+  }
+
+  std::vector<scorer::Fact> facts;
+  auto add = [&](const std::string& system, const char* key, scorer::Value v,
+                 const std::string& loc) {
+    facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
+  };
+  for (auto& [system, t] : systems) {
+    add(system, "targets_total", t.targets, targets_loc);
+    add(system, "targets_up", t.up, targets_loc);
+    if (t.targets > 0) {
+      add(system, "targets_up_ratio", static_cast<double>(t.up) / t.targets, targets_loc);
+    }
+    add(system, "node_metrics_scraped", t.node_metrics, query_loc + " [" + query + "]");
+    const SystemTally& own = own_alerts[system];
+    int alerting = own.alerting + global_alerts.alerting;
+    int runbooks = own.alerting_with_runbook + global_alerts.alerting_with_runbook;
+    std::set<std::string> severities = own.severities;
+    severities.insert(global_alerts.severities.begin(), global_alerts.severities.end());
+    add(system, "alerting_rules", alerting, rules_loc);
+    if (alerting > 0) {
+      add(system, "alerting_rules_with_runbook_ratio", static_cast<double>(runbooks) / alerting,
+          rules_loc);
+    }
+    add(system, "alert_severities", scorer::StringList(severities.begin(), severities.end()),
+        rules_loc);
+    add(system, "recording_rules", recording, rules_loc);
+    add(system, "alertmanagers_active", alertmanagers, am_loc);
+    add(system, "tsdb_head_series", head_series, tsdb_loc);
+    add(system, "remote_write_configured", has_remote_write, config_loc);
+    if (scrape_interval) add(system, "scrape_interval_seconds", *scrape_interval, config_loc);
+    if (retention) add(system, "storage_retention_seconds", *retention, runtime_loc);
+    add(system, "query_api_ok", true, query_loc);
+  }
+  return facts;
+}
+
+namespace {
+
+class PrometheusFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "prometheus"; }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"url", "system_label", "systems_by_job", "severity_label",
+                                   "node_metric"});
+    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
+    for (const auto& kv : node) {
+      std::string key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        return fieldError(file, kv.first, key,
+                          "unknown key for a prometheus collector (allowed: url, system_label, "
+                          "systems_by_job, severity_label, node_metric, bearer_token_file, "
+                          "bearer_token_env, basic_auth, tls, and name, type, interval, "
+                          "timeout, ttl)");
+      }
+    }
+    PrometheusConfig config;
+    config.name = cc.name;
+    auto url = readString(file, node, "url");
+    if (!url) return url.error();
+    if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      return fieldError(file, node["url"].IsDefined() ? node["url"] : node, "url",
+                        "must be an http:// or https:// URL of the Prometheus server");
+    }
+    config.url = *url;
+    for (auto [key, dest] : {std::pair{"system_label", &config.mapping.system_label},
+                             std::pair{"severity_label", &config.severity_label},
+                             std::pair{"node_metric", &config.node_metric}}) {
+      auto s = readString(file, node, key, *dest);
+      if (!s) return s.error();
+      if (s->empty()) return fieldError(file, node[key], key, "must not be empty");
+      *dest = *s;
+    }
+    if (YAML::Node by_job = node["systems_by_job"]) {
+      if (!by_job.IsMap() || by_job.size() == 0) {
+        return fieldError(file, by_job, "systems_by_job",
+                          "must map system names to job-name regular expressions");
+      }
+      for (const auto& kv : by_job) {
+        if (!kv.second.IsScalar()) {
+          return fieldError(file, kv.second, "systems_by_job." + kv.first.Scalar(),
+                            "must be a regular expression");
+        }
+        try {
+          config.mapping.by_job.emplace_back(kv.first.Scalar(), std::regex(kv.second.Scalar()));
+        } catch (const std::regex_error& e) {
+          return fieldError(file, kv.second, "systems_by_job." + kv.first.Scalar(),
+                            std::string("invalid regular expression: ") + e.what());
+        }
+      }
+    }
+    auto http = parseHttpOptions(file, node);
+    if (!http) return http.error();
+    config.http = std::move(*http);
+    return std::unique_ptr<Collector>(std::make_unique<PrometheusCollector>(std::move(config)));
+  }
+};
+
+}  // namespace
+
+Status registerPrometheus(Registry& registry) {
+  return registry.add(std::make_unique<PrometheusFactory>());
+}
+
+}  // namespace opsm::collectors::prometheus

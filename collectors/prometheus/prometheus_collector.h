@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/common/http_client.h"
+
+namespace opsm::collectors::prometheus {
+
+// How targets are assigned to scored systems.
+struct SystemMapping {
+  std::string system_label = "system";  // a target label whose value names the system
+  // Alternatively (checked first, in order): a system per job-name regex (full match).
+  std::vector<std::pair<std::string, std::regex>> by_job;
+};
+
+struct PrometheusConfig {
+  std::string name;
+  std::string url;  // base URL, e.g. http://127.0.0.1:9090
+  SystemMapping mapping;
+  std::string severity_label = "severity";
+  std::string node_metric = "node_cpu_seconds_total";
+  HttpOptions http;
+};
+
+// Polls the Prometheus HTTP API (targets, rules, alertmanagers, TSDB and config status, one
+// query) and turns it into monitoring.prometheus.* facts per system.
+// The evidence keys are listed in docs/collectors/prometheus.md.
+class PrometheusCollector : public Collector {
+ public:
+  explicit PrometheusCollector(PrometheusConfig config);
+  const std::string& name() const override { return config_.name; }
+  Result<std::vector<scorer::Fact>> collect(const CollectContext& ctx) override;
+
+ private:
+  Result<std::string> fetch(const std::string& path, const CollectContext& ctx,
+                            std::string* locator) const;
+  std::string systemOf(const std::map<std::string, std::string>& labels) const;
+
+  PrometheusConfig config_;
+  HttpClient http_;
+};
+
+Status registerPrometheus(Registry& registry);
+
+}  // namespace opsm::collectors::prometheus

@@ -1,0 +1,32 @@
+#include "collectors/collector.h"
+
+#include <algorithm>
+
+namespace opsm::collectors {
+
+Duration CollectContext::remaining() const {
+  auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+  return std::max(left, Duration(1));
+}
+
+Status Registry::add(std::unique_ptr<CollectorFactory> factory) {
+  std::string type = factory->type();
+  if (factories_.count(type)) {
+    return makeError(ErrorCode::kInternal, "collector type '" + type + "' registered twice");
+  }
+  factories_.emplace(type, std::move(factory));
+  return Status::success();
+}
+
+const CollectorFactory* Registry::find(const std::string& type) const {
+  auto it = factories_.find(type);
+  return it == factories_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Registry::types() const {
+  std::vector<std::string> out;
+  for (const auto& [type, _] : factories_) out.push_back(type);
+  return out;
+}
+
+}  // namespace opsm::collectors
