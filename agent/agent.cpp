@@ -1,0 +1,79 @@
+#include "agent/agent.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/log.h"
+
+namespace opsm::agent {
+
+Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
+  auto pack = scorer::loadRulePack(config.rules_dir);
+  if (!pack) return pack.error();
+  if (pack->items.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     config.rules_dir + ": the rule pack has no item rule files");
+  }
+  return std::unique_ptr<Agent>(new Agent(std::move(config), std::move(*pack)));
+}
+
+Agent::Agent(AgentConfig config, scorer::RulePack pack)
+    : config_(std::move(config)), pack_(std::move(pack)) {
+  metrics_ = std::make_unique<Metrics>(pack_.model);
+  for (const auto& c : config_.collectors) metrics_->collectorDeclared(c.name);
+}
+
+PollOutcome Agent::poll(size_t index) {
+  CollectorEntry& entry = config_.collectors.at(index);
+  PollOutcome out;
+  out.collector = entry.name;
+  collectors::CollectContext ctx;
+  ctx.now = clock_();
+  ctx.deadline = std::chrono::steady_clock::now() + entry.timeout;
+  ctx.systems = config_.systems;
+  auto started = std::chrono::steady_clock::now();
+  auto facts = entry.collector->collect(ctx);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (facts) {
+    out.ok = true;
+    out.facts = facts->size();
+    store_.replaceFromCollector(entry.name,
+                                scorer::toEvidence(entry.name, std::move(*facts), ctx.now,
+                                                   entry.ttl));
+    logger("collector")->debug("{}: {} facts in {:.3f}s", entry.name, out.facts, out.seconds);
+  } else {
+    out.error = facts.error().describe();
+    logger("collector")->warn("{}: poll failed, keeping previous evidence: {}", entry.name,
+                              out.error);
+  }
+  metrics_->collectorPolled(entry.name, out.ok, out.seconds, clock_(), out.facts);
+  return out;
+}
+
+std::vector<PollOutcome> Agent::pollAll() {
+  std::vector<PollOutcome> out;
+  for (size_t i = 0; i < config_.collectors.size(); ++i) out.push_back(poll(i));
+  return out;
+}
+
+void Agent::rescore() {
+  std::set<std::string> systems(config_.systems.begin(), config_.systems.end());
+  for (auto& s : store_.systems()) systems.insert(s);
+  TimePoint now = clock_();
+  std::vector<scorer::SystemScore> scores;
+  for (const auto& system : systems) {
+    auto evidence = store_.snapshot(system);
+    scorer::EvalContext ctx{evidence, now};
+    scores.push_back(scorer::scoreSystem(system, pack_, ctx, config_.scoring));
+  }
+  metrics_->setScores(scores);
+  std::lock_guard lock(scores_mu_);
+  scores_ = std::move(scores);
+}
+
+std::vector<scorer::SystemScore> Agent::scores() const {
+  std::lock_guard lock(scores_mu_);
+  return scores_;
+}
+
+}  // namespace opsm::agent

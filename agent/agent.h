@@ -1,0 +1,69 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/config.h"
+#include "agent/metrics.h"
+#include "common/result.h"
+#include "scorer/evidence.h"
+#include "scorer/rules.h"
+#include "scorer/scoring.h"
+
+namespace opsm::agent {
+
+struct PollOutcome {
+  std::string collector;
+  bool ok = false;
+  std::string error;  // set when !ok; names the collector's URL (redacted), never a secret
+  size_t facts = 0;
+  double seconds = 0;
+};
+
+// The agent's core: config, rules, evidence, scores and metrics. Polling one collector and
+// rescoring may run on different threads; the state they share is locked.
+class Agent {
+ public:
+  static Result<std::unique_ptr<Agent>> create(AgentConfig config);
+
+  // Polls collector `index` once. On success its evidence replaces what it reported before;
+  // on failure the previous evidence stays (until it expires) and collector_up goes to 0.
+  PollOutcome poll(size_t index);
+  std::vector<PollOutcome> pollAll();
+
+  // Recomputes every system's scores from the evidence as of now and updates the metrics.
+  void rescore();
+
+  std::vector<scorer::SystemScore> scores() const;
+  // Ready once every collector has been polled once (see Daemon).
+  bool ready() const { return ready_.load(); }
+  void markReady() { ready_ = true; }
+  std::string metricsText() const { return metrics_->render(); }
+
+  const AgentConfig& config() const { return config_; }
+  const scorer::RulePack& rules() const { return pack_; }
+  const scorer::EvidenceStore& evidence() const { return store_; }
+  scorer::EvidenceStore& evidence() { return store_; }
+
+  // Overridable clock, for tests.
+  void setClock(std::function<TimePoint()> clock) { clock_ = std::move(clock); }
+
+ private:
+  Agent(AgentConfig config, scorer::RulePack pack);
+
+  AgentConfig config_;
+  scorer::RulePack pack_;
+  scorer::EvidenceStore store_;
+  std::unique_ptr<Metrics> metrics_;
+  std::function<TimePoint()> clock_ = [] { return Clock::now(); };
+
+  mutable std::mutex scores_mu_;
+  std::vector<scorer::SystemScore> scores_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace opsm::agent

@@ -1,0 +1,146 @@
+#include "agent/config.h"
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "common/yaml_util.h"
+
+namespace opsm::agent {
+
+namespace fs = std::filesystem;
+
+Result<std::pair<std::string, unsigned short>> parseListenAddress(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "listen address '" + text + "' must be host:port, e.g. 127.0.0.1:9817");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string port_text = text.substr(colon + 1);
+  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
+      std::stoi(port_text) > 65535) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "listen address '" + text + "': port must be a number 0..65535");
+  }
+  return std::make_pair(host, static_cast<unsigned short>(std::stoi(port_text)));
+}
+
+Result<AgentConfig> loadConfig(const std::string& path, const collectors::Registry& registry) {
+  auto root = loadYamlFile(path);
+  if (!root) return root.error();
+  AgentConfig config;
+  config.file = path;
+  if (auto st = checkKeys(path, *root,
+                          {"listen_address", "rules_dir", "score_interval", "scoring", "systems",
+                           "collectors"},
+                          "agent config");
+      !st) {
+    return st.error();
+  }
+
+  auto listen = readString(path, *root, "listen_address", config.listen_address);
+  if (!listen) return listen.error();
+  if (auto la = parseListenAddress(*listen); !la) {
+    return fieldError(path, (*root)["listen_address"], "listen_address", la.error().message);
+  }
+  config.listen_address = *listen;
+
+  auto rules = readString(path, *root, "rules_dir");
+  if (!rules) return rules.error();
+  if (rules->empty()) {
+    return fieldError(path, *root, "rules_dir", "is required (the rule pack directory)");
+  }
+  fs::path rules_path(*rules);
+  if (rules_path.is_relative()) rules_path = fs::path(path).parent_path() / rules_path;
+  config.rules_dir = rules_path.lexically_normal().string();
+
+  auto score_interval = readDuration(path, *root, "score_interval", config.score_interval);
+  if (!score_interval) return score_interval.error();
+  if (score_interval->count() < 1000) {
+    return fieldError(path, (*root)["score_interval"], "score_interval", "must be at least 1s");
+  }
+  config.score_interval = *score_interval;
+
+  auto scoring = scorer::parseScoringConfig(path, (*root)["scoring"]);
+  if (!scoring) return scoring.error();
+  config.scoring = *scoring;
+
+  if (YAML::Node systems = (*root)["systems"]) {
+    if (!systems.IsSequence()) return fieldError(path, systems, "systems", "must be a list of names");
+    std::set<std::string> seen;
+    for (const auto& s : systems) {
+      if (!s.IsScalar() || s.Scalar().empty()) {
+        return fieldError(path, s, "systems", "entries must be non-empty names");
+      }
+      if (!seen.insert(s.Scalar()).second) {
+        return fieldError(path, s, "systems", "duplicate system " + s.Scalar());
+      }
+      config.systems.push_back(s.Scalar());
+    }
+  }
+
+  YAML::Node list = (*root)["collectors"];
+  if (!list.IsSequence() || list.size() == 0) {
+    return fieldError(path, list.IsDefined() ? list : *root, "collectors",
+                      "must be a non-empty list of collectors");
+  }
+  static const std::regex kName("[A-Za-z0-9_.-]{1,64}");
+  std::set<std::string> names;
+  for (const auto& node : list) {
+    if (!node.IsMap()) return fieldError(path, node, "collectors", "entries must be mappings");
+    CollectorEntry entry;
+    auto type = readString(path, node, "type");
+    if (!type) return type.error();
+    const collectors::CollectorFactory* factory = registry.find(*type);
+    if (!factory) {
+      std::string known;
+      for (const auto& t : registry.types()) known += (known.empty() ? "" : ", ") + t;
+      return fieldError(path, node["type"].IsDefined() ? node["type"] : node, "type",
+                        "'" + *type + "' is not a collector type (known: " + known + ")");
+    }
+    entry.type = *type;
+    auto name = readString(path, node, "name", *type);
+    if (!name) return name.error();
+    if (!std::regex_match(*name, kName)) {
+      return fieldError(path, node["name"], "name",
+                        "'" + *name + "' must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    }
+    if (!names.insert(*name).second) {
+      return fieldError(path, node["name"].IsDefined() ? node["name"] : node, "name",
+                        "two collectors are named '" + *name + "'");
+    }
+    entry.name = *name;
+    auto interval = readDuration(path, node, "interval", entry.interval);
+    if (!interval) return interval.error();
+    auto timeout = readDuration(path, node, "timeout", entry.timeout);
+    if (!timeout) return timeout.error();
+    auto ttl = readDuration(path, node, "ttl", *interval * 5);
+    if (!ttl) return ttl.error();
+    if (interval->count() < 1000) {
+      return fieldError(path, node["interval"], "interval", "must be at least 1s");
+    }
+    if (timeout->count() <= 0 || *timeout > *interval) {
+      return fieldError(path, node["timeout"].IsDefined() ? node["timeout"] : node, "timeout",
+                        "must be positive and at most the interval (" +
+                            formatDuration(*interval) + ")");
+    }
+    if (*ttl < *interval) {
+      return fieldError(path, node["ttl"], "ttl",
+                        "must be at least the interval, or evidence expires between polls");
+    }
+    entry.interval = *interval;
+    entry.timeout = *timeout;
+    entry.ttl = *ttl;
+    auto collector = factory->create(collectors::CollectorConfig{entry.name, path, node});
+    if (!collector) return collector.error();
+    entry.collector = std::move(*collector);
+    config.collectors.push_back(std::move(entry));
+  }
+  return config;
+}
+
+}  // namespace opsm::agent

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "common/duration.h"
+#include "common/result.h"
+#include "scorer/scoring.h"
+
+namespace opsm::agent {
+
+struct CollectorEntry {
+  std::string name;
+  std::string type;
+  Duration interval{std::chrono::seconds(60)};
+  Duration timeout{std::chrono::seconds(10)};
+  Duration ttl{};  // how long its evidence stays valid; default 5 x interval
+  std::unique_ptr<collectors::Collector> collector;
+};
+
+struct AgentConfig {
+  std::string file;
+  std::string listen_address = "127.0.0.1:9817";
+  std::string rules_dir;  // absolute, or relative to the config file
+  Duration score_interval{std::chrono::seconds(30)};
+  scorer::ScoringConfig scoring;
+  std::vector<std::string> systems;  // declared systems; others are discovered by collectors
+  std::vector<CollectorEntry> collectors;
+};
+
+// Reads and validates an agent config file and builds its collectors through `registry`.
+// Every error names the file, the line and the field.
+Result<AgentConfig> loadConfig(const std::string& path, const collectors::Registry& registry);
+
+// "host:port" -> (host, port); errors name the field.
+Result<std::pair<std::string, unsigned short>> parseListenAddress(const std::string& text);
+
+}  // namespace opsm::agent

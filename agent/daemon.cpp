@@ -1,0 +1,158 @@
+#include "agent/daemon.h"
+
+#include <algorithm>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "common/log.h"
+
+namespace opsm::agent {
+
+namespace asio = boost::asio;
+
+HttpReply route(Agent& agent, const std::string& method, const std::string& target) {
+  std::string path = target.substr(0, target.find('?'));
+  if (method != "GET" && method != "HEAD") {
+    return HttpReply{405, "text/plain; charset=utf-8", "method not allowed\n"};
+  }
+  if (path == "/metrics") {
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", agent.metricsText()};
+  }
+  if (path == "/-/healthy") return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
+  if (path == "/-/ready") {
+    if (agent.ready()) return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
+    return HttpReply{503, "text/plain; charset=utf-8",
+                     "not ready: waiting for the first poll of every collector\n"};
+  }
+  if (path == "/") {
+    return HttpReply{200, "text/html; charset=utf-8",
+                     "<html><head><title>opsmaturity</title></head><body><h1>opsmaturity</h1>"
+                     "<ul><li><a href=\"/metrics\">/metrics</a></li>"
+                     "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
+                     "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n"};
+  }
+  return HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+struct Daemon::Impl {
+  explicit Impl(Agent& a)
+      : agent(a),
+        pool(std::min<size_t>(4, std::max<size_t>(1, a.config().collectors.size()))),
+        server(io, [this](const std::string& m, const std::string& t) {
+          return route(agent, m, t);
+        }),
+        score_timer(io) {}
+
+  struct Slot {
+    std::unique_ptr<asio::steady_timer> timer;
+    bool in_flight = false;
+    bool polled_once = false;
+  };
+
+  void schedulePoll(size_t i, std::chrono::steady_clock::duration delay) {
+    Slot& slot = slots[i];
+    slot.timer->expires_after(delay);
+    slot.timer->async_wait([this, i](boost::system::error_code ec) {
+      if (ec) return;
+      startPoll(i);
+    });
+  }
+
+  void startPoll(size_t i) {
+    Slot& slot = slots[i];
+    const auto& entry = agent.config().collectors[i];
+    auto interval = entry.interval;
+    schedulePoll(i, interval);  // the next poll is due one interval after this one starts
+    if (slot.in_flight) {
+      logger("scheduler")->warn("{}: previous poll still running, skipping this one", entry.name);
+      return;
+    }
+    slot.in_flight = true;
+    asio::post(pool, [this, i] {
+      PollOutcome out = agent.poll(i);
+      asio::post(io, [this, i, out] { finishPoll(i, out); });
+    });
+  }
+
+  void finishPoll(size_t i, const PollOutcome&) {
+    slots[i].in_flight = false;
+    slots[i].polled_once = true;
+    agent.rescore();
+    bool all = std::all_of(slots.begin(), slots.end(), [](const Slot& s) { return s.polled_once; });
+    if (all && !agent.ready()) {
+      logger("agent")->info("first poll of every collector done; ready");
+      agent.markReady();
+    }
+  }
+
+  void scheduleRescore() {
+    score_timer.expires_after(agent.config().score_interval);
+    score_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      agent.rescore();
+      scheduleRescore();
+    });
+  }
+
+  Agent& agent;
+  asio::io_context io;
+  asio::thread_pool pool;
+  HttpServer server;
+  asio::steady_timer score_timer;
+  std::vector<Slot> slots;
+  std::optional<asio::signal_set> signals;
+};
+
+Daemon::Daemon(Agent& agent) : impl_(std::make_unique<Impl>(agent)) {}
+
+Daemon::~Daemon() {
+  stop();
+  impl_->pool.join();
+}
+
+Status Daemon::start() {
+  auto addr = parseListenAddress(impl_->agent.config().listen_address);
+  if (!addr) return addr.error();
+  if (auto st = impl_->server.listen(addr->first, addr->second); !st) return st;
+  logger("agent")->info("listening on http://{}:{}/metrics", addr->first, impl_->server.port());
+  impl_->slots.resize(impl_->agent.config().collectors.size());
+  for (size_t i = 0; i < impl_->slots.size(); ++i) {
+    impl_->slots[i].timer = std::make_unique<asio::steady_timer>(impl_->io);
+    impl_->schedulePoll(i, std::chrono::seconds(0));
+  }
+  impl_->scheduleRescore();
+  return Status::success();
+}
+
+void Daemon::run(bool handle_signals) {
+  if (handle_signals) {
+    impl_->signals.emplace(impl_->io, SIGINT, SIGTERM);
+    impl_->signals->async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      logger("agent")->info("signal {} received, shutting down", sig);
+      stop();
+    });
+  }
+  impl_->io.run();
+}
+
+void Daemon::stop() {
+  asio::post(impl_->io, [impl = impl_.get()] {
+    impl->server.stop();
+    impl->score_timer.cancel();
+    for (auto& s : impl->slots) {
+      if (s.timer) s.timer->cancel();
+    }
+    if (impl->signals) impl->signals->cancel();
+    impl->io.stop();
+  });
+}
+
+unsigned short Daemon::port() const { return impl_->server.port(); }
+
+}  // namespace opsm::agent

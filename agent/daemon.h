@@ -1,0 +1,32 @@
+#pragma once
+
+#include <memory>
+
+#include "agent/agent.h"
+#include "agent/http_server.h"
+
+namespace opsm::agent {
+
+HttpReply route(Agent& agent, const std::string& method, const std::string& target);
+
+// The long-running agent: polls each collector on its own interval (with its timeout) on a
+// worker pool, rescores on every poll and every score_interval, and serves HTTP.
+class Daemon {
+ public:
+  explicit Daemon(Agent& agent);
+  ~Daemon();
+
+  // Binds the listen address (port 0 picks one) and schedules the first polls.
+  Status start();
+  // Runs until stop() is called or SIGINT/SIGTERM arrives (when handle_signals).
+  void run(bool handle_signals);
+  // Thread-safe.
+  void stop();
+  unsigned short port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opsm::agent

@@ -1,0 +1,159 @@
+#include "agent/http_server.h"
+
+#include <optional>
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/log.h"
+
+namespace opsm::agent {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr size_t kMaxRequestBytes = 64 * 1024;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpHandler> handler)
+      : stream_(std::move(socket)), handler_(std::move(handler)) {}
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(kMaxRequestBytes);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->onRead(ec);
+                     });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec) {
+      // Oversized or malformed request: answer 400/413 once and close.
+      unsigned status = ec == http::error::body_limit || ec == http::error::header_limit ? 413 : 400;
+      HttpReply reply{status, "text/plain; charset=utf-8", std::string(ec.message()) + "\n"};
+      send(reply, 11, false);
+      return;
+    }
+    auto req = parser_->release();
+    HttpReply reply;
+    try {
+      reply = (*handler_)(std::string(req.method_string()), std::string(req.target()));
+    } catch (const std::exception& e) {
+      logger("http")->error("handler failed for {}: {}", std::string(req.target()), e.what());
+      reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
+    }
+    send(reply, req.version(), req.keep_alive(), req.method() == http::verb::head);
+  }
+
+  void send(const HttpReply& reply, unsigned version, bool keep_alive, bool head = false) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), version);
+    res->set(http::field::server, "opsmaturity");
+    res->set(http::field::content_type, reply.content_type);
+    res->keep_alive(keep_alive);
+    res->body() = head ? std::string() : reply.body;
+    res->prepare_payload();
+    if (head) res->content_length(reply.body.size());
+    stream_.expires_after(kIdleTimeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) {
+                          self->close();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpHandler> handler_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, HttpHandler h)
+      : io(io), acceptor(io), handler(std::make_shared<HttpHandler>(std::move(h))) {}
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io),
+                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
+                              return;
+                            }
+                            if (!ec) {
+                              std::make_shared<Session>(std::move(socket), self->handler)->start();
+                            }
+                            self->accept();
+                          });
+  }
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  std::shared_ptr<HttpHandler> handler;
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpHandler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::listen(const std::string& host, unsigned short port) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "listen address host '" + host + "' is not an IP address");
+  }
+  tcp::endpoint endpoint(address, port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return makeError(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
+                                                  std::to_string(port) + ": " + ec.message());
+  }
+  impl_->accept();
+  return Status::success();
+}
+
+unsigned short HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::stop() {
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+}  // namespace opsm::agent

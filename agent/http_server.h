@@ -1,0 +1,39 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "common/result.h"
+
+namespace opsm::agent {
+
+struct HttpReply {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// Routes a request (method, target) to a reply. Runs on the io_context's thread.
+using HttpHandler = std::function<HttpReply(const std::string& method, const std::string& target)>;
+
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded request size, idle timeout.
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, HttpHandler handler);
+  ~HttpServer();
+
+  // Binds and starts accepting; port 0 picks a free port (see port()).
+  Status listen(const std::string& host, unsigned short port);
+  unsigned short port() const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace opsm::agent

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "common/duration.h"
+#include "scorer/scoring.h"
+
+namespace opsm::agent {
+
+// The agent's own /metrics. Every name is listed in docs/metrics.md. Series of systems,
+// items or domains that are no longer scored are removed, never left behind.
+class Metrics {
+ public:
+  explicit Metrics(const scorer::Model& model);
+
+  // Replaces every score series with `scores`.
+  void setScores(const std::vector<scorer::SystemScore>& scores);
+
+  void collectorPolled(const std::string& collector, bool ok, double duration_seconds,
+                       TimePoint finished, size_t facts);
+  void collectorDeclared(const std::string& collector);
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render() const;
+
+ private:
+  using Key = std::vector<std::string>;
+  // A gauge family whose series are set wholesale: series absent from the new set go away.
+  struct GaugeSet {
+    prometheus::Family<prometheus::Gauge>* family = nullptr;
+    std::vector<std::string> label_names;
+    std::map<Key, prometheus::Gauge*> series;
+    std::map<Key, prometheus::Gauge*> next;
+    void set(const Key& labels, double value);
+    void commit();  // removes series not set since the last commit
+  };
+  GaugeSet makeSet(const std::string& name, const std::string& help,
+                   std::vector<std::string> label_names);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  const scorer::Model& model_;
+  GaugeSet item_level_, item_progress_, item_criteria_, domain_level_, domain_progress_,
+      system_level_, system_progress_;
+  prometheus::Family<prometheus::Gauge>* collector_up_;
+  prometheus::Family<prometheus::Gauge>* collector_duration_;
+  prometheus::Family<prometheus::Gauge>* collector_last_success_;
+  prometheus::Family<prometheus::Gauge>* collector_facts_;
+  prometheus::Family<prometheus::Counter>* collector_failures_;
+};
+
+}  // namespace opsm::agent

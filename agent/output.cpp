@@ -1,0 +1,207 @@
+#include "agent/output.h"
+
+#include <cstdio>
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+namespace opsm::agent {
+
+namespace {
+
+std::string fmt2(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", d);
+  return buf;
+}
+
+// Pads to `width` display columns, counting CJK characters as two columns.
+std::string pad(const std::string& s, size_t width) {
+  size_t cols = 0;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    cols += len >= 3 ? 2 : 1;
+    i += len;
+  }
+  return s + std::string(cols < width ? width - cols : 1, ' ');
+}
+
+}  // namespace
+
+std::string renderTable(const Agent& agent, bool explain) {
+  const auto& model = agent.rules().model;
+  std::string out;
+  for (const auto& sys : agent.scores()) {
+    out += "system " + sys.system + ": level " + fmt2(sys.level) + ", progress " +
+           fmt2(sys.progress) + "\n";
+    out += "  " + pad("ITEM", 7) + pad("NAME", 36) + pad("LEVEL", 6) + pad("PROGRESS", 9) +
+           "PASS FAIL UNKNOWN N/A\n";
+    for (const auto& d : sys.domains) {
+      const auto* info = model.findDomain(d.domain);
+      out += "  " + pad(d.domain, 7) +
+             pad(info ? info->zh + " " + info->en : d.domain, 36) + pad(fmt2(d.level), 6) +
+             pad(fmt2(d.progress), 9) + "(domain, " + std::to_string(d.items) + " items)\n";
+      for (const auto& item : sys.items) {
+        if (item.domain != d.domain) continue;
+        const auto* ii = model.findItem(item.item);
+        int pass = 0, fail = 0, unknown = 0, na = 0;
+        for (const auto& c : item.criteria) {
+          switch (c.state) {
+            case scorer::CriterionState::kPass:
+              ++pass;
+              break;
+            case scorer::CriterionState::kFail:
+              ++fail;
+              break;
+            case scorer::CriterionState::kUnknown:
+              ++unknown;
+              break;
+            case scorer::CriterionState::kNotApplicable:
+              ++na;
+              break;
+          }
+        }
+        out += "  " + pad(item.item, 7) + pad(ii ? ii->zh + " " + ii->en : item.item, 36) +
+               pad(std::to_string(item.level), 6) + pad(fmt2(item.progress), 9) +
+               pad(std::to_string(pass), 5) + pad(std::to_string(fail), 5) +
+               pad(std::to_string(unknown), 8) + std::to_string(na) + "\n";
+        if (!explain) continue;
+        for (const auto& c : item.criteria) {
+          out += "      " + pad(c.criterion->id, 12) +
+                 pad(scorer::criterionStateName(c.state), 9) + c.criterion->zh + " — " +
+                 c.reason + "\n";
+        }
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartObject();
+  w.Key("collectors");
+  w.StartArray();
+  for (const auto& p : polls) {
+    w.StartObject();
+    w.Key("name");
+    str(p.collector);
+    w.Key("up");
+    w.Bool(p.ok);
+    w.Key("facts");
+    w.Uint64(p.facts);
+    w.Key("duration_seconds");
+    w.Double(p.seconds);
+    if (!p.ok) {
+      w.Key("error");
+      str(p.error);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("systems");
+  w.StartArray();
+  for (const auto& sys : agent.scores()) {
+    w.StartObject();
+    w.Key("system");
+    str(sys.system);
+    w.Key("level");
+    w.Double(sys.level);
+    w.Key("progress");
+    w.Double(sys.progress);
+    w.Key("domains");
+    w.StartArray();
+    for (const auto& d : sys.domains) {
+      w.StartObject();
+      w.Key("domain");
+      str(d.domain);
+      w.Key("level");
+      w.Double(d.level);
+      w.Key("progress");
+      w.Double(d.progress);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("items");
+    w.StartArray();
+    for (const auto& item : sys.items) {
+      w.StartObject();
+      w.Key("item");
+      str(item.item);
+      w.Key("domain");
+      str(item.domain);
+      w.Key("level");
+      w.Int(item.level);
+      w.Key("progress");
+      w.Double(item.progress);
+      w.Key("criteria");
+      w.StartArray();
+      for (const auto& c : item.criteria) {
+        w.StartObject();
+        w.Key("id");
+        str(c.criterion->id);
+        w.Key("level");
+        w.Int(c.criterion->level);
+        w.Key("state");
+        w.String(scorer::criterionStateName(c.state));
+        w.Key("reason");
+        str(c.reason);
+        w.Key("zh");
+        str(c.criterion->zh);
+        w.Key("en");
+        str(c.criterion->en);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("evidence");
+    w.StartArray();
+    for (const auto& e : agent.evidence().forSystem(sys.system)) {
+      w.StartObject();
+      w.Key("key");
+      str(e.key);
+      w.Key("value");
+      switch (e.value.type()) {
+        case scorer::ValueType::kBool:
+          w.Bool(e.value.asBool());
+          break;
+        case scorer::ValueType::kNumber:
+          w.Double(e.value.asNumber());
+          break;
+        case scorer::ValueType::kString:
+          str(e.value.asString());
+          break;
+        case scorer::ValueType::kList:
+          w.StartArray();
+          for (const auto& s : e.value.asList()) str(s);
+          w.EndArray();
+          break;
+      }
+      w.Key("observed_at");
+      w.Double(toSeconds(e.observed_at));
+      w.Key("expires_at");
+      w.Double(toSeconds(e.expires_at));
+      w.Key("source");
+      w.StartObject();
+      w.Key("collector");
+      str(e.source.collector);
+      w.Key("locator");
+      str(e.source.locator);
+      w.EndObject();
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+}
+
+}  // namespace opsm::agent

@@ -1,0 +1,32 @@
+#include "common/log.h"
+
+#include <mutex>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+namespace opsm {
+
+namespace {
+std::mutex g_mu;
+spdlog::level::level_enum g_level = spdlog::level::info;
+}  // namespace
+
+std::shared_ptr<spdlog::logger> logger(const std::string& component) {
+  std::lock_guard lock(g_mu);
+  if (auto l = spdlog::get(component)) return l;
+  auto l = spdlog::stderr_color_mt(component);
+  l->set_level(g_level);
+  l->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [%n] %v");
+  return l;
+}
+
+bool setLogLevel(const std::string& level) {
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") return false;
+  std::lock_guard lock(g_mu);
+  g_level = lvl;
+  spdlog::set_level(lvl);
+  return true;
+}
+
+}  // namespace opsm
