@@ -1,0 +1,104 @@
+#include "tests/integration/prometheus_stack.h"
+
+#include <regex>
+
+namespace opsm::testing {
+
+PrometheusStack::PrometheusStack() : http_(collectors::HttpOptions{}) {}
+
+PrometheusStack::~PrometheusStack() {
+  prometheus_.reset();
+  node_.reset();
+}
+
+std::string PrometheusStack::prometheusUrl() const {
+  return "http://127.0.0.1:" + std::to_string(prom_port_);
+}
+
+int PrometheusStack::targetsWithHealth(const std::string& health) const {
+  auto r = http_.get(prometheusUrl() + "/api/v1/targets?state=active", std::chrono::seconds(2));
+  if (!r) return -1;
+  std::string needle = "\"health\":\"" + health + "\"";
+  int n = 0;
+  for (size_t pos = r->body.find(needle); pos != std::string::npos;
+       pos = r->body.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string PrometheusStack::start() {
+  std::string node_bin = findExecutable("prometheus-node-exporter");
+  std::string prom_bin = findExecutable("prometheus");
+  if (node_bin.empty() || prom_bin.empty()) {
+    return "prometheus and prometheus-node-exporter must be installed (scripts/setup does it)";
+  }
+  node_port_ = freePort();
+  prom_port_ = freePort();
+  while (prom_port_ == node_port_) prom_port_ = freePort();
+
+  dir_.write("rules.yml", R"(groups:
+  - name: payments
+    rules:
+      - alert: PaymentsHostDown
+        expr: up{job="node"} == 0
+        labels: {severity: critical, system: payments}
+        annotations: {runbook_url: "https://runbooks.invalid/host-down"}
+      - alert: PaymentsHighCpu
+        expr: 1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) > 0.9
+        for: 10m
+        labels: {severity: warning, system: payments}
+        annotations: {runbook_url: "https://runbooks.invalid/high-cpu"}
+  - name: global
+    rules:
+      - alert: AnyTargetDown
+        expr: up == 0
+        labels: {severity: info}
+      - record: job:up:sum
+        expr: sum by (job) (up)
+)");
+  std::string config = R"(global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ["127.0.0.1:NODE"]
+        labels: {system: payments}
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:PROM"]
+        labels: {system: monitoring}
+)";
+  config = std::regex_replace(config, std::regex("NODE"), std::to_string(node_port_));
+  config = std::regex_replace(config, std::regex("PROM"), std::to_string(prom_port_));
+  std::string config_path = dir_.write("prometheus.yml", config);
+
+  node_ = std::make_unique<Process>(
+      std::vector<std::string>{node_bin, "--web.listen-address=127.0.0.1:" +
+                                             std::to_string(node_port_)},
+      (dir_.path() / "node_exporter.log").string());
+  prometheus_ = std::make_unique<Process>(
+      std::vector<std::string>{prom_bin, "--config.file=" + config_path,
+                               "--storage.tsdb.path=" + (dir_.path() / "tsdb").string(),
+                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port_)},
+      (dir_.path() / "prometheus.log").string());
+
+  bool up = waitFor([&] { return targetsWithHealth("up") == 2; }, std::chrono::seconds(60));
+  // Rules are loaded at start-up; wait for the first evaluation so the API lists them all.
+  bool rules = waitFor(
+      [&] {
+        auto r = http_.get(prometheusUrl() + "/api/v1/rules", std::chrono::seconds(2));
+        return r && r->body.find("job:up:sum") != std::string::npos;
+      },
+      std::chrono::seconds(30));
+  if (up && rules) return "";
+  return "Prometheus stack did not come up. prometheus.log:\n" + prometheus_->log() +
+         "\nnode_exporter.log:\n" + node_->log();
+}
+
+void PrometheusStack::stopNodeExporter() { node_.reset(); }
+void PrometheusStack::stopPrometheus() { prometheus_.reset(); }
+
+}  // namespace opsm::testing

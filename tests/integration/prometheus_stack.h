@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "collectors/common/http_client.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm::testing {
+
+// A real node_exporter and a real Prometheus (from Debian's packages) on free 127.0.0.1
+// ports, with a scrape config and rule file written by the test:
+//   job "node"       -> node_exporter, target label system=payments
+//   job "prometheus" -> Prometheus itself, target label system=monitoring
+//   rules: 2 alerting rules of system payments (critical, warning; both with runbook_url),
+//          1 alerting rule without a system label (severity info, no runbook),
+//          1 recording rule.
+// Scrape and rule evaluation intervals are 1s so changes show quickly.
+class PrometheusStack {
+ public:
+  PrometheusStack();
+  ~PrometheusStack();
+
+  // Starts both servers and waits until Prometheus reports both targets up.
+  // Returns "" on success, else what went wrong with the servers' logs.
+  std::string start();
+
+  void stopNodeExporter();
+  void stopPrometheus();
+
+  std::string prometheusUrl() const;
+  unsigned short nodePort() const { return node_port_; }
+  const TempDir& dir() const { return dir_; }
+
+  // Number of active targets whose health is "up" ("down" when `health` says so).
+  int targetsWithHealth(const std::string& health) const;
+
+ private:
+  TempDir dir_;
+  unsigned short node_port_ = 0;
+  unsigned short prom_port_ = 0;
+  std::unique_ptr<Process> node_;
+  std::unique_ptr<Process> prometheus_;
+  collectors::HttpClient http_;
+};
+
+}  // namespace opsm::testing

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace opsm::testing {
+
+// A child process started without a shell, its stdout and stderr going to `log_path`.
+// The destructor stops it (SIGTERM, then SIGKILL after 5 s) and reaps it.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  bool running();
+  // Sends SIGTERM (or `signal`) and waits for the process to exit.
+  void stop(int signal = 15);
+  int pid() const { return pid_; }
+  std::string log() const;
+
+ private:
+  int pid_ = -1;
+  std::string log_path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
+unsigned short freePort();
+
+// Full path of `name` on $PATH, or "" if absent.
+std::string findExecutable(const std::string& name);
+
+// Polls `pred` every 100 ms until it returns true or `timeout` passes.
+bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+}  // namespace opsm::testing
