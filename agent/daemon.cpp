@@ -15,9 +15,9 @@ namespace opsm::agent {
 
 namespace asio = boost::asio;
 
-HttpReply route(Agent& agent, const std::string& method, const std::string& target) {
-  std::string path = target.substr(0, target.find('?'));
-  if (method != "GET" && method != "HEAD") {
+HttpReply route(Agent& agent, const HttpRequest& request) {
+  const std::string path = request.path();
+  if (request.method != "GET" && request.method != "HEAD") {
     return HttpReply{405, "text/plain; charset=utf-8", "method not allowed\n"};
   }
   if (path == "/metrics") {
@@ -43,9 +43,7 @@ struct Daemon::Impl {
   explicit Impl(Agent& a)
       : agent(a),
         pool(std::min<size_t>(4, std::max<size_t>(1, a.config().collectors.size()))),
-        server(io, [this](const std::string& m, const std::string& t) {
-          return route(agent, m, t);
-        }),
+        server(io, [this](const HttpRequest& r) { return route(agent, r); }),
         score_timer(io) {}
 
   struct Slot {

@@ -7,7 +7,7 @@
 
 namespace opsm::agent {
 
-HttpReply route(Agent& agent, const std::string& method, const std::string& target);
+HttpReply route(Agent& agent, const HttpRequest& request);
 
 // The long-running agent: polls each collector on its own interval (with its timeout) on a
 // worker pool, rescores on every poll and every score_interval, and serves HTTP.

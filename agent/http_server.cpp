@@ -1,5 +1,6 @@
 #include "agent/http_server.h"
 
+#include <algorithm>
 #include <optional>
 
 #include <boost/asio/strand.hpp>
@@ -53,9 +54,18 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     auto req = parser_->release();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      request.headers[name] = std::string(field.value());
+    }
+    request.body = std::move(req.body());
     HttpReply reply;
     try {
-      reply = (*handler_)(std::string(req.method_string()), std::string(req.target()));
+      reply = (*handler_)(request);
     } catch (const std::exception& e) {
       logger("http")->error("handler failed for {}: {}", std::string(req.target()), e.what());
       reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,8 +18,17 @@ struct HttpReply {
   std::string body;
 };
 
-// Routes a request (method, target) to a reply. Runs on the io_context's thread.
-using HttpHandler = std::function<HttpReply(const std::string& method, const std::string& target)>;
+struct HttpRequest {
+  std::string method;  // "GET"
+  std::string target;  // "/metrics?x=1"
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+
+  std::string path() const { return target.substr(0, target.find('?')); }
+};
+
+// Routes a request to a reply. Runs on the io_context's thread.
+using HttpHandler = std::function<HttpReply(const HttpRequest& request)>;
 
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded request size, idle timeout.
 class HttpServer {
