@@ -31,8 +31,14 @@ std::string pad(const std::string& s, size_t width) {
 
 std::string renderTable(const Agent& agent, bool explain) {
   const auto& model = agent.rules().model;
-  std::string out;
-  for (const auto& sys : agent.scores()) {
+  std::string out = "rule pack " + agent.config().rules_dir + ": " +
+                    std::to_string(agent.rules().items.size()) + " of " +
+                    std::to_string(model.items.size()) + " items have rules\n\n";
+  auto scores = agent.scores();
+  if (scores.empty()) {
+    out += "no system scored: no collector reported a system and the config declares none\n";
+  }
+  for (const auto& sys : scores) {
     out += "system " + sys.system + ": level " + fmt2(sys.level) + ", progress " +
            fmt2(sys.progress) + "\n";
     out += "  " + pad("ITEM", 7) + pad("NAME", 36) + pad("LEVEL", 6) + pad("PROGRESS", 9) +
