@@ -59,12 +59,13 @@ PrometheusCollector::PrometheusCollector(PrometheusConfig config)
   while (!config_.url.empty() && config_.url.back() == '/') config_.url.pop_back();
 }
 
-Result<std::string> PrometheusCollector::fetch(const std::string& path, const CollectContext& ctx,
-                                               std::string* locator) const {
+Result<rapidjson::Document> PrometheusCollector::api(const std::string& path,
+                                                     const CollectContext& ctx,
+                                                     std::string* locator) const {
   *locator = redactUrl(config_.url) + path;
   auto resp = http_.get(config_.url + path, ctx.remaining());
   if (!resp) return resp.error();
-  return std::move(resp->body);
+  return apiData(resp->body, *locator);
 }
 
 std::string PrometheusCollector::systemOf(const Labels& labels) const {
@@ -87,9 +88,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
 
   // Targets: which systems exist, how many targets each has and how many are up.
   std::string targets_loc;
-  auto targets_body = fetch("/api/v1/targets?state=active", ctx, &targets_loc);
-  if (!targets_body) return targets_body.error();
-  auto targets = apiData(*targets_body, targets_loc);
+  auto targets = api("/api/v1/targets?state=active", ctx, &targets_loc);
   if (!targets) return targets.error();
   const auto* active = arrayMember(*targets, "activeTargets");
   if (!active) {
@@ -109,9 +108,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
   // Node-level resource metrics: which targets expose them.
   std::string query_loc;
   std::string query = "group by (job, instance) (" + config_.node_metric + ")";
-  auto query_body = fetch("/api/v1/query?query=" + urlEncode(query), ctx, &query_loc);
-  if (!query_body) return query_body.error();
-  auto result = apiData(*query_body, query_loc);
+  auto result = api("/api/v1/query?query=" + urlEncode(query), ctx, &query_loc);
   if (!result) return result.error();
   const auto* series = arrayMember(*result, "result");
   if (!series) return makeError(ErrorCode::kBadResponse, query_loc + ": no result list in data");
@@ -124,9 +121,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
   // Rules: alerting rules (with severities and runbooks) and recording rules. A rule that
   // carries the system label belongs to that system; one without it applies to all.
   std::string rules_loc;
-  auto rules_body = fetch("/api/v1/rules", ctx, &rules_loc);
-  if (!rules_body) return rules_body.error();
-  auto rules = apiData(*rules_body, rules_loc);
+  auto rules = api("/api/v1/rules", ctx, &rules_loc);
   if (!rules) return rules.error();
   const auto* groups = arrayMember(*rules, "groups");
   if (!groups) return makeError(ErrorCode::kBadResponse, rules_loc + ": no groups list in data");
@@ -157,17 +152,13 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
   }
 
   std::string am_loc;
-  auto am_body = fetch("/api/v1/alertmanagers", ctx, &am_loc);
-  if (!am_body) return am_body.error();
-  auto am = apiData(*am_body, am_loc);
+  auto am = api("/api/v1/alertmanagers", ctx, &am_loc);
   if (!am) return am.error();
   const auto* active_am = arrayMember(*am, "activeAlertmanagers");
   double alertmanagers = active_am ? active_am->Size() : 0;
 
   std::string tsdb_loc;
-  auto tsdb_body = fetch("/api/v1/status/tsdb", ctx, &tsdb_loc);
-  if (!tsdb_body) return tsdb_body.error();
-  auto tsdb = apiData(*tsdb_body, tsdb_loc);
+  auto tsdb = api("/api/v1/status/tsdb", ctx, &tsdb_loc);
   if (!tsdb) return tsdb.error();
   const auto* head = objectMember(*tsdb, "headStats");
   const auto* num_series = head ? member(*head, "numSeries") : nullptr;
@@ -177,9 +168,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
   double head_series = num_series->GetDouble();
 
   std::string config_loc;
-  auto config_body = fetch("/api/v1/status/config", ctx, &config_loc);
-  if (!config_body) return config_body.error();
-  auto config = apiData(*config_body, config_loc);
+  auto config = api("/api/v1/status/config", ctx, &config_loc);
   if (!config) return config.error();
   auto prom_yaml = loadYamlString(stringMember(*config, "yaml"), config_loc);
   if (!prom_yaml) return makeError(ErrorCode::kBadResponse, prom_yaml.error().message);
@@ -191,9 +180,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
   }
 
   std::string runtime_loc;
-  auto runtime_body = fetch("/api/v1/status/runtimeinfo", ctx, &runtime_loc);
-  if (!runtime_body) return runtime_body.error();
-  auto runtime = apiData(*runtime_body, runtime_loc);
+  auto runtime = api("/api/v1/status/runtimeinfo", ctx, &runtime_loc);
   if (!runtime) return runtime.error();
   // "15d", or "15d or 512MiB" when a size limit is set too: keep the time part.
   std::optional<double> retention;

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "collectors/collector.h"
 #include "collectors/common/http_client.h"
 
@@ -37,8 +39,9 @@ class PrometheusCollector : public Collector {
   Result<std::vector<scorer::Fact>> collect(const CollectContext& ctx) override;
 
  private:
-  Result<std::string> fetch(const std::string& path, const CollectContext& ctx,
-                            std::string* locator) const;
+  // GETs `path` and unwraps the API's {"status":"success","data":...} envelope.
+  Result<rapidjson::Document> api(const std::string& path, const CollectContext& ctx,
+                                  std::string* locator) const;
   std::string systemOf(const std::map<std::string, std::string>& labels) const;
 
   PrometheusConfig config_;
