@@ -9,8 +9,10 @@
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/output.h"
+#include "agent/rules_cli.h"
 #include "collectors/collector.h"
 #include "common/log.h"
+#include "scorer/check.h"
 
 namespace {
 
@@ -42,6 +44,52 @@ std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::str
   return std::move(*agent);
 }
 
+int runRules(bool check, bool list, bool catalog, const std::string& dir,
+             const std::string& standard, bool coverage_only) {
+  opsm::collectors::Registry registry;
+  if (auto st = opsm::collectors::registerAll(registry); !st) {
+    std::fprintf(stderr, "opsmaturity: %s\n", st.error().describe().c_str());
+    return 2;
+  }
+  auto keys = registry.catalog();
+  if (!keys) {
+    std::fprintf(stderr, "opsmaturity: %s\n", keys.error().describe().c_str());
+    return 2;
+  }
+  if (check) {
+    auto problems = opsm::scorer::checkRulePack(dir, *keys, standard);
+    for (const auto& p : problems) std::printf("%s\n", p.describe().c_str());
+    if (!problems.empty()) {
+      std::printf("rules check: %zu problem(s) in %s\n", problems.size(), dir.c_str());
+      return 1;
+    }
+    auto pack = opsm::scorer::loadRulePack(dir);
+    size_t criteria = 0;
+    for (const auto& item : pack->items) {
+      for (const auto& level : item.levels) criteria += level.criteria.size();
+    }
+    std::printf("rules check: %s is valid: %zu items, %zu criteria%s\n", dir.c_str(),
+                pack->items.size(), criteria,
+                standard.empty() ? "" : ", every requirement of the standard encoded");
+    return 0;
+  }
+  auto pack = opsm::scorer::loadRulePack(dir);
+  if (!pack) {
+    std::fprintf(stderr, "opsmaturity: %s\n", pack.error().message.c_str());
+    return 2;
+  }
+  if (list) {
+    if (!coverage_only) std::cout << opsm::agent::renderRuleList(*pack) << "\n";
+    std::cout << opsm::agent::renderCoverage(*pack);
+    return 0;
+  }
+  if (catalog) {
+    std::cout << opsm::agent::renderEvidenceCatalog(*keys, *pack);
+    return 0;
+  }
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,11 +110,28 @@ int main(int argc, char** argv) {
   once->add_flag("--json", json, "Print JSON with criteria, reasons and evidence");
   once->add_flag("--explain", explain, "List every criterion with its state and reason");
 
+  std::string rules_dir = "rules", standard_path;
+  auto* rules = app.add_subcommand("rules", "Check, list and test the rule pack");
+  rules->require_subcommand(1);
+  auto* check = rules->add_subcommand("check", "Validate the rule pack; report every problem");
+  check->add_option("dir", rules_dir, "Rule pack directory")->capture_default_str();
+  check->add_option("--standard", standard_path,
+                    "The standard's text: check every numbered requirement has its criterion");
+  auto* list = rules->add_subcommand("list", "Print every criterion and the automation coverage");
+  list->add_option("dir", rules_dir, "Rule pack directory")->capture_default_str();
+  bool coverage_only = false;
+  list->add_flag("--coverage", coverage_only, "Print only the automation coverage");
+  auto* catalog = rules->add_subcommand("catalog", "Print the evidence catalog (Markdown)");
+  catalog->add_option("dir", rules_dir, "Rule pack directory")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (!opsm::setLogLevel(log_level)) {
     std::fprintf(stderr, "opsmaturity: --log.level: unknown level '%s'\n", log_level.c_str());
     return 2;
   }
+
+  if (*rules) return runRules(check->parsed(), list->parsed(), catalog->parsed(), rules_dir,
+                              standard_path, coverage_only);
 
   auto agent = buildAgent(config_path, listen);
   if (!agent) return 2;

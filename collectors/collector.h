@@ -10,6 +10,7 @@
 
 #include "common/duration.h"
 #include "common/result.h"
+#include "scorer/catalog.h"
 #include "scorer/evidence.h"
 
 namespace opsm::collectors {
@@ -49,6 +50,8 @@ class CollectorFactory {
   virtual std::string type() const = 0;
   [[nodiscard]] virtual Result<std::unique_ptr<Collector>> create(
       const CollectorConfig& config) const = 0;
+  // Every evidence key instances of this type can report (docs/evidence-catalog.md).
+  virtual std::vector<scorer::EvidenceKeySpec> evidenceKeys() const = 0;
 };
 
 // Explicit registry of collector types: registerAll() adds every built-in factory.
@@ -58,6 +61,8 @@ class Registry {
   Status add(std::unique_ptr<CollectorFactory> factory);
   const CollectorFactory* find(const std::string& type) const;
   std::vector<std::string> types() const;
+  // The keys of every registered type plus the agent's own.
+  Result<scorer::EvidenceCatalog> catalog() const;
 
  private:
   std::map<std::string, std::unique_ptr<CollectorFactory>> factories_;

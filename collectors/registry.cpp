@@ -29,4 +29,18 @@ std::vector<std::string> Registry::types() const {
   return out;
 }
 
+Result<scorer::EvidenceCatalog> Registry::catalog() const {
+  scorer::EvidenceCatalog catalog;
+  for (auto& spec : scorer::agentEvidenceKeys()) {
+    if (auto st = catalog.add(std::move(spec)); !st) return st.error();
+  }
+  for (const auto& [type, factory] : factories_) {
+    for (auto& spec : factory->evidenceKeys()) {
+      spec.producer = type;
+      if (auto st = catalog.add(std::move(spec)); !st) return st.error();
+    }
+  }
+  return catalog;
+}
+
 }  // namespace opsm::collectors

@@ -283,9 +283,27 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
                       "'" + c.id + "' must be of the form " + prefix + "<n> (item " + item +
                           ", level " + std::to_string(level) + ")");
   }
-  auto att = readBool(file, node, "attestation", false);
-  if (!att) return att.error();
-  c.attestation = *att;
+  if (YAML::Node att = node["attestation"]; att.IsDefined() && !att.IsNull()) {
+    // `attestation: true`, or `attestation: {document: ..., max_age: 365d}`.
+    if (att.IsMap()) {
+      if (auto st = checkKeys(file, att, {"document", "max_age"}, "attestation"); !st) {
+        return st.error();
+      }
+      auto doc = readString(file, att, "document");
+      if (!doc) return doc.error();
+      auto age = readDuration(file, att, "max_age", c.attestation_max_age);
+      if (!age) return age.error();
+      if (age->count() <= 0) return fieldError(file, att["max_age"], "max_age", "must be positive");
+      c.attestation = true;
+      c.attestation_document = *doc;
+      c.attestation_max_age = *age;
+    } else {
+      auto flag = readBool(file, node, "attestation", false);
+      if (!flag) return fieldError(file, att, "attestation",
+                                   "must be true or a mapping {document: ..., max_age: ...}");
+      c.attestation = *flag;
+    }
+  }
   if (node["when"]) {
     auto w = compileCondition(file, node["when"]);
     if (!w) return w.error();

@@ -43,6 +43,9 @@ struct Criterion {
   std::string zh;
   std::string en;
   bool attestation = false;
+  // For attestation criteria: what the attestation must link to, and how long one is valid.
+  std::string attestation_document;
+  Duration attestation_max_age = std::chrono::hours(24 * 365);
   std::optional<Condition> when;
   std::optional<Condition> applies_to;
   std::string file;

@@ -1,0 +1,38 @@
+#include "scorer/catalog.h"
+
+namespace opsm::scorer {
+
+Status EvidenceCatalog::add(EvidenceKeySpec spec) {
+  auto it = keys_.find(spec.key);
+  if (it != keys_.end()) {
+    if (it->second.type == spec.type && it->second.producer == spec.producer) return {};
+    return makeError(ErrorCode::kInternal, "evidence key " + spec.key + " is declared by both " +
+                                               it->second.producer + " and " + spec.producer);
+  }
+  std::string key = spec.key;
+  keys_.emplace(std::move(key), std::move(spec));
+  return Status::success();
+}
+
+const EvidenceKeySpec* EvidenceCatalog::find(const std::string& key) const {
+  auto it = keys_.find(key);
+  return it == keys_.end() ? nullptr : &it->second;
+}
+
+std::vector<EvidenceKeySpec> EvidenceCatalog::all() const {
+  std::vector<EvidenceKeySpec> out;
+  for (const auto& [_, spec] : keys_) out.push_back(spec);
+  return out;
+}
+
+std::vector<EvidenceKeySpec> agentEvidenceKeys() {
+  return {
+      {"system.frontend", ValueType::kBool, "agent",
+       "The system is a front-end (user-facing client) system, as declared by `frontend:` in "
+       "the config's `systems:` entry. Criteria marked （仅前端系统考察） apply only when true."},
+  };
+}
+
+bool isAttestationKey(const std::string& key) { return key.rfind("attestation.", 0) == 0; }
+
+}  // namespace opsm::scorer

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "scorer/evidence.h"
+
+namespace opsm::scorer {
+
+// One evidence key a producer (a collector type, or the agent itself) can report.
+struct EvidenceKeySpec {
+  std::string key;  // monitoring.prometheus.targets_up_ratio
+  ValueType type = ValueType::kNumber;
+  std::string producer;     // collector type, e.g. "prometheus"; "agent" for built-in keys
+  std::string description;  // how it is computed
+};
+
+// Every evidence key rules may reference, with its type and producer.
+class EvidenceCatalog {
+ public:
+  // Fails if the key is already registered by another producer or with another type.
+  Status add(EvidenceKeySpec spec);
+  const EvidenceKeySpec* find(const std::string& key) const;
+  std::vector<EvidenceKeySpec> all() const;  // sorted by key
+
+ private:
+  std::map<std::string, EvidenceKeySpec> keys_;
+};
+
+// Keys the agent itself produces (system attributes declared in the config).
+std::vector<EvidenceKeySpec> agentEvidenceKeys();
+
+// Attestations are stored as evidence "attestation.<criterion id>"; rules reach them through
+// `attestation:` criteria, not through conditions.
+bool isAttestationKey(const std::string& key);
+
+}  // namespace opsm::scorer
