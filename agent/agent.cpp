@@ -30,7 +30,11 @@ PollOutcome Agent::poll(size_t index) {
   collectors::CollectContext ctx;
   ctx.now = clock_();
   ctx.deadline = std::chrono::steady_clock::now() + entry.timeout;
-  ctx.systems = config_.systems;
+  // Declared systems and those other collectors know; not the ones this collector reported
+  // last time, or a system it no longer sees would never go away.
+  std::set<std::string> systems(config_.systems.begin(), config_.systems.end());
+  for (auto& s : store_.systemsNotOnlyFrom(entry.name)) systems.insert(s);
+  ctx.systems.assign(systems.begin(), systems.end());
   auto started = std::chrono::steady_clock::now();
   auto facts = entry.collector->collect(ctx);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -56,9 +60,14 @@ std::vector<PollOutcome> Agent::pollAll() {
   return out;
 }
 
-void Agent::rescore() {
+std::vector<std::string> Agent::knownSystems() const {
   std::set<std::string> systems(config_.systems.begin(), config_.systems.end());
   for (auto& s : store_.systems()) systems.insert(s);
+  return {systems.begin(), systems.end()};
+}
+
+void Agent::rescore() {
+  std::vector<std::string> systems = knownSystems();
   TimePoint now = clock_();
   std::vector<scorer::SystemScore> scores;
   for (const auto& system : systems) {

@@ -39,6 +39,8 @@ class Agent {
   void rescore();
 
   std::vector<scorer::SystemScore> scores() const;
+  // Systems declared in the config or reported by any collector, sorted.
+  std::vector<std::string> knownSystems() const;
   // Ready once every collector has been polled once (see Daemon).
   bool ready() const { return ready_.load(); }
   void markReady() { ready_ = true; }

@@ -19,7 +19,8 @@ namespace opsm::collectors {
 struct CollectContext {
   TimePoint now;                                   // wall-clock time of the poll
   std::chrono::steady_clock::time_point deadline;  // the poll must finish by then
-  std::vector<std::string> systems;                // systems declared in the config (may be empty)
+  // Systems known so far: declared in the config or reported by any collector (may be empty).
+  std::vector<std::string> systems;
 
   // Time left until the deadline, at least 1 ms so that a late call still fails fast.
   Duration remaining() const;

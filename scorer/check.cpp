@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/yaml_util.h"
 #include "scorer/standard_text.h"
 
 namespace opsm::scorer {
@@ -148,6 +149,10 @@ std::vector<Problem> checkRulePack(const std::string& dir, const EvidenceCatalog
       const std::string& msg = r.error().message;
       auto colon = msg.find(": ");
       out.push_back({msg.substr(0, colon), colon == std::string::npos ? msg : msg.substr(colon + 2)});
+      // The file is there, only broken: do not also report its item as missing.
+      if (auto yaml = loadYamlFile(f); yaml && yaml->IsMap() && (*yaml)["item"].IsScalar()) {
+        item_file.emplace((*yaml)["item"].Scalar(), f);
+      }
       continue;
     }
     if (auto [it, fresh] = item_file.emplace(r->item, f); !fresh) {

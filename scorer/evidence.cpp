@@ -106,6 +106,20 @@ std::vector<std::string> EvidenceStore::systems() const {
   return out;
 }
 
+std::vector<std::string> EvidenceStore::systemsNotOnlyFrom(const std::string& collector) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, evidence] : by_system_) {
+    for (const auto& [_, e] : evidence) {
+      if (e.source.collector != collector) {
+        out.push_back(name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<Evidence> EvidenceStore::forSystem(const std::string& system) const {
   std::vector<Evidence> out;
   for (auto& [_, e] : snapshot(system)) out.push_back(e);

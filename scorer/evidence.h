@@ -85,6 +85,8 @@ class EvidenceStore {
 
   std::optional<Evidence> find(const std::string& system, const std::string& key) const;
   std::vector<std::string> systems() const;
+  // Systems with evidence from some collector other than `collector`.
+  std::vector<std::string> systemsNotOnlyFrom(const std::string& collector) const;
   std::vector<Evidence> forSystem(const std::string& system) const;
 
   // A consistent copy of one system's evidence for scoring.

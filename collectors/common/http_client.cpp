@@ -83,6 +83,18 @@ std::string urlEncode(const std::string& s) {
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { globalInit(); }
 
 Result<HttpResponse> HttpClient::get(const std::string& url, Duration timeout) const {
+  return request("GET", url, nullptr, "", timeout);
+}
+
+Result<HttpResponse> HttpClient::post(const std::string& url, const std::string& body,
+                                      const std::string& content_type, Duration timeout) const {
+  return request("POST", url, &body, content_type, timeout);
+}
+
+Result<HttpResponse> HttpClient::request(const char* method, const std::string& url,
+                                         const std::string* body,
+                                         const std::string& content_type,
+                                         Duration timeout) const {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
   CURL* h = curl.get();
@@ -94,9 +106,14 @@ Result<HttpResponse> HttpClient::get(const std::string& url, Duration timeout) c
     headers.reset(curl_slist_append(headers.release(), hdr.c_str()));
   };
   add_header("Accept: application/json");
+  if (body) add_header("Content-Type: " + content_type);
   if (!options_.bearer_token.empty()) add_header("Authorization: Bearer " + options_.bearer_token);
 
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  if (body) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  }
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // never resend credentials elsewhere
@@ -126,19 +143,19 @@ Result<HttpResponse> HttpClient::get(const std::string& url, Duration timeout) c
   if (rc != CURLE_OK) {
     if (sink.overflow) {
       return makeError(ErrorCode::kBadResponse,
-                       "GET " + shown + ": response larger than " +
+                       std::string(method) + " " + shown + ": response larger than " +
                            std::to_string(options_.max_body_bytes) + " bytes");
     }
     ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
     std::string what = rc == CURLE_OPERATION_TIMEDOUT
                            ? "no answer within " + formatDuration(timeout)
                            : curl_easy_strerror(rc);
-    return makeError(code, "GET " + shown + ": " + what);
+    return makeError(code, std::string(method) + " " + shown + ": " + what);
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   if (resp.status >= 200 && resp.status < 300) return resp;
 
-  std::string msg = "GET " + shown + ": HTTP " + std::to_string(resp.status);
+  std::string msg = std::string(method) + " " + shown + ": HTTP " + std::to_string(resp.status);
   if (!resp.body.empty()) msg += ": " + snippet(resp.body);
   ErrorCode code = ErrorCode::kBadResponse;
   if (resp.status == 401 || resp.status == 403) code = ErrorCode::kUnauthenticated;

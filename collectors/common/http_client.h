@@ -30,8 +30,14 @@ class HttpClient {
  public:
   explicit HttpClient(HttpOptions options);
   Result<HttpResponse> get(const std::string& url, Duration timeout) const;
+  // POSTs `body` with the given content type (used by tests and future write APIs).
+  Result<HttpResponse> post(const std::string& url, const std::string& body,
+                            const std::string& content_type, Duration timeout) const;
 
  private:
+  Result<HttpResponse> request(const char* method, const std::string& url,
+                               const std::string* body, const std::string& content_type,
+                               Duration timeout) const;
   HttpOptions options_;
 };
 

@@ -1,5 +1,6 @@
 #include "collectors/common/http_config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -56,6 +57,30 @@ Result<std::string> readSecretField(const std::string& file, const YAML::Node& m
 }
 
 }  // namespace
+
+Status checkAllowedKeys(const std::string& file, const YAML::Node& node,
+                        const std::vector<std::string_view>& allowed, std::string_view what) {
+  for (const auto& kv : node) {
+    std::string key = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string list;
+    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    return fieldError(file, kv.first, key,
+                      "unknown key for " + std::string(what) + " (allowed: " + list + ")");
+  }
+  return Status::success();
+}
+
+Result<std::string> readHttpUrl(const std::string& file, const YAML::Node& node,
+                                std::string_view key) {
+  auto url = readString(file, node, key);
+  if (!url) return url.error();
+  if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+    YAML::Node n = node[std::string(key)];
+    return fieldError(file, n.IsDefined() ? n : node, key, "must be an http:// or https:// URL");
+  }
+  return url;
+}
 
 Result<HttpOptions> parseHttpOptions(const std::string& file, const YAML::Node& node) {
   HttpOptions opts;

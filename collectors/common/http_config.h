@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -20,6 +21,14 @@ inline constexpr std::string_view kHttpKeys[] = {"bearer_token_file", "bearer_to
 //   tls: {ca_file: /etc/ssl/ca.pem, insecure_skip_verify: false}
 // Secrets are read from files or environment variables only, never from the config itself.
 Result<HttpOptions> parseHttpOptions(const std::string& file, const YAML::Node& node);
+
+// Rejects keys of a collector entry not in `allowed`, listing the allowed ones.
+Status checkAllowedKeys(const std::string& file, const YAML::Node& node,
+                        const std::vector<std::string_view>& allowed, std::string_view what);
+
+// Reads a required http:// or https:// URL.
+Result<std::string> readHttpUrl(const std::string& file, const YAML::Node& node,
+                                std::string_view key);
 
 // Reads a secret from a file (trailing newline stripped) or an environment variable.
 // Errors name the file or variable, never the secret.

@@ -262,24 +262,13 @@ class PrometheusFactory : public CollectorFactory {
     allowed.insert(allowed.end(), {"url", "system_label", "systems_by_job", "severity_label",
                                    "node_metric"});
     allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    for (const auto& kv : node) {
-      std::string key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        return fieldError(file, kv.first, key,
-                          "unknown key for a prometheus collector (allowed: url, system_label, "
-                          "systems_by_job, severity_label, node_metric, bearer_token_file, "
-                          "bearer_token_env, basic_auth, tls, and name, type, interval, "
-                          "timeout, ttl)");
-      }
+    if (auto st = checkAllowedKeys(file, node, allowed, "a prometheus collector"); !st) {
+      return st.error();
     }
     PrometheusConfig config;
     config.name = cc.name;
-    auto url = readString(file, node, "url");
+    auto url = readHttpUrl(file, node, "url");
     if (!url) return url.error();
-    if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
-      return fieldError(file, node["url"].IsDefined() ? node["url"] : node, "url",
-                        "must be an http:// or https:// URL of the Prometheus server");
-    }
     config.url = *url;
     for (auto [key, dest] : {std::pair{"system_label", &config.mapping.system_label},
                              std::pair{"severity_label", &config.severity_label},

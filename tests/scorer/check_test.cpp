@@ -1,0 +1,134 @@
+// rules check on the shipped pack and on deliberately broken copies of it.
+#include "scorer/check.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "collectors/collector.h"
+#include "scorer/standard_text.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm::scorer {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kRules = std::string(OPSM_SOURCE_DIR) + "/rules";
+const std::string kStandard = OPSM_STANDARD_TEXT;
+
+class CheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    collectors::Registry registry;
+    ASSERT_TRUE(collectors::registerAll(registry).ok());
+    auto c = registry.catalog();
+    ASSERT_TRUE(c.ok());
+    catalog_ = *c;
+    fs::copy(kRules, copy_.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  }
+
+  std::string path(const std::string& name) { return (copy_.path() / name).string(); }
+
+  void edit(const std::string& name, const std::string& from, const std::string& to) {
+    std::ifstream in(path(name));
+    std::stringstream buf;
+    buf << in.rdbuf();
+    std::string s = buf.str();
+    auto pos = s.find(from);
+    ASSERT_NE(pos, std::string::npos) << from;
+    s.replace(pos, from.size(), to);
+    std::ofstream(path(name), std::ios::trunc) << s;
+  }
+
+  std::vector<Problem> check() { return checkRulePack(copy_.path().string(), catalog_, kStandard); }
+
+  // Expects exactly one problem, at `where`, mentioning `text`.
+  void expectProblem(const std::string& where, const std::string& text) {
+    auto problems = check();
+    ASSERT_EQ(problems.size(), 1u) << (problems.empty() ? "no problem" : problems[0].describe());
+    EXPECT_EQ(problems[0].where, where) << problems[0].describe();
+    EXPECT_NE(problems[0].message.find(text), std::string::npos) << problems[0].describe();
+  }
+
+  EvidenceCatalog catalog_;
+  testing::TempDir copy_;
+};
+
+TEST_F(CheckTest, ShippedPackPassesAgainstTheStandard) {
+  auto problems = checkRulePack(kRules, catalog_, kStandard);
+  for (const auto& p : problems) ADD_FAILURE() << p.describe();
+  auto standard = parseStandardText(kStandard);
+  ASSERT_TRUE(standard.ok()) << standard.error().message;
+  EXPECT_EQ(standard->size(), 35u);
+  size_t requirements = 0;
+  for (const auto& item : *standard) {
+    for (const auto& level : item.levels) requirements += level.requirements.size();
+  }
+  EXPECT_EQ(requirements, 407u) << "the standard's numbered requirements";
+  EXPECT_EQ((*standard)[0].levels[0].requirements[0], "具备基础资源的监控指标和日志的采集能力。");
+  EXPECT_TRUE((*standard)[10].levels[4].same_as_previous) << "6.2.5 level 5 is 同 4 级";
+}
+
+TEST_F(CheckTest, ChangedWordingIsReportedAtTheCriterion) {
+  edit("6.1.3-data-storage.yaml", "zh: 提供独立的数据存储。", "zh: 提供独立数据存储。");
+  expectProblem(path("6.1.3-data-storage.yaml") + ":5",
+                "6.1.3/L1/1: zh differs from the standard's wording \"提供独立的数据存储。\"");
+}
+
+TEST_F(CheckTest, MissingRequirementIsReported) {
+  edit("6.1.3-data-storage.yaml",
+       "    - id: 6.1.3/L2/3\n      zh: 可存储多种数据结构和数据类型。\n"
+       "      en: Can store multiple data structures and data types.\n      attestation: true\n",
+       "");
+  expectProblem(path("6.1.3-data-storage.yaml"),
+                "requirement 6.1.3/L2/3 of the standard has no criterion");
+}
+
+TEST_F(CheckTest, ExtraCriterionIsReported) {
+  edit("6.1.3-data-storage.yaml", "  5:\n",
+       "    - id: 6.1.3/L4/3\n      zh: x\n      en: x\n      attestation: true\n  5:\n");
+  auto problems = check();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("6.1.3/L4/3 matches no numbered requirement"),
+            std::string::npos)
+      << problems[0].describe();
+}
+
+TEST_F(CheckTest, SameAsWhereTheStandardListsRequirements) {
+  edit("6.1.3-data-storage.yaml", "  5:\n    - id: 6.1.3/L5/1", "  5: {same_as: 4}\n  6:\n    - id: 6.1.3/L5/1");
+  auto problems = check();
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].message.find("'6' is not a level"), std::string::npos)
+      << problems[0].describe();
+}
+
+TEST_F(CheckTest, UnknownEvidenceKey) {
+  edit("6.1.3-data-storage.yaml", "monitoring.prometheus.tsdb_head_series, gt: 0",
+       "monitoring.prometheus.tsdb_series, gt: 0");
+  expectProblem(path("6.1.3-data-storage.yaml") + ":11",
+                "evidence key monitoring.prometheus.tsdb_series is produced by no known collector");
+}
+
+TEST_F(CheckTest, OperatorOfTheWrongTypeForTheKey) {
+  edit("6.1.3-data-storage.yaml", "{key: monitoring.prometheus.remote_write_configured, eq: true}",
+       "{key: monitoring.prometheus.remote_write_configured, ge: 1}");
+  expectProblem(path("6.1.3-data-storage.yaml") + ":16",
+                "is a bool (from prometheus): ordering needs a number key");
+}
+
+TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {
+  fs::remove(path("6.9.9-system-profile.yaml"));
+  edit("6.1.6-alert-governance.yaml", "ge: 1}", "gee: 1}");
+  auto problems = check();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].where, path("6.1.6-alert-governance.yaml") + ":8");
+  EXPECT_NE(problems[0].message.find("field 'gee': unknown operator"), std::string::npos)
+      << problems[0].describe();
+  EXPECT_NE(problems[1].message.find("item 6.9.9 系统画像 (System profile) has no rule file"),
+            std::string::npos)
+      << problems[1].describe();
+}
+
+}  // namespace
+}  // namespace opsm::scorer
