@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "scorer/attestations.h"
 
 namespace opsm::agent {
 
@@ -14,12 +15,33 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     return makeError(ErrorCode::kInvalidArgument,
                      config.rules_dir + ": the rule pack has no item rule files");
   }
-  return std::unique_ptr<Agent>(new Agent(std::move(config), std::move(*pack)));
+  std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(*pack)));
+  if (auto st = agent->refreshAttestations(); !st) return st.error();
+  return agent;
+}
+
+Status Agent::refreshAttestations() {
+  const std::string& file = config_.attestations_file;
+  if (file.empty()) return Status::success();
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(file, ec);
+  if (ec) return makeError(ErrorCode::kNotFound, file + ": cannot read attestations file");
+  if (mtime == attestations_mtime_) return Status::success();
+  auto evidence = scorer::loadAttestations(file, pack_, clock_());
+  if (!evidence) return evidence.error();
+  logger("agent")->info("{}: {} attestations loaded", file, evidence->size());
+  store_.replaceFromCollector(scorer::kAttestationSource, std::move(*evidence));
+  attestations_mtime_ = mtime;
+  return Status::success();
 }
 
 Agent::Agent(AgentConfig config, scorer::RulePack pack)
     : config_(std::move(config)), pack_(std::move(pack)) {
   metrics_ = std::make_unique<Metrics>(pack_.model);
+  // Declared system attributes never expire: they change with the config.
+  store_.replaceFromCollector(
+      "config", scorer::toEvidence("config", config_.system_facts, clock_(),
+                                   std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100))));
   for (const auto& c : config_.collectors) metrics_->collectorDeclared(c.name);
 }
 
@@ -67,6 +89,10 @@ std::vector<std::string> Agent::knownSystems() const {
 }
 
 void Agent::rescore() {
+  if (auto st = refreshAttestations(); !st) {
+    logger("agent")->error("attestations not reloaded, keeping the previous ones: {}",
+                           st.error().message);
+  }
   std::vector<std::string> systems = knownSystems();
   TimePoint now = clock_();
   std::vector<scorer::SystemScore> scores;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,10 @@ class Agent {
   const scorer::EvidenceStore& evidence() const { return store_; }
   scorer::EvidenceStore& evidence() { return store_; }
 
+  // Re-reads the attestations file if it changed since it was last read. A broken file is
+  // reported and the attestations read before stay in force.
+  Status refreshAttestations();
+
   // Overridable clock, for tests.
   void setClock(std::function<TimePoint()> clock) { clock_ = std::move(clock); }
 
@@ -63,6 +68,7 @@ class Agent {
   std::unique_ptr<Metrics> metrics_;
   std::function<TimePoint()> clock_ = [] { return Clock::now(); };
 
+  std::filesystem::file_time_type attestations_mtime_{};
   mutable std::mutex scores_mu_;
   std::vector<scorer::SystemScore> scores_;
   std::atomic<bool> ready_{false};

@@ -36,7 +36,7 @@ Result<AgentConfig> loadConfig(const std::string& path, const collectors::Regist
   config.file = path;
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "scoring", "systems",
-                           "collectors"},
+                           "attestations_file", "collectors"},
                           "agent config");
       !st) {
     return st.error();
@@ -70,17 +70,41 @@ Result<AgentConfig> loadConfig(const std::string& path, const collectors::Regist
   config.scoring = *scoring;
 
   if (YAML::Node systems = (*root)["systems"]) {
-    if (!systems.IsSequence()) return fieldError(path, systems, "systems", "must be a list of names");
+    if (!systems.IsSequence()) {
+      return fieldError(path, systems, "systems", "must be a list of names or {name, frontend}");
+    }
     std::set<std::string> seen;
     for (const auto& s : systems) {
-      if (!s.IsScalar() || s.Scalar().empty()) {
-        return fieldError(path, s, "systems", "entries must be non-empty names");
+      // "payments", or {name: web, frontend: true}.
+      std::string name;
+      if (s.IsMap()) {
+        if (auto st = checkKeys(path, s, {"name", "frontend"}, "system"); !st) return st.error();
+        auto n = readString(path, s, "name");
+        if (!n) return n.error();
+        name = *n;
+        if (s["frontend"]) {
+          auto fe = readBool(path, s, "frontend", false);
+          if (!fe) return fe.error();
+          config.system_facts.push_back(
+              scorer::Fact{"system.frontend", name, *fe, where(path, s["frontend"])});
+        }
+      } else if (s.IsScalar()) {
+        name = s.Scalar();
       }
-      if (!seen.insert(s.Scalar()).second) {
-        return fieldError(path, s, "systems", "duplicate system " + s.Scalar());
+      if (name.empty()) return fieldError(path, s, "systems", "entries need a non-empty name");
+      if (!seen.insert(name).second) {
+        return fieldError(path, s, "systems", "duplicate system " + name);
       }
-      config.systems.push_back(s.Scalar());
+      config.systems.push_back(name);
     }
+  }
+
+  auto attestations = readString(path, *root, "attestations_file");
+  if (!attestations) return attestations.error();
+  if (!attestations->empty()) {
+    fs::path a(*attestations);
+    if (a.is_relative()) a = fs::path(path).parent_path() / a;
+    config.attestations_file = a.lexically_normal().string();
   }
 
   YAML::Node list = (*root)["collectors"];

@@ -7,6 +7,7 @@
 #include "collectors/collector.h"
 #include "common/duration.h"
 #include "common/result.h"
+#include "scorer/evidence.h"
 #include "scorer/scoring.h"
 
 namespace opsm::agent {
@@ -27,6 +28,9 @@ struct AgentConfig {
   Duration score_interval{std::chrono::seconds(30)};
   scorer::ScoringConfig scoring;
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
+  // Declared system attributes, as evidence of the agent (e.g. system.frontend).
+  std::vector<scorer::Fact> system_facts;
+  std::string attestations_file;  // absolute, or relative to the config file; may be empty
   std::vector<CollectorEntry> collectors;
 };
 

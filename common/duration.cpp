@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 
 namespace opsm {
 
@@ -56,6 +58,46 @@ std::string formatDuration(Duration d) {
     }
   }
   return out;
+}
+
+Result<TimePoint> parseDate(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  char tail = 0;
+  std::string s(text);
+  int n = 0;
+  bool ok = false;
+  if (s.size() == 10) {
+    ok = std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10;
+  } else if (s.size() == 20) {
+    ok = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) ==
+             7 &&
+         tail == 'Z';
+  }
+  if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "invalid date '" + s + "' (use 2026-10-01 or 2026-10-01T08:30:00Z)");
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  std::time_t t = timegm(&tm);
+  std::tm back{};
+  gmtime_r(&t, &back);
+  if (back.tm_mday != d) return makeError(ErrorCode::kInvalidArgument, "invalid date '" + s + "'");
+  return Clock::from_time_t(t);
+}
+
+std::string formatTime(TimePoint t) {
+  std::time_t tt = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 double toSeconds(TimePoint t) {

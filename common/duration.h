@@ -20,6 +20,11 @@ Result<Duration> parseDuration(std::string_view text);
 std::string formatDuration(Duration d);
 
 double toSeconds(TimePoint t);
+
+// Parses a UTC date "2026-10-01" (midnight) or time "2026-10-01T08:30:00Z".
+Result<TimePoint> parseDate(std::string_view text);
+// Formats as "2026-10-01T08:30:00Z".
+std::string formatTime(TimePoint t);
 double toSeconds(Duration d);
 
 }  // namespace opsm

@@ -261,13 +261,15 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
       r.reason = "needs an attestation; none on file";
     } else if (it->second.expired(ctx.now)) {
       r.state = CriterionState::kUnknown;
-      r.reason = "attestation expired";
+      r.reason = "attestation expired at " + formatTime(it->second.expires_at) + ": " +
+                 it->second.source.locator;
     } else if (it->second.value.isBool() && it->second.value.asBool()) {
       r.state = CriterionState::kPass;
-      r.reason = "attested (" + it->second.source.collector + ")";
+      r.reason = "attested until " + formatTime(it->second.expires_at) + ": " +
+                 it->second.source.locator;
     } else {
       r.state = CriterionState::kFail;
-      r.reason = "attested as not met (" + it->second.source.collector + ")";
+      r.reason = "attested as not met: " + it->second.source.locator;
     }
     return r;
   }
