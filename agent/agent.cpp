@@ -58,7 +58,13 @@ PollOutcome Agent::poll(size_t index) {
   for (auto& s : store_.systemsNotOnlyFrom(entry.name)) systems.insert(s);
   ctx.systems.assign(systems.begin(), systems.end());
   auto started = std::chrono::steady_clock::now();
-  auto facts = entry.collector->collect(ctx);
+  Result<std::vector<scorer::Fact>> facts = makeError(ErrorCode::kInternal, "not polled");
+  try {
+    facts = entry.collector->collect(ctx);
+  } catch (const std::exception& e) {
+    // A collector bug is a failed poll, never a crashed agent.
+    facts = makeError(ErrorCode::kInternal, entry.name + ": unexpected error: " + e.what());
+  }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (facts) {
     out.ok = true;

@@ -29,7 +29,9 @@ Result<std::pair<std::string, unsigned short>> parseListenAddress(const std::str
   return std::make_pair(host, static_cast<unsigned short>(std::stoi(port_text)));
 }
 
-Result<AgentConfig> loadConfig(const std::string& path, const collectors::Registry& registry) {
+namespace {
+
+Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Registry& registry) {
   auto root = loadYamlFile(path);
   if (!root) return root.error();
   AgentConfig config;
@@ -165,6 +167,12 @@ Result<AgentConfig> loadConfig(const std::string& path, const collectors::Regist
     config.collectors.push_back(std::move(entry));
   }
   return config;
+}
+
+}  // namespace
+
+Result<AgentConfig> loadConfig(const std::string& path, const collectors::Registry& registry) {
+  return guardYaml(path, [&] { return loadConfigImpl(path, registry); });
 }
 
 }  // namespace opsm::agent

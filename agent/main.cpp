@@ -13,6 +13,7 @@
 #include "collectors/collector.h"
 #include "common/log.h"
 #include "scorer/check.h"
+#include "scorer/rule_tests.h"
 
 namespace {
 
@@ -44,8 +45,28 @@ std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::str
   return std::move(*agent);
 }
 
-int runRules(bool check, bool list, bool catalog, const std::string& dir,
-             const std::string& standard, bool coverage_only) {
+int runRuleTests(const std::vector<std::string>& files,
+                 const opsm::scorer::EvidenceCatalog& catalog) {
+  int passed = 0, failed = 0;
+  bool errors = false;
+  for (const auto& f : files) {
+    auto r = opsm::scorer::runRuleTests(f, catalog);
+    if (!r) {
+      std::printf("ERROR: %s\n", r.error().message.c_str());
+      errors = true;
+      continue;
+    }
+    for (const auto& failure : r->failures) std::printf("FAILED: %s\n", failure.c_str());
+    passed += r->passed;
+    failed += r->failed;
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed > 0 || errors ? 1 : 0;
+}
+
+int runRules(bool check, bool list, bool catalog, bool test, const std::string& dir,
+             const std::string& standard, bool coverage_only,
+             const std::vector<std::string>& test_files) {
   opsm::collectors::Registry registry;
   if (auto st = opsm::collectors::registerAll(registry); !st) {
     std::fprintf(stderr, "opsmaturity: %s\n", st.error().describe().c_str());
@@ -56,6 +77,7 @@ int runRules(bool check, bool list, bool catalog, const std::string& dir,
     std::fprintf(stderr, "opsmaturity: %s\n", keys.error().describe().c_str());
     return 2;
   }
+  if (test) return runRuleTests(test_files, *keys);
   if (check) {
     auto problems = opsm::scorer::checkRulePack(dir, *keys, standard);
     for (const auto& p : problems) std::printf("%s\n", p.describe().c_str());
@@ -124,14 +146,20 @@ int main(int argc, char** argv) {
   auto* catalog = rules->add_subcommand("catalog", "Print the evidence catalog (Markdown)");
   catalog->add_option("dir", rules_dir, "Rule pack directory")->capture_default_str();
 
+  std::vector<std::string> test_files;
+  auto* rtest = rules->add_subcommand("test", "Run rule unit tests (promtool-style YAML files)");
+  rtest->add_option("files", test_files, "Rule test files")->required()->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
   if (!opsm::setLogLevel(log_level)) {
     std::fprintf(stderr, "opsmaturity: --log.level: unknown level '%s'\n", log_level.c_str());
     return 2;
   }
 
-  if (*rules) return runRules(check->parsed(), list->parsed(), catalog->parsed(), rules_dir,
-                              standard_path, coverage_only);
+  if (*rules) {
+    return runRules(check->parsed(), list->parsed(), catalog->parsed(), rtest->parsed(), rules_dir,
+                    standard_path, coverage_only, test_files);
+  }
 
   auto agent = buildAgent(config_path, listen);
   if (!agent) return 2;

@@ -36,4 +36,18 @@ Result<double> readNumber(const std::string& file, const YAML::Node& map, std::s
 Result<bool> readBool(const std::string& file, const YAML::Node& map, std::string_view key,
                       bool fallback);
 
+// Runs `f`, turning a yaml-cpp exception (a mapping where a scalar was expected, say) into
+// an error naming the file and line, so that no malformed document can crash the agent.
+template <typename F>
+auto guardYaml(const std::string& file, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const YAML::Exception& e) {
+    std::string where = file;
+    if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1);
+    return makeError(ErrorCode::kInvalidArgument,
+                     where + ": unexpected structure: " + e.msg);
+  }
+}
+
 }  // namespace opsm

@@ -28,8 +28,9 @@ Result<std::string> required(const std::string& file, const YAML::Node& n, const
 
 }  // namespace
 
-Result<std::vector<Evidence>> loadAttestations(const std::string& path, const RulePack& pack,
-                                               TimePoint now) {
+namespace {
+
+Result<std::vector<Evidence>> loadAttestationsImpl(const std::string& path, const RulePack& pack, TimePoint now) {
   auto root = loadYamlFile(path);
   if (!root) return root.error();
   if (auto st = checkKeys(path, *root, {"attestations"}, "attestations file"); !st) {
@@ -90,6 +91,12 @@ Result<std::vector<Evidence>> loadAttestations(const std::string& path, const Ru
     out.push_back(std::move(ev));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<Evidence>> loadAttestations(const std::string& path, const RulePack& pack, TimePoint now) {
+  return guardYaml(path, [&] { return loadAttestationsImpl(path, pack, now); });
 }
 
 }  // namespace opsm::scorer

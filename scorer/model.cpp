@@ -32,7 +32,9 @@ Result<std::string> requireString(const std::string& file, const YAML::Node& map
 
 }  // namespace
 
-Result<Model> loadModel(const std::string& path) {
+namespace {
+
+Result<Model> loadModelImpl(const std::string& path) {
   auto root = loadYamlFile(path);
   if (!root) return root.error();
   if (auto st = checkKeys(path, *root, {"levels", "domains"}, "model"); !st) return st.error();
@@ -101,6 +103,12 @@ Result<Model> loadModel(const std::string& path) {
     model.domains.push_back(std::move(info));
   }
   return model;
+}
+
+}  // namespace
+
+Result<Model> loadModel(const std::string& path) {
+  return guardYaml(path, [&] { return loadModelImpl(path); });
 }
 
 }  // namespace opsm::scorer

@@ -324,7 +324,9 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
 
 }  // namespace
 
-Result<ItemRules> loadItemRules(const std::string& file, const Model& model) {
+namespace {
+
+Result<ItemRules> loadItemRulesImpl(const std::string& file, const Model& model) {
   auto root = loadYamlFile(file);
   if (!root) return root.error();
   if (auto st = checkKeys(file, *root, {"item", "levels"}, "rule file"); !st) return st.error();
@@ -396,6 +398,12 @@ Result<ItemRules> loadItemRules(const std::string& file, const Model& model) {
     return fieldError(file, levels, "levels", "level 1 cannot be 'same_as'");
   }
   return rules;
+}
+
+}  // namespace
+
+Result<ItemRules> loadItemRules(const std::string& file, const Model& model) {
+  return guardYaml(file, [&] { return loadItemRulesImpl(file, model); });
 }
 
 Result<RulePack> loadRulePack(const std::string& dir) {

@@ -134,6 +134,11 @@ Result<rapidjson::Document> AlertmanagerCollector::get(const std::string& path,
 }
 
 Result<std::vector<scorer::Fact>> AlertmanagerCollector::collect(const CollectContext& ctx) {
+  // A remote config of an unexpected shape must fail the poll, not crash the agent.
+  return guardYaml(config_.url, [&] { return collectFacts(ctx); });
+}
+
+Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const CollectContext& ctx) {
   std::string status_loc;
   auto status = get("/api/v2/status", ctx, &status_loc);
   if (!status) return status.error();

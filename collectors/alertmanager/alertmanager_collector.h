@@ -27,6 +27,7 @@ class AlertmanagerCollector : public Collector {
   Result<std::vector<scorer::Fact>> collect(const CollectContext& ctx) override;
 
  private:
+  Result<std::vector<scorer::Fact>> collectFacts(const CollectContext& ctx);
   Result<rapidjson::Document> get(const std::string& path, const CollectContext& ctx,
                                   std::string* locator) const;
   AlertmanagerConfig config_;

@@ -83,6 +83,11 @@ std::string PrometheusCollector::systemOf(const Labels& labels) const {
 }
 
 Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectContext& ctx) {
+  // A remote config of an unexpected shape must fail the poll, not crash the agent.
+  return guardYaml(config_.url, [&] { return collectFacts(ctx); });
+}
+
+Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const CollectContext& ctx) {
   std::map<std::string, SystemTally> systems;
   for (const auto& s : ctx.systems) systems[s];
 

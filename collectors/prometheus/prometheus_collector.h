@@ -39,6 +39,7 @@ class PrometheusCollector : public Collector {
   Result<std::vector<scorer::Fact>> collect(const CollectContext& ctx) override;
 
  private:
+  Result<std::vector<scorer::Fact>> collectFacts(const CollectContext& ctx);
   // GETs `path` and unwraps the API's {"status":"success","data":...} envelope.
   Result<rapidjson::Document> api(const std::string& path, const CollectContext& ctx,
                                   std::string* locator) const;
