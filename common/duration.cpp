@@ -1,5 +1,6 @@
 #include "common/duration.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -89,6 +90,69 @@ Result<TimePoint> parseDate(std::string_view text) {
   gmtime_r(&t, &back);
   if (back.tm_mday != d) return makeError(ErrorCode::kInvalidArgument, "invalid date '" + s + "'");
   return Clock::from_time_t(t);
+}
+
+Result<TimePoint> parseTimestamp(std::string_view text, bool naive_is_local) {
+  std::string s(text);
+  auto bad = [&] {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "invalid timestamp '" + s.substr(0, 64) + "' (expected ISO 8601)");
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) !=
+          6 ||
+      n != 19) {
+    return bad();
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  size_t i = 19;
+  long long nanos = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int digits = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      if (digits < 9) nanos = nanos * 10 + (s[i] - '0');
+      ++digits;
+      ++i;
+    }
+    if (digits == 0) return bad();
+    for (int k = std::min(digits, 9); k < 9; ++k) nanos *= 10;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  std::time_t t = 0;
+  if (i == s.size()) {
+    if (naive_is_local) {
+      tm.tm_isdst = -1;
+      t = std::mktime(&tm);
+    } else {
+      t = timegm(&tm);
+    }
+  } else if (s[i] == 'Z' && i + 1 == s.size()) {
+    t = timegm(&tm);
+  } else if (s[i] == '+' || s[i] == '-') {
+    int oh = 0, om = 0;
+    std::string zone = s.substr(i + 1);
+    if (zone.size() == 5 && zone[2] == ':') zone.erase(2, 1);
+    if (zone.size() != 4 || !std::all_of(zone.begin(), zone.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        })) {
+      return bad();
+    }
+    oh = std::stoi(zone.substr(0, 2));
+    om = std::stoi(zone.substr(2, 2));
+    int offset = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    t = timegm(&tm) - offset;
+  } else {
+    return bad();
+  }
+  return Clock::from_time_t(t) +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(nanos));
 }
 
 std::string formatTime(TimePoint t) {

@@ -23,6 +23,12 @@ double toSeconds(TimePoint t);
 
 // Parses a UTC date "2026-10-01" (midnight) or time "2026-10-01T08:30:00Z".
 Result<TimePoint> parseDate(std::string_view text);
+// Parses an ISO 8601 / RFC 3339 timestamp as APIs and tools print them:
+// "2026-11-25T02:53:47.510362134Z", "2021-01-17T12:34:00.000+0000", "2026-11-25T10:00:00+08:00".
+// Without a zone the time is taken as UTC, or as local time when `naive_is_local` is set
+// (borg prints local times without a zone).
+Result<TimePoint> parseTimestamp(std::string_view text, bool naive_is_local = false);
+
 // Formats as "2026-10-01T08:30:00Z".
 std::string formatTime(TimePoint t);
 double toSeconds(Duration d);

@@ -40,3 +40,27 @@ TEST(FormatDuration, RoundTrips) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+double epoch(const Result<TimePoint>& t) { return toSeconds(t.value()); }
+
+TEST(ParseTimestamp, ReadsTheFormsToolsAndApisPrint) {
+  // 2026-11-25T02:53:47Z = 1795575227
+  EXPECT_DOUBLE_EQ(epoch(parseTimestamp("2026-11-25T02:53:47Z")), 1795575227.0);
+  EXPECT_NEAR(epoch(parseTimestamp("2026-11-25T02:53:47.510362134Z")), 1795575227.510362, 1e-5);
+  EXPECT_DOUBLE_EQ(epoch(parseTimestamp("2026-11-25T10:53:47.000+0800")), 1795575227.0);
+  EXPECT_DOUBLE_EQ(epoch(parseTimestamp("2026-11-25T01:53:47-01:00")), 1795575227.0);
+  EXPECT_DOUBLE_EQ(epoch(parseTimestamp("2026-11-25 02:53:47")), 1795575227.0);
+}
+
+TEST(ParseTimestamp, RejectsGarbage) {
+  for (const char* s : {"", "2026-11-25", "2026-13-01T00:00:00Z", "2026-11-25T02:53:47+8",
+                        "2026-11-25T02:53:47Zjunk", "2026-11-25T02:53:47."}) {
+    EXPECT_FALSE(parseTimestamp(s)) << s;
+  }
+}
+
+}  // namespace
+}  // namespace opsm
