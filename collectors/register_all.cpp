@@ -1,11 +1,15 @@
 #include "collectors/alertmanager/alertmanager_collector.h"
+#include "collectors/borg/borg_collector.h"
 #include "collectors/collector.h"
+#include "collectors/pgbackrest/pgbackrest_collector.h"
 #include "collectors/prometheus/prometheus_collector.h"
+#include "collectors/restic/restic_collector.h"
 
 namespace opsm::collectors {
 
 Status registerAll(Registry& registry) {
-  for (auto* reg : {&prometheus::registerPrometheus, &alertmanager::registerAlertmanager}) {
+  for (auto* reg : {&prometheus::registerPrometheus, &alertmanager::registerAlertmanager,
+                   &restic::registerRestic, &borg::registerBorg, &pgbackrest::registerPgBackRest}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

@@ -29,9 +29,6 @@ Result<std::string> readSecretEnv(const std::string& name) {
   return std::string(v);
 }
 
-namespace {
-
-// Reads "<prefix>_file" or "<prefix>_env" (not both) from `map`.
 Result<std::string> readSecretField(const std::string& file, const YAML::Node& map,
                                     const std::string& prefix, bool* present) {
   auto f = readString(file, map, prefix + "_file");
@@ -55,8 +52,6 @@ Result<std::string> readSecretField(const std::string& file, const YAML::Node& m
   }
   return std::string();
 }
-
-}  // namespace
 
 Status checkAllowedKeys(const std::string& file, const YAML::Node& node,
                         const std::vector<std::string_view>& allowed, std::string_view what) {

@@ -35,4 +35,9 @@ Result<std::string> readHttpUrl(const std::string& file, const YAML::Node& node,
 Result<std::string> readSecretFile(const std::string& path);
 Result<std::string> readSecretEnv(const std::string& name);
 
+// Reads the secret named by "<prefix>_file" or "<prefix>_env" (not both) in `map`; *present
+// tells whether either was set (the result is "" when neither was).
+Result<std::string> readSecretField(const std::string& file, const YAML::Node& map,
+                                    const std::string& prefix, bool* present);
+
 }  // namespace opsm::collectors

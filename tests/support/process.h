@@ -17,6 +17,8 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   bool running();
+  // Waits for the process to exit on its own; returns its exit code (128+signal if killed).
+  int wait();
   // Sends SIGTERM (or `signal`) and waits for the process to exit.
   void stop(int signal = 15);
   int pid() const { return pid_; }

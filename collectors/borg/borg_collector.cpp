@@ -1,0 +1,176 @@
+#include "collectors/borg/borg_collector.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::borg {
+
+namespace {
+
+constexpr const char* kPrefix = "backup.borg.";
+
+struct PerSystem {
+  int archives = 0;
+  double newest = 0;
+  double oldest = 0;
+};
+
+}  // namespace
+
+Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& ctx) {
+  const std::string loc = "borg list --json";
+  auto out = runTool(config_.tool, {"list", "--json", "--bypass-lock", config_.repository}, ctx);
+  if (!out) return out.error();
+  auto doc = parseJson(*out, "borg list --json output");
+  if (!doc) return doc.error();
+  const auto* archives = doc->IsObject() ? arrayMember(*doc, "archives") : nullptr;
+  if (!archives) {
+    return makeError(ErrorCode::kBadResponse, "borg list --json: no \"archives\" array");
+  }
+  std::string encryption = "none";
+  if (const auto* enc = objectMember(*doc, "encryption")) encryption = stringMember(*enc, "mode");
+
+  std::map<std::string, PerSystem> by_system;
+  for (const auto& a : archives->GetArray()) {
+    if (!a.IsObject()) continue;
+    std::string archive = stringMember(a, "name", stringMember(a, "archive"));
+    // borg 1.x prints local time without a zone.
+    auto t = parseTimestamp(stringMember(a, "time", stringMember(a, "start")), true);
+    if (!t) {
+      return makeError(ErrorCode::kBadResponse,
+                       "borg list --json: archive " + archive + ": " + t.error().message);
+    }
+    std::string owner = config_.system;
+    if (owner.empty()) {
+      std::smatch m;
+      if (std::regex_search(archive, m, config_.archive_regex) && m.size() > 1) owner = m[1];
+    }
+    if (owner.empty()) continue;
+    double at = toSeconds(*t);
+    PerSystem& p = by_system[owner];
+    p.newest = p.archives == 0 ? at : std::max(p.newest, at);
+    p.oldest = p.archives == 0 ? at : std::min(p.oldest, at);
+    ++p.archives;
+  }
+  if (!config_.system.empty()) {
+    by_system[config_.system];
+  } else {
+    for (const auto& s : ctx.systems) by_system[s];
+  }
+
+  std::optional<bool> check_ok;
+  if (config_.check) {
+    auto checked = runTool(config_.tool, {"check", "--repository-only", config_.repository}, ctx);
+    if (!checked && checked.error().code == ErrorCode::kTimeout) return checked.error();
+    check_ok = checked.ok();
+  }
+
+  double now = toSeconds(ctx.now);
+  std::vector<scorer::Fact> facts;
+  for (const auto& [system, p] : by_system) {
+    auto add = [&](const char* key, scorer::Value v, const std::string& l) {
+      facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
+    };
+    add("archives", p.archives, loc);
+    if (p.archives > 0) {
+      add("newest_age_seconds", std::max(0.0, now - p.newest), loc);
+      add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
+    }
+    add("encrypted", encryption != "none" && !encryption.empty(), loc);
+    if (check_ok) add("check_ok", *check_ok, "borg check --repository-only");
+  }
+  return facts;
+}
+
+namespace {
+
+class BorgFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "borg"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    return {
+        {std::string(kPrefix) + "archives", ValueType::kNumber, type(),
+         "Archives of the system in the repository (`borg list --json`; by `system`, or by the first capture group of `archive_regex` on the archive name); 0 for a known system with none."},
+        {std::string(kPrefix) + "newest_age_seconds", ValueType::kNumber, type(),
+         "Seconds since the newest archive of the system was made (absent when there is none)."},
+        {std::string(kPrefix) + "oldest_age_seconds", ValueType::kNumber, type(),
+         "Seconds since the oldest archive kept was made: how far back a restore can go."},
+        {std::string(kPrefix) + "encrypted", ValueType::kBool, type(),
+         "The repository is encrypted (encryption mode other than none)."},
+        {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),
+         "`borg check --repository-only` exited 0 on the last poll; only with `check: true`."},
+    };
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"repository", "system", "archive_regex", "check", "command",
+                                   "passphrase_file", "passphrase_env"});
+    if (auto st = checkAllowedKeys(file, node, allowed, "a borg collector"); !st) {
+      return st.error();
+    }
+    BorgConfig c;
+    c.name = cc.name;
+    auto repo = readString(file, node, "repository");
+    if (!repo) return repo.error();
+    if (repo->empty()) return fieldError(file, node, "repository", "is required");
+    c.repository = *repo;
+    auto system = readString(file, node, "system");
+    if (!system) return system.error();
+    auto re = readString(file, node, "archive_regex");
+    if (!re) return re.error();
+    if (system->empty() == re->empty()) {
+      return fieldError(file, node, "system",
+                        "set exactly one of 'system' (every archive belongs to it) or "
+                        "'archive_regex' (its first capture group names the system)");
+    }
+    c.system = *system;
+    if (!re->empty()) {
+      try {
+        c.archive_regex = std::regex(*re);
+      } catch (const std::regex_error& e) {
+        return fieldError(file, node["archive_regex"], "archive_regex",
+                          std::string("invalid regular expression: ") + e.what());
+      }
+      if (c.archive_regex.mark_count() < 1) {
+        return fieldError(file, node["archive_regex"], "archive_regex",
+                          "needs a capture group for the system name");
+      }
+    }
+    auto check = readBool(file, node, "check", false);
+    if (!check) return check.error();
+    c.check = *check;
+    auto cmd = readString(file, node, "command", "borg");
+    if (!cmd) return cmd.error();
+    c.tool.program = *cmd;
+    bool present = false;
+    auto pw = readSecretField(file, node, "passphrase", &present);
+    if (!pw) return pw.error();
+    if (present) {
+      c.tool.env["BORG_PASSPHRASE"] = *pw;
+      c.tool.secrets.push_back(*pw);
+    }
+    c.tool.unset_env = {"BORG_PASSCOMMAND", "BORG_PASSPHRASE_FD", "BORG_REPO"};
+    if (!present) c.tool.unset_env.push_back("BORG_PASSPHRASE");
+    // Never prompt (stdin is /dev/null): the repository is the one the config names, and the
+    // agent only reads it.
+    c.tool.env["BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK"] = "yes";
+    c.tool.env["BORG_RELOCATED_REPO_ACCESS_IS_OK"] = "yes";
+    return std::unique_ptr<Collector>(std::make_unique<BorgCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerBorg(Registry& registry) { return registry.add(std::make_unique<BorgFactory>()); }
+
+}  // namespace opsm::collectors::borg

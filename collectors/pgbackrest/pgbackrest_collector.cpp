@@ -1,0 +1,171 @@
+#include "collectors/pgbackrest/pgbackrest_collector.h"
+
+#include <algorithm>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::pgbackrest {
+
+namespace {
+
+constexpr const char* kPrefix = "backup.pgbackrest.";
+
+double numberOf(const rapidjson::Value& obj, const char* name) {
+  const auto* v = member(obj, name);
+  return v && v->IsNumber() ? v->GetDouble() : 0;
+}
+
+}  // namespace
+
+Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectContext& ctx) {
+  std::vector<std::string> base;
+  if (!config_.config_file.empty()) base.push_back("--config=" + config_.config_file);
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"info", "--output=json"});
+  auto out = runTool(config_.tool, args, ctx);
+  if (!out) return out.error();
+  auto doc = parseJson(*out, "pgbackrest info --output=json output");
+  if (!doc) return doc.error();
+  if (!doc->IsArray()) {
+    return makeError(ErrorCode::kBadResponse, "pgbackrest info: expected a JSON array of stanzas");
+  }
+  const std::string loc = "pgbackrest info --output=json";
+  double now = toSeconds(ctx.now);
+  std::vector<scorer::Fact> facts;
+  for (const auto& st : doc->GetArray()) {
+    if (!st.IsObject()) continue;
+    std::string stanza = stringMember(st, "name");
+    std::string system = stanza;
+    if (!config_.stanzas.empty()) {
+      auto it = config_.stanzas.find(stanza);
+      if (it == config_.stanzas.end()) continue;
+      system = it->second;
+    }
+    if (system.empty()) continue;
+    auto add = [&](const char* key, scorer::Value v, const std::string& l) {
+      facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
+    };
+    int code = -1;
+    if (const auto* status = objectMember(st, "status")) code = static_cast<int>(numberOf(*status, "code"));
+    int backups = 0, full = 0;
+    double newest = -1, newest_full = -1, oldest = -1;
+    std::string newest_wal_stop;
+    if (const auto* list = arrayMember(st, "backup")) {
+      for (const auto& b : list->GetArray()) {
+        if (!b.IsObject()) continue;
+        const auto* err = member(b, "error");
+        if (err && err->IsBool() && err->GetBool()) continue;  // a backup with errors is no backup
+        const auto* ts = objectMember(b, "timestamp");
+        if (!ts) continue;
+        double stop = numberOf(*ts, "stop");
+        ++backups;
+        if (stringMember(b, "type") == "full") {
+          ++full;
+          newest_full = std::max(newest_full, stop);
+        }
+        if (stop > newest) {
+          newest = stop;
+          if (const auto* a = objectMember(b, "archive")) newest_wal_stop = stringMember(*a, "stop");
+        }
+        oldest = oldest < 0 ? stop : std::min(oldest, stop);
+      }
+    }
+    // WAL archived after the newest backup makes point-in-time recovery possible from it.
+    std::string wal_max;
+    if (const auto* archives = arrayMember(st, "archive")) {
+      for (const auto& a : archives->GetArray()) {
+        if (a.IsObject()) wal_max = std::max(wal_max, stringMember(a, "max"));
+      }
+    }
+    // WAL segment names are fixed-width hex (timeline, log, segment), so they compare as strings.
+    bool pitr = code == 0 && backups > 0 && !wal_max.empty() && !newest_wal_stop.empty() &&
+                wal_max.substr(8) >= newest_wal_stop.substr(std::min<size_t>(8, newest_wal_stop.size()));
+    add("status_ok", code == 0, loc);
+    add("backups", backups, loc);
+    add("full_backups", full, loc);
+    if (newest >= 0) add("newest_age_seconds", std::max(0.0, now - newest), loc);
+    if (newest_full >= 0) add("newest_full_age_seconds", std::max(0.0, now - newest_full), loc);
+    if (oldest >= 0) add("oldest_age_seconds", std::max(0.0, now - oldest), loc);
+    add("pitr_possible", pitr, loc);
+    add("encrypted", stringMember(st, "cipher", "none") != "none", loc);
+    if (config_.check) {
+      std::vector<std::string> cargs = base;
+      cargs.insert(cargs.end(), {"--stanza=" + stanza, "check"});
+      auto checked = runTool(config_.tool, cargs, ctx);
+      if (!checked && checked.error().code == ErrorCode::kTimeout) return checked.error();
+      add("check_ok", checked.ok(), "pgbackrest --stanza=" + stanza + " check");
+    }
+  }
+  return facts;
+}
+
+namespace {
+
+class PgBackRestFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "pgbackrest"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
+        {"status_ok", {ValueType::kBool, "The stanza's status code in `pgbackrest info --output=json` is 0 (ok)."}},
+        {"backups", {ValueType::kNumber, "Backups of the stanza without errors (full, diff and incr)."}},
+        {"full_backups", {ValueType::kNumber, "Full backups of the stanza without errors."}},
+        {"newest_age_seconds", {ValueType::kNumber, "Seconds since the newest backup (any type) finished."}},
+        {"newest_full_age_seconds", {ValueType::kNumber, "Seconds since the newest full backup finished."}},
+        {"oldest_age_seconds", {ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go."}},
+        {"pitr_possible", {ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment."}},
+        {"encrypted", {ValueType::kBool, "The repository is encrypted (cipher other than none)."}},
+        {"check_ok", {ValueType::kBool, "`pgbackrest check` (configuration and WAL archiving) exited 0 on the last poll; only with `check: true`."}},
+    };
+    std::vector<scorer::EvidenceKeySpec> out;
+    for (const auto& [key, spec] : keys) {
+      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
+    }
+    return out;
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"config_file", "stanzas", "check", "command"});
+    if (auto st = checkAllowedKeys(file, node, allowed, "a pgbackrest collector"); !st) {
+      return st.error();
+    }
+    PgBackRestConfig c;
+    c.name = cc.name;
+    auto cfg = readString(file, node, "config_file");
+    if (!cfg) return cfg.error();
+    c.config_file = *cfg;
+    if (const auto& s = node["stanzas"]; s.IsDefined()) {
+      if (!s.IsMap()) {
+        return fieldError(file, s, "stanzas", "must map stanza names to system names");
+      }
+      for (const auto& kv : s) {
+        if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+          return fieldError(file, kv.second, "stanzas." + kv.first.Scalar(),
+                            "must be a system name");
+        }
+        c.stanzas[kv.first.Scalar()] = kv.second.Scalar();
+      }
+    }
+    auto check = readBool(file, node, "check", false);
+    if (!check) return check.error();
+    c.check = *check;
+    auto cmd = readString(file, node, "command", "pgbackrest");
+    if (!cmd) return cmd.error();
+    c.tool.program = *cmd;
+    return std::unique_ptr<Collector>(std::make_unique<PgBackRestCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerPgBackRest(Registry& registry) {
+  return registry.add(std::make_unique<PgBackRestFactory>());
+}
+
+}  // namespace opsm::collectors::pgbackrest

@@ -1,0 +1,172 @@
+#include "collectors/restic/restic_collector.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::restic {
+
+namespace {
+
+constexpr const char* kPrefix = "backup.restic.";
+
+struct PerSystem {
+  int snapshots = 0;
+  double newest = 0;  // epoch seconds
+  double oldest = 0;
+};
+
+}  // namespace
+
+Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext& ctx) {
+  const std::string loc = "restic snapshots --json";
+  auto out = runTool(config_.tool, {"snapshots", "--json", "--no-lock", "-r", config_.repository},
+                     ctx);
+  if (!out) return out.error();
+  auto doc = parseJson(*out, "restic snapshots --json output");
+  if (!doc) return doc.error();
+  if (!doc->IsArray()) {
+    return makeError(ErrorCode::kBadResponse, "restic snapshots --json: expected a JSON array");
+  }
+  std::map<std::string, PerSystem> by_system;
+  const std::string tag_prefix = config_.system_tag + "=";
+  for (const auto& snap : doc->GetArray()) {
+    if (!snap.IsObject()) continue;
+    auto t = parseTimestamp(stringMember(snap, "time"));
+    if (!t) {
+      return makeError(ErrorCode::kBadResponse,
+                       "restic snapshots --json: snapshot " + stringMember(snap, "short_id") +
+                           ": " + t.error().message);
+    }
+    std::set<std::string> owners;
+    if (!config_.system.empty()) {
+      owners.insert(config_.system);
+    } else if (const auto* tags = arrayMember(snap, "tags")) {
+      for (const auto& tag : tags->GetArray()) {
+        if (!tag.IsString()) continue;
+        std::string s = tag.GetString();
+        if (s.rfind(tag_prefix, 0) == 0 && s.size() > tag_prefix.size()) {
+          owners.insert(s.substr(tag_prefix.size()));
+        }
+      }
+    }
+    double at = toSeconds(*t);
+    for (const auto& o : owners) {
+      PerSystem& p = by_system[o];
+      p.newest = p.snapshots == 0 ? at : std::max(p.newest, at);
+      p.oldest = p.snapshots == 0 ? at : std::min(p.oldest, at);
+      ++p.snapshots;
+    }
+  }
+  // A system we know of with no snapshot has none: that is evidence too.
+  if (!config_.system.empty()) {
+    by_system[config_.system];
+  } else {
+    for (const auto& s : ctx.systems) by_system[s];
+  }
+
+  std::optional<bool> check_ok;
+  if (config_.check) {
+    auto checked = runTool(config_.tool, {"check", "--no-lock", "-r", config_.repository}, ctx);
+    if (!checked && checked.error().code == ErrorCode::kTimeout) return checked.error();
+    check_ok = checked.ok();
+  }
+
+  double now = toSeconds(ctx.now);
+  std::vector<scorer::Fact> facts;
+  for (const auto& [system, p] : by_system) {
+    auto add = [&](const char* key, scorer::Value v, const std::string& l) {
+      facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
+    };
+    add("snapshots", p.snapshots, loc);
+    if (p.snapshots > 0) {
+      add("newest_age_seconds", std::max(0.0, now - p.newest), loc);
+      add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
+    }
+    if (check_ok) add("check_ok", *check_ok, "restic check");
+  }
+  return facts;
+}
+
+namespace {
+
+class ResticFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "restic"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    return {
+        {std::string(kPrefix) + "snapshots", ValueType::kNumber, type(),
+         "Snapshots of the system in the repository (`restic snapshots --json`; by `system`, or by the tag `<system_tag>=<system>`); 0 for a known system with none."},
+        {std::string(kPrefix) + "newest_age_seconds", ValueType::kNumber, type(),
+         "Seconds since the newest snapshot of the system was taken (absent when there is none)."},
+        {std::string(kPrefix) + "oldest_age_seconds", ValueType::kNumber, type(),
+         "Seconds since the oldest snapshot kept was taken: how far back a restore can go."},
+        {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),
+         "`restic check` (repository structure) exited 0 on the last poll; only with `check: true`."},
+    };
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"repository", "system", "system_tag", "check", "command",
+                                   "password_file", "password_env"});
+    if (auto st = checkAllowedKeys(file, node, allowed, "a restic collector"); !st) {
+      return st.error();
+    }
+    ResticConfig c;
+    c.name = cc.name;
+    auto repo = readString(file, node, "repository");
+    if (!repo) return repo.error();
+    if (repo->empty()) return fieldError(file, node, "repository", "is required");
+    c.repository = *repo;
+    auto system = readString(file, node, "system");
+    if (!system) return system.error();
+    auto tag = readString(file, node, "system_tag");
+    if (!tag) return tag.error();
+    if (system->empty() == tag->empty()) {
+      return fieldError(file, node, "system",
+                        "set exactly one of 'system' (every snapshot belongs to it) or "
+                        "'system_tag' (snapshots tagged <system_tag>=<system>)");
+    }
+    c.system = *system;
+    c.system_tag = *tag;
+    auto check = readBool(file, node, "check", true);
+    if (!check) return check.error();
+    c.check = *check;
+    auto cmd = readString(file, node, "command", "restic");
+    if (!cmd) return cmd.error();
+    c.tool.program = *cmd;
+    bool present = false;
+    auto pw = readSecretField(file, node, "password", &present);
+    if (!pw) return pw.error();
+    if (!present) {
+      return fieldError(file, node, "password_file",
+                        "a restic repository needs password_file or password_env");
+    }
+    c.tool.env["RESTIC_PASSWORD"] = *pw;
+    c.tool.secrets.push_back(*pw);
+    // Never let the agent's own environment choose another repository or password source.
+    for (const char* v : {"RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "RESTIC_REPOSITORY",
+                          "RESTIC_REPOSITORY_FILE"}) {
+      c.tool.unset_env.push_back(v);
+    }
+    return std::unique_ptr<Collector>(std::make_unique<ResticCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerRestic(Registry& registry) {
+  return registry.add(std::make_unique<ResticFactory>());
+}
+
+}  // namespace opsm::collectors::restic
