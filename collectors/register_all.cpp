@@ -2,14 +2,17 @@
 #include "collectors/borg/borg_collector.h"
 #include "collectors/collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
+#include "collectors/postgresql/postgresql_collector.h"
 #include "collectors/prometheus/prometheus_collector.h"
+#include "collectors/redis/redis_collector.h"
 #include "collectors/restic/restic_collector.h"
 
 namespace opsm::collectors {
 
 Status registerAll(Registry& registry) {
   for (auto* reg : {&prometheus::registerPrometheus, &alertmanager::registerAlertmanager,
-                   &restic::registerRestic, &borg::registerBorg, &pgbackrest::registerPgBackRest}) {
+                   &restic::registerRestic, &borg::registerBorg, &pgbackrest::registerPgBackRest,
+                   &postgresql::registerPostgresql, &redis::registerRedis}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

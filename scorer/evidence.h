@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -44,6 +45,9 @@ class Value {
  private:
   std::variant<bool, double, std::string, StringList> v_;
 };
+
+// For test failure messages (GoogleTest finds it by argument-dependent lookup).
+inline void PrintTo(const Value& v, std::ostream* os) { *os << v.toString(); }
 
 // What a collector observed, before the agent stamps time and provenance on it.
 struct Fact {

@@ -84,16 +84,20 @@ std::unique_ptr<PostgresServer> PostgresServer::standby(const PostgresServer& pr
   s->port_ = freePort();
   handOver(dir);
   if (runAs({binDir() + "/pg_basebackup", "-h", "127.0.0.1", "-p", std::to_string(primary.port()),
-             "-U", "postgres", "-D", s->dataDir(), "-R", "-X", "stream",
-             "--application-name=standby1"},
+             "-U", "postgres", "-D", s->dataDir(), "-R", "-X", "stream"},
             dir + "/basebackup.log") != 0) {
     return s;
   }
   std::ofstream conf(s->dataDir() + "/postgresql.conf", std::ios::app);
   conf << "\nport = " << s->port_ << "\nunix_socket_directories = '" << dir
-       << "'\narchive_mode = off\nprimary_conninfo = 'host=127.0.0.1 port=" << primary.port()
-       << " user=postgres application_name=standby1'\n";
+       << "'\narchive_mode = off\n";
   conf.close();
+  // pg_basebackup -R wrote primary_conninfo to postgresql.auto.conf, which wins: override
+  // it there, naming the standby so that synchronous_standby_names can select it.
+  std::ofstream autoconf(s->dataDir() + "/postgresql.auto.conf", std::ios::app);
+  autoconf << "primary_conninfo = 'host=127.0.0.1 port=" << primary.port()
+           << " user=postgres application_name=standby1'\n";
+  autoconf.close();
   s->ok_ = s->start();
   return s;
 }
@@ -121,7 +125,14 @@ std::string PostgresServer::psql(const std::string& sql) const {
   return s;
 }
 
-std::string PostgresServer::log() const { return slurp(dir_ + "/postgres.log"); }
+std::string PostgresServer::log() const {
+  std::string out;
+  for (const char* f : {"/initdb.log", "/basebackup.log", "/postgres.log"}) {
+    std::string text = slurp(dir_ + f);
+    if (!text.empty()) out += std::string("--- ") + (f + 1) + "\n" + text;
+  }
+  return out;
+}
 
 void PostgresServer::stop() {
   if (process_) process_->stop(2);  // SIGINT: fast shutdown

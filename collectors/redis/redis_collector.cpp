@@ -1,0 +1,269 @@
+#include "collectors/redis/redis_collector.h"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/tool.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::redis {
+
+namespace {
+
+constexpr const char* kPrefix = "cache.redis.";
+
+struct ContextCloser {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct ReplyCloser {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Conn = std::unique_ptr<redisContext, ContextCloser>;
+using Reply = std::unique_ptr<redisReply, ReplyCloser>;
+
+timeval toTimeval(Duration d) {
+  auto ms = std::max<long long>(d.count(), 1);
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+Result<Conn> connect(const Endpoint& ep, const CollectContext& ctx) {
+  Conn c(redisConnectWithTimeout(ep.host.c_str(), ep.port, toTimeval(ctx.remaining())));
+  if (!c) return makeError(ErrorCode::kInternal, "redis " + ep.text() + ": out of memory");
+  if (c->err) {
+    return makeError(ErrorCode::kUnavailable,
+                     "redis " + ep.text() + ": cannot connect: " + std::string(c->errstr));
+  }
+  redisSetTimeout(c.get(), toTimeval(ctx.remaining()));
+  return c;
+}
+
+Result<Reply> command(redisContext* c, const Endpoint& ep, const std::vector<std::string>& args,
+                      const std::vector<std::string>& secrets) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  Reply r(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  std::string what = "redis " + ep.text() + " " + args.front();
+  if (!r) {
+    ErrorCode code = c->err == REDIS_ERR_IO && std::string(c->errstr).find("temporarily") !=
+                                                   std::string::npos
+                         ? ErrorCode::kTimeout
+                         : ErrorCode::kUnavailable;
+    return makeError(code, scrub(what + ": " + std::string(c->errstr), secrets));
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::string msg(r->str, r->len);
+    ErrorCode code = msg.rfind("NOAUTH", 0) == 0 || msg.rfind("WRONGPASS", 0) == 0 ||
+                             msg.find("invalid password") != std::string::npos
+                         ? ErrorCode::kUnauthenticated
+                         : ErrorCode::kBadResponse;
+    return makeError(code, scrub(what + ": " + msg.substr(0, 300), secrets));
+  }
+  return r;
+}
+
+// "key:value" lines of an INFO section.
+std::map<std::string, std::string> parseInfo(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    auto colon = line.find(':');
+    if (colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& ctx) {
+  std::vector<std::string> secrets{config_.password};
+  auto conn = connect(config_.address, ctx);
+  if (!conn) return conn.error();
+  if (!config_.password.empty()) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!config_.username.empty()) auth.push_back(config_.username);
+    auth.push_back(config_.password);
+    auto r = command(conn->get(), config_.address, auth, secrets);
+    if (!r) return r.error();
+  }
+  std::map<std::string, std::string> info;
+  for (const char* section : {"replication", "persistence"}) {
+    auto r = command(conn->get(), config_.address, {"INFO", section}, secrets);
+    if (!r) return r.error();
+    if ((*r)->type != REDIS_REPLY_STRING && (*r)->type != REDIS_REPLY_STATUS) {
+      return makeError(ErrorCode::kBadResponse,
+                       "redis " + config_.address.text() + " INFO: not a bulk string");
+    }
+    info.merge(parseInfo(std::string((*r)->str, (*r)->len)));
+  }
+  if (!info.count("role")) {
+    return makeError(ErrorCode::kBadResponse,
+                     "redis " + config_.address.text() + " INFO replication: no role");
+  }
+  const std::string loc = "INFO replication, INFO persistence";
+  std::vector<scorer::Fact> facts;
+  auto add = [&](const char* key, scorer::Value v, const std::string& l) {
+    facts.push_back(scorer::Fact{kPrefix + std::string(key), config_.system, std::move(v), l});
+  };
+  auto number = [&](const std::string& k) {
+    try {
+      return info.count(k) ? std::stod(info[k]) : 0.0;
+    } catch (const std::exception&) {
+      return 0.0;
+    }
+  };
+  std::string role = info["role"] == "slave" ? "replica" : info["role"];
+  add("role", role, loc);
+  int online = 0;
+  for (const auto& [k, v] : info) {
+    // slave0:ip=127.0.0.1,port=6380,state=online,offset=...,lag=0
+    if (k.rfind("slave", 0) == 0 && k.size() > 5 && std::isdigit(static_cast<unsigned char>(k[5])) &&
+        v.find("state=online") != std::string::npos) {
+      ++online;
+    }
+  }
+  add("connected_replicas", number("connected_slaves"), loc);
+  add("replicas_online", online, loc);
+  if (role == "replica") add("master_link_up", info["master_link_status"] == "up", loc);
+  add("aof_enabled", info["aof_enabled"] == "1", loc);
+  add("rdb_last_save_ok", info["rdb_last_bgsave_status"] == "ok", loc);
+  if (info.count("rdb_last_save_time")) {
+    add("rdb_last_save_age_seconds",
+        std::max(0.0, toSeconds(ctx.now) - number("rdb_last_save_time")), loc);
+  }
+
+  if (!config_.sentinels.empty()) {
+    // Sentinels that answer and monitor the master group; the quorum check of the first.
+    int monitoring = 0;
+    std::optional<bool> quorum_ok;
+    for (const auto& ep : config_.sentinels) {
+      auto sc = connect(ep, ctx);
+      if (!sc) continue;
+      auto r = command(sc->get(), ep, {"SENTINEL", "MASTER", config_.master_name}, secrets);
+      if (!r) continue;
+      ++monitoring;
+      if (!quorum_ok) {
+        auto q = command(sc->get(), ep, {"SENTINEL", "CKQUORUM", config_.master_name}, secrets);
+        quorum_ok = q.ok();
+      }
+    }
+    const std::string sloc = "SENTINEL MASTER " + config_.master_name;
+    add("sentinels_monitoring", monitoring, sloc);
+    add("sentinel_quorum_ok", quorum_ok.value_or(false), "SENTINEL CKQUORUM " + config_.master_name);
+  }
+  return facts;
+}
+
+namespace {
+
+Result<Endpoint> parseEndpoint(const std::string& file, const YAML::Node& n,
+                               const std::string& field) {
+  if (!n.IsScalar()) return fieldError(file, n, field, "must be host:port");
+  std::string s = n.Scalar();
+  auto colon = s.rfind(':');
+  Endpoint ep;
+  try {
+    if (colon == std::string::npos || colon == 0) throw std::invalid_argument("no port");
+    ep.host = s.substr(0, colon);
+    size_t used = 0;
+    ep.port = std::stoi(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1 || ep.port < 1 || ep.port > 65535) {
+      throw std::invalid_argument("bad port");
+    }
+  } catch (const std::exception&) {
+    return fieldError(file, n, field, "must be host:port, e.g. 127.0.0.1:6379");
+  }
+  return ep;
+}
+
+class RedisFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "redis"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
+        {"role", {ValueType::kString, "The server's replication role: master or replica (INFO replication)."}},
+        {"connected_replicas", {ValueType::kNumber, "Replicas connected to this server (connected_slaves)."}},
+        {"replicas_online", {ValueType::kNumber, "Connected replicas in state online (in sync)."}},
+        {"master_link_up", {ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master."}},
+        {"aof_enabled", {ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled)."}},
+        {"rdb_last_save_ok", {ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok)."}},
+        {"rdb_last_save_age_seconds", {ValueType::kNumber, "Seconds since the last successful RDB save."}},
+        {"sentinels_monitoring", {ValueType::kNumber, "Configured Sentinels that answer and monitor master_name (SENTINEL MASTER); only with `sentinels`."}},
+        {"sentinel_quorum_ok", {ValueType::kBool, "SENTINEL CKQUORUM master_name succeeds: enough Sentinels to authorise a failover; only with `sentinels`."}},
+    };
+    std::vector<scorer::EvidenceKeySpec> out;
+    for (const auto& [key, spec] : keys) {
+      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
+    }
+    return out;
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"system", "address", "sentinels", "master_name", "username",
+                                   "password_file", "password_env"});
+    if (auto st = checkAllowedKeys(file, node, allowed, "a redis collector"); !st) {
+      return st.error();
+    }
+    RedisConfig c;
+    c.name = cc.name;
+    auto system = readString(file, node, "system");
+    if (!system) return system.error();
+    if (system->empty()) return fieldError(file, node, "system", "is required");
+    c.system = *system;
+    if (!node["address"]) return fieldError(file, node, "address", "is required (host:port)");
+    auto addr = parseEndpoint(file, node["address"], "address");
+    if (!addr) return addr.error();
+    c.address = *addr;
+    if (const auto& s = node["sentinels"]; s.IsDefined()) {
+      if (!s.IsSequence() || s.size() == 0) {
+        return fieldError(file, s, "sentinels", "must be a non-empty list of host:port");
+      }
+      for (const auto& e : s) {
+        auto ep = parseEndpoint(file, e, "sentinels");
+        if (!ep) return ep.error();
+        c.sentinels.push_back(*ep);
+      }
+      auto mn = readString(file, node, "master_name");
+      if (!mn) return mn.error();
+      if (mn->empty()) {
+        return fieldError(file, node, "master_name", "is required with sentinels");
+      }
+      c.master_name = *mn;
+    } else if (node["master_name"]) {
+      return fieldError(file, node["master_name"], "master_name", "only makes sense with sentinels");
+    }
+    auto user = readString(file, node, "username");
+    if (!user) return user.error();
+    c.username = *user;
+    bool present = false;
+    auto pw = readSecretField(file, node, "password", &present);
+    if (!pw) return pw.error();
+    c.password = *pw;
+    return std::unique_ptr<Collector>(std::make_unique<RedisCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerRedis(Registry& registry) { return registry.add(std::make_unique<RedisFactory>()); }
+
+}  // namespace opsm::collectors::redis

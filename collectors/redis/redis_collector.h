@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+
+namespace opsm::collectors::redis {
+
+struct Endpoint {
+  std::string host;
+  int port = 6379;
+  std::string text() const { return host + ":" + std::to_string(port); }
+};
+
+struct RedisConfig {
+  std::string name;
+  std::string system;
+  Endpoint address;                  // the Redis server to read INFO from
+  std::vector<Endpoint> sentinels;   // optional Sentinels to ask about `master_name`
+  std::string master_name;
+  std::string username;              // ACL user (Redis 6+), optional
+  std::string password;              // from password_file / password_env; never logged
+};
+
+// Reads INFO replication and persistence from one Redis server and, optionally, what its
+// Sentinels know of its master group; reports cache.redis.* facts for one system
+// (docs/collectors/redis.md).
+class RedisCollector : public Collector {
+ public:
+  explicit RedisCollector(RedisConfig config) : config_(std::move(config)) {}
+  const std::string& name() const override { return config_.name; }
+  Result<std::vector<scorer::Fact>> collect(const CollectContext& ctx) override;
+
+ private:
+  RedisConfig config_;
+};
+
+Status registerRedis(Registry& registry);
+
+}  // namespace opsm::collectors::redis

@@ -1,0 +1,197 @@
+// The HA collectors against real servers started by the test on loopback: a PostgreSQL
+// primary with a streaming standby, and a Redis primary with a replica and a Sentinel. Each
+// test asserts the evidence, stops the replica, and asserts the evidence follows.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "collectors/collector.h"
+#include "common/yaml_util.h"
+#include "tests/support/postgres.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm {
+namespace {
+
+using Facts = std::map<std::string, scorer::Value>;
+
+std::unique_ptr<collectors::Collector> build(const std::string& yaml) {
+  collectors::Registry registry;
+  EXPECT_TRUE(collectors::registerAll(registry).ok());
+  auto node = loadYamlString(yaml, "agent.yml");
+  EXPECT_TRUE(node) << node.error().message;
+  auto c = registry.find((*node)["type"].Scalar())->create({"c", "agent.yml", *node});
+  EXPECT_TRUE(c) << c.error().message;
+  return c ? std::move(*c) : nullptr;
+}
+
+Result<Facts> collect(collectors::Collector& c) {
+  collectors::CollectContext ctx;
+  ctx.now = Clock::now();
+  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto facts = c.collect(ctx);
+  if (!facts) return facts.error();
+  Facts out;
+  for (auto& f : *facts) {
+    EXPECT_EQ(f.system, "payments");
+    out[f.key] = f.value;
+  }
+  return out;
+}
+
+TEST(PostgresqlIntegration, ReplicationAndArchivingFollowTheCluster) {
+  testing::TempDir dir;
+  auto primary = testing::PostgresServer::primary(
+      (dir.path() / "primary").string(),
+      "archive_mode = on\narchive_command = 'false'\nsynchronous_standby_names = 'standby1'\n");
+  ASSERT_TRUE(primary->ok()) << primary->log();
+  auto standby = testing::PostgresServer::standby(*primary, (dir.path() / "standby").string());
+  ASSERT_TRUE(standby->ok()) << standby->log();
+
+  auto on_primary = build("name: pg\ntype: postgresql\nsystem: payments\nhost: 127.0.0.1\nport: " +
+                          std::to_string(primary->port()) + "\nuser: postgres\n");
+  auto on_standby = build("name: pg\ntype: postgresql\nsystem: payments\nhost: " +
+                          standby->socketDir() + "\nport: " + std::to_string(standby->port()) +
+                          "\nuser: postgres\n");
+  ASSERT_TRUE(on_primary && on_standby);
+  Result<Facts> facts = makeError(ErrorCode::kInternal, "not polled");
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*on_primary);
+        return facts && facts->at("database.postgresql.streaming_replicas") == scorer::Value(1);
+      },
+      std::chrono::seconds(30)))
+      << (facts ? "no streaming standby" : facts.error().message);
+  EXPECT_EQ(facts->at("database.postgresql.in_recovery"), scorer::Value(false));
+  EXPECT_EQ(facts->at("database.postgresql.sync_replicas"), scorer::Value(1));
+  EXPECT_EQ(facts->at("database.postgresql.archive_mode_on"), scorer::Value(true));
+  EXPECT_EQ(facts->at("database.postgresql.synchronous_standby_names_set"), scorer::Value(true));
+  EXPECT_EQ(facts->count("database.postgresql.wal_receiver_streaming"), 0u);
+
+  auto sfacts = collect(*on_standby);
+  ASSERT_TRUE(sfacts) << sfacts.error().message;
+  EXPECT_EQ(sfacts->at("database.postgresql.in_recovery"), scorer::Value(true));
+  EXPECT_EQ(sfacts->at("database.postgresql.wal_receiver_streaming"), scorer::Value(true));
+
+  // archive_command is 'false': force a WAL switch and the archiver reports failure.
+  primary->psql("SELECT pg_switch_wal()");
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*on_primary);
+        return facts && facts->at("database.postgresql.archive_failing") == scorer::Value(true);
+      },
+      std::chrono::seconds(30)));
+
+  standby->stop();
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*on_primary);
+        return facts && facts->at("database.postgresql.streaming_replicas") == scorer::Value(0);
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(facts->at("database.postgresql.sync_replicas"), scorer::Value(0));
+}
+
+TEST(PostgresqlIntegration, UnreachableServerAndBadConfigAreClearErrors) {
+  auto c = build("name: pg\ntype: postgresql\nsystem: payments\nhost: 127.0.0.1\nport: " +
+                 std::to_string(testing::freePort()) + "\nuser: postgres\n");
+  ASSERT_TRUE(c);
+  auto facts = collect(*c);
+  ASSERT_FALSE(facts);
+  EXPECT_NE(facts.error().message.find("cannot connect"), std::string::npos)
+      << facts.error().message;
+
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  auto node = loadYamlString("type: postgresql\nsystem: p\nhost: h\nsslmode: sometimes\n", "a.yml");
+  auto bad = registry.find("postgresql")->create({"c", "a.yml", *node});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("a.yml:4: field 'sslmode'"), std::string::npos)
+      << bad.error().message;
+}
+
+class RedisIntegration : public ::testing::Test {
+ protected:
+  std::unique_ptr<testing::Process> redis(unsigned short port, const std::string& extra) {
+    std::string conf = dir_.write("redis-" + std::to_string(port) + ".conf",
+                                  "bind 127.0.0.1\nport " + std::to_string(port) +
+                                      "\nsave \"\"\nappendonly no\ndir " + dir_.path().string() +
+                                      "\n" + extra);
+    auto p = std::make_unique<testing::Process>(
+        std::vector<std::string>{"redis-server", conf},
+        (dir_.path() / ("redis-" + std::to_string(port) + ".log")).string());
+    return p;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(RedisIntegration, ReplicationAndSentinelFollowTheServers) {
+  ASSERT_FALSE(testing::findExecutable("redis-server").empty());
+  unsigned short pport = testing::freePort(), rport = testing::freePort(),
+                 sport = testing::freePort();
+  std::string pass_file = dir_.write("redis-pass", "r3dis-secret\n");
+  auto primary = redis(pport, "requirepass r3dis-secret\nmasterauth r3dis-secret\n");
+  auto replica = redis(rport, "requirepass r3dis-secret\nmasterauth r3dis-secret\nreplicaof 127.0.0.1 " +
+                                  std::to_string(pport) + "\n");
+  std::string sconf = dir_.write("sentinel.conf", "bind 127.0.0.1\nport " + std::to_string(sport) +
+                                                      "\nsentinel monitor pay 127.0.0.1 " +
+                                                      std::to_string(pport) +
+                                                      " 1\nsentinel auth-pass pay r3dis-secret\n");
+  testing::Process sentinel({"redis-server", sconf, "--sentinel"},
+                            (dir_.path() / "sentinel.log").string());
+
+  auto c = build("name: r\ntype: redis\nsystem: payments\naddress: 127.0.0.1:" +
+                 std::to_string(pport) + "\npassword_file: " + pass_file +
+                 "\nsentinels: ['127.0.0.1:" + std::to_string(sport) + "']\nmaster_name: pay\n");
+  ASSERT_TRUE(c);
+  Result<Facts> facts = makeError(ErrorCode::kInternal, "not polled");
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*c);
+        return facts && facts->at("cache.redis.replicas_online") == scorer::Value(1) &&
+               facts->at("cache.redis.sentinels_monitoring") == scorer::Value(1);
+      },
+      std::chrono::seconds(30)))
+      << (facts ? "replica or sentinel not seen" : facts.error().message) << primary->log();
+  EXPECT_EQ(facts->at("cache.redis.role"), scorer::Value("master"));
+  EXPECT_EQ(facts->at("cache.redis.connected_replicas"), scorer::Value(1));
+  EXPECT_EQ(facts->at("cache.redis.sentinel_quorum_ok"), scorer::Value(true));
+  EXPECT_EQ(facts->at("cache.redis.aof_enabled"), scorer::Value(false));
+
+  auto on_replica = build("name: r\ntype: redis\nsystem: payments\naddress: 127.0.0.1:" +
+                          std::to_string(rport) + "\npassword_file: " + pass_file + "\n");
+  auto rfacts = collect(*on_replica);
+  ASSERT_TRUE(rfacts) << rfacts.error().message;
+  EXPECT_EQ(rfacts->at("cache.redis.role"), scorer::Value("replica"));
+  EXPECT_EQ(rfacts->at("cache.redis.master_link_up"), scorer::Value(true));
+
+  replica->stop();
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*c);
+        return facts && facts->at("cache.redis.replicas_online") == scorer::Value(0);
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(facts->at("cache.redis.connected_replicas"), scorer::Value(0));
+}
+
+TEST_F(RedisIntegration, WrongPasswordIsUnauthenticatedWithoutTheSecret) {
+  unsigned short port = testing::freePort();
+  auto server = redis(port, "requirepass right-one\n");
+  std::string pass_file = dir_.write("pw", "wrong-redis-secret\n");
+  auto c = build("name: r\ntype: redis\nsystem: payments\naddress: 127.0.0.1:" +
+                 std::to_string(port) + "\npassword_file: " + pass_file + "\n");
+  Result<Facts> facts = makeError(ErrorCode::kInternal, "not polled");
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*c);
+        return !facts && facts.error().code != ErrorCode::kUnavailable;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(facts.error().code, ErrorCode::kUnauthenticated) << facts.error().message;
+  EXPECT_EQ(facts.error().message.find("wrong-redis-secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace opsm
