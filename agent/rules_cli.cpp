@@ -111,9 +111,17 @@ std::string renderEvidenceCatalog(const scorer::EvidenceCatalog& catalog,
       "| Key | Type | Producer | How it is computed | Used by |\n"
       "| --- | --- | --- | --- | --- |\n";
   for (const auto& spec : catalog.all()) {
+    std::set<std::string> ids = used_by[spec.key];
+    if (spec.isNamespace()) {
+      std::string prefix = spec.key.substr(0, spec.key.size() - 1);
+      for (const auto& [k, users] : used_by) {
+        if (k.rfind(prefix, 0) == 0) ids.insert(users.begin(), users.end());
+      }
+    }
     std::string users;
-    for (const auto& id : used_by[spec.key]) users += (users.empty() ? "" : ", ") + id;
-    out += "| `" + spec.key + "` | " + scorer::valueTypeName(spec.type) + " | " + spec.producer +
+    for (const auto& id : ids) users += (users.empty() ? "" : ", ") + id;
+    out += "| `" + spec.key + "` | " +
+           (spec.isNamespace() ? "any" : scorer::valueTypeName(spec.type)) + " | " + spec.producer +
            " | " + spec.description + " | " + (users.empty() ? "—" : users) + " |\n";
   }
   return out;

@@ -1,6 +1,9 @@
 #include "collectors/alertmanager/alertmanager_collector.h"
 #include "collectors/borg/borg_collector.h"
 #include "collectors/collector.h"
+#include "collectors/exec/exec_collector.h"
+#include "collectors/file/file_collector.h"
+#include "collectors/git/git_collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
 #include "collectors/postgresql/postgresql_collector.h"
 #include "collectors/prometheus/prometheus_collector.h"
@@ -12,7 +15,9 @@ namespace opsm::collectors {
 Status registerAll(Registry& registry) {
   for (auto* reg : {&prometheus::registerPrometheus, &alertmanager::registerAlertmanager,
                    &restic::registerRestic, &borg::registerBorg, &pgbackrest::registerPgBackRest,
-                   &postgresql::registerPostgresql, &redis::registerRedis}) {
+                   &postgresql::registerPostgresql, &redis::registerRedis,
+                   &exec::registerExec, &file::registerFile,
+                   &git::registerGit}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

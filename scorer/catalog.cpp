@@ -16,7 +16,14 @@ Status EvidenceCatalog::add(EvidenceKeySpec spec) {
 
 const EvidenceKeySpec* EvidenceCatalog::find(const std::string& key) const {
   auto it = keys_.find(key);
-  return it == keys_.end() ? nullptr : &it->second;
+  if (it != keys_.end()) return &it->second;
+  for (const auto& [k, spec] : keys_) {
+    if (spec.isNamespace() && key.size() > k.size() - 1 &&
+        key.compare(0, k.size() - 1, k, 0, k.size() - 1) == 0) {
+      return &spec;
+    }
+  }
+  return nullptr;
 }
 
 std::vector<EvidenceKeySpec> EvidenceCatalog::all() const {

@@ -15,6 +15,8 @@ struct EvidenceKeySpec {
   ValueType type = ValueType::kNumber;
   std::string producer;     // collector type, e.g. "prometheus"; "agent" for built-in keys
   std::string description;  // how it is computed
+  // A key ending in ".*" declares a namespace (plugin.*): any key under it, of any type.
+  bool isNamespace() const { return key.size() > 2 && key.compare(key.size() - 2, 2, ".*") == 0; }
 };
 
 // Every evidence key rules may reference, with its type and producer.
@@ -22,6 +24,7 @@ class EvidenceCatalog {
  public:
   // Fails if the key is already registered by another producer or with another type.
   Status add(EvidenceKeySpec spec);
+  // The spec of `key`, or of the namespace (plugin.*) it falls under; nullptr if none.
   const EvidenceKeySpec* find(const std::string& key) const;
   std::vector<EvidenceKeySpec> all() const;  // sorted by key
 

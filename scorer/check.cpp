@@ -66,6 +66,7 @@ void checkCondition(const std::string& file, const Condition& c, const EvidenceC
     out->push_back({where, "evidence key " + c.key + " is produced by no known collector"});
     return;
   }
+  if (spec->isNamespace()) return;  // plugin facts: any type
   if (std::string why = typeMismatch(c, spec->type); !why.empty()) {
     out->push_back({where, c.source_text + ": " + c.key + " is a " + valueTypeName(spec->type) +
                                " (from " + spec->producer + "): " + why});
