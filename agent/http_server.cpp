@@ -78,6 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(reply.status), version);
     res->set(http::field::server, "opsmaturity");
     res->set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = head ? std::string() : reply.body;
     res->prepare_payload();

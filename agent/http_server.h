@@ -13,9 +13,15 @@
 namespace opsm::agent {
 
 struct HttpReply {
+  HttpReply() = default;
+  HttpReply(unsigned s, std::string type, std::string b,
+            std::map<std::string, std::string> h = {})
+      : status(s), content_type(std::move(type)), body(std::move(b)), headers(std::move(h)) {}
+
   unsigned status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::map<std::string, std::string> headers;  // extra headers (Retry-After, Link, ...)
 };
 
 struct HttpRequest {

@@ -4,6 +4,9 @@
 #include "collectors/exec/exec_collector.h"
 #include "collectors/file/file_collector.h"
 #include "collectors/git/git_collector.h"
+#include "collectors/gitlab/gitlab_collector.h"
+#include "collectors/jira/jira_collector.h"
+#include "collectors/netbox/netbox_collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
 #include "collectors/postgresql/postgresql_collector.h"
 #include "collectors/prometheus/prometheus_collector.h"
@@ -17,7 +20,8 @@ Status registerAll(Registry& registry) {
                    &restic::registerRestic, &borg::registerBorg, &pgbackrest::registerPgBackRest,
                    &postgresql::registerPostgresql, &redis::registerRedis,
                    &exec::registerExec, &file::registerFile,
-                   &git::registerGit}) {
+                   &git::registerGit, &netbox::registerNetbox,
+                   &gitlab::registerGitlab, &jira::registerJira}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <cctype>
 #include <mutex>
+#include <random>
+#include <thread>
 
 namespace opsm::collectors {
 
@@ -82,19 +85,59 @@ std::string urlEncode(const std::string& s) {
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { globalInit(); }
 
+std::optional<Duration> parseRetryAfter(const std::string& value, TimePoint now) {
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    if (value.size() > 9) return std::nullopt;
+    return std::chrono::seconds(std::stol(value));
+  }
+  time_t t = curl_getdate(value.c_str(), nullptr);
+  if (t < 0) return std::nullopt;
+  auto d = std::chrono::duration_cast<Duration>(Clock::from_time_t(t) - now);
+  return std::max(d, Duration(0));
+}
+
 Result<HttpResponse> HttpClient::get(const std::string& url, Duration timeout) const {
-  return request("GET", url, nullptr, "", timeout);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+  };
+  Duration backoff = options_.retry_backoff;
+  static thread_local std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0;; ++attempt) {
+    HttpResponse last;
+    auto r = request("GET", url, nullptr, "", std::max(left(), Duration(1)), &last);
+    if (r || r.error().code != ErrorCode::kUnavailable || attempt >= options_.max_retries) {
+      return r;
+    }
+    Duration wait = backoff;
+    backoff *= 2;
+    std::uniform_int_distribution<long long> jitter(0, wait.count() / 2);
+    wait += Duration(jitter(rng));
+    if (auto it = last.headers.find("retry-after"); it != last.headers.end()) {
+      auto ra = parseRetryAfter(it->second, Clock::now());
+      if (ra && *ra >= left()) {
+        return makeError(r.error().code, r.error().message + " (Retry-After " +
+                                             formatDuration(*ra) +
+                                             " is beyond this poll's deadline)");
+      }
+      if (ra) wait = *ra;
+    }
+    if (wait >= left()) return r;
+    std::this_thread::sleep_for(wait);
+  }
 }
 
 Result<HttpResponse> HttpClient::post(const std::string& url, const std::string& body,
                                       const std::string& content_type, Duration timeout) const {
-  return request("POST", url, &body, content_type, timeout);
+  return request("POST", url, &body, content_type, timeout, nullptr);
 }
 
 Result<HttpResponse> HttpClient::request(const char* method, const std::string& url,
                                          const std::string* body,
                                          const std::string& content_type,
-                                         Duration timeout) const {
+                                         Duration timeout, HttpResponse* failed) const {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
   CURL* h = curl.get();
@@ -107,7 +150,9 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   };
   add_header("Accept: application/json");
   if (body) add_header("Content-Type: " + content_type);
-  if (!options_.bearer_token.empty()) add_header("Authorization: Bearer " + options_.bearer_token);
+  if (!options_.bearer_token.empty()) {
+    add_header("Authorization: " + options_.token_scheme + " " + options_.bearer_token);
+  }
 
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   if (body) {
@@ -160,6 +205,13 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   ErrorCode code = ErrorCode::kBadResponse;
   if (resp.status == 401 || resp.status == 403) code = ErrorCode::kUnauthenticated;
   if (resp.status == 429 || resp.status >= 500) code = ErrorCode::kUnavailable;
+  // Never echo a credential the server may have reflected.
+  for (const std::string* secret : {&options_.bearer_token, &options_.basic_password}) {
+    for (size_t pos; !secret->empty() && (pos = msg.find(*secret)) != std::string::npos;) {
+      msg.replace(pos, secret->size(), "REDACTED");
+    }
+  }
+  if (failed) *failed = std::move(resp);
   return makeError(code, msg);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/duration.h"
@@ -9,13 +10,19 @@
 namespace opsm::collectors {
 
 struct HttpOptions {
-  std::string bearer_token;  // sent as "Authorization: Bearer ..."; never logged
+  std::string bearer_token;  // sent as "Authorization: <token_scheme> ..."; never logged
+  std::string token_scheme = "Bearer";  // NetBox v1 tokens use "Token"
   std::string basic_username;
   std::string basic_password;
   std::string ca_file;                // extra CA bundle for TLS
   bool insecure_skip_verify = false;  // TLS verification is on unless this is set
   size_t max_body_bytes = 64u << 20;  // larger responses are an error, not an OOM
   std::string user_agent = "opsmaturity";
+  // GETs that fail for a reason worth retrying (connection refused or reset, HTTP 429, 5xx)
+  // are retried up to max_retries times, within the call's timeout: after Retry-After when
+  // the server sends one (and it fits), else after retry_backoff, doubled each time, jittered.
+  int max_retries = 2;
+  Duration retry_backoff = std::chrono::milliseconds(250);
 };
 
 struct HttpResponse {
@@ -29,6 +36,7 @@ struct HttpResponse {
 class HttpClient {
  public:
   explicit HttpClient(HttpOptions options);
+  // Retries as HttpOptions says; the whole call, retries and waits included, ends by `timeout`.
   Result<HttpResponse> get(const std::string& url, Duration timeout) const;
   // POSTs `body` with the given content type (used by tests and future write APIs).
   Result<HttpResponse> post(const std::string& url, const std::string& body,
@@ -37,9 +45,12 @@ class HttpClient {
  private:
   Result<HttpResponse> request(const char* method, const std::string& url,
                                const std::string* body, const std::string& content_type,
-                               Duration timeout) const;
+                               Duration timeout, HttpResponse* failed) const;
   HttpOptions options_;
 };
+
+// How long to wait from a Retry-After header (delay-seconds or an HTTP date), if valid.
+std::optional<Duration> parseRetryAfter(const std::string& value, TimePoint now);
 
 // The URL with any user:password@ part removed, for logs, errors and evidence.
 std::string redactUrl(const std::string& url);

@@ -1,0 +1,213 @@
+#include "collectors/gitlab/gitlab_collector.h"
+
+#include <algorithm>
+#include <set>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::gitlab {
+
+namespace {
+
+constexpr const char* kPrefix = "change.gitlab.";
+
+}  // namespace
+
+GitlabCollector::GitlabCollector(GitlabConfig config)
+    : config_(std::move(config)), http_(config_.http) {}
+
+Result<std::vector<rapidjson::Document>> GitlabCollector::list(const std::string& path,
+                                                               const CollectContext& ctx) const {
+  std::vector<rapidjson::Document> out;
+  std::string page = "1";
+  for (int n = 0; !page.empty(); ++n) {
+    if (n >= config_.max_pages) {
+      return makeError(ErrorCode::kBadResponse, "GitLab " + path + ": more than " +
+                                                    std::to_string(config_.max_pages) + " pages");
+    }
+    std::string url = config_.url + path + (path.find('?') == std::string::npos ? "?" : "&") +
+                      "per_page=" + std::to_string(config_.page_size) + "&page=" + page;
+    auto resp = http_.get(url, ctx.remaining());
+    if (!resp) return resp.error();
+    auto doc = parseJson(resp->body, "GitLab " + path);
+    if (!doc) return doc.error();
+    if (!doc->IsArray()) {
+      return makeError(ErrorCode::kBadResponse, "GitLab " + path + ": expected a JSON array");
+    }
+    for (auto& item : doc->GetArray()) {
+      if (!item.IsObject()) continue;
+      rapidjson::Document one;
+      one.CopyFrom(item, one.GetAllocator());
+      out.push_back(std::move(one));
+    }
+    auto next = resp->headers.find("x-next-page");
+    std::string following = next == resp->headers.end() ? "" : next->second;
+    if (!following.empty() &&
+        (!std::all_of(following.begin(), following.end(), ::isdigit) || following == page)) {
+      return makeError(ErrorCode::kBadResponse,
+                       "GitLab " + path + ": bad X-Next-Page header '" + following.substr(0, 20) + "'");
+    }
+    page = following;
+  }
+  return out;
+}
+
+Result<std::vector<scorer::Fact>> GitlabCollector::collect(const CollectContext& ctx) {
+  double now = toSeconds(ctx.now);
+  double since = now - toSeconds(config_.window);
+  std::vector<scorer::Fact> facts;
+  for (const auto& [project, system] : config_.projects) {
+    std::string base = "/api/v4/projects/" + urlEncode(project);
+    std::string dpath = base + "/deployments?environment=" + urlEncode(config_.environment) +
+                        "&order_by=updated_at&sort=asc&updated_after=" +
+                        urlEncode(formatTime(ctx.now - config_.window));
+    auto deployments = list(dpath, ctx);
+    if (!deployments) return deployments.error();
+    auto environments = list(base + "/environments", ctx);
+    if (!environments) return environments.error();
+
+    struct Finished {
+      double at;
+      int id;
+      std::string sha;
+      bool success;
+    };
+    std::vector<Finished> finished;
+    for (const auto& d : *deployments) {
+      std::string status = stringMember(d, "status");
+      if (status != "success" && status != "failed") continue;
+      auto t = parseTimestamp(stringMember(d, "updated_at"));
+      if (!t) {
+        return makeError(ErrorCode::kBadResponse,
+                         "GitLab " + base + "/deployments: " + t.error().message);
+      }
+      const auto* id = member(d, "id");
+      finished.push_back({toSeconds(*t), id && id->IsInt() ? id->GetInt() : 0,
+                          stringMember(d, "sha"), status == "success"});
+    }
+    std::sort(finished.begin(), finished.end(),
+              [](const Finished& a, const Finished& b) { return a.id < b.id; });
+    int success = 0, failed = 0, rollbacks = 0;
+    double last_success = -1;
+    std::vector<std::string> shipped;  // shas of successful deployments, in order
+    for (const auto& f : finished) {
+      if (f.at < since) continue;
+      if (!f.success) {
+        ++failed;
+        continue;
+      }
+      ++success;
+      last_success = std::max(last_success, f.at);
+      // Deploying again a commit that an earlier (not the latest) deployment shipped is a
+      // rollback to it.
+      if (shipped.size() >= 2 &&
+          std::find(shipped.begin(), shipped.end() - 1, f.sha) != shipped.end() - 1 &&
+          shipped.back() != f.sha) {
+        ++rollbacks;
+      }
+      shipped.push_back(f.sha);
+    }
+    std::set<std::string> tiers;
+    for (const auto& e : *environments) {
+      std::string tier = stringMember(e, "tier");
+      if (!tier.empty() && stringMember(e, "state", "available") != "stopped") tiers.insert(tier);
+    }
+    auto add = [&, sys = system](const char* key, scorer::Value v, const std::string& l) {
+      facts.push_back(scorer::Fact{kPrefix + std::string(key), sys, std::move(v), l});
+    };
+    const std::string loc = base + "/deployments";
+    add("deployments", success + failed, loc);
+    add("deployments_failed", failed, loc);
+    add("rollbacks", rollbacks, loc);
+    if (success + failed > 0) {
+      add("change_failure_ratio", static_cast<double>(failed) / (success + failed), loc);
+    }
+    add("deployments_per_day", success / std::max(1.0, toSeconds(config_.window) / 86400), loc);
+    if (last_success >= 0) add("last_deployment_age_seconds", std::max(0.0, now - last_success), loc);
+    add("environment_tiers", scorer::StringList(tiers.begin(), tiers.end()), base + "/environments");
+  }
+  return facts;
+}
+
+namespace {
+
+class GitlabFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "gitlab"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
+        {"deployments", {ValueType::kNumber, "Finished deployments (success or failed) to `environment` (default production) within the window (default 30d)."}},
+        {"deployments_failed", {ValueType::kNumber, "Failed deployments to the environment within the window."}},
+        {"rollbacks", {ValueType::kNumber, "Successful deployments within the window that shipped again a commit an earlier (not the latest) deployment had shipped: rollbacks."}},
+        {"change_failure_ratio", {ValueType::kNumber, "deployments_failed / deployments within the window (absent without deployments)."}},
+        {"deployments_per_day", {ValueType::kNumber, "Successful deployments per day over the window: deployment frequency."}},
+        {"last_deployment_age_seconds", {ValueType::kNumber, "Seconds since the newest successful deployment within the window finished."}},
+        {"environment_tiers", {ValueType::kList, "Tiers of the project's available environments (production, staging, testing, development, other)."}},
+    };
+    std::vector<scorer::EvidenceKeySpec> out;
+    for (const auto& [key, spec] : keys) {
+      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
+    }
+    return out;
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"url", "projects", "environment", "window", "page_size",
+                                   "token_file", "token_env", "tls"});
+    if (auto st = checkAllowedKeys(file, node, allowed, "a gitlab collector"); !st) {
+      return st.error();
+    }
+    GitlabConfig c;
+    c.name = cc.name;
+    auto url = readHttpUrl(file, node, "url");
+    if (!url) return url.error();
+    c.url = *url;
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    const YAML::Node p = node["projects"];
+    if (!p || !p.IsMap() || p.size() == 0) {
+      return fieldError(file, p ? p : node, "projects",
+                        "must map project paths (group/app) to system names");
+    }
+    for (const auto& kv : p) {
+      if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+        return fieldError(file, kv.second, "projects." + kv.first.Scalar(), "must be a system name");
+      }
+      c.projects[kv.first.Scalar()] = kv.second.Scalar();
+    }
+    auto env = readString(file, node, "environment", c.environment);
+    if (!env) return env.error();
+    c.environment = *env;
+    auto window = readDuration(file, node, "window", c.window);
+    if (!window) return window.error();
+    if (window->count() <= 0) return fieldError(file, node["window"], "window", "must be positive");
+    c.window = *window;
+    auto ps = readNumber(file, node, "page_size", c.page_size);
+    if (!ps) return ps.error();
+    if (*ps < 1 || *ps > 100) return fieldError(file, node["page_size"], "page_size", "must be 1..100");
+    c.page_size = static_cast<int>(*ps);
+    bool has_token = false;
+    auto token = readSecretField(file, node, "token", &has_token);
+    if (!token) return token.error();
+    if (!has_token) return fieldError(file, node, "token_file", "set token_file or token_env");
+    YAML::Node tls_only(YAML::NodeType::Map);
+    if (node["tls"]) tls_only["tls"] = node["tls"];
+    auto http = parseHttpOptions(file, tls_only);
+    if (!http) return http.error();
+    c.http = std::move(*http);
+    c.http.bearer_token = *token;  // GitLab accepts personal/project tokens as Bearer
+    return std::unique_ptr<Collector>(std::make_unique<GitlabCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerGitlab(Registry& registry) { return registry.add(std::make_unique<GitlabFactory>()); }
+
+}  // namespace opsm::collectors::gitlab

@@ -1,0 +1,345 @@
+#include "collectors/jira/jira_collector.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::jira {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::optional<double> timeField(const rapidjson::Value& fields, const std::string& id) {
+  const auto* v = member(fields, id.c_str());
+  if (!v || !v->IsString()) return std::nullopt;
+  auto t = parseTimestamp(v->GetString());
+  if (!t) return std::nullopt;
+  return toSeconds(*t);
+}
+
+}  // namespace
+
+JiraCollector::JiraCollector(JiraConfig config) : config_(std::move(config)), http_(config_.http) {}
+
+Result<std::vector<rapidjson::Document>> JiraCollector::search(
+    const std::string& jql, const std::vector<std::string>& fields,
+    const CollectContext& ctx) const {
+  std::vector<rapidjson::Document> out;
+  std::string path = config_.cloud ? "/rest/api/3/search/jql" : "/rest/api/2/search";
+  std::string base = config_.url + path + "?jql=" + urlEncode(jql) +
+                     "&fields=" + urlEncode(join(fields)) +
+                     "&maxResults=" + std::to_string(config_.page_size);
+  std::string token;  // cloud: nextPageToken
+  long long start_at = 0;  // data center: startAt
+  for (int page = 0;; ++page) {
+    if (page >= config_.max_pages) {
+      return makeError(ErrorCode::kBadResponse, "Jira " + path + ": more than " +
+                                                    std::to_string(config_.max_pages) + " pages");
+    }
+    std::string url = base;
+    if (config_.cloud && !token.empty()) url += "&nextPageToken=" + urlEncode(token);
+    if (!config_.cloud) url += "&startAt=" + std::to_string(start_at);
+    auto resp = http_.get(url, ctx.remaining());
+    if (!resp) return resp.error();
+    auto doc = parseJson(resp->body, "Jira " + path);
+    if (!doc) return doc.error();
+    const auto* issues = doc->IsObject() ? arrayMember(*doc, "issues") : nullptr;
+    if (!issues) {
+      return makeError(ErrorCode::kBadResponse, "Jira " + path + ": no issues list in the answer");
+    }
+    size_t got = 0;
+    for (auto& issue : issues->GetArray()) {
+      if (!issue.IsObject()) continue;
+      ++got;
+      rapidjson::Document one;
+      one.CopyFrom(issue, one.GetAllocator());
+      out.push_back(std::move(one));
+    }
+    if (config_.cloud) {
+      // The last page has no nextPageToken (or isLast: true).
+      const auto* last = member(*doc, "isLast");
+      std::string next = stringMember(*doc, "nextPageToken");
+      if ((last && last->IsBool() && last->GetBool()) || next.empty()) break;
+      if (next == token) {
+        return makeError(ErrorCode::kBadResponse, "Jira " + path + ": nextPageToken repeats");
+      }
+      token = next;
+    } else {
+      const auto* total = member(*doc, "total");
+      start_at += static_cast<long long>(got);
+      if (got == 0 || !total || !total->IsNumber() || start_at >= total->GetInt64()) break;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> JiraCollector::systemsOf(const rapidjson::Value& fields) const {
+  std::vector<std::string> names;
+  const auto* v = member(fields, config_.system_field.c_str());
+  auto take = [&](const rapidjson::Value& x) {
+    std::string s;
+    if (x.IsString()) s = x.GetString();
+    if (x.IsObject()) s = stringMember(x, "name", stringMember(x, "value"));
+    if (s.empty() || s.rfind(config_.system_prefix, 0) != 0) return;
+    s = s.substr(config_.system_prefix.size());
+    if (!s.empty()) names.push_back(s);
+  };
+  if (v && v->IsArray()) {
+    for (const auto& x : v->GetArray()) take(x);
+  } else if (v) {
+    take(*v);
+  }
+  return names;
+}
+
+Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& ctx) {
+  const std::string window =
+      " AND created >= -" + std::to_string(std::max<long long>(1, toSeconds(config_.window) / 60)) + "m";
+  std::vector<scorer::Fact> facts;
+  auto add = [&](const std::string& system, const std::string& key, scorer::Value v,
+                 const std::string& loc) {
+    facts.push_back(scorer::Fact{key, system, std::move(v), loc});
+  };
+  if (!config_.incidents_jql.empty()) {
+    std::vector<std::string> fields{config_.system_field, "created", "resolutiondate"};
+    for (const auto& [_, f] : config_.time_fields) fields.push_back(f);
+    std::sort(fields.begin(), fields.end());
+    fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
+    auto issues = search("(" + config_.incidents_jql + ")" + window, fields, ctx);
+    if (!issues) return issues.error();
+    struct Stats {
+      int incidents = 0, resolved = 0;
+      double restore_total = 0;
+      int met[4] = {0, 0, 0, 0}, measured[4] = {0, 0, 0, 0};
+    };
+    std::map<std::string, Stats> by_system;
+    for (const auto& s : ctx.systems) by_system[s];
+    auto tf = [&](const rapidjson::Value& f, const char* which) -> std::optional<double> {
+      auto it = config_.time_fields.find(which);
+      if (it == config_.time_fields.end()) return std::nullopt;
+      return timeField(f, it->second);
+    };
+    for (const auto& issue : *issues) {
+      const auto* f = objectMember(issue, "fields");
+      if (!f) continue;
+      auto started = tf(*f, "started"), detected = tf(*f, "detected"),
+           responded = tf(*f, "responded"), located = tf(*f, "located"),
+           restored = tf(*f, "restored");
+      for (const auto& system : systemsOf(*f)) {
+        Stats& s = by_system[system];
+        ++s.incidents;
+        auto measure = [&](int i, std::optional<double> from, std::optional<double> to,
+                           Duration target) {
+          if (!from || !to) return;
+          ++s.measured[i];
+          s.met[i] += (*to - *from) <= toSeconds(target);
+        };
+        measure(0, started, detected, config_.targets.detect);
+        measure(1, detected, responded, config_.targets.respond);
+        measure(2, detected, located, config_.targets.locate);
+        if (!restored && detected) {
+          // Still open: it has missed the restore target once that much time has passed.
+          double open_for = toSeconds(ctx.now) - *detected;
+          if (open_for > toSeconds(config_.targets.restore)) ++s.measured[3];
+        } else {
+          measure(3, detected, restored, config_.targets.restore);
+        }
+        if (restored && detected) {
+          ++s.resolved;
+          s.restore_total += std::max(0.0, *restored - *detected);
+        }
+      }
+    }
+    const std::string loc = "JQL incidents";
+    const char* names[4] = {"detect", "respond", "locate", "restore"};
+    for (const auto& [system, s] : by_system) {
+      add(system, "incident.jira.incidents", s.incidents, loc);
+      if (s.incidents > 0) {
+        add(system, "incident.jira.resolved_ratio", static_cast<double>(s.resolved) / s.incidents, loc);
+      }
+      if (s.resolved > 0) {
+        add(system, "incident.jira.restore_seconds_mean", s.restore_total / s.resolved, loc);
+      }
+      for (int i = 0; i < 4; ++i) {
+        if (s.measured[i] == 0) continue;
+        add(system, std::string("incident.jira.") + names[i] + "_attainment_ratio",
+            static_cast<double>(s.met[i]) / s.measured[i], loc);
+      }
+    }
+  }
+  if (!config_.changes_jql.empty()) {
+    auto issues = search("(" + config_.changes_jql + ")" + window,
+                         {config_.system_field, "created", "resolution", "resolutiondate"}, ctx);
+    if (!issues) return issues.error();
+    struct Stats {
+      int changes = 0, closed = 0, failed = 0;
+    };
+    std::map<std::string, Stats> by_system;
+    for (const auto& s : ctx.systems) by_system[s];
+    for (const auto& issue : *issues) {
+      const auto* f = objectMember(issue, "fields");
+      if (!f) continue;
+      const auto* res = objectMember(*f, "resolution");
+      std::string resolution = res ? stringMember(*res, "name") : "";
+      bool failed = std::find(config_.failed_resolutions.begin(), config_.failed_resolutions.end(),
+                              resolution) != config_.failed_resolutions.end();
+      for (const auto& system : systemsOf(*f)) {
+        Stats& s = by_system[system];
+        ++s.changes;
+        s.closed += !resolution.empty();
+        s.failed += failed;
+      }
+    }
+    const std::string loc = "JQL changes";
+    for (const auto& [system, s] : by_system) {
+      add(system, "change.jira.changes", s.changes, loc);
+      add(system, "change.jira.changes_failed", s.failed, loc);
+      if (s.closed > 0) {
+        add(system, "change.jira.success_ratio",
+            static_cast<double>(s.closed - s.failed) / s.closed, loc);
+      }
+    }
+  }
+  return facts;
+}
+
+namespace {
+
+class JiraFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "jira"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
+        {"incident.jira.incidents", {ValueType::kNumber, "Incident issues of the system (incidents JQL) created within the window (default 30d)."}},
+        {"incident.jira.resolved_ratio", {ValueType::kNumber, "Share of those incidents with a restore time (resolutiondate, or the configured field)."}},
+        {"incident.jira.restore_seconds_mean", {ValueType::kNumber, "Mean seconds from detection to restoration over restored incidents."}},
+        {"incident.jira.detect_attainment_ratio", {ValueType::kNumber, "Share of incidents detected within the detect target (default 3m) of the fault starting (needs a `started` field)."}},
+        {"incident.jira.respond_attainment_ratio", {ValueType::kNumber, "Share of incidents responded to within the respond target (default 5m) of detection (needs a `responded` field)."}},
+        {"incident.jira.locate_attainment_ratio", {ValueType::kNumber, "Share of incidents located within the locate target (default 5m) of detection (needs a `located` field)."}},
+        {"incident.jira.restore_attainment_ratio", {ValueType::kNumber, "Share of incidents restored within the restore target (default 10m) of detection."}},
+        {"change.jira.changes", {ValueType::kNumber, "Change issues of the system (changes JQL) created within the window."}},
+        {"change.jira.changes_failed", {ValueType::kNumber, "Those resolved with a failed resolution (failed_resolutions: Failed, Rolled Back, Backed Out)."}},
+        {"change.jira.success_ratio", {ValueType::kNumber, "Share of resolved changes not resolved as failed (absent when none is resolved)."}},
+    };
+    std::vector<scorer::EvidenceKeySpec> out;
+    for (const auto& [key, spec] : keys) out.push_back({key, spec.first, type(), spec.second});
+    return out;
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"url", "api", "incidents", "changes", "system_field",
+                                   "system_prefix", "window", "page_size"});
+    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
+    if (auto st = checkAllowedKeys(file, node, allowed, "a jira collector"); !st) {
+      return st.error();
+    }
+    JiraConfig c;
+    c.name = cc.name;
+    auto url = readHttpUrl(file, node, "url");
+    if (!url) return url.error();
+    c.url = *url;
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    auto api = readString(file, node, "api", "cloud");
+    if (!api) return api.error();
+    if (*api != "cloud" && *api != "datacenter") {
+      return fieldError(file, node["api"], "api", "must be cloud or datacenter");
+    }
+    c.cloud = *api == "cloud";
+    auto readJql = [&](const YAML::Node& n, const std::string& field) -> Result<std::string> {
+      auto jql = readString(file, n, "jql");
+      if (!jql) return jql.error();
+      if (jql->empty()) return fieldError(file, n, field + ".jql", "is required");
+      std::string lower = *jql;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      if (lower.find("order by") != std::string::npos) {
+        return fieldError(file, n["jql"], field + ".jql",
+                          "must not have ORDER BY (the collector adds a time window to it)");
+      }
+      return jql;
+    };
+    if (const YAML::Node inc = node["incidents"]; inc) {
+      if (!inc.IsMap()) return fieldError(file, inc, "incidents", "must be a mapping");
+      if (auto st = checkKeys(file, inc, {"jql", "fields", "targets"}, "incidents"); !st) {
+        return st.error();
+      }
+      auto jql = readJql(inc, "incidents");
+      if (!jql) return jql.error();
+      c.incidents_jql = *jql;
+      if (const YAML::Node f = inc["fields"]; f) {
+        if (auto st = checkKeys(file, f, {"started", "detected", "responded", "located", "restored"},
+                                "incidents.fields");
+            !st) {
+          return st.error();
+        }
+        for (const auto& kv : f) c.time_fields[kv.first.Scalar()] = kv.second.Scalar();
+      }
+      if (const YAML::Node t = inc["targets"]; t) {
+        if (auto st = checkKeys(file, t, {"detect", "respond", "locate", "restore"}, "incidents.targets");
+            !st) {
+          return st.error();
+        }
+        for (auto [k, d] : {std::pair{"detect", &c.targets.detect}, {"respond", &c.targets.respond},
+                            {"locate", &c.targets.locate}, {"restore", &c.targets.restore}}) {
+          auto v = readDuration(file, t, k, *d);
+          if (!v) return v.error();
+          *d = *v;
+        }
+      }
+    }
+    if (const YAML::Node ch = node["changes"]; ch) {
+      if (!ch.IsMap()) return fieldError(file, ch, "changes", "must be a mapping");
+      if (auto st = checkKeys(file, ch, {"jql", "failed_resolutions"}, "changes"); !st) {
+        return st.error();
+      }
+      auto jql = readJql(ch, "changes");
+      if (!jql) return jql.error();
+      c.changes_jql = *jql;
+      if (const YAML::Node fr = ch["failed_resolutions"]; fr) {
+        if (!fr.IsSequence()) return fieldError(file, fr, "changes.failed_resolutions", "must be a list");
+        c.failed_resolutions.clear();
+        for (const auto& r : fr) c.failed_resolutions.push_back(r.Scalar());
+      }
+    }
+    if (c.incidents_jql.empty() && c.changes_jql.empty()) {
+      return fieldError(file, node, "incidents", "set incidents, changes or both");
+    }
+    for (auto [k, d] : {std::pair{"system_field", &c.system_field}, {"system_prefix", &c.system_prefix}}) {
+      auto v = readString(file, node, k, *d);
+      if (!v) return v.error();
+      *d = *v;
+    }
+    if (c.system_field.empty()) return fieldError(file, node["system_field"], "system_field", "must not be empty");
+    auto window = readDuration(file, node, "window", c.window);
+    if (!window) return window.error();
+    if (window->count() <= 0) return fieldError(file, node["window"], "window", "must be positive");
+    c.window = *window;
+    auto ps = readNumber(file, node, "page_size", c.page_size);
+    if (!ps) return ps.error();
+    if (*ps < 1 || *ps > 1000) return fieldError(file, node["page_size"], "page_size", "must be 1..1000");
+    c.page_size = static_cast<int>(*ps);
+    auto http = parseHttpOptions(file, node);
+    if (!http) return http.error();
+    c.http = std::move(*http);
+    return std::unique_ptr<Collector>(std::make_unique<JiraCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerJira(Registry& registry) { return registry.add(std::make_unique<JiraFactory>()); }
+
+}  // namespace opsm::collectors::jira

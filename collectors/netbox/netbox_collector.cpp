@@ -1,0 +1,286 @@
+#include "collectors/netbox/netbox_collector.h"
+
+#include <map>
+#include <set>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::netbox {
+
+namespace {
+
+constexpr const char* kPrefix = "cmdb.netbox.";
+
+struct PerSystem {
+  int devices = 0, vms = 0, services = 0, complete = 0, related = 0;
+};
+
+bool present(const rapidjson::Value& obj, const std::string& field) {
+  const rapidjson::Value* v = &obj;
+  std::string rest = field;
+  while (!rest.empty()) {
+    auto dot = rest.find('.');
+    std::string part = rest.substr(0, dot);
+    rest = dot == std::string::npos ? "" : rest.substr(dot + 1);
+    if (!v->IsObject()) return false;
+    v = member(*v, part.c_str());
+    if (!v) return false;
+  }
+  if (v->IsNull()) return false;
+  if (v->IsString()) return v->GetStringLength() > 0;
+  if (v->IsArray()) return !v->Empty();
+  return true;
+}
+
+// Device role: "role" since NetBox 4.0, "device_role" before.
+bool hasField(const rapidjson::Value& obj, const std::string& field) {
+  if (field == "role") return present(obj, "role") || present(obj, "device_role");
+  return present(obj, field);
+}
+
+int idOf(const rapidjson::Value* v) {
+  if (!v || !v->IsObject()) return -1;
+  const auto* id = member(*v, "id");
+  return id && id->IsInt() ? id->GetInt() : -1;
+}
+
+}  // namespace
+
+NetboxCollector::NetboxCollector(NetboxConfig config)
+    : config_(std::move(config)), http_(config_.http) {}
+
+Result<std::vector<rapidjson::Document>> NetboxCollector::list(const std::string& path,
+                                                               const CollectContext& ctx) const {
+  std::vector<rapidjson::Document> out;
+  std::string url = config_.url + path + (path.find('?') == std::string::npos ? "?" : "&") +
+                    "limit=" + std::to_string(config_.page_size);
+  std::set<std::string> seen;
+  for (int page = 0; !url.empty(); ++page) {
+    if (page >= config_.max_pages || !seen.insert(url).second) {
+      return makeError(ErrorCode::kBadResponse,
+                       "GET " + config_.url + path + ": pagination does not end (more than " +
+                           std::to_string(config_.max_pages) + " pages or a repeated page)");
+    }
+    auto resp = http_.get(url, ctx.remaining());
+    if (!resp) return resp.error();
+    auto doc = parseJson(resp->body, "NetBox " + path);
+    if (!doc) return doc.error();
+    const auto* results = doc->IsObject() ? arrayMember(*doc, "results") : nullptr;
+    if (!results) {
+      return makeError(ErrorCode::kBadResponse,
+                       "NetBox " + path + ": expected {count, next, results}, got no results list");
+    }
+    for (auto& r : results->GetArray()) {
+      if (!r.IsObject()) continue;
+      rapidjson::Document one;
+      one.CopyFrom(r, one.GetAllocator());
+      out.push_back(std::move(one));
+    }
+    const auto* next = member(*doc, "next");
+    url.clear();
+    if (next && next->IsString() && next->GetStringLength() > 0) {
+      std::string n = next->GetString();
+      // Follow only links to the same server: the token is never sent anywhere else.
+      // (A NetBox behind a proxy may report http:// for an https:// URL; keep our scheme.)
+      auto strip = [](const std::string& u) {
+        auto p = u.find("://");
+        return p == std::string::npos ? u : u.substr(p + 3);
+      };
+      std::string base = strip(config_.url);
+      if (strip(n).rfind(base + "/", 0) != 0) {
+        return makeError(ErrorCode::kBadResponse,
+                         "NetBox " + path + ": next link points to another server: " +
+                             redactUrl(n).substr(0, 200));
+      }
+      url = config_.url + strip(n).substr(base.size());
+    }
+  }
+  return out;
+}
+
+Result<std::vector<scorer::Fact>> NetboxCollector::collect(const CollectContext& ctx) {
+  auto tenants = list("/api/tenancy/tenants/", ctx);
+  if (!tenants) return tenants.error();
+  auto devices = list("/api/dcim/devices/", ctx);
+  if (!devices) return devices.error();
+  auto vms = list("/api/virtualization/virtual-machines/", ctx);
+  if (!vms) return vms.error();
+  auto services = list("/api/ipam/services/", ctx);
+  if (!services) return services.error();
+  auto cables = list("/api/dcim/cables/", ctx);
+  if (!cables) return cables.error();
+
+  std::map<std::string, PerSystem> by_system;
+  if (config_.system_custom_field.empty()) {
+    for (const auto& t : *tenants) {
+      std::string slug = stringMember(t, "slug");
+      if (!slug.empty()) by_system[slug];
+    }
+  }
+  auto systemOf = [&](const rapidjson::Value& ci) -> std::string {
+    if (!config_.system_custom_field.empty()) {
+      const auto* cf = objectMember(ci, "custom_fields");
+      const auto* v = cf ? member(*cf, config_.system_custom_field.c_str()) : nullptr;
+      return v && v->IsString() ? v->GetString() : "";
+    }
+    const auto* tenant = objectMember(ci, "tenant");
+    return tenant ? stringMember(*tenant, "slug") : "";
+  };
+  // Relations: a device on a cable or with a service; a VM with a service or on a cluster.
+  std::set<int> cabled_devices, serviced_devices, serviced_vms;
+  for (const auto& c : *cables) {
+    for (const char* side : {"a_terminations", "b_terminations"}) {
+      const auto* terms = arrayMember(c, side);
+      if (!terms) continue;
+      for (const auto& t : terms->GetArray()) {
+        const auto* obj = t.IsObject() ? objectMember(t, "object") : nullptr;
+        int id = obj ? idOf(member(*obj, "device")) : -1;
+        if (id >= 0) cabled_devices.insert(id);
+      }
+    }
+  }
+  for (const auto& s : *services) {
+    if (int id = idOf(member(s, "device")); id >= 0) serviced_devices.insert(id);
+    if (int id = idOf(member(s, "virtual_machine")); id >= 0) serviced_vms.insert(id);
+  }
+  auto complete = [&](const rapidjson::Value& ci) {
+    for (const auto& f : config_.required_fields) {
+      if (!hasField(ci, f)) return false;
+    }
+    return true;
+  };
+  for (const auto& d : *devices) {
+    std::string system = systemOf(d);
+    if (system.empty()) continue;
+    PerSystem& p = by_system[system];
+    ++p.devices;
+    p.complete += complete(d);
+    int id = idOf(&d);
+    p.related += cabled_devices.count(id) || serviced_devices.count(id);
+  }
+  for (const auto& v : *vms) {
+    std::string system = systemOf(v);
+    if (system.empty()) continue;
+    PerSystem& p = by_system[system];
+    ++p.vms;
+    p.complete += complete(v);
+    p.related += serviced_vms.count(idOf(&v)) || present(v, "cluster");
+  }
+  std::map<int, std::string> device_system, vm_system;
+  for (const auto& d : *devices) device_system[idOf(&d)] = systemOf(d);
+  for (const auto& v : *vms) vm_system[idOf(&v)] = systemOf(v);
+  for (const auto& s : *services) {
+    std::string system;
+    if (int id = idOf(member(s, "device")); id >= 0) system = device_system[id];
+    if (int id = idOf(member(s, "virtual_machine")); id >= 0) system = vm_system[id];
+    if (!system.empty()) ++by_system[system].services;
+  }
+
+  const std::string loc = "/api/dcim/devices/, /api/virtualization/virtual-machines/";
+  std::vector<scorer::Fact> facts;
+  for (const auto& [system, p] : by_system) {
+    auto add = [&](const char* key, scorer::Value v, const std::string& l) {
+      facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
+    };
+    int cis = p.devices + p.vms;
+    add("devices", p.devices, "/api/dcim/devices/");
+    add("virtual_machines", p.vms, "/api/virtualization/virtual-machines/");
+    add("cis", cis, loc);
+    add("services", p.services, "/api/ipam/services/");
+    if (cis > 0) {
+      add("ci_complete_ratio", static_cast<double>(p.complete) / cis, loc);
+      add("ci_related_ratio", static_cast<double>(p.related) / cis,
+          loc + ", /api/ipam/services/, /api/dcim/cables/");
+    }
+  }
+  return facts;
+}
+
+namespace {
+
+class NetboxFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "netbox"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
+        {"devices", {ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none."}},
+        {"virtual_machines", {ValueType::kNumber, "Virtual machines of the system in NetBox."}},
+        {"cis", {ValueType::kNumber, "Configuration items of the system: devices plus virtual machines."}},
+        {"services", {ValueType::kNumber, "Services (application ports) recorded on the system's devices and virtual machines."}},
+        {"ci_complete_ratio", {ValueType::kNumber, "Share of the system's CIs with every `required_fields` attribute set (default role, platform, primary_ip); absent without CIs."}},
+        {"ci_related_ratio", {ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs."}},
+    };
+    std::vector<scorer::EvidenceKeySpec> out;
+    for (const auto& [key, spec] : keys) {
+      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
+    }
+    return out;
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"url", "system_custom_field", "required_fields", "page_size",
+                                   "token_file", "token_env", "token_scheme", "tls"});
+    if (auto st = checkAllowedKeys(file, node, allowed, "a netbox collector"); !st) {
+      return st.error();
+    }
+    NetboxConfig c;
+    c.name = cc.name;
+    auto url = readHttpUrl(file, node, "url");
+    if (!url) return url.error();
+    c.url = *url;
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    auto cf = readString(file, node, "system_custom_field");
+    if (!cf) return cf.error();
+    c.system_custom_field = *cf;
+    if (const YAML::Node rf = node["required_fields"]; rf) {
+      if (!rf.IsSequence()) return fieldError(file, rf, "required_fields", "must be a list");
+      c.required_fields.clear();
+      for (const auto& f : rf) {
+        std::string name = f.IsScalar() ? f.Scalar() : "";
+        static const std::set<std::string> kKnown = {"role", "platform", "primary_ip", "site",
+                                                     "serial", "status", "description"};
+        if (!kKnown.count(name) && name.rfind("custom_fields.", 0) != 0) {
+          return fieldError(file, f, "required_fields",
+                            "'" + name + "' is not role, platform, primary_ip, site, serial, "
+                            "status, description or custom_fields.<name>");
+        }
+        c.required_fields.push_back(name);
+      }
+    }
+    auto ps = readNumber(file, node, "page_size", c.page_size);
+    if (!ps) return ps.error();
+    if (*ps < 1 || *ps > 1000) return fieldError(file, node["page_size"], "page_size", "must be 1..1000");
+    c.page_size = static_cast<int>(*ps);
+    // NetBox tokens: "Authorization: Token <key>" (v1) or "Bearer nbt_..." (v2, NetBox 4.5+).
+    bool has_token = false;
+    auto token = readSecretField(file, node, "token", &has_token);
+    if (!token) return token.error();
+    if (!has_token) return fieldError(file, node, "token_file", "set token_file or token_env");
+    auto scheme = readString(file, node, "token_scheme", "Token");
+    if (!scheme) return scheme.error();
+    if (*scheme != "Token" && *scheme != "Bearer") {
+      return fieldError(file, node["token_scheme"], "token_scheme", "must be Token or Bearer");
+    }
+    YAML::Node tls_only(YAML::NodeType::Map);
+    if (node["tls"]) tls_only["tls"] = node["tls"];
+    auto http = parseHttpOptions(file, tls_only);
+    if (!http) return http.error();
+    c.http = std::move(*http);
+    c.http.bearer_token = *token;
+    c.http.token_scheme = *scheme;
+    return std::unique_ptr<Collector>(std::make_unique<NetboxCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerNetbox(Registry& registry) { return registry.add(std::make_unique<NetboxFactory>()); }
+
+}  // namespace opsm::collectors::netbox
