@@ -43,7 +43,7 @@ size_t writeHeader(char* data, size_t size, size_t n, void* user) {
     std::string name = line.substr(0, colon);
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     std::string value = line.substr(colon + 1);
-    auto b = value.find_first_not_of(" \t");
+    auto b = value.find_first_not_of(" \t\r\n");
     auto e = value.find_last_not_of(" \t\r\n");
     (*headers)[name] = b == std::string::npos ? "" : value.substr(b, e - b + 1);
   }
