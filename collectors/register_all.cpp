@@ -11,6 +11,7 @@
 #include "collectors/postgresql/postgresql_collector.h"
 #include "collectors/prometheus/prometheus_collector.h"
 #include "collectors/redis/redis_collector.h"
+#include "collectors/rest_cmdb/rest_cmdb_collector.h"
 #include "collectors/restic/restic_collector.h"
 
 namespace opsm::collectors {
@@ -21,7 +22,8 @@ Status registerAll(Registry& registry) {
                    &postgresql::registerPostgresql, &redis::registerRedis,
                    &exec::registerExec, &file::registerFile,
                    &git::registerGit, &netbox::registerNetbox,
-                   &gitlab::registerGitlab, &jira::registerJira}) {
+                   &gitlab::registerGitlab, &jira::registerJira,
+                   &rest_cmdb::registerRestCmdb}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();
