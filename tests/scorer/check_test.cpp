@@ -132,3 +132,26 @@ TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {
 
 }  // namespace
 }  // namespace opsm::scorer
+
+namespace opsm {
+namespace {
+
+// Every collector type has docs/collectors/<type>.md, and it lists every key the type declares.
+TEST(CollectorDocs, EveryTypeDocumentsEveryKeyItProduces) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  for (const auto& type : registry.types()) {
+    std::string path = std::string(OPSM_SOURCE_DIR) + "/docs/collectors/" + type + ".md";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << "missing " << path;
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const auto& spec : registry.find(type)->evidenceKeys()) {
+      EXPECT_NE(text.str().find("`" + spec.key + "`"), std::string::npos)
+          << path << " does not document " << spec.key;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace opsm
