@@ -46,13 +46,61 @@ Result<rapidjson::Document> apiData(const std::string& body, const std::string& 
 struct SystemTally {
   int targets = 0;
   int up = 0;
+  int https = 0;
+  std::set<std::string> signals;
+  std::set<std::string> topics;
   bool node_metrics = false;
   int alerting = 0;
   int alerting_with_runbook = 0;
   std::set<std::string> severities;
 };
 
+// What an alerting rule's expression watches, by the functions and metric names it uses.
+const std::vector<std::pair<const char*, std::regex>>& alertTopics() {
+  static const std::vector<std::pair<const char*, std::regex>> kTopics = [] {
+    auto re = [](const char* s) { return std::regex(s, std::regex::icase | std::regex::optimize); };
+    return std::vector<std::pair<const char*, std::regex>>{
+        {"target_down", re(R"((^|[^a-z_:])up\s*(==|<|!=)|absent(_over_time)?\s*\()")},
+        {"capacity", re(R"(filesystem|disk|memory|mem_|cpu|inode|capacity|saturation|_bytes_free|_avail)")},
+        {"prediction", re(R"(predict_linear|holt_winters|double_exponential_smoothing)")},
+        {"anomaly", re(R"(stddev_over_time|zscore|z_score|quantile_over_time|mad_over_time)")},
+        {"slo", re(R"((^|[^a-z])(slo|sli)([^a-z]|$)|error_budget|burn_?rate)")},
+        {"latency", re(R"(duration|latency)")},
+        {"errors", re(R"(error|fail|5xx|code\s*=~\s*"5|status\s*=~\s*"5)")},
+        {"probe", re(R"(probe_)")},
+    };
+  }();
+  return kTopics;
+}
+
+const std::regex& sloRecordingRule() {
+  static const std::regex kRe(R"((^|[:_])(sli|slo)([:_]|$)|error_budget)", std::regex::icase);
+  return kRe;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals() {
+  return {
+      {"logs", {"promtail_sent_entries_total", "loki_distributor_lines_received_total",
+                "vector_component_sent_events_total", "fluentbit_output_proc_records_total",
+                "otelcol_exporter_sent_log_records", "otelcol_exporter_sent_log_records_total"}},
+      {"tracing", {"otelcol_exporter_sent_spans", "otelcol_exporter_sent_spans_total",
+                   "jaeger_collector_spans_received_total", "tempo_distributor_spans_received_total",
+                   "traces_spanmetrics_calls_total", "traces_span_metrics_calls_total"}},
+      {"probe", {"probe_success"}},
+      {"http", {"http_request_duration_seconds_bucket", "http_server_request_duration_seconds_bucket",
+                "http_server_requests_seconds_bucket", "nginx_http_requests_total",
+                "haproxy_backend_http_responses_total"}},
+      {"middleware", {"redis_up", "pg_up", "mysql_up", "kafka_brokers", "rabbitmq_identity_info",
+                      "mongodb_up", "elasticsearch_cluster_health_status", "memcached_up"}},
+      {"load_balancer", {"haproxy_up", "haproxy_backend_up", "nginx_up",
+                         "envoy_cluster_upstream_cx_active", "traefik_service_requests_total"}},
+      {"autoscaling", {"kube_horizontalpodautoscaler_status_current_replicas"}},
+      {"container", {"container_cpu_usage_seconds_total", "kube_pod_info"}},
+      {"node", {"node_cpu_seconds_total", "windows_cpu_time_total"}},
+  };
+}
 
 PrometheusCollector::PrometheusCollector(PrometheusConfig config)
     : config_(std::move(config)), http_(config_.http) {
@@ -107,6 +155,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     SystemTally& tally = systems[system];
     ++tally.targets;
     if (stringMember(t, "health") == "up") ++tally.up;
+    if (stringMember(t, "scrapeUrl").rfind("https://", 0) == 0) ++tally.https;
     target_system[{labels["job"], labels["instance"]}] = system;
   }
 
@@ -123,6 +172,31 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     if (it != target_system.end()) systems[it->second].node_metrics = true;
   }
 
+  // Signals: which kinds of telemetry the system's targets provide, by metric name.
+  std::string signals_loc;
+  std::map<std::string, std::string> signal_of;  // metric name -> kind
+  std::string names;
+  for (const auto& [kind, metrics] : config_.signals) {
+    for (const auto& m : metrics) {
+      if (signal_of.emplace(m, kind).second) names += (names.empty() ? "" : "|") + m;
+    }
+  }
+  if (!names.empty()) {
+    std::string q = "group by (job, instance, __name__) ({__name__=~\"" + names + "\"})";
+    auto found = api("/api/v1/query?query=" + urlEncode(q), ctx, &signals_loc);
+    if (!found) return found.error();
+    const auto* list = arrayMember(*found, "result");
+    if (!list) return makeError(ErrorCode::kBadResponse, signals_loc + ": no result list in data");
+    for (const auto& s : list->GetArray()) {
+      Labels m = labelsOf(objectMember(s, "metric"));
+      auto sys = target_system.find({m["job"], m["instance"]});
+      auto kind = signal_of.find(m["__name__"]);
+      if (sys != target_system.end() && kind != signal_of.end()) {
+        systems[sys->second].signals.insert(kind->second);
+      }
+    }
+  }
+
   // Rules: alerting rules (with severities and runbooks) and recording rules. A rule that
   // carries the system label belongs to that system; one without it applies to all.
   std::string rules_loc;
@@ -130,7 +204,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   if (!rules) return rules.error();
   const auto* groups = arrayMember(*rules, "groups");
   if (!groups) return makeError(ErrorCode::kBadResponse, rules_loc + ": no groups list in data");
-  int recording = 0;
+  int recording = 0, slo_recording = 0;
   SystemTally global_alerts;
   std::map<std::string, SystemTally> own_alerts;
   for (const auto& g : groups->GetArray()) {
@@ -140,6 +214,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       std::string type = stringMember(r, "type");
       if (type == "recording") {
         ++recording;
+        if (std::regex_search(stringMember(r, "name"), sloRecordingRule())) ++slo_recording;
         continue;
       }
       if (type != "alerting") continue;
@@ -153,6 +228,10 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       }
       auto sev = labels.find(config_.severity_label);
       if (sev != labels.end()) t.severities.insert(sev->second);
+      std::string expr = stringMember(r, "query");
+      for (const auto& [topic, re] : alertTopics()) {
+        if (std::regex_search(expr, re)) t.topics.insert(topic);
+      }
     }
   }
 
@@ -179,6 +258,18 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   if (!prom_yaml) return makeError(ErrorCode::kBadResponse, prom_yaml.error().message);
   YAML::Node remote_write = (*prom_yaml)["remote_write"];
   bool has_remote_write = remote_write.IsSequence() && remote_write.size() > 0;
+  std::set<std::string> discovery;
+  if (YAML::Node scrape = (*prom_yaml)["scrape_configs"]; scrape.IsSequence()) {
+    for (const auto& job : scrape) {
+      if (!job.IsMap()) continue;
+      for (const auto& kv : job) {
+        std::string k = kv.first.Scalar();
+        if (k.size() > 11 && k.compare(k.size() - 11, 11, "_sd_configs") == 0) {
+          discovery.insert(k.substr(0, k.size() - 11));
+        }
+      }
+    }
+  }
   std::optional<double> scrape_interval;
   if (YAML::Node si = (*prom_yaml)["global"]["scrape_interval"]; si.IsScalar()) {
     if (auto d = parseDuration(si.Scalar())) scrape_interval = toSeconds(*d);
@@ -206,6 +297,11 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       add(system, "targets_up_ratio", static_cast<double>(t.up) / t.targets, targets_loc);
     }
     add(system, "node_metrics_scraped", t.node_metrics, query_loc + " [" + query + "]");
+    if (t.targets > 0) {
+      add(system, "targets_https_ratio", static_cast<double>(t.https) / t.targets, targets_loc);
+    }
+    add(system, "signals", scorer::StringList(t.signals.begin(), t.signals.end()),
+        signals_loc.empty() ? query_loc : signals_loc);
     const SystemTally& own = own_alerts[system];
     int alerting = own.alerting + global_alerts.alerting;
     int runbooks = own.alerting_with_runbook + global_alerts.alerting_with_runbook;
@@ -218,10 +314,16 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     }
     add(system, "alert_severities", scorer::StringList(severities.begin(), severities.end()),
         rules_loc);
+    std::set<std::string> topics = own.topics;
+    topics.insert(global_alerts.topics.begin(), global_alerts.topics.end());
+    add(system, "alert_topics", scorer::StringList(topics.begin(), topics.end()), rules_loc);
+    add(system, "slo_recording_rules", slo_recording, rules_loc);
     add(system, "recording_rules", recording, rules_loc);
     add(system, "alertmanagers_active", alertmanagers, am_loc);
     add(system, "tsdb_head_series", head_series, tsdb_loc);
     add(system, "remote_write_configured", has_remote_write, config_loc);
+    add(system, "service_discovery", scorer::StringList(discovery.begin(), discovery.end()),
+        config_loc);
     if (scrape_interval) add(system, "scrape_interval_seconds", *scrape_interval, config_loc);
     if (retention) add(system, "storage_retention_seconds", *retention, runtime_loc);
     add(system, "query_api_ok", true, query_loc);
@@ -252,6 +354,11 @@ class PrometheusFactory : public CollectorFactory {
         {"scrape_interval_seconds", {ValueType::kNumber, "Global scrape interval of the server's config."}},
         {"storage_retention_seconds", {ValueType::kNumber, "Time-based TSDB retention (/api/v1/status/runtimeinfo); absent when only size-based."}},
         {"query_api_ok", {ValueType::kBool, "The query API answered an instant query."}},
+        {"targets_https_ratio", {ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets."}},
+        {"signals", {ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__."}},
+        {"alert_topics", {ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe."}},
+        {"slo_recording_rules", {ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget)."}},
+        {"service_discovery", {ValueType::kList, "Service discovery mechanisms of the scrape configs (the <x> of <x>_sd_configs: file, consul, kubernetes, dns, ...)."}},
     };
     std::vector<scorer::EvidenceKeySpec> out;
     for (const auto& [key, spec] : keys) {
@@ -265,7 +372,7 @@ class PrometheusFactory : public CollectorFactory {
     const YAML::Node& node = cc.node;
     std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
     allowed.insert(allowed.end(), {"url", "system_label", "systems_by_job", "severity_label",
-                                   "node_metric"});
+                                   "node_metric", "signals"});
     allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
     if (auto st = checkAllowedKeys(file, node, allowed, "a prometheus collector"); !st) {
       return st.error();
@@ -298,6 +405,33 @@ class PrometheusFactory : public CollectorFactory {
         } catch (const std::regex_error& e) {
           return fieldError(file, kv.second, "systems_by_job." + kv.first.Scalar(),
                             std::string("invalid regular expression: ") + e.what());
+        }
+      }
+    }
+    config.signals = defaultSignals();
+    if (YAML::Node sig = node["signals"]) {
+      // Replaces or adds kinds: {logs: [my_shipper_lines_total], business: [orders_total]}.
+      if (!sig.IsMap()) return fieldError(file, sig, "signals", "must map kinds to metric-name lists");
+      static const std::regex kName("[a-zA-Z_:][a-zA-Z0-9_:]*");
+      for (const auto& kv : sig) {
+        std::string kind = kv.first.Scalar();
+        std::vector<std::string> metrics;
+        if (!kv.second.IsSequence()) {
+          return fieldError(file, kv.second, "signals." + kind, "must be a list of metric names");
+        }
+        for (const auto& m : kv.second) {
+          if (!m.IsScalar() || !std::regex_match(m.Scalar(), kName)) {
+            return fieldError(file, m, "signals." + kind, "'" + (m.IsScalar() ? m.Scalar() : "") +
+                                                               "' is not a metric name");
+          }
+          metrics.push_back(m.Scalar());
+        }
+        auto it = std::find_if(config.signals.begin(), config.signals.end(),
+                               [&](const auto& p) { return p.first == kind; });
+        if (it != config.signals.end()) {
+          it->second = metrics;
+        } else {
+          config.signals.emplace_back(kind, metrics);
         }
       }
     }

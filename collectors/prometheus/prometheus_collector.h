@@ -26,6 +26,9 @@ struct PrometheusConfig {
   SystemMapping mapping;
   std::string severity_label = "severity";
   std::string node_metric = "node_cpu_seconds_total";
+  // Kinds of telemetry ("signals") and the metric names that show a target provides them;
+  // see defaultSignals() and docs/collectors/prometheus.md.
+  std::vector<std::pair<std::string, std::vector<std::string>>> signals;
   HttpOptions http;
 };
 
@@ -48,6 +51,10 @@ class PrometheusCollector : public Collector {
   PrometheusConfig config_;
   HttpClient http_;
 };
+
+// The built-in signal kinds: logs, tracing, probe, http, middleware, load_balancer,
+// autoscaling, container, node.
+std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals();
 
 Status registerPrometheus(Registry& registry);
 

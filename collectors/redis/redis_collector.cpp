@@ -101,7 +101,7 @@ Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& 
     if (!r) return r.error();
   }
   std::map<std::string, std::string> info;
-  for (const char* section : {"replication", "persistence"}) {
+  for (const char* section : {"replication", "persistence", "cluster"}) {
     auto r = command(conn->get(), config_.address, {"INFO", section}, secrets);
     if (!r) return r.error();
     if ((*r)->type != REDIS_REPLY_STRING && (*r)->type != REDIS_REPLY_STATUS) {
@@ -140,6 +140,7 @@ Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& 
   add("replicas_online", online, loc);
   if (role == "replica") add("master_link_up", info["master_link_status"] == "up", loc);
   add("aof_enabled", info["aof_enabled"] == "1", loc);
+  add("cluster_enabled", info["cluster_enabled"] == "1", "INFO cluster");
   add("rdb_last_save_ok", info["rdb_last_bgsave_status"] == "ok", loc);
   if (info.count("rdb_last_save_time")) {
     add("rdb_last_save_age_seconds",
@@ -201,6 +202,7 @@ class RedisFactory : public CollectorFactory {
         {"connected_replicas", {ValueType::kNumber, "Replicas connected to this server (connected_slaves)."}},
         {"replicas_online", {ValueType::kNumber, "Connected replicas in state online (in sync)."}},
         {"master_link_up", {ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master."}},
+        {"cluster_enabled", {ValueType::kBool, "The server runs in Redis Cluster mode (INFO cluster cluster_enabled): data sharded across a distributed cluster."}},
         {"aof_enabled", {ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled)."}},
         {"rdb_last_save_ok", {ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok)."}},
         {"rdb_last_save_age_seconds", {ValueType::kNumber, "Seconds since the last successful RDB save."}},

@@ -158,6 +158,7 @@ TEST_F(RedisIntegration, ReplicationAndSentinelFollowTheServers) {
   EXPECT_EQ(facts->at("cache.redis.connected_replicas"), scorer::Value(1));
   EXPECT_EQ(facts->at("cache.redis.sentinel_quorum_ok"), scorer::Value(true));
   EXPECT_EQ(facts->at("cache.redis.aof_enabled"), scorer::Value(false));
+  EXPECT_EQ(facts->at("cache.redis.cluster_enabled"), scorer::Value(false));
 
   auto on_replica = build("name: r\ntype: redis\nsystem: payments\naddress: 127.0.0.1:" +
                           std::to_string(rport) + "\npassword_file: " + pass_file + "\n");

@@ -98,6 +98,15 @@ TEST_F(PrometheusAgentTest, EvidenceEqualsWhatTheConfigImplies) {
   EXPECT_EQ(evidence("payments", "storage_retention_seconds"), Value(15 * 86400.0))
       << "Prometheus's default retention is 15d";
   EXPECT_EQ(evidence("payments", "query_api_ok"), Value(true));
+  // Signals and alert topics, from the real server: node_exporter gives "node"; the rules
+  // watch up == 0 (both systems) and CPU (payments).
+  EXPECT_EQ(evidence("payments", "signals"), Value(scorer::StringList{"node"}));
+  EXPECT_EQ(evidence("monitoring", "signals"), Value(scorer::StringList{}));
+  EXPECT_EQ(evidence("payments", "alert_topics"),
+            Value(scorer::StringList{"capacity", "target_down"}));
+  EXPECT_EQ(evidence("monitoring", "alert_topics"), Value(scorer::StringList{"target_down"}));
+  EXPECT_EQ(evidence("payments", "targets_https_ratio"), Value(0.0));
+  EXPECT_EQ(evidence("payments", "service_discovery"), Value(scorer::StringList{}));
   auto series = evidence("payments", "tsdb_head_series");
   ASSERT_TRUE(series.isNumber());
   EXPECT_GT(series.asNumber(), 0);

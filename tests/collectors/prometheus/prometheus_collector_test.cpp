@@ -42,6 +42,9 @@ class PrometheusCollectorTest : public ::testing::Test {
             if (delay_.count()) std::this_thread::sleep_for(delay_);
             return o->second;
           }
+          if (r.path() == "/api/v1/query" && r.target.find("__name__") != std::string::npos) {
+            return {200, "application/json", fixture("query_signals.json")};
+          }
           auto it = kRoutes.find(r.path());
           if (it == kRoutes.end()) return {404, "text/plain", "404 page not found\n"};
           return {200, "application/json", fixture(it->second)};
@@ -111,12 +114,25 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   EXPECT_EQ(find(*facts, "ledger", "node_metrics_scraped"), Value(false));
 
   // Rules: payments owns one alerting rule; the unlabelled one applies to every system.
-  EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(2));
+  EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(3));
   EXPECT_EQ(find(*facts, "billing", "alerting_rules"), Value(1));
   EXPECT_EQ(find(*facts, "payments", "alert_severities"),
             Value(scorer::StringList{"critical", "warning"}));
-  EXPECT_EQ(find(*facts, "payments", "alerting_rules_with_runbook_ratio"), Value(0.5));
-  EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(1));
+  EXPECT_EQ(find(*facts, "payments", "alerting_rules_with_runbook_ratio"), Value(1.0 / 3));
+  EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(2));
+  EXPECT_EQ(find(*facts, "payments", "slo_recording_rules"), Value(1));
+  // What the rules watch: up == 0 (both), predict_linear on free disk (payments only).
+  EXPECT_EQ(find(*facts, "payments", "alert_topics"),
+            Value(scorer::StringList{"capacity", "prediction", "target_down"}));
+  EXPECT_EQ(find(*facts, "billing", "alert_topics"), Value(scorer::StringList{"target_down"}));
+  // Signals by metric name on the system's own targets; misc's probe belongs to no system.
+  EXPECT_EQ(find(*facts, "payments", "signals"),
+            Value(scorer::StringList{"http", "logs", "node"}));
+  EXPECT_EQ(find(*facts, "billing", "signals"), Value(scorer::StringList{"node"}));
+  EXPECT_EQ(find(*facts, "ledger", "signals"), Value(scorer::StringList{}));
+  EXPECT_EQ(find(*facts, "payments", "targets_https_ratio"), Value(1.0 / 3));
+  EXPECT_EQ(find(*facts, "payments", "service_discovery"),
+            Value(scorer::StringList{"consul", "file"}));
   EXPECT_EQ(find(*facts, "payments", "alertmanagers_active"), Value(2));
   EXPECT_EQ(find(*facts, "payments", "tsdb_head_series"), Value(12345));
   EXPECT_EQ(find(*facts, "payments", "remote_write_configured"), Value(true));
@@ -126,7 +142,7 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
 
   bool saw_query = false;
   for (const auto& r : server_.requests()) {
-    if (r.path() == "/api/v1/query") {
+    if (r.path() == "/api/v1/query" && r.target.find("__name__") == std::string::npos) {
       saw_query = true;
       EXPECT_EQ(r.target,
                 "/api/v1/query?query=group%20by%20%28job%2C%20instance%29%20%28node_cpu_seconds_"
