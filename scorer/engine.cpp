@@ -207,14 +207,20 @@ Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
       return t == Tri::kPass ? Tri::kFail : Tri::kPass;
     }
     case Kind::kAll:
-    case Kind::kAny: {
+    case Kind::kAny:
+    case Kind::kAnyKnown: {
       // Kleene logic. The explanation keeps the reasons of the children that decided it.
       const Tri decisive = c.kind == Kind::kAll ? Tri::kFail : Tri::kPass;
-      std::string decisive_why, unknown_why, all_why;
+      std::string decisive_why, unknown_why, all_why, known_why;
       bool any_decisive = false, any_unknown = false;
+      size_t known = 0;
       for (const auto& child : c.children) {
         std::string r;
         Tri t = evaluate(child, ctx, why ? &r : nullptr);
+        if (t != Tri::kUnknown) {
+          ++known;
+          appendReason(why ? &known_why : nullptr, r);
+        }
         appendReason(why ? &all_why : nullptr, r);
         if (t == decisive) {
           any_decisive = true;
@@ -225,11 +231,18 @@ Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
           appendReason(why ? &unknown_why : nullptr, r);
         }
       }
+      // any_known: alternatives of which a system usually has one (restic or borg): the
+      // ones without evidence do not hold the answer back. Unknown only if all are unknown.
+      bool all_unknown = known == 0;
       Tri result = any_decisive ? decisive
-                   : any_unknown ? Tri::kUnknown
-                                 : (c.kind == Kind::kAll ? Tri::kPass : Tri::kFail);
+                   : (c.kind == Kind::kAnyKnown ? (all_unknown ? Tri::kUnknown : Tri::kFail)
+                      : any_unknown             ? Tri::kUnknown
+                                                : (c.kind == Kind::kAll ? Tri::kPass : Tri::kFail));
       if (why) {
-        *why = any_decisive ? decisive_why : any_unknown ? unknown_why : all_why;
+        *why = any_decisive                  ? decisive_why
+               : result == Tri::kUnknown     ? unknown_why
+               : c.kind == Kind::kAnyKnown   ? known_why
+                                             : all_why;
       }
       return result;
     }

@@ -117,6 +117,7 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
   if (!node.IsMap() || node.size() == 0) {
     return fieldError(file, node, "condition",
                       "must be a mapping such as {key: K, ge: 1}, {all: [...]}, {any: [...]}, "
+                      "{any_known: [...]}, "
                       "{not: ...}, {exists: K}");
   }
   if (node["all"]) {
@@ -126,6 +127,12 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
   if (node["any"]) {
     if (node.size() != 1) return fieldError(file, node, "any", "must stand alone in its mapping");
     return compileList(file, node, Kind::kAny, "any");
+  }
+  if (node["any_known"]) {
+    if (node.size() != 1) {
+      return fieldError(file, node, "any_known", "must stand alone in its mapping");
+    }
+    return compileList(file, node, Kind::kAnyKnown, "any_known");
   }
   if (node["not"]) {
     if (node.size() != 1) return fieldError(file, node, "not", "must stand alone in its mapping");

@@ -18,7 +18,7 @@ namespace opsm::scorer {
 
 // A compiled condition over one system's evidence. See docs/rule-language.md.
 struct Condition {
-  enum class Kind { kAll, kAny, kNot, kCompare, kExists };
+  enum class Kind { kAll, kAny, kAnyKnown, kNot, kCompare, kExists };
   // What a comparison looks at: the value, the length of a list/string value, or the
   // age of the evidence (now - observed_at) in seconds.
   enum class Selector { kValue, kLength, kAge };

@@ -186,3 +186,27 @@ TEST_F(EngineTest, AttestationCriterion) {
 
 }  // namespace
 }  // namespace opsm::scorer
+
+namespace opsm::scorer {
+namespace {
+
+class AnyKnownTest : public EngineTest {};
+
+TEST_F(AnyKnownTest, AlternativesWithoutEvidenceDoNotHoldTheAnswerBack) {
+  const char* cond = "{any_known: [{key: restic, le: 86400}, {key: borg, le: 86400}]}";
+  // Neither tool reports for the system: unknown, as with any.
+  EXPECT_EQ(eval(cond), Tri::kUnknown);
+  // Only restic reports, and its newest snapshot is too old: fail (any would say unknown).
+  put("restic", 200000.0);
+  std::string why;
+  EXPECT_EQ(eval(cond, &why), Tri::kFail);
+  EXPECT_NE(why.find("restic"), std::string::npos) << why;
+  EXPECT_EQ(why.find("borg"), std::string::npos) << why;
+  EXPECT_EQ(eval("{any: [{key: restic, le: 86400}, {key: borg, le: 86400}]}"), Tri::kUnknown);
+  // A fresh borg archive passes it.
+  put("borg", 3600.0);
+  EXPECT_EQ(eval(cond), Tri::kPass);
+}
+
+}  // namespace
+}  // namespace opsm::scorer
