@@ -114,7 +114,7 @@ Result<RuleTestOutcome> runRuleTestsImpl(const std::string& path, const Evidence
           return fieldError(path, kv.second, key, "needs a value");
         }
         e.value = scalarOrList(value);
-        if (!typeFits(e.value, spec->type)) {
+        if (!spec->isNamespace() && !typeFits(e.value, spec->type)) {
           return fieldError(path, kv.second, key,
                             std::string("is a ") + valueTypeName(spec->type) + ", given a " +
                                 valueTypeName(e.value.type()));

@@ -59,10 +59,12 @@ TEST(PostgresqlIntegration, ReplicationAndArchivingFollowTheCluster) {
   ASSERT_TRUE(testing::waitFor(
       [&] {
         facts = collect(*on_primary);
-        return facts && facts->at("database.postgresql.streaming_replicas") == scorer::Value(1);
+        // The standby streams first and becomes synchronous a moment later.
+        return facts && facts->at("database.postgresql.streaming_replicas") == scorer::Value(1) &&
+               facts->at("database.postgresql.sync_replicas") == scorer::Value(1);
       },
       std::chrono::seconds(30)))
-      << (facts ? "no streaming standby" : facts.error().message);
+      << (facts ? "no synchronous streaming standby" : facts.error().message);
   EXPECT_EQ(facts->at("database.postgresql.in_recovery"), scorer::Value(false));
   EXPECT_EQ(facts->at("database.postgresql.sync_replicas"), scorer::Value(1));
   EXPECT_EQ(facts->at("database.postgresql.archive_mode_on"), scorer::Value(true));

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Generates rules/tests/<item>.test.yaml for every item of the rule pack (a developer tool;
+CI runs the generated files, not this script).
+
+For each item it writes tests that can fail: nothing known gives level 0 with level-1
+criteria unknown; ideal evidence plus every attestation gives level 5; and, for every
+automated criterion, evidence that falls short makes it fail and missing evidence makes it
+unknown. Which evidence is "ideal" or "short" is decided per key below; a small evaluator of
+the rule language checks each expectation before it is written, so a generated test states
+what the rules mean, and `opsmaturity rules test` checks the C++ engine agrees.
+
+Usage: scripts/dev/gen_rule_tests.py   (from the repository root)
+"""
+import glob
+import os
+import re
+import sys
+
+import yaml
+
+CATALOG = "docs/evidence-catalog.md"
+ALL_SIGNALS = ["autoscaling", "container", "http", "load_balancer", "logs", "middleware",
+               "node", "probe", "tracing"]
+ALL_TOPICS = ["anomaly", "capacity", "errors", "latency", "prediction", "probe", "slo",
+              "target_down"]
+
+
+def key_types():
+    types = {}
+    for line in open(CATALOG, encoding="utf-8"):
+        m = re.match(r"\| `([^`]+)` \| (\w+) \|", line)
+        if m:
+            types[m.group(1)] = m.group(2)
+    return types
+
+
+TYPES = key_types()
+
+
+def type_of(key):
+    if key in TYPES:
+        return TYPES[key]
+    if key.startswith("plugin.") or key.startswith("file."):
+        return "number" if key.endswith(("_seconds", "s")) else "string"
+    raise SystemExit(f"unknown key {key}")
+
+
+def ideal(key):
+    t = type_of(key)
+    if t == "list":
+        if key.endswith(".signals"):
+            return ALL_SIGNALS
+        if key.endswith(".alert_topics"):
+            return ALL_TOPICS
+        if key.endswith(".integration_types"):
+            return ["email", "pagerduty", "webhook"]
+        if key.endswith(".alert_severities"):
+            return ["critical", "warning"]
+        return ["file", "production", "staging"]
+    if t == "bool":
+        return not key.endswith("archive_failing")
+    if t == "string":
+        return {"cache.redis.role": "master"}.get(key, "ready")
+    if "age_seconds" in key:
+        return 3600
+    if key.endswith(("change_failure_ratio", "revert_ratio")):
+        return 0.0
+    if key.endswith("_ratio"):
+        return 1.0
+    if key.endswith("storage_retention_seconds"):
+        return 1296000
+    if key.endswith("scrape_interval_seconds"):
+        return 15
+    return 10
+
+
+def short(key):
+    t = type_of(key)
+    if t == "list":
+        return []
+    if t == "bool":
+        return key.endswith("archive_failing")
+    if t == "string":
+        return "none"
+    if "age_seconds" in key or key.endswith(("storage_retention_seconds",
+                                              "scrape_interval_seconds")):
+        return 1000000000
+    if key.endswith(("change_failure_ratio", "revert_ratio")):
+        return 1.0
+    return 0
+
+
+# A small evaluator of the rule language, enough for the shipped pack.
+def ev(c, e):
+    if "all" in c:
+        r = [ev(x, e) for x in c["all"]]
+        return "fail" if "fail" in r else "unknown" if "unknown" in r else "pass"
+    if "any" in c:
+        r = [ev(x, e) for x in c["any"]]
+        return "pass" if "pass" in r else "unknown" if "unknown" in r else "fail"
+    if "any_known" in c:
+        r = [ev(x, e) for x in c["any_known"]]
+        return "pass" if "pass" in r else "unknown" if all(x == "unknown" for x in r) else "fail"
+    if "not" in c:
+        r = ev(c["not"], e)
+        return {"pass": "fail", "fail": "pass", "unknown": "unknown"}[r]
+    if "exists" in c:
+        return "pass" if c["exists"] in e else "fail"
+    if "len" in c:
+        if c["len"] not in e:
+            return "unknown"
+        v = len(e[c["len"]])
+    else:
+        if c["key"] not in e:
+            return "unknown"
+        v = e[c["key"]]
+    for op, want in c.items():
+        if op in ("key", "len"):
+            continue
+        ok = {"eq": lambda: v == want, "ne": lambda: v != want, "lt": lambda: v < want,
+              "le": lambda: v <= want, "gt": lambda: v > want, "ge": lambda: v >= want,
+              "in": lambda: v in want, "contains": lambda: want in v}[op]()
+        return "pass" if ok else "fail"
+    raise SystemExit(f"cannot evaluate {c}")
+
+
+def keys_of(c, out):
+    if isinstance(c, dict):
+        for k, v in c.items():
+            if k in ("key", "len", "exists"):
+                out.add(v)
+            else:
+                keys_of(v, out)
+    elif isinstance(c, list):
+        for x in c:
+            keys_of(x, out)
+    return out
+
+
+def flow(v):
+    text = yaml.safe_dump(v, default_flow_style=True, allow_unicode=True, width=10000).strip()
+    if text.endswith("\n..."):
+        text = text[: -len("\n...")]
+    return text
+
+
+def generate(path):
+    item = yaml.safe_load(open(path, encoding="utf-8"))
+    name = os.path.basename(path)[: -len(".yaml")]
+    crits = []
+    for level in range(1, 6):
+        lv = item["levels"][level]
+        if isinstance(lv, dict):
+            continue
+        for c in lv:
+            crits.append((level, c))
+    auto = [(l, c) for l, c in crits if "when" in c]
+    attest = [c["id"] for _, c in crits if "when" not in c]
+    keys = sorted(set().union(*[keys_of(c["when"], set()) for _, c in auto])) if auto else []
+    best = {k: ideal(k) for k in keys}
+    for _, c in crits:  # applies_to: the ideal system is one every criterion applies to
+        for k in sorted(keys_of(c.get("applies_to", {}), set())):
+            best[k] = ideal(k)
+    out = [f"# Rule tests of {item['item']}, generated by scripts/dev/gen_rule_tests.py from",
+           f"# rules/{name}.yaml; run with: opsmaturity rules test rules/tests/{name}.test.yaml",
+           "evaluation_time: 2026-11-24T12:00:00Z", "tests:"]
+
+    def test(title, evidence, attested, expect):
+        out.append(f"  - name: {title}")
+        if evidence:
+            out.append("    evidence:")
+            for k in sorted(evidence):
+                out.append(f"      {k}: {flow(evidence[k])}")
+        if attested:
+            out.append(f"    attested: {flow(attested)}")
+        out.append("    expect:")
+        for e in expect:
+            out.append(f"      - {flow(e)}")
+
+    l1 = [c["id"] for l, c in crits if l == 1]
+    test("nothing known is level 0, with level-1 criteria unknown, not failed", {}, [],
+         [{"item": item["item"], "level": 0, "progress": 0}] +
+         [{"criterion": i, "state": "unknown"} for i in l1])
+    for _, c in auto:
+        assert ev(c["when"], best) == "pass", (c["id"], "ideal evidence must pass")
+    test("ideal evidence and every attestation met is level 5", best, attest,
+         [{"item": item["item"], "level": 5, "progress": 5}] +
+         [{"criterion": c["id"], "state": "pass"} for _, c in auto])
+    for level, c in auto:
+        mine = keys_of(c["when"], set())
+        worse = dict(best)
+        for k in mine:
+            worse[k] = short(k)
+        if ev(c["when"], worse) == "fail":
+            test(f"{c['id']} fails when its evidence falls short", worse, attest,
+                 [{"criterion": c["id"], "state": "fail"},
+                  {"item": item["item"], "level": level - 1}] if all(
+                     ev(x["when"], worse) == "pass" for l, x in auto if l < level)
+                 else [{"criterion": c["id"], "state": "fail"}])
+        missing = {k: v for k, v in best.items() if k not in mine}
+        assert ev(c["when"], missing) == "unknown", c["id"]
+        test(f"{c['id']} is unknown without its evidence", missing, attest,
+             [{"criterion": c["id"], "state": "unknown"}])
+    attested_l1 = [i for i in attest if "/L1/" in i]
+    if attested_l1:
+        test("a level-1 requirement without its attestation keeps the item at level 0", best,
+             [i for i in attest if i != attested_l1[0]],
+             [{"item": item["item"], "level": 0}, {"criterion": attested_l1[0], "state": "unknown"}])
+    return name, "\n".join(out) + "\n"
+
+
+def main():
+    for path in sorted(glob.glob("rules/6.*.yaml")):
+        name, text = generate(path)
+        with open(f"rules/tests/{name}.test.yaml", "w", encoding="utf-8") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
