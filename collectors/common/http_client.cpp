@@ -7,6 +7,7 @@
 #include <cctype>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <thread>
 
 namespace opsm::collectors {
@@ -205,12 +206,15 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   ErrorCode code = ErrorCode::kBadResponse;
   if (resp.status == 401 || resp.status == 403) code = ErrorCode::kUnauthenticated;
   if (resp.status == 429 || resp.status >= 500) code = ErrorCode::kUnavailable;
-  // Never echo a credential the server may have reflected.
+  // Never echo a credential the server may have reflected: ours, or any Authorization value.
   for (const std::string* secret : {&options_.bearer_token, &options_.basic_password}) {
     for (size_t pos; !secret->empty() && (pos = msg.find(*secret)) != std::string::npos;) {
       msg.replace(pos, secret->size(), "REDACTED");
     }
   }
+  static const std::regex kAuthValue(R"((Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,})",
+                                     std::regex::icase);
+  msg = std::regex_replace(msg, kAuthValue, "$1 REDACTED");
   if (failed) *failed = std::move(resp);
   return makeError(code, msg);
 }

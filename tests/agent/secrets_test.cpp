@@ -1,0 +1,129 @@
+// No secret appears in logs, metrics, evidence or error messages: an agent whose collectors
+// hold secrets of every kind (tokens from files and variables, basic-auth passwords, a Redis
+// password, a restic repository password) polls servers that refuse them and reflect the
+// request's Authorization header back in their error bodies.
+#include <gtest/gtest.h>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
+#include "agent/agent.h"
+#include "collectors/common/subprocess.h"
+#include "common/log.h"
+#include "tests/support/fixture_server.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm {
+namespace {
+
+const std::vector<std::string> kSecrets = {
+    "S3CRET-netbox-token-1", "S3CRET-gitlab-token-2", "S3CRET-jira-password-3",
+    "S3CRET-cmdb-token-4",   "S3CRET-redis-pass-5",   "S3CRET-restic-pass-6",
+    "S3CRET-prom-pass-7"};
+
+// base64 of "ops@example.com:S3CRET-jira-password-3", as a reflected Basic header would show.
+std::string base64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(k[(val >> bits) & 0x3F]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
+  while (out.size() % 4) out.push_back('=');
+  return out;
+}
+
+TEST(Secrets, NeverInLogsMetricsEvidenceOrErrors) {
+  // A server that refuses everyone and reflects what it was sent.
+  testing::FixtureServer reflecting([](const agent::HttpRequest& r) {
+    std::string auth = r.headers.count("authorization") ? r.headers.at("authorization") : "";
+    return agent::HttpReply{401, "application/json",
+                            "{\"detail\": \"bad credentials: " + auth + " for " + r.target + "\"}"};
+  });
+  testing::TempDir dir;
+  std::string redis_bin = testing::findExecutable("redis-server");
+  ASSERT_FALSE(redis_bin.empty());
+  unsigned short redis_port = testing::freePort();
+  testing::Process redis({redis_bin, "--bind", "127.0.0.1", "--port", std::to_string(redis_port),
+                          "--save", "", "--requirepass", "another-password"},
+                         (dir.path() / "redis.log").string());
+  std::string repo = (dir.path() / "restic").string();
+  collectors::CommandOptions init;
+  init.env["RESTIC_PASSWORD"] = "the-real-restic-password";
+  auto made = collectors::runCommand({"restic", "init", "-q", "-r", repo}, init);
+  ASSERT_TRUE(made && made->exit_code == 0);
+
+  setenv("OPSM_SECRET_NETBOX", kSecrets[0].c_str(), 1);
+  setenv("OPSM_SECRET_CMDB", kSecrets[3].c_str(), 1);
+  std::string url = reflecting.url();
+  std::string prom_url = url;
+  prom_url.insert(7, "admin:" + kSecrets[6] + "@");
+  std::string config =
+      "rules_dir: " + std::string(OPSM_SOURCE_DIR) + "/rules\n"
+      "systems: [payments]\n"
+      "collectors:\n"
+      "  - {name: netbox, type: netbox, url: " + url + ", token_env: OPSM_SECRET_NETBOX}\n"
+      "  - {name: gitlab, type: gitlab, url: " + url + ", token_file: " +
+      dir.write("gitlab.token", kSecrets[1] + "\n") + ", projects: {g/p: payments}}\n"
+      "  - name: jira\n    type: jira\n    url: " + url +
+      "\n    basic_auth: {username: ops@example.com, password_file: " +
+      dir.write("jira.pw", kSecrets[2] + "\n") + "}\n    incidents: {jql: project = INC}\n"
+      "  - {name: cmdb, type: rest_cmdb, url: " + url + "/cis, system: /app, bearer_token_env: OPSM_SECRET_CMDB}\n"
+      "  - {name: redis, type: redis, system: payments, address: '127.0.0.1:" +
+      std::to_string(redis_port) + "', password_file: " +
+      dir.write("redis.pw", kSecrets[4] + "\n") + "}\n"
+      "  - {name: restic, type: restic, repository: " + repo + ", system: payments, password_file: " +
+      dir.write("restic.pw", kSecrets[5] + "\n") + "}\n"
+      "  - {name: prom, type: prometheus, url: '" + prom_url + "'}\n";
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  auto cfg = agent::loadConfig(dir.write("agent.yml", config), registry);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+
+  std::ostringstream logs;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs);
+  ASSERT_TRUE(setLogLevel("debug"));
+  for (const char* name : {"agent", "collector", "scheduler", "http"}) {
+    logger(name)->sinks().push_back(sink);
+    logger(name)->set_level(spdlog::level::debug);
+  }
+  auto a = agent::Agent::create(std::move(*cfg));
+  ASSERT_TRUE(a) << a.error().message;
+  std::string errors;
+  for (const auto& outcome : (*a)->pollAll()) {
+    EXPECT_FALSE(outcome.ok) << outcome.collector << " should have been refused";
+    errors += outcome.collector + ": " + outcome.error + "\n";
+  }
+  (*a)->rescore();
+  std::string evidence;
+  for (const auto& system : (*a)->knownSystems()) {
+    for (const auto& e : (*a)->evidence().forSystem(system)) {
+      evidence += e.key + "=" + e.value.toString() + " @ " + e.source.locator + "\n";
+    }
+  }
+  std::string metrics = (*a)->metricsText();
+  for (const char* name : {"agent", "collector", "scheduler", "http"}) logger(name)->sinks().pop_back();
+  setLogLevel("info");
+
+  EXPECT_NE(logs.str().find("poll failed"), std::string::npos) << logs.str();
+  EXPECT_NE(errors.find("HTTP 401"), std::string::npos) << errors;
+  std::vector<std::string> forbidden = kSecrets;
+  forbidden.push_back(base64("ops@example.com:" + kSecrets[2]));
+  for (const auto& secret : forbidden) {
+    for (const auto& [what, text] : {std::pair{"logs", logs.str()}, {"errors", errors},
+                                     {"evidence", evidence}, {"metrics", metrics}}) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << what << ":\n" << text;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace opsm
