@@ -82,7 +82,8 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
       add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
     }
     add("encrypted", encryption != "none" && !encryption.empty(), loc);
-    if (check_ok) add("check_ok", *check_ok, "borg check --repository-only");
+    // The repository check speaks for the systems whose backups are in it.
+    if (check_ok && p.archives > 0) add("check_ok", *check_ok, "borg check --repository-only");
   }
   return facts;
 }
@@ -105,7 +106,7 @@ class BorgFactory : public CollectorFactory {
         {std::string(kPrefix) + "encrypted", ValueType::kBool, type(),
          "The repository is encrypted (encryption mode other than none)."},
         {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),
-         "`borg check --repository-only` exited 0 on the last poll; only with `check: true`."},
+         "`borg check --repository-only` exited 0 on the last poll; only with `check: true`, for systems with backups in the repository."},
     };
   }
 

@@ -88,7 +88,8 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
       add("newest_age_seconds", std::max(0.0, now - p.newest), loc);
       add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
     }
-    if (check_ok) add("check_ok", *check_ok, "restic check");
+    // The repository check speaks for the systems whose backups are in it.
+    if (check_ok && p.snapshots > 0) add("check_ok", *check_ok, "restic check");
   }
   return facts;
 }
@@ -109,7 +110,7 @@ class ResticFactory : public CollectorFactory {
         {std::string(kPrefix) + "oldest_age_seconds", ValueType::kNumber, type(),
          "Seconds since the oldest snapshot kept was taken: how far back a restore can go."},
         {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),
-         "`restic check` (repository structure) exited 0 on the last poll; only with `check: true`."},
+         "`restic check` (repository structure) exited 0 on the last poll; only with `check: true`, for systems with backups in the repository."},
     };
   }
 

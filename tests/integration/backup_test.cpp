@@ -85,6 +85,7 @@ TEST(ResticIntegration, SnapshotsPerSystemTagFollowTheRepository) {
   EXPECT_EQ(facts->count({"crm", "backup.restic.newest_age_seconds"}), 0u);
   EXPECT_LT(facts->at({"payments", "backup.restic.newest_age_seconds"}).asNumber(), 300);
   EXPECT_EQ(facts->at({"payments", "backup.restic.check_ok"}), scorer::Value(true));
+  EXPECT_EQ(facts->count({"crm", "backup.restic.check_ok"}), 0u);  // no backup of crm to check
 
   // Forget the ledger snapshot: the evidence follows.
   auto snaps = run({"restic", "snapshots", "--json", "-r", repo, "--tag", "system=ledger"}, env);
