@@ -63,6 +63,21 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
     for (const auto& s : ctx.systems) by_system[s];
   }
 
+  // Repository-wide: its deduplicated, compressed size and when it last changed.
+  auto info_out = runTool(config_.tool, {"info", "--json", "--bypass-lock", config_.repository}, ctx);
+  if (!info_out) return info_out.error();
+  auto info = parseJson(*info_out, "borg info --json output");
+  if (!info) return info.error();
+  std::optional<double> repo_bytes, repo_modified;
+  if (const auto* cache = objectMember(*info, "cache")) {
+    if (const auto* stats = objectMember(*cache, "stats")) {
+      if (const auto* v = member(*stats, "unique_csize"); v && v->IsNumber()) repo_bytes = v->GetDouble();
+    }
+  }
+  if (const auto* repo = objectMember(*info, "repository")) {
+    if (auto t = parseTimestamp(stringMember(*repo, "last_modified"), true)) repo_modified = toSeconds(*t);
+  }
+
   std::optional<bool> check_ok;
   if (config_.check) {
     auto checked = runTool(config_.tool, {"check", "--repository-only", config_.repository}, ctx);
@@ -82,6 +97,10 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
       add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
     }
     add("encrypted", encryption != "none" && !encryption.empty(), loc);
+    if (p.archives > 0 && repo_bytes) add("repository_bytes", *repo_bytes, "borg info --json");
+    if (p.archives > 0 && repo_modified) {
+      add("repository_modified_age_seconds", std::max(0.0, now - *repo_modified), "borg info --json");
+    }
     // The repository check speaks for the systems whose backups are in it.
     if (check_ok && p.archives > 0) add("check_ok", *check_ok, "borg check --repository-only");
   }
@@ -103,6 +122,10 @@ class BorgFactory : public CollectorFactory {
          "Seconds since the newest archive of the system was made (absent when there is none)."},
         {std::string(kPrefix) + "oldest_age_seconds", ValueType::kNumber, type(),
          "Seconds since the oldest archive kept was made: how far back a restore can go."},
+        {std::string(kPrefix) + "repository_bytes", ValueType::kNumber, type(),
+         "Deduplicated, compressed size of the repository (`borg info --json` cache.stats.unique_csize), for systems with archives in it."},
+        {std::string(kPrefix) + "repository_modified_age_seconds", ValueType::kNumber, type(),
+         "Seconds since the repository last changed (`borg info --json` repository.last_modified), for systems with archives in it."},
         {std::string(kPrefix) + "encrypted", ValueType::kBool, type(),
          "The repository is encrypted (encryption mode other than none)."},
         {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),

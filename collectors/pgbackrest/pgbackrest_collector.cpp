@@ -50,7 +50,7 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     int code = -1;
     if (const auto* status = objectMember(st, "status")) code = static_cast<int>(numberOf(*status, "code"));
     int backups = 0, full = 0;
-    double newest = -1, newest_full = -1, oldest = -1;
+    double newest = -1, newest_full = -1, newest_diff = -1, newest_incr = -1, oldest = -1;
     std::string newest_wal_stop;
     if (const auto* list = arrayMember(st, "backup")) {
       for (const auto& b : list->GetArray()) {
@@ -61,10 +61,13 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
         if (!ts) continue;
         double stop = numberOf(*ts, "stop");
         ++backups;
-        if (stringMember(b, "type") == "full") {
+        std::string type = stringMember(b, "type");
+        if (type == "full") {
           ++full;
           newest_full = std::max(newest_full, stop);
         }
+        if (type == "diff") newest_diff = std::max(newest_diff, stop);
+        if (type == "incr") newest_incr = std::max(newest_incr, stop);
         if (stop > newest) {
           newest = stop;
           if (const auto* a = objectMember(b, "archive")) newest_wal_stop = stringMember(*a, "stop");
@@ -87,6 +90,8 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     add("full_backups", full, loc);
     if (newest >= 0) add("newest_age_seconds", std::max(0.0, now - newest), loc);
     if (newest_full >= 0) add("newest_full_age_seconds", std::max(0.0, now - newest_full), loc);
+    if (newest_diff >= 0) add("newest_diff_age_seconds", std::max(0.0, now - newest_diff), loc);
+    if (newest_incr >= 0) add("newest_incr_age_seconds", std::max(0.0, now - newest_incr), loc);
     if (oldest >= 0) add("oldest_age_seconds", std::max(0.0, now - oldest), loc);
     add("pitr_possible", pitr, loc);
     add("encrypted", stringMember(st, "cipher", "none") != "none", loc);
@@ -115,6 +120,8 @@ class PgBackRestFactory : public CollectorFactory {
         {"full_backups", {ValueType::kNumber, "Full backups of the stanza without errors."}},
         {"newest_age_seconds", {ValueType::kNumber, "Seconds since the newest backup (any type) finished."}},
         {"newest_full_age_seconds", {ValueType::kNumber, "Seconds since the newest full backup finished."}},
+        {"newest_diff_age_seconds", {ValueType::kNumber, "Seconds since the newest differential backup finished (absent without one)."}},
+        {"newest_incr_age_seconds", {ValueType::kNumber, "Seconds since the newest incremental backup finished (absent without one)."}},
         {"oldest_age_seconds", {ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go."}},
         {"pitr_possible", {ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment."}},
         {"encrypted", {ValueType::kBool, "The repository is encrypted (cipher other than none)."}},

@@ -47,6 +47,7 @@ struct SystemTally {
   int targets = 0;
   int up = 0;
   int https = 0;
+  int firing = 0;
   std::set<std::string> signals;
   std::set<std::string> topics;
   bool node_metrics = false;
@@ -223,6 +224,15 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       auto sys = labels.find(config_.mapping.system_label);
       SystemTally& t = sys == labels.end() ? global_alerts : own_alerts[sys->second];
       ++t.alerting;
+      // Firing alerts belong to the system their own labels name (rule or series labels).
+      if (const auto* alerts = arrayMember(r, "alerts")) {
+        for (const auto& a : alerts->GetArray()) {
+          if (stringMember(a, "state") != "firing") continue;
+          Labels al = labelsOf(objectMember(a, "labels"));
+          auto s = al.find(config_.mapping.system_label);
+          if (s != al.end()) ++systems[s->second].firing;
+        }
+      }
       if (annotations.count("runbook_url") || annotations.count("runbook")) {
         ++t.alerting_with_runbook;
       }
@@ -319,6 +329,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     add(system, "alert_topics", scorer::StringList(topics.begin(), topics.end()), rules_loc);
     add(system, "slo_recording_rules", slo_recording, rules_loc);
     add(system, "recording_rules", recording, rules_loc);
+    add(system, "alerts_firing", t.firing, rules_loc);
     add(system, "alertmanagers_active", alertmanagers, am_loc);
     add(system, "tsdb_head_series", head_series, tsdb_loc);
     add(system, "remote_write_configured", has_remote_write, config_loc);
@@ -357,6 +368,7 @@ class PrometheusFactory : public CollectorFactory {
         {"targets_https_ratio", {ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets."}},
         {"signals", {ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__."}},
         {"alert_topics", {ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe."}},
+        {"alerts_firing", {ValueType::kNumber, "Alerts firing now whose labels name the system (the alerts of /api/v1/rules)."}},
         {"slo_recording_rules", {ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget)."}},
         {"service_discovery", {ValueType::kList, "Service discovery mechanisms of the scrape configs (the <x> of <x>_sd_configs: file, consul, kubernetes, dns, ...)."}},
     };

@@ -150,6 +150,9 @@ TEST(BorgIntegration, ArchivesPerSystemFollowTheRepository) {
   EXPECT_EQ(facts->at({"crm", "backup.borg.archives"}), scorer::Value(0));
   EXPECT_EQ(facts->at({"payments", "backup.borg.encrypted"}), scorer::Value(true));
   EXPECT_EQ(facts->at({"payments", "backup.borg.check_ok"}), scorer::Value(true));
+  EXPECT_GT(facts->at({"payments", "backup.borg.repository_bytes"}).asNumber(), 0);
+  EXPECT_LT(facts->at({"payments", "backup.borg.repository_modified_age_seconds"}).asNumber(), 300);
+  EXPECT_EQ(facts->count({"crm", "backup.borg.repository_bytes"}), 0u);
   double age = facts->at({"ledger", "backup.borg.newest_age_seconds"}).asNumber();
   EXPECT_GE(age, 0);
   EXPECT_LT(age, 300);
@@ -216,6 +219,8 @@ TEST(PgBackRestIntegration, BackupsAndPointInTimeRecoveryOfARealCluster) {
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.pitr_possible"}), scorer::Value(true));
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.encrypted"}), scorer::Value(false));
   EXPECT_LT(facts->at({"payments", "backup.pgbackrest.newest_age_seconds"}).asNumber(), 300);
+  EXPECT_LT(facts->at({"payments", "backup.pgbackrest.newest_incr_age_seconds"}).asNumber(), 300);
+  EXPECT_EQ(facts->count({"payments", "backup.pgbackrest.newest_diff_age_seconds"}), 0u);
 
   // Stop the database: `pgbackrest check` fails, the repository still shows the backups.
   pg->stop();

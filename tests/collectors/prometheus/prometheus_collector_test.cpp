@@ -121,6 +121,8 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   EXPECT_EQ(find(*facts, "payments", "alerting_rules_with_runbook_ratio"), Value(1.0 / 3));
   EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(2));
   EXPECT_EQ(find(*facts, "payments", "slo_recording_rules"), Value(1));
+  EXPECT_EQ(find(*facts, "payments", "alerts_firing"), Value(1));
+  EXPECT_EQ(find(*facts, "billing", "alerts_firing"), Value(0));
   // What the rules watch: up == 0 (both), predict_linear on free disk (payments only).
   EXPECT_EQ(find(*facts, "payments", "alert_topics"),
             Value(scorer::StringList{"capacity", "prediction", "target_down"}));
