@@ -5,6 +5,7 @@
 #include "collectors/file/file_collector.h"
 #include "collectors/git/git_collector.h"
 #include "collectors/gitlab/gitlab_collector.h"
+#include "collectors/grafana/grafana_collector.h"
 #include "collectors/jira/jira_collector.h"
 #include "collectors/netbox/netbox_collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
@@ -23,7 +24,8 @@ Status registerAll(Registry& registry) {
                    &exec::registerExec, &file::registerFile,
                    &git::registerGit, &netbox::registerNetbox,
                    &gitlab::registerGitlab, &jira::registerJira,
-                   &rest_cmdb::registerRestCmdb}) {
+                   &rest_cmdb::registerRestCmdb,
+                   &grafana::registerGrafana}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

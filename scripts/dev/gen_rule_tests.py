@@ -56,6 +56,10 @@ def ideal(key):
             return ["email", "pagerduty", "webhook"]
         if key.endswith(".alert_severities"):
             return ["critical", "warning"]
+        if key.endswith(".panel_types"):
+            return ["nodeGraph", "timeseries"]
+        if key.endswith(".variables"):
+            return ["cluster", "instance"]
         return ["file", "production", "staging"]
     if t == "bool":
         return not key.endswith("archive_failing")

@@ -1,0 +1,185 @@
+#include "collectors/grafana/grafana_collector.h"
+
+#include <map>
+#include <set>
+
+#include "collectors/common/http_config.h"
+#include "collectors/common/json.h"
+#include "common/yaml_util.h"
+
+namespace opsm::collectors::grafana {
+
+namespace {
+
+constexpr const char* kPrefix = "visualization.grafana.";
+
+struct PerSystem {
+  int dashboards = 0, templated = 0, dashboard_links = 0, data_links = 0;
+  std::set<std::string> variables, panel_types;
+};
+
+size_t arraySize(const rapidjson::Value& obj, const char* name) {
+  const auto* a = arrayMember(obj, name);
+  return a ? a->Size() : 0;
+}
+
+// Panels, including those nested in collapsed rows: types and links.
+void walkPanels(const rapidjson::Value& panels, PerSystem* p, int depth = 0) {
+  if (!panels.IsArray() || depth > 4) return;
+  for (const auto& panel : panels.GetArray()) {
+    if (!panel.IsObject()) continue;
+    std::string type = stringMember(panel, "type");
+    if (!type.empty() && type != "row") p->panel_types.insert(type);
+    p->data_links += static_cast<int>(arraySize(panel, "links"));
+    if (const auto* fc = objectMember(panel, "fieldConfig")) {
+      if (const auto* defaults = objectMember(*fc, "defaults")) {
+        p->data_links += static_cast<int>(arraySize(*defaults, "links"));
+      }
+    }
+    if (const auto* inner = arrayMember(panel, "panels")) walkPanels(*inner, p, depth + 1);
+  }
+}
+
+}  // namespace
+
+GrafanaCollector::GrafanaCollector(GrafanaConfig config)
+    : config_(std::move(config)), http_(config_.http) {}
+
+Result<std::vector<scorer::Fact>> GrafanaCollector::collect(const CollectContext& ctx) {
+  // Every dashboard, page by page, with its tags.
+  std::map<std::string, std::string> uid_system;  // dashboard uid -> system
+  for (int page = 1;; ++page) {
+    if (page > config_.max_pages) {
+      return makeError(ErrorCode::kBadResponse, "Grafana /api/search: more than " +
+                                                    std::to_string(config_.max_pages) + " pages");
+    }
+    auto resp = http_.get(config_.url + "/api/search?type=dash-db&limit=" +
+                              std::to_string(config_.page_size) + "&page=" + std::to_string(page),
+                          ctx.remaining());
+    if (!resp) return resp.error();
+    auto doc = parseJson(resp->body, "Grafana /api/search");
+    if (!doc) return doc.error();
+    if (!doc->IsArray()) {
+      return makeError(ErrorCode::kBadResponse, "Grafana /api/search: expected a JSON array");
+    }
+    for (const auto& hit : doc->GetArray()) {
+      const auto* tags = hit.IsObject() ? arrayMember(hit, "tags") : nullptr;
+      if (!tags) continue;
+      for (const auto& t : tags->GetArray()) {
+        std::string tag = t.IsString() ? t.GetString() : "";
+        if (tag.size() > config_.system_tag_prefix.size() &&
+            tag.rfind(config_.system_tag_prefix, 0) == 0) {
+          uid_system[stringMember(hit, "uid")] = tag.substr(config_.system_tag_prefix.size());
+          break;
+        }
+      }
+    }
+    if (doc->Size() < static_cast<rapidjson::SizeType>(config_.page_size)) break;
+  }
+
+  std::map<std::string, PerSystem> by_system;
+  for (const auto& s : ctx.systems) by_system[s];
+  for (const auto& [uid, system] : uid_system) {
+    if (uid.empty()) continue;
+    auto resp = http_.get(config_.url + "/api/dashboards/uid/" + urlEncode(uid), ctx.remaining());
+    if (!resp) return resp.error();
+    auto doc = parseJson(resp->body, "Grafana /api/dashboards/uid/" + uid);
+    if (!doc) return doc.error();
+    const auto* dash = doc->IsObject() ? objectMember(*doc, "dashboard") : nullptr;
+    if (!dash) {
+      return makeError(ErrorCode::kBadResponse,
+                       "Grafana /api/dashboards/uid/" + uid + ": no dashboard object");
+    }
+    PerSystem& p = by_system[system];
+    ++p.dashboards;
+    bool templated = false;
+    if (const auto* templating = objectMember(*dash, "templating")) {
+      if (const auto* list = arrayMember(*templating, "list")) {
+        for (const auto& v : list->GetArray()) {
+          std::string type = stringMember(v, "type");
+          if (type == "datasource" || type == "constant" || type == "textbox") continue;
+          templated = true;
+          p.variables.insert(stringMember(v, "name"));
+        }
+      }
+    }
+    p.templated += templated;
+    p.dashboard_links += static_cast<int>(arraySize(*dash, "links"));
+    if (const auto* panels = arrayMember(*dash, "panels")) walkPanels(*panels, &p);
+  }
+
+  std::vector<scorer::Fact> facts;
+  const std::string loc = "/api/search, /api/dashboards/uid/<uid>";
+  for (const auto& [system, p] : by_system) {
+    auto add = [&, sys = system](const char* key, scorer::Value v) {
+      facts.push_back(scorer::Fact{kPrefix + std::string(key), sys, std::move(v), loc});
+    };
+    add("dashboards", p.dashboards);
+    if (p.dashboards > 0) add("templated_ratio", static_cast<double>(p.templated) / p.dashboards);
+    add("variables", scorer::StringList(p.variables.begin(), p.variables.end()));
+    add("panel_types", scorer::StringList(p.panel_types.begin(), p.panel_types.end()));
+    add("dashboard_links", p.dashboard_links);
+    add("data_links", p.data_links);
+  }
+  return facts;
+}
+
+namespace {
+
+class GrafanaFactory : public CollectorFactory {
+ public:
+  std::string type() const override { return "grafana"; }
+
+  std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
+    using scorer::ValueType;
+    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
+        {"dashboards", {ValueType::kNumber, "Dashboards tagged `<system_tag_prefix><system>` (default system:payments)."}},
+        {"templated_ratio", {ValueType::kNumber, "Share of those dashboards with a template variable (query, custom, interval... not datasource, constant or textbox): reusable, templated views. Absent without dashboards."}},
+        {"variables", {ValueType::kList, "Distinct template variable names of the system's dashboards (e.g. cluster, instance): the dimensions a view can be filtered and aggregated by."}},
+        {"panel_types", {ValueType::kList, "Distinct panel types of the system's dashboards (timeseries, table, nodeGraph, ...), rows excluded, collapsed rows included."}},
+        {"dashboard_links", {ValueType::kNumber, "Links between dashboards (dashboard.links): navigation."}},
+        {"data_links", {ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links): drill-down from a panel."}},
+    };
+    std::vector<scorer::EvidenceKeySpec> out;
+    for (const auto& [key, spec] : keys) {
+      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
+    }
+    return out;
+  }
+
+  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
+    const std::string& file = cc.file;
+    const YAML::Node& node = cc.node;
+    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
+    allowed.insert(allowed.end(), {"url", "system_tag_prefix", "page_size"});
+    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
+    if (auto st = checkAllowedKeys(file, node, allowed, "a grafana collector"); !st) {
+      return st.error();
+    }
+    GrafanaConfig c;
+    c.name = cc.name;
+    auto url = readHttpUrl(file, node, "url");
+    if (!url) return url.error();
+    c.url = *url;
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    auto prefix = readString(file, node, "system_tag_prefix", c.system_tag_prefix);
+    if (!prefix) return prefix.error();
+    c.system_tag_prefix = *prefix;
+    auto ps = readNumber(file, node, "page_size", c.page_size);
+    if (!ps) return ps.error();
+    if (*ps < 1 || *ps > 5000) return fieldError(file, node["page_size"], "page_size", "must be 1..5000");
+    c.page_size = static_cast<int>(*ps);
+    auto http = parseHttpOptions(file, node);
+    if (!http) return http.error();
+    c.http = std::move(*http);
+    return std::unique_ptr<Collector>(std::make_unique<GrafanaCollector>(std::move(c)));
+  }
+};
+
+}  // namespace
+
+Status registerGrafana(Registry& registry) {
+  return registry.add(std::make_unique<GrafanaFactory>());
+}
+
+}  // namespace opsm::collectors::grafana
