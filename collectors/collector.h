@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,16 @@ class CollectorFactory {
   // Every evidence key instances of this type can report (docs/evidence-catalog.md).
   virtual std::vector<scorer::EvidenceKeySpec> evidenceKeys() const = 0;
 };
+
+// One evidence key a collector type declares, for CollectorFactory::evidenceKeys().
+struct KeyDoc {
+  const char* key;  // without the type's prefix
+  scorer::ValueType type;
+  const char* description;
+};
+std::vector<scorer::EvidenceKeySpec> describeKeys(const std::string& prefix,
+                                                  const std::string& producer,
+                                                  std::initializer_list<KeyDoc> keys);
 
 // Explicit registry of collector types: registerAll() adds every built-in factory.
 class Registry {

@@ -9,6 +9,14 @@ Duration CollectContext::remaining() const {
   return std::max(left, Duration(1));
 }
 
+std::vector<scorer::EvidenceKeySpec> describeKeys(const std::string& prefix,
+                                                  const std::string& producer,
+                                                  std::initializer_list<KeyDoc> keys) {
+  std::vector<scorer::EvidenceKeySpec> out;
+  for (const auto& k : keys) out.push_back({prefix + k.key, k.type, producer, k.description});
+  return out;
+}
+
 Status Registry::add(std::unique_ptr<CollectorFactory> factory) {
   std::string type = factory->type();
   if (factories_.count(type)) {

@@ -255,22 +255,17 @@ class AlertmanagerFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"integration_types", {ValueType::kList, "Distinct integration types (email, webhook, slack, pagerduty, wechat, ...: the non-empty <type>_configs of a receiver) of the receivers the system's alerts can reach through the route tree (/api/v2/status config)."}},
-        {"receivers", {ValueType::kNumber, "Receivers the system's alerts can reach: those of the routes whose matchers on the system label accept the system."}},
-        {"dedicated_route", {ValueType::kBool, "A route below the root selects the system by a matcher on the system label."}},
-        {"grouping_enabled", {ValueType::kBool, "A route the system's alerts can reach groups alerts (non-empty group_by)."}},
-        {"inhibit_rules", {ValueType::kNumber, "Inhibit rules in the Alertmanager config."}},
-        {"cluster_peers", {ValueType::kNumber, "Peers of the Alertmanager cluster (0 when clustering is disabled)."}},
-        {"cluster_status", {ValueType::kString, "Cluster status: ready, settling or disabled."}},
-        {"alerts_active", {ValueType::kNumber, "Active alerts (not silenced, not inhibited) labelled with the system (/api/v2/alerts)."}},
-        {"silences_active", {ValueType::kNumber, "Active silences with a matcher on the system label that selects the system (/api/v2/silences)."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"integration_types", ValueType::kList, "Distinct integration types (email, webhook, slack, pagerduty, wechat, ...: the non-empty <type>_configs of a receiver) of the receivers the system's alerts can reach through the route tree (/api/v2/status config)."},
+        {"receivers", ValueType::kNumber, "Receivers the system's alerts can reach: those of the routes whose matchers on the system label accept the system."},
+        {"dedicated_route", ValueType::kBool, "A route below the root selects the system by a matcher on the system label."},
+        {"grouping_enabled", ValueType::kBool, "A route the system's alerts can reach groups alerts (non-empty group_by)."},
+        {"inhibit_rules", ValueType::kNumber, "Inhibit rules in the Alertmanager config."},
+        {"cluster_peers", ValueType::kNumber, "Peers of the Alertmanager cluster (0 when clustering is disabled)."},
+        {"cluster_status", ValueType::kString, "Cluster status: ready, settling or disabled."},
+        {"alerts_active", ValueType::kNumber, "Active alerts (not silenced, not inhibited) labelled with the system (/api/v2/alerts)."},
+        {"silences_active", ValueType::kNumber, "Active silences with a matcher on the system label that selects the system (/api/v2/silences)."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

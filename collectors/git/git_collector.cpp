@@ -85,21 +85,16 @@ class GitFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"commits", {ValueType::kNumber, "Commits reachable from `ref` committed within the window (default 30d)."}},
-        {"merges", {ValueType::kNumber, "Merge commits (two or more parents) within the window: changes that went through a merge (request)."}},
-        {"reverts", {ValueType::kNumber, "Commits within the window whose subject starts with `Revert \"` (git revert): rolled-back changes."}},
-        {"revert_ratio", {ValueType::kNumber, "reverts / commits within the window (absent without commits)."}},
-        {"merge_ratio", {ValueType::kNumber, "merges / commits within the window (absent without commits)."}},
-        {"last_commit_age_seconds", {ValueType::kNumber, "Seconds since the newest commit reachable from `ref`."}},
-        {"tags", {ValueType::kNumber, "Tags (releases) created within the window."}},
-        {"tags_total", {ValueType::kNumber, "All tags in the repository."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"commits", ValueType::kNumber, "Commits reachable from `ref` committed within the window (default 30d)."},
+        {"merges", ValueType::kNumber, "Merge commits (two or more parents) within the window: changes that went through a merge (request)."},
+        {"reverts", ValueType::kNumber, "Commits within the window whose subject starts with `Revert \"` (git revert): rolled-back changes."},
+        {"revert_ratio", ValueType::kNumber, "reverts / commits within the window (absent without commits)."},
+        {"merge_ratio", ValueType::kNumber, "merges / commits within the window (absent without commits)."},
+        {"last_commit_age_seconds", ValueType::kNumber, "Seconds since the newest commit reachable from `ref`."},
+        {"tags", ValueType::kNumber, "Tags (releases) created within the window."},
+        {"tags_total", ValueType::kNumber, "All tags in the repository."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

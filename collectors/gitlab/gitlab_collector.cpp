@@ -139,20 +139,15 @@ class GitlabFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"deployments", {ValueType::kNumber, "Finished deployments (success or failed) to `environment` (default production) within the window (default 30d)."}},
-        {"deployments_failed", {ValueType::kNumber, "Failed deployments to the environment within the window."}},
-        {"rollbacks", {ValueType::kNumber, "Successful deployments within the window that shipped again a commit an earlier (not the latest) deployment had shipped: rollbacks."}},
-        {"change_failure_ratio", {ValueType::kNumber, "deployments_failed / deployments within the window (absent without deployments)."}},
-        {"deployments_per_day", {ValueType::kNumber, "Successful deployments per day over the window: deployment frequency."}},
-        {"last_deployment_age_seconds", {ValueType::kNumber, "Seconds since the newest successful deployment within the window finished."}},
-        {"environment_tiers", {ValueType::kList, "Tiers of the project's available environments (production, staging, testing, development, other)."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"deployments", ValueType::kNumber, "Finished deployments (success or failed) to `environment` (default production) within the window (default 30d)."},
+        {"deployments_failed", ValueType::kNumber, "Failed deployments to the environment within the window."},
+        {"rollbacks", ValueType::kNumber, "Successful deployments within the window that shipped again a commit an earlier (not the latest) deployment had shipped: rollbacks."},
+        {"change_failure_ratio", ValueType::kNumber, "deployments_failed / deployments within the window (absent without deployments)."},
+        {"deployments_per_day", ValueType::kNumber, "Successful deployments per day over the window: deployment frequency."},
+        {"last_deployment_age_seconds", ValueType::kNumber, "Seconds since the newest successful deployment within the window finished."},
+        {"environment_tiers", ValueType::kList, "Tiers of the project's available environments (production, staging, testing, development, other)."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

@@ -132,19 +132,14 @@ class GrafanaFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"dashboards", {ValueType::kNumber, "Dashboards tagged `<system_tag_prefix><system>` (default system:payments)."}},
-        {"templated_ratio", {ValueType::kNumber, "Share of those dashboards with a template variable (query, custom, interval... not datasource, constant or textbox): reusable, templated views. Absent without dashboards."}},
-        {"variables", {ValueType::kList, "Distinct template variable names of the system's dashboards (e.g. cluster, instance): the dimensions a view can be filtered and aggregated by."}},
-        {"panel_types", {ValueType::kList, "Distinct panel types of the system's dashboards (timeseries, table, nodeGraph, ...), rows excluded, collapsed rows included."}},
-        {"dashboard_links", {ValueType::kNumber, "Links between dashboards (dashboard.links): navigation."}},
-        {"data_links", {ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links): drill-down from a panel."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"dashboards", ValueType::kNumber, "Dashboards tagged `<system_tag_prefix><system>` (default system:payments)."},
+        {"templated_ratio", ValueType::kNumber, "Share of those dashboards with a template variable (query, custom, interval... not datasource, constant or textbox): reusable, templated views. Absent without dashboards."},
+        {"variables", ValueType::kList, "Distinct template variable names of the system's dashboards (e.g. cluster, instance): the dimensions a view can be filtered and aggregated by."},
+        {"panel_types", ValueType::kList, "Distinct panel types of the system's dashboards (timeseries, table, nodeGraph, ...), rows excluded, collapsed rows included."},
+        {"dashboard_links", ValueType::kNumber, "Links between dashboards (dashboard.links): navigation."},
+        {"data_links", ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links): drill-down from a panel."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

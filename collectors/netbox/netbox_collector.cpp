@@ -206,19 +206,14 @@ class NetboxFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"devices", {ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none."}},
-        {"virtual_machines", {ValueType::kNumber, "Virtual machines of the system in NetBox."}},
-        {"cis", {ValueType::kNumber, "Configuration items of the system: devices plus virtual machines."}},
-        {"services", {ValueType::kNumber, "Services (application ports) recorded on the system's devices and virtual machines."}},
-        {"ci_complete_ratio", {ValueType::kNumber, "Share of the system's CIs with every `required_fields` attribute set (default role, platform, primary_ip); absent without CIs."}},
-        {"ci_related_ratio", {ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"devices", ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none."},
+        {"virtual_machines", ValueType::kNumber, "Virtual machines of the system in NetBox."},
+        {"cis", ValueType::kNumber, "Configuration items of the system: devices plus virtual machines."},
+        {"services", ValueType::kNumber, "Services (application ports) recorded on the system's devices and virtual machines."},
+        {"ci_complete_ratio", ValueType::kNumber, "Share of the system's CIs with every `required_fields` attribute set (default role, platform, primary_ip); absent without CIs."},
+        {"ci_related_ratio", ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

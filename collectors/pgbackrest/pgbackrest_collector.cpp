@@ -114,24 +114,19 @@ class PgBackRestFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"status_ok", {ValueType::kBool, "The stanza's status code in `pgbackrest info --output=json` is 0 (ok)."}},
-        {"backups", {ValueType::kNumber, "Backups of the stanza without errors (full, diff and incr)."}},
-        {"full_backups", {ValueType::kNumber, "Full backups of the stanza without errors."}},
-        {"newest_age_seconds", {ValueType::kNumber, "Seconds since the newest backup (any type) finished."}},
-        {"newest_full_age_seconds", {ValueType::kNumber, "Seconds since the newest full backup finished."}},
-        {"newest_diff_age_seconds", {ValueType::kNumber, "Seconds since the newest differential backup finished (absent without one)."}},
-        {"newest_incr_age_seconds", {ValueType::kNumber, "Seconds since the newest incremental backup finished (absent without one)."}},
-        {"oldest_age_seconds", {ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go."}},
-        {"pitr_possible", {ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment."}},
-        {"encrypted", {ValueType::kBool, "The repository is encrypted (cipher other than none)."}},
-        {"check_ok", {ValueType::kBool, "`pgbackrest check` (configuration and WAL archiving) exited 0 on the last poll; only with `check: true`."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"status_ok", ValueType::kBool, "The stanza's status code in `pgbackrest info --output=json` is 0 (ok)."},
+        {"backups", ValueType::kNumber, "Backups of the stanza without errors (full, diff and incr)."},
+        {"full_backups", ValueType::kNumber, "Full backups of the stanza without errors."},
+        {"newest_age_seconds", ValueType::kNumber, "Seconds since the newest backup (any type) finished."},
+        {"newest_full_age_seconds", ValueType::kNumber, "Seconds since the newest full backup finished."},
+        {"newest_diff_age_seconds", ValueType::kNumber, "Seconds since the newest differential backup finished (absent without one)."},
+        {"newest_incr_age_seconds", ValueType::kNumber, "Seconds since the newest incremental backup finished (absent without one)."},
+        {"oldest_age_seconds", ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go."},
+        {"pitr_possible", ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment."},
+        {"encrypted", ValueType::kBool, "The repository is encrypted (cipher other than none)."},
+        {"check_ok", ValueType::kBool, "`pgbackrest check` (configuration and WAL archiving) exited 0 on the last poll; only with `check: true`."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

@@ -118,23 +118,18 @@ class PostgresqlFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"in_recovery", {ValueType::kBool, "The server is a standby (pg_is_in_recovery())."}},
-        {"archive_mode_on", {ValueType::kBool, "archive_mode is on or always: WAL is archived for point-in-time recovery."}},
-        {"synchronous_standby_names_set", {ValueType::kBool, "synchronous_standby_names is set: commits wait for a synchronous standby."}},
-        {"streaming_replicas", {ValueType::kNumber, "Standbys streaming from this server (pg_stat_replication, state = streaming)."}},
-        {"sync_replicas", {ValueType::kNumber, "Streaming standbys that are synchronous (sync_state sync or quorum)."}},
-        {"replay_lag_seconds_max", {ValueType::kNumber, "Largest replay_lag of the standbys, in seconds (0 without standbys)."}},
-        {"wal_receiver_streaming", {ValueType::kBool, "On a standby: its WAL receiver is streaming from the primary (pg_stat_wal_receiver). Absent on a primary."}},
-        {"archived_wal_total", {ValueType::kNumber, "WAL files archived successfully since statistics were reset (pg_stat_archiver.archived_count)."}},
-        {"archive_failing", {ValueType::kBool, "The last archiving attempt failed (last_failed_time after last_archived_time)."}},
-        {"last_archived_age_seconds", {ValueType::kNumber, "Seconds since a WAL file was last archived (absent if none ever was)."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"in_recovery", ValueType::kBool, "The server is a standby (pg_is_in_recovery())."},
+        {"archive_mode_on", ValueType::kBool, "archive_mode is on or always: WAL is archived for point-in-time recovery."},
+        {"synchronous_standby_names_set", ValueType::kBool, "synchronous_standby_names is set: commits wait for a synchronous standby."},
+        {"streaming_replicas", ValueType::kNumber, "Standbys streaming from this server (pg_stat_replication, state = streaming)."},
+        {"sync_replicas", ValueType::kNumber, "Streaming standbys that are synchronous (sync_state sync or quorum)."},
+        {"replay_lag_seconds_max", ValueType::kNumber, "Largest replay_lag of the standbys, in seconds (0 without standbys)."},
+        {"wal_receiver_streaming", ValueType::kBool, "On a standby: its WAL receiver is streaming from the primary (pg_stat_wal_receiver). Absent on a primary."},
+        {"archived_wal_total", ValueType::kNumber, "WAL files archived successfully since statistics were reset (pg_stat_archiver.archived_count)."},
+        {"archive_failing", ValueType::kBool, "The last archiving attempt failed (last_failed_time after last_archived_time)."},
+        {"last_archived_age_seconds", ValueType::kNumber, "Seconds since a WAL file was last archived (absent if none ever was)."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

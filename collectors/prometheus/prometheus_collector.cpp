@@ -350,33 +350,28 @@ class PrometheusFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"targets_total", {ValueType::kNumber, "Active scrape targets of the system (/api/v1/targets)."}},
-        {"targets_up", {ValueType::kNumber, "Of those, targets whose last scrape succeeded (health = up)."}},
-        {"targets_up_ratio", {ValueType::kNumber, "targets_up / targets_total; absent without targets."}},
-        {"node_metrics_scraped", {ValueType::kBool, "Some target of the system exposes the node metric (default node_cpu_seconds_total), by an instant query grouped by job and instance."}},
-        {"alerting_rules", {ValueType::kNumber, "Alerting rules labelled with the system, plus rules without a system label (/api/v1/rules)."}},
-        {"alerting_rules_with_runbook_ratio", {ValueType::kNumber, "Share of those alerting rules with a runbook_url or runbook annotation; absent without rules."}},
-        {"alert_severities", {ValueType::kList, "Distinct severity label values of those alerting rules."}},
-        {"recording_rules", {ValueType::kNumber, "Recording rules loaded in the server."}},
-        {"alertmanagers_active", {ValueType::kNumber, "Alertmanagers the server sends alerts to (/api/v1/alertmanagers)."}},
-        {"tsdb_head_series", {ValueType::kNumber, "Series in the TSDB head block (/api/v1/status/tsdb)."}},
-        {"remote_write_configured", {ValueType::kBool, "The server's config has at least one remote_write entry (/api/v1/status/config)."}},
-        {"scrape_interval_seconds", {ValueType::kNumber, "Global scrape interval of the server's config."}},
-        {"storage_retention_seconds", {ValueType::kNumber, "Time-based TSDB retention (/api/v1/status/runtimeinfo); absent when only size-based."}},
-        {"query_api_ok", {ValueType::kBool, "The query API answered an instant query."}},
-        {"targets_https_ratio", {ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets."}},
-        {"signals", {ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__."}},
-        {"alert_topics", {ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe."}},
-        {"alerts_firing", {ValueType::kNumber, "Alerts firing now whose labels name the system (the alerts of /api/v1/rules)."}},
-        {"slo_recording_rules", {ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget)."}},
-        {"service_discovery", {ValueType::kList, "Service discovery mechanisms of the scrape configs (the <x> of <x>_sd_configs: file, consul, kubernetes, dns, ...)."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"targets_total", ValueType::kNumber, "Active scrape targets of the system (/api/v1/targets)."},
+        {"targets_up", ValueType::kNumber, "Of those, targets whose last scrape succeeded (health = up)."},
+        {"targets_up_ratio", ValueType::kNumber, "targets_up / targets_total; absent without targets."},
+        {"node_metrics_scraped", ValueType::kBool, "Some target of the system exposes the node metric (default node_cpu_seconds_total), by an instant query grouped by job and instance."},
+        {"alerting_rules", ValueType::kNumber, "Alerting rules labelled with the system, plus rules without a system label (/api/v1/rules)."},
+        {"alerting_rules_with_runbook_ratio", ValueType::kNumber, "Share of those alerting rules with a runbook_url or runbook annotation; absent without rules."},
+        {"alert_severities", ValueType::kList, "Distinct severity label values of those alerting rules."},
+        {"recording_rules", ValueType::kNumber, "Recording rules loaded in the server."},
+        {"alertmanagers_active", ValueType::kNumber, "Alertmanagers the server sends alerts to (/api/v1/alertmanagers)."},
+        {"tsdb_head_series", ValueType::kNumber, "Series in the TSDB head block (/api/v1/status/tsdb)."},
+        {"remote_write_configured", ValueType::kBool, "The server's config has at least one remote_write entry (/api/v1/status/config)."},
+        {"scrape_interval_seconds", ValueType::kNumber, "Global scrape interval of the server's config."},
+        {"storage_retention_seconds", ValueType::kNumber, "Time-based TSDB retention (/api/v1/status/runtimeinfo); absent when only size-based."},
+        {"query_api_ok", ValueType::kBool, "The query API answered an instant query."},
+        {"targets_https_ratio", ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets."},
+        {"signals", ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__."},
+        {"alert_topics", ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe."},
+        {"alerts_firing", ValueType::kNumber, "Alerts firing now whose labels name the system (the alerts of /api/v1/rules)."},
+        {"slo_recording_rules", ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget)."},
+        {"service_discovery", ValueType::kList, "Service discovery mechanisms of the scrape configs (the <x> of <x>_sd_configs: file, consul, kubernetes, dns, ...)."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

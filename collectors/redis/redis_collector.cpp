@@ -197,23 +197,18 @@ class RedisFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    const std::pair<const char*, std::pair<ValueType, const char*>> keys[] = {
-        {"role", {ValueType::kString, "The server's replication role: master or replica (INFO replication)."}},
-        {"connected_replicas", {ValueType::kNumber, "Replicas connected to this server (connected_slaves)."}},
-        {"replicas_online", {ValueType::kNumber, "Connected replicas in state online (in sync)."}},
-        {"master_link_up", {ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master."}},
-        {"cluster_enabled", {ValueType::kBool, "The server runs in Redis Cluster mode (INFO cluster cluster_enabled): data sharded across a distributed cluster."}},
-        {"aof_enabled", {ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled)."}},
-        {"rdb_last_save_ok", {ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok)."}},
-        {"rdb_last_save_age_seconds", {ValueType::kNumber, "Seconds since the last successful RDB save."}},
-        {"sentinels_monitoring", {ValueType::kNumber, "Configured Sentinels that answer and monitor master_name (SENTINEL MASTER); only with `sentinels`."}},
-        {"sentinel_quorum_ok", {ValueType::kBool, "SENTINEL CKQUORUM master_name succeeds: enough Sentinels to authorise a failover; only with `sentinels`."}},
-    };
-    std::vector<scorer::EvidenceKeySpec> out;
-    for (const auto& [key, spec] : keys) {
-      out.push_back({kPrefix + std::string(key), spec.first, type(), spec.second});
-    }
-    return out;
+    return describeKeys(kPrefix, type(), {
+        {"role", ValueType::kString, "The server's replication role: master or replica (INFO replication)."},
+        {"connected_replicas", ValueType::kNumber, "Replicas connected to this server (connected_slaves)."},
+        {"replicas_online", ValueType::kNumber, "Connected replicas in state online (in sync)."},
+        {"master_link_up", ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master."},
+        {"cluster_enabled", ValueType::kBool, "The server runs in Redis Cluster mode (INFO cluster cluster_enabled): data sharded across a distributed cluster."},
+        {"aof_enabled", ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled)."},
+        {"rdb_last_save_ok", ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok)."},
+        {"rdb_last_save_age_seconds", ValueType::kNumber, "Seconds since the last successful RDB save."},
+        {"sentinels_monitoring", ValueType::kNumber, "Configured Sentinels that answer and monitor master_name (SENTINEL MASTER); only with `sentinels`."},
+        {"sentinel_quorum_ok", ValueType::kBool, "SENTINEL CKQUORUM master_name succeeds: enough Sentinels to authorise a failover; only with `sentinels`."},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
