@@ -36,7 +36,7 @@ Status Agent::refreshAttestations() {
 }
 
 Agent::Agent(AgentConfig config, scorer::RulePack pack)
-    : config_(std::move(config)), pack_(std::move(pack)) {
+    : config_(std::move(config)), pack_(std::move(pack)), tracker_(config_.regression_hysteresis) {
   metrics_ = std::make_unique<Metrics>(pack_.model);
   // Declared system attributes never expire: they change with the config.
   store_.replaceFromCollector(
@@ -79,6 +79,10 @@ PollOutcome Agent::poll(size_t index) {
                               out.error);
   }
   metrics_->collectorPolled(entry.name, out.ok, out.seconds, clock_(), out.facts);
+  {
+    std::lock_guard lock(scores_mu_);
+    collector_ok_[entry.name] = out.ok;
+  }
   return out;
 }
 
@@ -101,15 +105,57 @@ void Agent::rescore() {
   }
   std::vector<std::string> systems = knownSystems();
   TimePoint now = clock_();
+  std::map<std::string, bool> collector_ok;
+  {
+    std::lock_guard lock(scores_mu_);
+    collector_ok = collector_ok_;
+  }
   std::vector<scorer::SystemScore> scores;
+  std::map<std::string, double> stale_ratio;
   for (const auto& system : systems) {
     auto evidence = store_.snapshot(system);
+    // Evidence from collectors that is expired, or whose collector's last poll failed: what
+    // the score rests on without it being confirmed now.
+    int from_collectors = 0, stale = 0;
+    for (const auto& [key, e] : evidence) {
+      const std::string& source = e.source.collector;
+      if (source == "config" || source == scorer::kAttestationSource) continue;
+      ++from_collectors;
+      auto ok = collector_ok.find(source);
+      stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
+    }
+    stale_ratio[system] = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
     scorer::EvalContext ctx{evidence, now};
     scores.push_back(scorer::scoreSystem(system, pack_, ctx, config_.scoring));
   }
+  auto update = tracker_.observe(scores, now);
+  for (const auto& c : update.changes) {
+    metrics_->levelChanged(c.system, c.item, c.at);
+    if (!c.regression) {
+      logger("agent")->info("{} {}: level {} -> {}{}", c.system, c.item, c.old_level, c.new_level,
+                            c.new_level < c.old_level ? " (evidence unknown, not a regression)" : "");
+    }
+  }
+  for (const auto& r : update.regressions) {
+    metrics_->regressed(r.system, r.item);
+    std::string why;
+    for (const auto& [id, reason] : r.flipped) why += (why.empty() ? "" : "; ") + id + ": " + reason;
+    logger("agent")->warn("{} {}: regression from level {} to {}: {}", r.system, r.item,
+                          r.old_level, r.new_level, why);
+  }
   metrics_->setScores(scores);
+  metrics_->setStaleRatios(stale_ratio);
   std::lock_guard lock(scores_mu_);
   scores_ = std::move(scores);
+  for (auto& r : update.regressions) {
+    regressions_.push_back(std::move(r));
+    if (regressions_.size() > 1000) regressions_.pop_front();
+  }
+}
+
+std::vector<scorer::RegressionEvent> Agent::regressions() const {
+  std::lock_guard lock(scores_mu_);
+  return {regressions_.begin(), regressions_.end()};
 }
 
 std::vector<scorer::SystemScore> Agent::scores() const {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <map>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -13,6 +15,7 @@
 #include "common/result.h"
 #include "scorer/evidence.h"
 #include "scorer/rules.h"
+#include "scorer/regressions.h"
 #include "scorer/scoring.h"
 
 namespace opsm::agent {
@@ -40,6 +43,8 @@ class Agent {
   void rescore();
 
   std::vector<scorer::SystemScore> scores() const;
+  // Regressions seen since start, newest last (at most the last 1000).
+  std::vector<scorer::RegressionEvent> regressions() const;
   // Systems declared in the config or reported by any collector, sorted.
   std::vector<std::string> knownSystems() const;
   // Ready once every collector has been polled once (see Daemon).
@@ -69,6 +74,9 @@ class Agent {
   std::function<TimePoint()> clock_ = [] { return Clock::now(); };
 
   std::filesystem::file_time_type attestations_mtime_{};
+  scorer::RegressionTracker tracker_;
+  std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
+  std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
   mutable std::mutex scores_mu_;
   std::vector<scorer::SystemScore> scores_;
   std::atomic<bool> ready_{false};

@@ -37,8 +37,8 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   AgentConfig config;
   config.file = path;
   if (auto st = checkKeys(path, *root,
-                          {"listen_address", "rules_dir", "score_interval", "scoring", "systems",
-                           "attestations_file", "collectors"},
+                          {"listen_address", "rules_dir", "score_interval", "regression_hysteresis",
+                           "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
     return st.error();
@@ -66,6 +66,14 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     return fieldError(path, (*root)["score_interval"], "score_interval", "must be at least 1s");
   }
   config.score_interval = *score_interval;
+
+  auto hysteresis = readNumber(path, *root, "regression_hysteresis", config.regression_hysteresis);
+  if (!hysteresis) return hysteresis.error();
+  if (*hysteresis < 1 || *hysteresis > 1000 || *hysteresis != static_cast<int>(*hysteresis)) {
+    return fieldError(path, (*root)["regression_hysteresis"], "regression_hysteresis",
+                      "must be a whole number of scorings, 1 to 1000");
+  }
+  config.regression_hysteresis = static_cast<int>(*hysteresis);
 
   auto scoring = scorer::parseScoringConfig(path, (*root)["scoring"]);
   if (!scoring) return scoring.error();

@@ -26,6 +26,8 @@ struct AgentConfig {
   std::string listen_address = "127.0.0.1:9817";
   std::string rules_dir;  // absolute, or relative to the config file
   Duration score_interval{std::chrono::seconds(30)};
+  // A level drop must be seen in this many consecutive scorings to be a regression.
+  int regression_hysteresis = 1;
   scorer::ScoringConfig scoring;
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
   // Declared system attributes, as evidence of the agent (e.g. system.frontend).

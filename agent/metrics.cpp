@@ -65,6 +65,20 @@ Metrics::Metrics(const scorer::Model& model)
                           {"system"});
   system_progress_ = makeSet("opsmaturity_system_progress",
                              "Mean progress of a system's scored domains.", {"system"});
+  stale_ratio_ = makeSet("opsmaturity_evidence_stale_ratio",
+                         "Share (0-1) of a system's collector evidence that is stale: expired, "
+                         "or from a collector whose last poll failed.",
+                         {"system"});
+  regressions_ = &prometheus::BuildCounter()
+                      .Name("opsmaturity_item_regressions_total")
+                      .Help("Level drops of an item where a criterion went from pass to fail "
+                            "(not drops from evidence going unknown).")
+                      .Register(*registry_);
+  level_change_ = &prometheus::BuildGauge()
+                       .Name("opsmaturity_item_level_change_timestamp_seconds")
+                       .Help("Unix time of the last change of an item's level (up or down) "
+                             "since the agent started.")
+                       .Register(*registry_);
   collector_up_ = &prometheus::BuildGauge()
                        .Name("opsmaturity_collector_up")
                        .Help("1 if the collector's last poll succeeded, 0 if it failed.")
@@ -104,6 +118,19 @@ Metrics::Metrics(const scorer::Model& model)
               {"domain_en", domain ? domain->en : ""}})
         .Set(1);
   }
+}
+
+void Metrics::regressed(const std::string& system, const std::string& item) {
+  regressions_->Add({{"system", system}, {"item", item}}).Increment();
+}
+
+void Metrics::levelChanged(const std::string& system, const std::string& item, TimePoint at) {
+  level_change_->Add({{"system", system}, {"item", item}}).Set(toSeconds(at));
+}
+
+void Metrics::setStaleRatios(const std::map<std::string, double>& ratios) {
+  for (const auto& [system, r] : ratios) stale_ratio_.set({system}, r);
+  stale_ratio_.commit();
 }
 
 void Metrics::collectorDeclared(const std::string& collector) {

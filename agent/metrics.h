@@ -28,6 +28,12 @@ class Metrics {
                        TimePoint finished, size_t facts);
   void collectorDeclared(const std::string& collector);
 
+  // A regression of (system, item): counts it. A level change: its time.
+  void regressed(const std::string& system, const std::string& item);
+  void levelChanged(const std::string& system, const std::string& item, TimePoint at);
+  // Per system: share of its collector evidence that is stale (expired, or its collector down).
+  void setStaleRatios(const std::map<std::string, double>& ratios);
+
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
 
@@ -48,7 +54,9 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   const scorer::Model& model_;
   GaugeSet item_level_, item_progress_, item_criteria_, domain_level_, domain_progress_,
-      system_level_, system_progress_;
+      system_level_, system_progress_, stale_ratio_;
+  prometheus::Family<prometheus::Counter>* regressions_;
+  prometheus::Family<prometheus::Gauge>* level_change_;
   prometheus::Family<prometheus::Gauge>* collector_up_;
   prometheus::Family<prometheus::Gauge>* collector_duration_;
   prometheus::Family<prometheus::Gauge>* collector_last_success_;

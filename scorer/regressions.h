@@ -1,0 +1,66 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/duration.h"
+#include "scorer/scoring.h"
+
+namespace opsm::scorer {
+
+// An item's level dropped because criteria it had passed now fail.
+struct RegressionEvent {
+  std::string system;
+  std::string item;
+  int old_level = 0;
+  int new_level = 0;
+  TimePoint at{};
+  // The criteria (of levels up to old_level) that went from pass to fail, with the reason
+  // the engine gives now, which names the evidence and its value.
+  std::vector<std::pair<std::string, std::string>> flipped;
+};
+
+// A change of an item's level, up or down, regression or not.
+struct LevelChange {
+  std::string system;
+  std::string item;
+  int old_level = 0;
+  int new_level = 0;
+  TimePoint at{};
+  bool regression = false;
+};
+
+// Follows item levels from one scoring to the next and tells regressions apart from drops
+// caused by evidence merely going unknown (a collector outage that outlasted the TTL): only a
+// drop where some criterion went from pass to fail is a regression. With hysteresis N, a drop
+// must be seen in N consecutive scorings before it counts; a recovery within them cancels it.
+// The first scoring of an item sets its baseline and reports nothing.
+class RegressionTracker {
+ public:
+  explicit RegressionTracker(int hysteresis = 1) : hysteresis_(std::max(1, hysteresis)) {}
+
+  struct Update {
+    std::vector<LevelChange> changes;
+    std::vector<RegressionEvent> regressions;
+  };
+  Update observe(const std::vector<SystemScore>& scores, TimePoint now);
+
+  // The recorded level of (system, item), or -1 if none; for persistence and tests.
+  int level(const std::string& system, const std::string& item) const;
+  // Restores a baseline (after a restart) so that the next scoring compares against it.
+  void restore(const std::string& system, const std::string& item, int level,
+               std::map<std::string, CriterionState> states);
+
+ private:
+  struct State {
+    int level = 0;
+    std::map<std::string, CriterionState> states;  // criterion states when level was set
+    int pending = 0;                               // consecutive scorings below level
+  };
+  int hysteresis_;
+  std::map<std::pair<std::string, std::string>, State> items_;
+};
+
+}  // namespace opsm::scorer

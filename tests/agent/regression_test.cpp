@@ -1,0 +1,120 @@
+// Regressions end to end in the agent: an exec plugin's evidence changes so that a criterion
+// fails (a regression, counted and explained), then the plugin breaks (a collector outage:
+// stale evidence, scores held, no regression), then its evidence expires (the level drops to
+// unknown criteria: a level change, still no regression).
+#include <gtest/gtest.h>
+
+#include "agent/agent.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm::agent {
+namespace {
+
+class RegressionAgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(collectors::registerAll(registry_).ok());
+    dir_.write("attestations.yaml",
+               "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
+               "    attested_by: Li Wei\n    document: https://wiki.example.com/crisis-org\n"
+               "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
+    drill(100);
+    auto config = loadConfig(
+        dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                    "/rules\nattestations_file: attestations.yaml\n"
+                                    "systems: [payments]\ncollectors:\n"
+                                    "  - {name: drills, type: exec, interval: 1m, ttl: 5m,\n"
+                                    "     command: [cat, " + (dir_.path() / "facts.json").string() + "]}\n"),
+        registry_);
+    ASSERT_TRUE(config) << config.error().message;
+    auto a = Agent::create(std::move(*config));
+    ASSERT_TRUE(a) << a.error().message;
+    agent_ = std::move(*a);
+    agent_->setClock([this] { return now_; });
+  }
+
+  void drill(double age_seconds) {
+    dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
+                             "\"plugin.drill.last_report_age_seconds\", \"value\": " +
+                                 std::to_string(age_seconds) + "}]}");
+  }
+  int level() {
+    for (const auto& s : agent_->scores()) {
+      for (const auto& i : s.items) {
+        if (s.system == "payments" && i.item == "6.7.4") return i.level;
+      }
+    }
+    return -1;
+  }
+  bool metric(const std::string& line) {
+    return agent_->metricsText().find(line) != std::string::npos;
+  }
+
+  collectors::Registry registry_;
+  testing::TempDir dir_;
+  std::unique_ptr<Agent> agent_;
+  TimePoint now_ = Clock::now();
+};
+
+TEST_F(RegressionAgentTest, AFailingCriterionIsARegressionAnOutageIsNot) {
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  ASSERT_EQ(level(), 1);
+  EXPECT_TRUE(metric("opsmaturity_evidence_stale_ratio{system=\"payments\"} 0"));
+
+  // The last drill is now two years old: 6.7.4/L1/1 fails and the item drops to level 0.
+  drill(2 * 366 * 86400.0);
+  now_ += std::chrono::minutes(1);
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  EXPECT_EQ(level(), 0);
+  auto regressions = agent_->regressions();
+  ASSERT_EQ(regressions.size(), 1u);
+  EXPECT_EQ(regressions[0].item, "6.7.4");
+  EXPECT_EQ(regressions[0].old_level, 1);
+  ASSERT_EQ(regressions[0].flipped.size(), 1u);
+  EXPECT_EQ(regressions[0].flipped[0].first, "6.7.4/L1/1");
+  EXPECT_NE(regressions[0].flipped[0].second.find("plugin.drill.last_report_age_seconds"),
+            std::string::npos);
+  EXPECT_TRUE(metric("opsmaturity_item_regressions_total{item=\"6.7.4\",system=\"payments\"} 1"))
+      << agent_->metricsText();
+  EXPECT_TRUE(metric("opsmaturity_item_level_change_timestamp_seconds{item=\"6.7.4\",system=\"payments\"}"));
+
+  // A new drill: back to level 1, a change up.
+  drill(3600);
+  now_ += std::chrono::minutes(1);
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  EXPECT_EQ(level(), 1);
+
+  // The plugin breaks: the poll fails, the evidence is held and marked stale, no regression.
+  std::filesystem::remove(dir_.path() / "facts.json");
+  now_ += std::chrono::minutes(1);
+  EXPECT_FALSE(agent_->poll(0).ok);
+  agent_->rescore();
+  EXPECT_EQ(level(), 1);
+  EXPECT_TRUE(metric("opsmaturity_evidence_stale_ratio{system=\"payments\"} 1"));
+
+  // Past the TTL the evidence expires: the criterion is unknown, the level drops, and it is
+  // still not a regression.
+  now_ += std::chrono::minutes(10);
+  agent_->rescore();
+  EXPECT_EQ(level(), 0);
+  EXPECT_EQ(agent_->regressions().size(), 1u);
+  EXPECT_TRUE(metric("opsmaturity_item_regressions_total{item=\"6.7.4\",system=\"payments\"} 1"));
+}
+
+TEST(RegressionConfig, HysteresisMustBeAWholeNumber) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  auto c = loadConfig(dir.write("agent.yml", "rules_dir: r\nregression_hysteresis: 0.5\n"
+                                             "collectors: [{type: file, path: f}]\n"),
+                      registry);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("agent.yml:2: field 'regression_hysteresis'"), std::string::npos)
+      << c.error().message;
+}
+
+}  // namespace
+}  // namespace opsm::agent

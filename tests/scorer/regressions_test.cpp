@@ -1,0 +1,90 @@
+#include "scorer/regressions.h"
+
+#include <gtest/gtest.h>
+
+namespace opsm::scorer {
+namespace {
+
+const TimePoint kT0 = TimePoint(std::chrono::seconds(1'800'000'000));
+
+// An item with one criterion per level; `states` gives them in level order.
+class RegressionsTest : public ::testing::Test {
+ protected:
+  RegressionsTest() {
+    for (int l = 1; l <= 3; ++l) {
+      Criterion c;
+      c.id = "6.1.1/L" + std::to_string(l) + "/1";
+      c.level = l;
+      criteria_.push_back(c);
+    }
+  }
+  std::vector<SystemScore> scores(int level, std::vector<CriterionState> states) {
+    ItemScore item;
+    item.item = "6.1.1";
+    item.level = level;
+    for (size_t i = 0; i < states.size(); ++i) {
+      item.criteria.push_back({&criteria_[i], states[i], "reason " + std::to_string(i)});
+    }
+    SystemScore s;
+    s.system = "payments";
+    s.items.push_back(item);
+    return {s};
+  }
+  std::vector<Criterion> criteria_;
+};
+
+using CS = CriterionState;
+
+TEST_F(RegressionsTest, FirstScoringIsABaselineAndAFailingCriterionIsARegression) {
+  RegressionTracker t;
+  auto u = t.observe(scores(3, {CS::kPass, CS::kPass, CS::kPass}), kT0);
+  EXPECT_TRUE(u.changes.empty());
+  u = t.observe(scores(1, {CS::kPass, CS::kFail, CS::kPass}), kT0 + std::chrono::minutes(1));
+  ASSERT_EQ(u.regressions.size(), 1u);
+  EXPECT_EQ(u.regressions[0].old_level, 3);
+  EXPECT_EQ(u.regressions[0].new_level, 1);
+  ASSERT_EQ(u.regressions[0].flipped.size(), 1u);
+  EXPECT_EQ(u.regressions[0].flipped[0].first, "6.1.1/L2/1");
+  EXPECT_EQ(u.regressions[0].flipped[0].second, "reason 1");
+  ASSERT_EQ(u.changes.size(), 1u);
+  EXPECT_TRUE(u.changes[0].regression);
+  EXPECT_EQ(t.level("payments", "6.1.1"), 1);
+}
+
+TEST_F(RegressionsTest, EvidenceGoingUnknownLowersTheLevelWithoutARegression) {
+  RegressionTracker t;
+  t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0);
+  auto u = t.observe(scores(0, {CS::kUnknown, CS::kUnknown, CS::kUnknown}), kT0);
+  EXPECT_TRUE(u.regressions.empty());
+  ASSERT_EQ(u.changes.size(), 1u);
+  EXPECT_FALSE(u.changes[0].regression);
+  // And coming back is a change up, not a regression either.
+  u = t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0);
+  ASSERT_EQ(u.changes.size(), 1u);
+  EXPECT_EQ(u.changes[0].new_level, 2);
+  EXPECT_TRUE(u.regressions.empty());
+}
+
+TEST_F(RegressionsTest, HysteresisNeedsTheDropToPersist) {
+  RegressionTracker t(3);
+  t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0);
+  // A flap: down twice, back up: nothing.
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0).changes.empty());
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0).changes.empty());
+  EXPECT_TRUE(t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0).changes.empty());
+  // A real drop: the third consecutive scoring reports it.
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0).changes.empty());
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0).changes.empty());
+  auto u = t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0);
+  ASSERT_EQ(u.regressions.size(), 1u);
+  EXPECT_EQ(u.regressions[0].old_level, 2);
+}
+
+TEST_F(RegressionsTest, ARestoredBaselineMakesARestartSilent) {
+  RegressionTracker t;
+  t.restore("payments", "6.1.1", 2, {{"6.1.1/L1/1", CS::kPass}, {"6.1.1/L2/1", CS::kPass}});
+  EXPECT_TRUE(t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0).changes.empty());
+}
+
+}  // namespace
+}  // namespace opsm::scorer
