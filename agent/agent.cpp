@@ -112,8 +112,14 @@ void Agent::rescore() {
   }
   std::vector<scorer::SystemScore> scores;
   std::map<std::string, double> stale_ratio;
+  std::map<std::pair<std::string, std::string>, TimePoint> attestation_expiry;
   for (const auto& system : systems) {
     auto evidence = store_.snapshot(system);
+    for (const auto& [key, e] : evidence) {
+      if (e.source.collector == scorer::kAttestationSource && scorer::isAttestationKey(key)) {
+        attestation_expiry[{system, key.substr(std::string("attestation.").size())}] = e.expires_at;
+      }
+    }
     // Evidence from collectors that is expired, or whose collector's last poll failed: what
     // the score rests on without it being confirmed now.
     int from_collectors = 0, stale = 0;
@@ -145,6 +151,7 @@ void Agent::rescore() {
   }
   metrics_->setScores(scores);
   metrics_->setStaleRatios(stale_ratio);
+  metrics_->setAttestationExpiries(attestation_expiry);
   std::lock_guard lock(scores_mu_);
   scores_ = std::move(scores);
   for (auto& r : update.regressions) {

@@ -69,6 +69,10 @@ Metrics::Metrics(const scorer::Model& model)
                          "Share (0-1) of a system's collector evidence that is stale: expired, "
                          "or from a collector whose last poll failed.",
                          {"system"});
+  attestation_expiry_ = makeSet("opsmaturity_attestation_expiry_timestamp_seconds",
+                                "Unix time at which the attestation of a criterion for a system "
+                                "expires (it then counts as unknown).",
+                                {"system", "criterion"});
   regressions_ = &prometheus::BuildCounter()
                       .Name("opsmaturity_item_regressions_total")
                       .Help("Level drops of an item where a criterion went from pass to fail "
@@ -128,6 +132,12 @@ void Metrics::levelChanged(const std::string& system, const std::string& item, T
   level_change_->Add({{"system", system}, {"item", item}}).Set(toSeconds(at));
 }
 
+void Metrics::setAttestationExpiries(
+    const std::map<std::pair<std::string, std::string>, TimePoint>& expiries) {
+  for (const auto& [k, at] : expiries) attestation_expiry_.set({k.first, k.second}, toSeconds(at));
+  attestation_expiry_.commit();
+}
+
 void Metrics::setStaleRatios(const std::map<std::string, double>& ratios) {
   for (const auto& [system, r] : ratios) stale_ratio_.set({system}, r);
   stale_ratio_.commit();
@@ -155,6 +165,7 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
   for (const auto& s : scores) {
     for (const auto& item : s.items) {
       item_level_.set({s.system, item.domain, item.item}, item.level);
+      regressions_->Add({{"system", s.system}, {"item", item.item}});
       item_progress_.set({s.system, item.domain, item.item}, item.progress);
       int counts[4] = {0, 0, 0, 0};
       for (const auto& c : item.criteria) ++counts[static_cast<int>(c.state)];

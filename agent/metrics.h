@@ -33,6 +33,8 @@ class Metrics {
   void levelChanged(const std::string& system, const std::string& item, TimePoint at);
   // Per system: share of its collector evidence that is stale (expired, or its collector down).
   void setStaleRatios(const std::map<std::string, double>& ratios);
+  // Per (system, criterion): when its attestation expires.
+  void setAttestationExpiries(const std::map<std::pair<std::string, std::string>, TimePoint>& e);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -54,7 +56,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   const scorer::Model& model_;
   GaugeSet item_level_, item_progress_, item_criteria_, domain_level_, domain_progress_,
-      system_level_, system_progress_, stale_ratio_;
+      system_level_, system_progress_, stale_ratio_, attestation_expiry_;
   prometheus::Family<prometheus::Counter>* regressions_;
   prometheus::Family<prometheus::Gauge>* level_change_;
   prometheus::Family<prometheus::Gauge>* collector_up_;
