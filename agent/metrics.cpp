@@ -162,10 +162,12 @@ void Metrics::collectorPolled(const std::string& collector, bool ok, double dura
 }
 
 void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
+  std::map<Key, prometheus::Counter*> next_regressions;
   for (const auto& s : scores) {
     for (const auto& item : s.items) {
       item_level_.set({s.system, item.domain, item.item}, item.level);
-      regressions_->Add({{"system", s.system}, {"item", item.item}});
+      next_regressions[{s.system, item.item}] =
+          &regressions_->Add({{"system", s.system}, {"item", item.item}});
       item_progress_.set({s.system, item.domain, item.item}, item.progress);
       int counts[4] = {0, 0, 0, 0};
       for (const auto& c : item.criteria) ++counts[static_cast<int>(c.state)];
@@ -187,6 +189,10 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
                     &domain_progress_, &system_level_, &system_progress_}) {
     set->commit();
   }
+  for (auto& [key, counter] : regression_series_) {
+    if (!next_regressions.count(key)) regressions_->Remove(counter);
+  }
+  regression_series_ = std::move(next_regressions);
 }
 
 std::string Metrics::render() const {

@@ -58,6 +58,7 @@ class Metrics {
   GaugeSet item_level_, item_progress_, item_criteria_, domain_level_, domain_progress_,
       system_level_, system_progress_, stale_ratio_, attestation_expiry_;
   prometheus::Family<prometheus::Counter>* regressions_;
+  std::map<Key, prometheus::Counter*> regression_series_;  // (system, item) scored now
   prometheus::Family<prometheus::Gauge>* level_change_;
   prometheus::Family<prometheus::Gauge>* collector_up_;
   prometheus::Family<prometheus::Gauge>* collector_duration_;
