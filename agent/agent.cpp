@@ -43,6 +43,7 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
       "config", scorer::toEvidence("config", config_.system_facts, clock_(),
                                    std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100))));
   for (const auto& c : config_.collectors) metrics_->collectorDeclared(c.name);
+  metrics_->setShard(config_.shard.index, config_.shard.count);
 }
 
 PollOutcome Agent::poll(size_t index) {
@@ -66,6 +67,10 @@ PollOutcome Agent::poll(size_t index) {
     facts = makeError(ErrorCode::kInternal, entry.name + ": unexpected error: " + e.what());
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (facts && config_.shard.count > 1) {
+    // Another agent of the fleet scores the other systems: do not even store their evidence.
+    std::erase_if(*facts, [&](const scorer::Fact& f) { return !mine(f.system); });
+  }
   if (facts) {
     out.ok = true;
     out.facts = facts->size();
@@ -92,9 +97,18 @@ std::vector<PollOutcome> Agent::pollAll() {
   return out;
 }
 
+bool Agent::mine(const std::string& system) const {
+  return config_.shard.count <= 1 || shardOf(system, config_.shard.count) == config_.shard.index;
+}
+
 std::vector<std::string> Agent::knownSystems() const {
-  std::set<std::string> systems(config_.systems.begin(), config_.systems.end());
-  for (auto& s : store_.systems()) systems.insert(s);
+  std::set<std::string> systems;
+  for (const auto& s : config_.systems) {
+    if (mine(s)) systems.insert(s);
+  }
+  for (auto& s : store_.systems()) {
+    if (mine(s)) systems.insert(s);
+  }
   return {systems.begin(), systems.end()};
 }
 

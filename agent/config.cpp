@@ -1,5 +1,8 @@
 #include "agent/config.h"
 
+#include <cstdint>
+#include <cstdio>
+
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -37,7 +40,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   AgentConfig config;
   config.file = path;
   if (auto st = checkKeys(path, *root,
-                          {"listen_address", "rules_dir", "score_interval", "regression_hysteresis",
+                          {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -66,6 +69,14 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     return fieldError(path, (*root)["score_interval"], "score_interval", "must be at least 1s");
   }
   config.score_interval = *score_interval;
+
+  auto shard = readString(path, *root, "shard", "0/1");
+  if (!shard) return shard.error();
+  auto parsed_shard = parseShard(*shard);
+  if (!parsed_shard) {
+    return fieldError(path, (*root)["shard"], "shard", parsed_shard.error().message);
+  }
+  config.shard = *parsed_shard;
 
   auto hysteresis = readNumber(path, *root, "regression_hysteresis", config.regression_hysteresis);
   if (!hysteresis) return hysteresis.error();
@@ -181,6 +192,26 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
 
 Result<AgentConfig> loadConfig(const std::string& path, const collectors::Registry& registry) {
   return guardYaml(path, [&] { return loadConfigImpl(path, registry); });
+}
+
+Result<AgentConfig::Shard> parseShard(const std::string& text) {
+  unsigned i = 0, n = 0;
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%u/%u%n", &i, &n, &used) != 2 ||
+      used != static_cast<int>(text.size()) || n == 0 || n > 4096 || i >= n) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "'" + text + "' is not a shard i/n with 0 <= i < n <= 4096 (e.g. 0/3)");
+  }
+  return AgentConfig::Shard{i, n};
+}
+
+unsigned shardOf(const std::string& system, unsigned count) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : system) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<unsigned>(h % count);
 }
 
 }  // namespace opsm::agent

@@ -26,6 +26,11 @@ struct AgentConfig {
   std::string listen_address = "127.0.0.1:9817";
   std::string rules_dir;  // absolute, or relative to the config file
   Duration score_interval{std::chrono::seconds(30)};
+  // Sharding: this agent scores only the systems whose shardOf(system, count) == index.
+  struct Shard {
+    unsigned index = 0;
+    unsigned count = 1;
+  } shard;
   // A level drop must be seen in this many consecutive scorings to be a regression.
   int regression_hysteresis = 1;
   scorer::ScoringConfig scoring;
@@ -42,5 +47,12 @@ Result<AgentConfig> loadConfig(const std::string& path, const collectors::Regist
 
 // "host:port" -> (host, port); errors name the field.
 Result<std::pair<std::string, unsigned short>> parseListenAddress(const std::string& text);
+
+// Parses "i/n" (0 <= i < n <= 4096).
+Result<AgentConfig::Shard> parseShard(const std::string& text);
+
+// The shard of a system among `count`: FNV-1a (64-bit) of its name, modulo count. Stable
+// across versions and machines, so every agent of a fleet agrees.
+unsigned shardOf(const std::string& system, unsigned count);
 
 }  // namespace opsm::agent

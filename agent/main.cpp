@@ -19,7 +19,8 @@ namespace {
 
 using opsm::agent::Agent;
 
-std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::string& listen) {
+std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::string& listen,
+                                  const std::string& shard) {
   opsm::collectors::Registry registry;
   if (auto st = opsm::collectors::registerAll(registry); !st) {
     std::fprintf(stderr, "opsmaturity: %s\n", st.error().describe().c_str());
@@ -36,6 +37,14 @@ std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::str
       return nullptr;
     }
     config->listen_address = listen;
+  }
+  if (!shard.empty()) {
+    auto s = opsm::agent::parseShard(shard);
+    if (!s) {
+      std::fprintf(stderr, "opsmaturity: --shard: %s\n", s.error().message.c_str());
+      return nullptr;
+    }
+    config->shard = *s;
   }
   auto agent = Agent::create(std::move(*config));
   if (!agent) {
@@ -121,15 +130,17 @@ int main(int argc, char** argv) {
   app.add_option("--log.level", log_level, "trace, debug, info, warn, error or off");
   app.set_version_flag("--version", std::string(OPSM_VERSION) + " (" + OPSM_REVISION + ")");
 
-  std::string config_path, listen;
+  std::string config_path, listen, shard;
   auto* run = app.add_subcommand("run", "Poll collectors on schedule, score, serve /metrics");
   run->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
   run->add_option("--listen", listen, "Override listen_address, host:port");
+  run->add_option("--shard", shard, "Score only shard i of n (i/n, e.g. 0/3); overrides `shard`");
 
   bool json = false, explain = false;
   auto* once = app.add_subcommand("once", "Poll every collector once, score and print");
   once->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
   once->add_flag("--json", json, "Print JSON with criteria, reasons and evidence");
+  once->add_option("--shard", shard, "Score only shard i of n (i/n); overrides `shard`");
   once->add_flag("--explain", explain, "List every criterion with its state and reason");
 
   std::string rules_dir = "rules", standard_path;
@@ -161,7 +172,7 @@ int main(int argc, char** argv) {
                     standard_path, coverage_only, test_files);
   }
 
-  auto agent = buildAgent(config_path, listen);
+  auto agent = buildAgent(config_path, listen, shard);
   if (!agent) return 2;
 
   if (*once) {

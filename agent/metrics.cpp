@@ -124,6 +124,16 @@ Metrics::Metrics(const scorer::Model& model)
   }
 }
 
+void Metrics::setShard(unsigned index, unsigned count) {
+  prometheus::BuildGauge()
+      .Name("opsmaturity_shard_info")
+      .Help("The shard of systems this agent scores (systems whose FNV-1a hash mod count is "
+            "index); the value is always 1.")
+      .Register(*registry_)
+      .Add({{"index", std::to_string(index)}, {"count", std::to_string(count)}})
+      .Set(1);
+}
+
 void Metrics::regressed(const std::string& system, const std::string& item) {
   regressions_->Add({{"system", system}, {"item", item}}).Increment();
 }

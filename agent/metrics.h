@@ -21,6 +21,8 @@ class Metrics {
  public:
   explicit Metrics(const scorer::Model& model);
 
+  void setShard(unsigned index, unsigned count);
+
   // Replaces every score series with `scores`.
   void setScores(const std::vector<scorer::SystemScore>& scores);
 
