@@ -1,0 +1,124 @@
+// The shipped Grafana dashboard and alerting rules only query metrics the agent exports and
+// docs/metrics.md documents; every metric the agent exports is documented.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "agent/agent.h"
+#include "collectors/common/json.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm::agent {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::set<std::string> metricNames(const std::string& text) {
+  static const std::regex kName(R"(opsmaturity_[a-z_]+)");
+  std::set<std::string> out;
+  for (std::sregex_iterator it(text.begin(), text.end(), kName), end; it != end; ++it) {
+    out.insert(it->str());
+  }
+  return out;
+}
+
+std::set<std::string> documented() {
+  std::set<std::string> out;
+  std::string doc = slurp(std::string(OPSM_SOURCE_DIR) + "/docs/metrics.md");
+  static const std::regex kRow(R"(\n\| `(opsmaturity_[a-z_]+)` \|)");
+  for (std::sregex_iterator it(doc.begin(), doc.end(), kRow), end; it != end; ++it) {
+    out.insert((*it)[1].str());
+  }
+  return out;
+}
+
+void queries(const rapidjson::Value& v, std::vector<std::string>* out) {
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      std::string name = m.name.GetString();
+      if ((name == "expr" || name == "definition") && m.value.IsString()) {
+        out->push_back(m.value.GetString());
+      }
+      queries(m.value, out);
+    }
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) queries(e, out);
+  }
+}
+
+TEST(Dashboard, QueriesUseOnlyDocumentedMetrics) {
+  auto doc = collectors::parseJson(
+      slurp(std::string(OPSM_SOURCE_DIR) + "/config/grafana/opsmaturity.json"), "dashboard");
+  ASSERT_TRUE(doc) << doc.error().message;
+  std::vector<std::string> exprs;
+  queries(*doc, &exprs);
+  ASSERT_GE(exprs.size(), 10u);
+  auto known = documented();
+  ASSERT_GE(known.size(), 15u);
+  std::set<std::string> used;
+  for (const auto& e : exprs) {
+    for (const auto& name : metricNames(e)) {
+      EXPECT_TRUE(known.count(name)) << name << " in " << e << " is not in docs/metrics.md";
+      used.insert(name);
+    }
+  }
+  // What the dashboard is for: levels by domain and item, the heat map, collector health.
+  for (const char* must : {"opsmaturity_domain_level", "opsmaturity_item_level",
+                           "opsmaturity_collector_up", "opsmaturity_system_level"}) {
+    EXPECT_TRUE(used.count(must)) << must;
+  }
+  const auto* tmpl = collectors::objectMember(*doc, "templating");
+  ASSERT_NE(tmpl, nullptr);
+  EXPECT_NE(slurp(std::string(OPSM_SOURCE_DIR) + "/config/grafana/opsmaturity.json")
+                .find("label_values(opsmaturity_system_level, system)"),
+            std::string::npos)
+      << "a system selector";
+}
+
+TEST(Dashboard, AlertRulesUseOnlyDocumentedMetrics) {
+  auto known = documented();
+  for (const auto& name : metricNames(
+           slurp(std::string(OPSM_SOURCE_DIR) + "/config/prometheus/opsmaturity-alerts.yml"))) {
+    EXPECT_TRUE(known.count(name)) << name;
+  }
+}
+
+TEST(Dashboard, EveryExportedMetricIsDocumented) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  dir.write("attestations.yaml",
+            "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
+            "    attested_by: Li Wei\n    document: https://wiki.example.com/x\n"
+            "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
+  dir.write("facts.yaml", "facts: [{system: payments, key: file.x.y, value: 1}]\n");
+  auto config = loadConfig(dir.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                      "/rules\nattestations_file: attestations.yaml\n"
+                                                      "collectors: [{type: file, path: facts.yaml}]\n"),
+                           registry);
+  ASSERT_TRUE(config) << config.error().message;
+  auto a = Agent::create(std::move(*config));
+  ASSERT_TRUE(a);
+  (*a)->pollAll();
+  (*a)->rescore();
+  std::string text = (*a)->metricsText();
+  static const std::regex kType(R"(# TYPE (opsmaturity_[a-z_]+) )");
+  auto known = documented();
+  int exported = 0;
+  for (std::sregex_iterator it(text.begin(), text.end(), kType), end; it != end; ++it) {
+    ++exported;
+    EXPECT_TRUE(known.count((*it)[1].str())) << (*it)[1].str() << " is not in docs/metrics.md";
+  }
+  EXPECT_GE(exported, 15);
+}
+
+}  // namespace
+}  // namespace opsm::agent
