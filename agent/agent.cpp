@@ -17,6 +17,31 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   }
   std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(*pack)));
   if (auto st = agent->refreshAttestations(); !st) return st.error();
+  if (!agent->config_.storage_path.empty()) {
+    auto db = Store::open(agent->config_.storage_path);
+    if (!db) return db.error();
+    agent->db_ = std::move(*db);
+    // What the last run knew: the collectors' evidence (still valid until it expires) and
+    // each item's level, so that a restart reports no regression.
+    auto evidence = agent->db_->loadEvidence();
+    if (!evidence) return evidence.error();
+    std::map<std::string, std::vector<scorer::Evidence>> by_collector;
+    size_t restored = 0;
+    for (auto& e : *evidence) {
+      if (e.source.collector == "config" || e.source.collector == scorer::kAttestationSource) continue;
+      if (agent->config_.shard.count > 1 && !agent->mine(e.system)) continue;
+      by_collector[e.source.collector].push_back(std::move(e));
+      ++restored;
+    }
+    for (auto& [collector, ev] : by_collector) {
+      agent->store_.replaceFromCollector(collector, std::move(ev));
+    }
+    auto items = agent->db_->loadItemStates();
+    if (!items) return items.error();
+    for (auto& i : *items) agent->tracker_.restore(i.system, i.item, i.level, std::move(i.states));
+    logger("agent")->info("{}: restored {} pieces of evidence and {} item levels",
+                          agent->config_.storage_path, restored, items->size());
+  }
   return agent;
 }
 
@@ -74,9 +99,14 @@ PollOutcome Agent::poll(size_t index) {
   if (facts) {
     out.ok = true;
     out.facts = facts->size();
-    store_.replaceFromCollector(entry.name,
-                                scorer::toEvidence(entry.name, std::move(*facts), ctx.now,
-                                                   entry.ttl));
+    auto evidence = scorer::toEvidence(entry.name, std::move(*facts), ctx.now, entry.ttl);
+    if (db_) {
+      if (auto st = db_->replaceEvidence(entry.name, evidence); !st) {
+        logger("agent")->error("evidence of {} not stored durably: {}", entry.name,
+                               st.error().message);
+      }
+    }
+    store_.replaceFromCollector(entry.name, std::move(evidence));
     logger("collector")->debug("{}: {} facts in {:.3f}s", entry.name, out.facts, out.seconds);
   } else {
     out.error = facts.error().describe();
@@ -162,6 +192,20 @@ void Agent::rescore() {
     for (const auto& [id, reason] : r.flipped) why += (why.empty() ? "" : "; ") + id + ": " + reason;
     logger("agent")->warn("{} {}: regression from level {} to {}: {}", r.system, r.item,
                           r.old_level, r.new_level, why);
+  }
+  if (db_) {
+    if (auto st = db_->recordScores(scores, now); !st) {
+      logger("agent")->error("scores not stored durably: {}", st.error().message);
+    }
+    if (auto st = db_->recordRegressions(update.regressions); !st) {
+      logger("agent")->error("regressions not stored durably: {}", st.error().message);
+    }
+    if (now - last_prune_ > std::chrono::hours(1)) {
+      if (auto st = db_->prune(now - config_.retention); !st) {
+        logger("agent")->error("history not pruned: {}", st.error().message);
+      }
+      last_prune_ = now;
+    }
   }
   metrics_->setScores(scores);
   metrics_->setStaleRatios(stale_ratio);

@@ -12,6 +12,7 @@
 
 #include "agent/config.h"
 #include "agent/metrics.h"
+#include "agent/store.h"
 #include "common/result.h"
 #include "scorer/evidence.h"
 #include "scorer/rules.h"
@@ -57,6 +58,7 @@ class Agent {
   const AgentConfig& config() const { return config_; }
   const scorer::RulePack& rules() const { return pack_; }
   const scorer::EvidenceStore& evidence() const { return store_; }
+  Store* durableStore() { return db_.get(); }
   scorer::EvidenceStore& evidence() { return store_; }
 
   // Re-reads the attestations file if it changed since it was last read. A broken file is
@@ -77,6 +79,8 @@ class Agent {
 
   std::filesystem::file_time_type attestations_mtime_{};
   scorer::RegressionTracker tracker_;
+  std::unique_ptr<Store> db_;  // durable state; null without storage_path
+  TimePoint last_prune_{};
   std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
   mutable std::mutex scores_mu_;

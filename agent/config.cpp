@@ -41,6 +41,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   config.file = path;
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
+                           "storage_path", "retention",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -69,6 +70,20 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     return fieldError(path, (*root)["score_interval"], "score_interval", "must be at least 1s");
   }
   config.score_interval = *score_interval;
+
+  auto storage = readString(path, *root, "storage_path");
+  if (!storage) return storage.error();
+  if (!storage->empty()) {
+    fs::path p(*storage);
+    if (p.is_relative()) p = fs::path(path).parent_path() / p;
+    config.storage_path = p.lexically_normal().string();
+  }
+  auto retention = readDuration(path, *root, "retention", config.retention);
+  if (!retention) return retention.error();
+  if (retention->count() < 3600 * 1000) {
+    return fieldError(path, (*root)["retention"], "retention", "must be at least 1h");
+  }
+  config.retention = *retention;
 
   auto shard = readString(path, *root, "shard", "0/1");
   if (!shard) return shard.error();

@@ -37,6 +37,8 @@ struct AgentConfig {
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
   // Declared system attributes, as evidence of the agent (e.g. system.frontend).
   std::vector<scorer::Fact> system_facts;
+  std::string storage_path;  // SQLite file; empty: nothing is kept across restarts
+  Duration retention{std::chrono::hours(24 * 90)};  // score history and regressions
   std::string attestations_file;  // absolute, or relative to the config file; may be empty
   std::vector<CollectorEntry> collectors;
 };

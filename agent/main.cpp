@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/agent.h"
+#include "agent/store.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/output.h"
@@ -144,6 +145,13 @@ int main(int argc, char** argv) {
   once->add_flag("--explain", explain, "List every criterion with its state and reason");
 
   std::string rules_dir = "rules", standard_path;
+  auto* evidence_cmd = app.add_subcommand("evidence", "Read the agent's stored evidence");
+  evidence_cmd->require_subcommand(1);
+  auto* export_cmd = evidence_cmd->add_subcommand(
+      "export", "Print everything stored about a system as JSON (evidence, history, regressions)");
+  std::string export_system;
+  export_cmd->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
+  export_cmd->add_option("--system", export_system, "The system")->required();
   auto* rules = app.add_subcommand("rules", "Check, list and test the rule pack");
   rules->require_subcommand(1);
   auto* check = rules->add_subcommand("check", "Validate the rule pack; report every problem");
@@ -170,6 +178,33 @@ int main(int argc, char** argv) {
   if (*rules) {
     return runRules(check->parsed(), list->parsed(), catalog->parsed(), rtest->parsed(), rules_dir,
                     standard_path, coverage_only, test_files);
+  }
+
+  if (*export_cmd) {
+    opsm::collectors::Registry registry;
+    if (auto st = opsm::collectors::registerAll(registry); !st) return 2;
+    auto config = opsm::agent::loadConfig(config_path, registry);
+    if (!config) {
+      std::fprintf(stderr, "opsmaturity: %s\n", config.error().message.c_str());
+      return 2;
+    }
+    if (config->storage_path.empty()) {
+      std::fprintf(stderr, "opsmaturity: %s sets no storage_path: nothing is stored to export\n",
+                   config_path.c_str());
+      return 2;
+    }
+    auto store = opsm::agent::Store::open(config->storage_path);
+    if (!store) {
+      std::fprintf(stderr, "opsmaturity: %s\n", store.error().message.c_str());
+      return 2;
+    }
+    auto json = (*store)->exportSystem(export_system);
+    if (!json) {
+      std::fprintf(stderr, "opsmaturity: %s\n", json.error().message.c_str());
+      return 2;
+    }
+    std::cout << *json << "\n";
+    return 0;
   }
 
   auto agent = buildAgent(config_path, listen, shard);

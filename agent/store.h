@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/duration.h"
+#include "common/result.h"
+#include "scorer/evidence.h"
+#include "scorer/regressions.h"
+#include "scorer/scoring.h"
+
+struct sqlite3;
+
+namespace opsm::agent {
+
+// The agent's durable state in one SQLite file (WAL journal, one transaction per write, so a
+// crash or SIGTERM mid-write loses nothing committed): the evidence of every collector with
+// its provenance, each item's last level and criterion states (the regression baseline), the
+// history of level changes, and regression events. Thread-compatible: one writer (the agent).
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Replaces everything `collector` reported before, as EvidenceStore does.
+  Status replaceEvidence(const std::string& collector, const std::vector<scorer::Evidence>& ev);
+  Result<std::vector<scorer::Evidence>> loadEvidence() const;
+
+  struct ItemState {
+    std::string system, item;
+    int level = 0;
+    double progress = 0;
+    std::map<std::string, scorer::CriterionState> states;
+  };
+  // Records the items whose level or progress changed since the last call, in one transaction:
+  // their current state and a history row each.
+  Status recordScores(const std::vector<scorer::SystemScore>& scores, TimePoint now);
+  Result<std::vector<ItemState>> loadItemStates() const;
+  Status recordRegressions(const std::vector<scorer::RegressionEvent>& events);
+
+  // Deletes history and regression rows older than `before`.
+  Status prune(TimePoint before);
+
+  // Everything kept about one system, as JSON for auditors (opsmaturity evidence export).
+  Result<std::string> exportSystem(const std::string& system) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status exec(const std::string& sql) const;
+  sqlite3* db_;
+  std::string path_;
+  std::map<std::pair<std::string, std::string>, std::pair<int, double>> recorded_;
+};
+
+}  // namespace opsm::agent
