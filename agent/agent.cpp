@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/yaml_util.h"
 #include "scorer/attestations.h"
 
 namespace opsm::agent {
@@ -29,6 +30,9 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     size_t restored = 0;
     for (auto& e : *evidence) {
       if (e.source.collector == "config" || e.source.collector == scorer::kAttestationSource) continue;
+      if (e.source.collector == scorer::kApiAttestationSource) {
+        agent->api_attestations_[{e.system, e.key}] = e;
+      }
       if (agent->config_.shard.count > 1 && !agent->mine(e.system)) continue;
       by_collector[e.source.collector].push_back(std::move(e));
       ++restored;
@@ -160,7 +164,9 @@ void Agent::rescore() {
   for (const auto& system : systems) {
     auto evidence = store_.snapshot(system);
     for (const auto& [key, e] : evidence) {
-      if (e.source.collector == scorer::kAttestationSource && scorer::isAttestationKey(key)) {
+      if ((e.source.collector == scorer::kAttestationSource ||
+           e.source.collector == scorer::kApiAttestationSource) &&
+          scorer::isAttestationKey(key)) {
         attestation_expiry[{system, key.substr(std::string("attestation.").size())}] = e.expires_at;
       }
     }
@@ -169,7 +175,10 @@ void Agent::rescore() {
     int from_collectors = 0, stale = 0;
     for (const auto& [key, e] : evidence) {
       const std::string& source = e.source.collector;
-      if (source == "config" || source == scorer::kAttestationSource) continue;
+      if (source == "config" || source == scorer::kAttestationSource ||
+          source == scorer::kApiAttestationSource) {
+        continue;
+      }
       ++from_collectors;
       auto ok = collector_ok.find(source);
       stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
@@ -216,6 +225,72 @@ void Agent::rescore() {
     regressions_.push_back(std::move(r));
     if (regressions_.size() > 1000) regressions_.pop_front();
   }
+}
+
+Status Agent::reload() {
+  auto pack = scorer::loadRulePack(config_.rules_dir);
+  if (!pack) return pack.error();
+  if (pack->items.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     config_.rules_dir + ": the rule pack has no item rule files");
+  }
+  if (!config_.attestations_file.empty()) {
+    auto att = scorer::loadAttestations(config_.attestations_file, *pack, clock_());
+    if (!att) return att.error();
+  }
+  {
+    // Scores point into the pack: replace both at once, then rescore.
+    std::lock_guard lock(scores_mu_);
+    pack_ = std::move(*pack);
+    scores_.clear();
+  }
+  attestations_mtime_ = {};
+  tracker_ = scorer::RegressionTracker(config_.regression_hysteresis);
+  rescore();
+  logger("agent")->info("reloaded the rule pack ({} items) and attestations", pack_.items.size());
+  return Status::success();
+}
+
+Result<size_t> Agent::addAttestations(const std::string& body) {
+  auto doc = loadYamlString(body, "request body");
+  if (!doc) return doc.error();
+  // One attestation object is a list of one. (Node::reset rebinds; assignment would
+  // overwrite the node the name is bound to.)
+  YAML::Node input = *doc;
+  YAML::Node root;
+  root.reset(input);
+  if (input.IsMap() && !input["attestations"] && input["system"]) {
+    YAML::Node wrapped(YAML::NodeType::Map);
+    YAML::Node list(YAML::NodeType::Sequence);
+    list.push_back(input);
+    wrapped["attestations"] = list;
+    root.reset(wrapped);
+  }
+  auto evidence = scorer::parseAttestations(root, "request body", pack_, clock_(),
+                                            scorer::kApiAttestationSource);
+  if (!evidence) return evidence.error();
+  if (evidence->empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "request body: no attestation in it");
+  }
+  size_t n = evidence->size();
+  {
+    std::lock_guard lock(api_mu_);
+    auto next = api_attestations_;
+    for (auto& e : *evidence) {
+      e.source.locator = "POST /api/v1/attestations " + e.source.locator;
+      next[{e.system, e.key}] = std::move(e);
+    }
+    std::vector<scorer::Evidence> all;
+    for (const auto& [_, e] : next) all.push_back(e);
+    if (db_) {
+      if (auto st = db_->replaceEvidence(scorer::kApiAttestationSource, all); !st) return st.error();
+    }
+    store_.replaceFromCollector(scorer::kApiAttestationSource, std::move(all));
+    api_attestations_ = std::move(next);
+  }
+  logger("agent")->info("{} attestation(s) received through the API", n);
+  rescore();
+  return n;
 }
 
 std::vector<scorer::RegressionEvent> Agent::regressions() const {

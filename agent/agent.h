@@ -59,6 +59,18 @@ class Agent {
   const scorer::RulePack& rules() const { return pack_; }
   const scorer::EvidenceStore& evidence() const { return store_; }
   Store* durableStore() { return db_.get(); }
+
+  // Adds attestations from a JSON body ({"attestations": [...]} or one attestation object),
+  // validated like the attestations file; replaces earlier API attestations of the same
+  // system and criterion, stores them durably and rescores. Returns how many were accepted;
+  // an invalid body changes nothing.
+  Result<size_t> addAttestations(const std::string& body);
+
+  // Re-reads the rule pack and the attestations file and rescores. A broken rule pack or
+  // attestations file keeps the running ones and returns why. Level changes caused by new
+  // rules are not regressions: the regression baseline restarts. Collectors, listen address
+  // and storage are read at start only. Call from the thread that rescores.
+  Status reload();
   scorer::EvidenceStore& evidence() { return store_; }
 
   // Re-reads the attestations file if it changed since it was last read. A broken file is
@@ -80,6 +92,8 @@ class Agent {
   std::filesystem::file_time_type attestations_mtime_{};
   scorer::RegressionTracker tracker_;
   std::unique_ptr<Store> db_;  // durable state; null without storage_path
+  std::mutex api_mu_;
+  std::map<std::pair<std::string, std::string>, scorer::Evidence> api_attestations_;
   TimePoint last_prune_{};
   std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded

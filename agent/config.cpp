@@ -1,5 +1,7 @@
 #include "agent/config.h"
 
+#include "collectors/common/http_config.h"
+
 #include <cstdint>
 #include <cstdio>
 
@@ -41,7 +43,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   config.file = path;
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
-                           "storage_path", "retention",
+                           "storage_path", "retention", "api_token_file", "api_token_env",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -70,6 +72,11 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     return fieldError(path, (*root)["score_interval"], "score_interval", "must be at least 1s");
   }
   config.score_interval = *score_interval;
+
+  bool has_token = false;
+  auto token = collectors::readSecretField(path, *root, "api_token", &has_token);
+  if (!token) return token.error();
+  config.api_token = *token;
 
   auto storage = readString(path, *root, "storage_path");
   if (!storage) return storage.error();

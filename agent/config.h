@@ -39,7 +39,9 @@ struct AgentConfig {
   std::vector<scorer::Fact> system_facts;
   std::string storage_path;  // SQLite file; empty: nothing is kept across restarts
   Duration retention{std::chrono::hours(24 * 90)};  // score history and regressions
-  std::string attestations_file;  // absolute, or relative to the config file; may be empty
+  std::string attestations_file;
+  // Bearer token required by POST /api/v1/attestations; empty: that endpoint is disabled.
+  std::string api_token;  // absolute, or relative to the config file; may be empty
   std::vector<CollectorEntry> collectors;
 };
 

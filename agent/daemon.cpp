@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "agent/api.h"
 #include "common/log.h"
 
 namespace opsm::agent {
@@ -17,6 +18,18 @@ namespace asio = boost::asio;
 
 HttpReply route(Agent& agent, const HttpRequest& request) {
   const std::string path = request.path();
+  if (auto reply = apiRoute(agent, request)) return *reply;
+  if (path == "/-/reload") {
+    if (request.method != "POST") {
+      return HttpReply{405, "text/plain; charset=utf-8", "use POST /-/reload\n"};
+    }
+    if (auto st = agent.reload(); !st) {
+      logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
+      return HttpReply{500, "text/plain; charset=utf-8",
+                       "reload failed, keeping the running rules: " + st.error().message + "\n"};
+    }
+    return HttpReply{200, "text/plain; charset=utf-8", "reloaded\n"};
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     return HttpReply{405, "text/plain; charset=utf-8", "method not allowed\n"};
   }
@@ -104,6 +117,7 @@ struct Daemon::Impl {
   asio::steady_timer score_timer;
   std::vector<Slot> slots;
   std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> hup;
 };
 
 Daemon::Daemon(Agent& agent) : impl_(std::make_unique<Impl>(agent)) {}
@@ -135,8 +149,21 @@ void Daemon::run(bool handle_signals) {
       logger("agent")->info("signal {} received, shutting down", sig);
       stop();
     });
+    impl_->hup.emplace(impl_->io, SIGHUP);
+    waitForHup();
   }
   impl_->io.run();
+}
+
+void Daemon::waitForHup() {
+  impl_->hup->async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    logger("agent")->info("SIGHUP received, reloading");
+    if (auto st = impl_->agent.reload(); !st) {
+      logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
+    }
+    waitForHup();
+  });
 }
 
 void Daemon::stop() {
@@ -147,6 +174,7 @@ void Daemon::stop() {
       if (s.timer) s.timer->cancel();
     }
     if (impl->signals) impl->signals->cancel();
+    if (impl->hup) impl->hup->cancel();
     impl->io.stop();
   });
 }

@@ -25,6 +25,7 @@ class Daemon {
   unsigned short port() const;
 
  private:
+  void waitForHup();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -159,6 +159,7 @@ Status Store::exec(const std::string& sql) const {
 
 Status Store::replaceEvidence(const std::string& collector,
                               const std::vector<scorer::Evidence>& ev) {
+  std::lock_guard lock(mu_);
   if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
   auto fail = [&](const char* what) -> Status {
     std::string msg = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
@@ -185,6 +186,7 @@ Status Store::replaceEvidence(const std::string& collector,
 }
 
 Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
+  std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT system, key, collector, locator, value, observed_at, expires_at FROM evidence");
   if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
   std::vector<scorer::Evidence> out;
@@ -206,6 +208,7 @@ Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
 }
 
 Status Store::recordScores(const std::vector<scorer::SystemScore>& scores, TimePoint now) {
+  std::lock_guard lock(mu_);
   if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
   auto fail = [&](const char* what) -> Status {
     std::string msg = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
@@ -242,6 +245,7 @@ Status Store::recordScores(const std::vector<scorer::SystemScore>& scores, TimeP
 }
 
 Result<std::vector<Store::ItemState>> Store::loadItemStates() const {
+  std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT system, item, level, progress, states FROM item_state");
   if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
   std::vector<ItemState> out;
@@ -252,6 +256,7 @@ Result<std::vector<Store::ItemState>> Store::loadItemStates() const {
 }
 
 Status Store::recordRegressions(const std::vector<scorer::RegressionEvent>& events) {
+  std::lock_guard lock(mu_);
   if (events.empty()) return Status::success();
   if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
   {
@@ -273,6 +278,7 @@ Status Store::recordRegressions(const std::vector<scorer::RegressionEvent>& even
 }
 
 Status Store::prune(TimePoint before) {
+  std::lock_guard lock(mu_);
   Stmt a(db_, "DELETE FROM score_history WHERE at < ?");
   Stmt b(db_, "DELETE FROM regressions WHERE at < ?");
   a.real(1, toSeconds(before));
@@ -284,6 +290,7 @@ Status Store::prune(TimePoint before) {
 }
 
 Result<std::string> Store::exportSystem(const std::string& system) const {
+  std::lock_guard lock(mu_);
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();

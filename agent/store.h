@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,7 +20,7 @@ namespace opsm::agent {
 // The agent's durable state in one SQLite file (WAL journal, one transaction per write, so a
 // crash or SIGTERM mid-write loses nothing committed): the evidence of every collector with
 // its provenance, each item's last level and criterion states (the regression baseline), the
-// history of level changes, and regression events. Thread-compatible: one writer (the agent).
+// history of level changes, and regression events. Thread-safe: each call is serialized.
 class Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::string& path);
@@ -54,6 +55,7 @@ class Store {
  private:
   Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status exec(const std::string& sql) const;
+  mutable std::mutex mu_;
   sqlite3* db_;
   std::string path_;
   std::map<std::pair<std::string, std::string>, std::pair<int, double>> recorded_;

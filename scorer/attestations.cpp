@@ -30,13 +30,14 @@ Result<std::string> required(const std::string& file, const YAML::Node& n, const
 
 namespace {
 
-Result<std::vector<Evidence>> loadAttestationsImpl(const std::string& path, const RulePack& pack, TimePoint now) {
-  auto root = loadYamlFile(path);
-  if (!root) return root.error();
-  if (auto st = checkKeys(path, *root, {"attestations"}, "attestations file"); !st) {
+Result<std::vector<Evidence>> parseImpl(const YAML::Node& root, const std::string& path,
+                                        const RulePack& pack, TimePoint now,
+                                        const std::string& source) {
+  if (!root.IsMap()) return fieldError(path, root, "attestations", "expected a mapping");
+  if (auto st = checkKeys(path, root, {"attestations"}, "attestations file"); !st) {
     return st.error();
   }
-  YAML::Node list = (*root)["attestations"];
+  YAML::Node list = root["attestations"];
   if (!list.IsDefined() || list.IsNull()) return std::vector<Evidence>{};
   if (!list.IsSequence()) return fieldError(path, list, "attestations", "must be a list");
   std::vector<Evidence> out;
@@ -87,7 +88,7 @@ Result<std::vector<Evidence>> loadAttestationsImpl(const std::string& path, cons
     ev.value = *met;
     ev.observed_at = *date;
     ev.expires_at = expires;
-    ev.source = Source{kAttestationSource, where(path, a) + " by " + *by + ": " + *doc};
+    ev.source = Source{source, where(path, a) + " by " + *by + ": " + *doc};
     out.push_back(std::move(ev));
   }
   return out;
@@ -96,7 +97,17 @@ Result<std::vector<Evidence>> loadAttestationsImpl(const std::string& path, cons
 }  // namespace
 
 Result<std::vector<Evidence>> loadAttestations(const std::string& path, const RulePack& pack, TimePoint now) {
-  return guardYaml(path, [&] { return loadAttestationsImpl(path, pack, now); });
+  return guardYaml(path, [&]() -> Result<std::vector<Evidence>> {
+    auto root = loadYamlFile(path);
+    if (!root) return root.error();
+    return parseImpl(*root, path, pack, now, kAttestationSource);
+  });
+}
+
+Result<std::vector<Evidence>> parseAttestations(const YAML::Node& root, const std::string& origin,
+                                                const RulePack& pack, TimePoint now,
+                                                const std::string& source) {
+  return guardYaml(origin, [&] { return parseImpl(root, origin, pack, now, source); });
 }
 
 }  // namespace opsm::scorer

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "common/result.h"
 #include "scorer/evidence.h"
 #include "scorer/rules.h"
@@ -28,5 +30,14 @@ inline constexpr const char* kAttestationSource = "attestations";
 // attestation counts as unknown. Errors name the file, line and field.
 Result<std::vector<Evidence>> loadAttestations(const std::string& path, const RulePack& pack,
                                                TimePoint now);
+
+// The same from a parsed document (e.g. the body of POST /api/v1/attestations); `origin`
+// names it in errors and provenance, `source` is the evidence source name.
+Result<std::vector<Evidence>> parseAttestations(const YAML::Node& root, const std::string& origin,
+                                                const RulePack& pack, TimePoint now,
+                                                const std::string& source);
+
+// The source name of attestations received through the HTTP API (kept in the store).
+inline constexpr const char* kApiAttestationSource = "attestations-api";
 
 }  // namespace opsm::scorer

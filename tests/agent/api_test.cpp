@@ -1,0 +1,185 @@
+// The HTTP API of a running daemon: systems, one system's criteria with evidence and gaps,
+// evidence, attestations POSTed with a bearer token (and every way of getting that wrong),
+// and /-/reload keeping the running rules when the new ones are broken.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "agent/agent.h"
+#include "agent/daemon.h"
+#include "collectors/common/http_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace opsm::agent {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kToken = "api-token-for-tests-0123";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(collectors::registerAll(registry_).ok());
+    // A private copy of the rule pack, so that /-/reload can be tested with a broken one.
+    fs::copy(fs::path(OPSM_SOURCE_DIR) / "rules", dir_.path() / "rules",
+             fs::copy_options::recursive);
+    dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
+                             "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
+    setenv("OPSM_TEST_API_TOKEN", kToken.c_str(), 1);
+    auto config = loadConfig(
+        dir_.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: rules\n"
+                                "api_token_env: OPSM_TEST_API_TOKEN\nsystems: [payments]\n"
+                                "collectors:\n  - {name: drills, type: exec, command: [cat, " +
+                                    (dir_.path() / "facts.json").string() + "]}\n"),
+        registry_);
+    ASSERT_TRUE(config) << config.error().message;
+    auto a = Agent::create(std::move(*config));
+    ASSERT_TRUE(a) << a.error().message;
+    agent_ = std::move(*a);
+    daemon_ = std::make_unique<Daemon>(*agent_);
+    ASSERT_TRUE(daemon_->start().ok());
+    runner_ = std::thread([this] { daemon_->run(false); });
+    base_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+    ASSERT_TRUE(waitReady());
+  }
+  void TearDown() override {
+    daemon_->stop();
+    runner_.join();
+  }
+  bool waitReady() {
+    for (int i = 0; i < 100; ++i) {
+      if (plain_.get(base_ + "/-/ready", std::chrono::seconds(1))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  Result<collectors::HttpResponse> post(const std::string& path, const std::string& body,
+                                        const std::string& token = kToken,
+                                        const std::string& type = "application/json") {
+    collectors::HttpOptions o;
+    o.bearer_token = token;
+    return collectors::HttpClient(o).post(base_ + path, body, type, std::chrono::seconds(5));
+  }
+  std::string get(const std::string& path) {
+    auto r = plain_.get(base_ + path, std::chrono::seconds(5));
+    return r ? r->body : r.error().message;
+  }
+
+  collectors::Registry registry_;
+  testing::TempDir dir_;
+  std::unique_ptr<Agent> agent_;
+  std::unique_ptr<Daemon> daemon_;
+  std::thread runner_;
+  std::string base_;
+  collectors::HttpClient plain_{collectors::HttpOptions{}};
+};
+
+std::string attestation(const std::string& criterion, const std::string& system = "payments") {
+  return "{\"system\": \"" + system + "\", \"criterion\": \"" + criterion +
+         "\", \"attested_by\": \"Li Wei\", \"document\": \"https://wiki.example.com/crisis-org\", "
+         "\"date\": \"" + formatTime(Clock::now() - std::chrono::hours(1)).substr(0, 10) + "\"}";
+}
+
+TEST_F(ApiTest, SystemsCriteriaEvidenceAndGaps) {
+  EXPECT_NE(get("/api/v1/systems").find("\"system\":\"payments\""), std::string::npos);
+  std::string s = get("/api/v1/systems/payments");
+  EXPECT_NE(s.find("\"item\":\"6.7.4\""), std::string::npos);
+  // The automated criterion shows its evidence with provenance; level 1 lacks 6.7.4/L1/2.
+  EXPECT_NE(s.find("\"key\":\"plugin.drill.last_report_age_seconds\",\"value\":3600.0,"
+                   "\"collector\":\"drills\""),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("\"gaps_to_next_level\":[\"6.7.4/L1/2\"]"), std::string::npos);
+  auto missing = plain_.get(base_ + "/api/v1/systems/nope", std::chrono::seconds(5));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("HTTP 404"), std::string::npos);
+  EXPECT_NE(get("/api/v1/evidence?system=payments").find("plugin.drill.last_report_age_seconds"),
+            std::string::npos);
+}
+
+TEST_F(ApiTest, AttestationsNeedTheTokenAndAValidBody) {
+  const std::string good = attestation("6.7.4/L1/2");
+  struct Case {
+    std::string body, token, type;
+    std::string expect;
+  };
+  for (const auto& k : std::vector<Case>{
+           {good, "", "application/json", "HTTP 401"},
+           {good, "wrong-token-of-same-size-x", "application/json", "HTTP 401"},
+           {good, kToken, "text/plain", "HTTP 415"},
+           {"{\"system\": \"payments\", \"criterion\": ", kToken, "application/json", "HTTP 400"},
+           {attestation("6.7.4/L1/1"), kToken, "application/json", "evidenced by collected evidence"},
+           {attestation("9.9.9/L1/1"), kToken, "application/json", "no criterion 9.9.9/L1/1"},
+           {"{\"attestations\": [" + good + ", {\"system\": \"payments\"}]}", kToken,
+            "application/json", "field 'criterion'"},
+           {std::string(100 * 1024, ' ') + good, kToken, "application/json", "HTTP 413"},
+       }) {
+    auto r = post("/api/v1/attestations", k.body, k.token, k.type);
+    ASSERT_FALSE(r) << k.expect;
+    EXPECT_NE(r.error().message.find(k.expect), std::string::npos)
+        << k.expect << " <- " << r.error().message;
+    EXPECT_EQ(r.error().message.find(kToken), std::string::npos);
+  }
+  // Nothing was stored, and the agent still serves.
+  EXPECT_EQ(get("/api/v1/evidence").find("attestation.6.7.4/L1/2"), std::string::npos);
+
+  auto ok = post("/api/v1/attestations", good);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->status, 201);
+  std::string s = get("/api/v1/systems/payments");
+  EXPECT_NE(s.find("\"collector\":\"attestations-api\""), std::string::npos) << s;
+  EXPECT_NE(s.find("\"gaps_to_next_level\":[\"6.7.4/L2/1\""), std::string::npos);
+  EXPECT_NE(get("/metrics").find("opsmaturity_item_level{domain=\"6.7\",item=\"6.7.4\",system=\"payments\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(ApiTest, ReloadKeepsTheRunningRulesWhenTheNewOnesAreBroken) {
+  auto file = dir_.path() / "rules" / "6.7.4-emergency-drills.yaml";
+  ASSERT_TRUE(fs::exists(file)) << file;
+  std::string original = dir_.write("keep.yaml", "");
+  fs::copy_file(file, original, fs::copy_options::overwrite_existing);
+  dir_.write("rules/6.7.4-emergency-drills.yaml", "item: \"6.7.4\"\nlevels: [oops\n");
+  auto r = post("/-/reload", "");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("HTTP 500"), std::string::npos);
+  EXPECT_NE(r.error().message.find("6.7.4-emergency-drills.yaml:"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(get("/api/v1/systems/payments").find("\"item\":\"6.7.4\""), std::string::npos);
+
+  fs::copy_file(original, file, fs::copy_options::overwrite_existing);
+  auto fixed = post("/-/reload", "");
+  ASSERT_TRUE(fixed) << fixed.error().message;
+  EXPECT_EQ(fixed->body, "reloaded\n");
+  auto get_reload = plain_.get(base_ + "/-/reload", std::chrono::seconds(5));
+  ASSERT_FALSE(get_reload);
+  EXPECT_NE(get_reload.error().message.find("HTTP 405"), std::string::npos);
+}
+
+TEST(ApiDisabled, WithoutATokenPostingIsForbidden) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  auto config = loadConfig(dir.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: " +
+                                                      std::string(OPSM_SOURCE_DIR) +
+                                                      "/rules\ncollectors: [{type: file, path: f.yaml}]\n"),
+                           registry);
+  ASSERT_TRUE(config);
+  auto a = Agent::create(std::move(*config));
+  ASSERT_TRUE(a);
+  Daemon d(**a);
+  ASSERT_TRUE(d.start().ok());
+  std::thread t([&] { d.run(false); });
+  collectors::HttpOptions o;
+  o.bearer_token = "anything";
+  auto r = collectors::HttpClient(o).post("http://127.0.0.1:" + std::to_string(d.port()) +
+                                              "/api/v1/attestations",
+                                          attestation("6.7.4/L1/2"), "application/json",
+                                          std::chrono::seconds(5));
+  d.stop();
+  t.join();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("HTTP 403"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace opsm::agent
