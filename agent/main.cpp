@@ -1,6 +1,7 @@
 // opsmaturity: scores IT systems against the technical operations maturity standard from
 // evidence it collects itself. Wiring only; the work is in the libraries.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/output.h"
+#include "agent/report.h"
 #include "agent/rules_cli.h"
 #include "collectors/collector.h"
 #include "common/log.h"
@@ -152,6 +154,17 @@ int main(int argc, char** argv) {
   std::string export_system;
   export_cmd->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
   export_cmd->add_option("--system", export_system, "The system")->required();
+  auto* report = app.add_subcommand(
+      "report", "Poll every collector once, score, and write the assessment report of a system");
+  std::string report_system, report_format = "html", report_lang = "zh", report_output;
+  report->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
+  report->add_option("--system", report_system, "The system")->required();
+  report->add_option("--format", report_format, "html or md")
+      ->check(CLI::IsMember({"html", "md"}))
+      ->capture_default_str();
+  report->add_option("--lang", report_lang, "zh or en")->check(CLI::IsMember({"zh", "en"}))
+      ->capture_default_str();
+  report->add_option("-o,--output", report_output, "Write to this file instead of stdout");
   auto* rules = app.add_subcommand("rules", "Check, list and test the rule pack");
   rules->require_subcommand(1);
   auto* check = rules->add_subcommand("check", "Validate the rule pack; report every problem");
@@ -209,6 +222,37 @@ int main(int argc, char** argv) {
 
   auto agent = buildAgent(config_path, listen, shard);
   if (!agent) return 2;
+
+  if (*report) {
+    auto polls = agent->pollAll();
+    for (const auto& p : polls) {
+      if (!p.ok) {
+        std::fprintf(stderr, "opsmaturity: collector %s failed (its stored evidence, if any, is used): %s\n",
+                     p.collector.c_str(), p.error.c_str());
+      }
+    }
+    agent->rescore();
+    auto text = opsm::agent::renderReport(
+        *agent, report_system,
+        report_format == "md" ? opsm::agent::ReportFormat::kMarkdown : opsm::agent::ReportFormat::kHtml,
+        report_lang == "en" ? opsm::agent::ReportLang::kEn : opsm::agent::ReportLang::kZh,
+        opsm::Clock::now());
+    if (!text) {
+      std::fprintf(stderr, "opsmaturity: %s\n", text.error().message.c_str());
+      return 2;
+    }
+    if (report_output.empty()) {
+      std::cout << *text;
+    } else {
+      std::ofstream out(report_output, std::ios::binary);
+      out << *text;
+      if (!out) {
+        std::fprintf(stderr, "opsmaturity: cannot write %s\n", report_output.c_str());
+        return 2;
+      }
+    }
+    return 0;
+  }
 
   if (*once) {
     auto polls = agent->pollAll();

@@ -1,0 +1,218 @@
+#include "agent/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "scorer/check.h"
+
+namespace opsm::agent {
+
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Markdown table cells: no pipes or newlines.
+std::string cell(std::string s) {
+  for (auto& c : s) {
+    if (c == '|' || c == '\n') c = ' ';
+  }
+  return s;
+}
+
+std::string num(double d, int decimals = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, d);
+  return buf;
+}
+
+struct Text {
+  bool zh;
+  std::string t(const char* zh_text, const char* en_text) const { return zh ? zh_text : en_text; }
+};
+
+const char* stateName(scorer::CriterionState s, const Text& tx) {
+  switch (s) {
+    case scorer::CriterionState::kPass: return tx.zh ? "满足" : "pass";
+    case scorer::CriterionState::kFail: return tx.zh ? "不满足" : "fail";
+    case scorer::CriterionState::kUnknown: return tx.zh ? "未知" : "unknown";
+    case scorer::CriterionState::kNotApplicable: return tx.zh ? "不适用" : "n/a";
+  }
+  return "";
+}
+
+// A small document model rendered to HTML or Markdown.
+class Doc {
+ public:
+  explicit Doc(ReportFormat f) : html_(f == ReportFormat::kHtml) {}
+  void h(int level, const std::string& text) {
+    if (html_) {
+      out_ += "<h" + std::to_string(level) + ">" + esc(text) + "</h" + std::to_string(level) + ">\n";
+    } else {
+      out_ += std::string(level, '#') + " " + text + "\n\n";
+    }
+  }
+  void p(const std::string& text) {
+    out_ += html_ ? "<p>" + esc(text) + "</p>\n" : text + "\n\n";
+  }
+  void table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows,
+             const std::vector<std::string>& row_classes = {}) {
+    if (rows.empty()) return;
+    if (html_) {
+      out_ += "<table><thead><tr>";
+      for (const auto& c : head) out_ += "<th>" + esc(c) + "</th>";
+      out_ += "</tr></thead><tbody>\n";
+      for (size_t r = 0; r < rows.size(); ++r) {
+        std::string cls = r < row_classes.size() ? row_classes[r] : "";
+        out_ += cls.empty() ? "<tr>" : "<tr class=\"" + cls + "\">";
+        for (const auto& c : rows[r]) out_ += "<td>" + esc(c) + "</td>";
+        out_ += "</tr>\n";
+      }
+      out_ += "</tbody></table>\n";
+    } else {
+      out_ += "|";
+      for (const auto& c : head) out_ += " " + cell(c) + " |";
+      out_ += "\n|";
+      for (size_t i = 0; i < head.size(); ++i) out_ += " --- |";
+      out_ += "\n";
+      for (const auto& row : rows) {
+        out_ += "|";
+        for (const auto& c : row) out_ += " " + cell(c) + " |";
+        out_ += "\n";
+      }
+      out_ += "\n";
+    }
+  }
+  std::string finish(const std::string& title, bool zh) const {
+    if (!html_) return out_;
+    return "<!DOCTYPE html>\n<html lang=\"" + std::string(zh ? "zh" : "en") +
+           "\"><head><meta charset=\"utf-8\"><title>" + esc(title) +
+           "</title>\n<style>\n"
+           "body{font-family:'Noto Sans CJK SC','Noto Sans',Arial,sans-serif;margin:2em;color:#222}\n"
+           "table{border-collapse:collapse;width:100%;margin:0.5em 0 1.5em}\n"
+           "th,td{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top;font-size:90%}\n"
+           "th{background:#eee}tr.fail td{background:#fde2e2}tr.unknown td{background:#fff6d6}\n"
+           "tr.pass td{background:#e6f4e6}h1{font-size:1.6em}h2{border-bottom:2px solid #444;margin-top:1.5em}\n"
+           "@media print{body{margin:1cm}h2{page-break-before:auto}tr{page-break-inside:avoid}}\n"
+           "</style></head><body>\n" +
+           out_ + "</body></html>\n";
+  }
+
+ private:
+  bool html_;
+  std::string out_;
+};
+
+}  // namespace
+
+Result<std::string> renderReport(const Agent& agent, const std::string& system,
+                                 ReportFormat format, ReportLang lang, TimePoint now) {
+  auto scores = agent.scores();
+  auto it = std::find_if(scores.begin(), scores.end(),
+                         [&](const scorer::SystemScore& s) { return s.system == system; });
+  if (it == scores.end()) {
+    return makeError(ErrorCode::kNotFound, "no system '" + system + "' is scored by this agent");
+  }
+  const auto& model = agent.rules().model;
+  const Text tx{lang == ReportLang::kZh};
+  auto name = [&](const std::string& zh, const std::string& en) { return tx.zh ? zh : en; };
+  Doc d(format);
+  std::string title = tx.t("技术运营成熟度评估报告：", "Operations maturity assessment: ") + system;
+  d.h(1, title);
+  d.p(tx.t("生成时间 ", "Generated ") + formatTime(now) + tx.t("；规则包 ", "; rule pack ") +
+      agent.config().rules_dir + tx.t("。等级按标准逐条要求由证据与证明计算。",
+                                      ". Levels are computed requirement by requirement from "
+                                      "collected evidence and attestations."));
+  d.h(2, tx.t("总体等级", "Overall"));
+  d.table({tx.t("系统", "System"), tx.t("等级", "Level"), tx.t("进度", "Progress")},
+          {{system, num(it->level), num(it->progress)}});
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& dom : it->domains) {
+    const auto* info = model.findDomain(dom.domain);
+    rows.push_back({dom.domain, info ? name(info->zh, info->en) : dom.domain, num(dom.level),
+                    num(dom.progress), std::to_string(dom.items)});
+  }
+  d.h(2, tx.t("能力域", "Domains"));
+  d.table({tx.t("域", "Domain"), tx.t("名称", "Name"), tx.t("等级", "Level"), tx.t("进度", "Progress"),
+           tx.t("能力项", "Items")},
+          rows);
+
+  d.h(2, tx.t("能力项与证据", "Items and their evidence"));
+  std::vector<std::vector<std::string>> gaps;
+  std::vector<std::string> gap_classes;
+  for (const auto& item : it->items) {
+    const auto* info = model.findItem(item.item);
+    d.h(3, item.item + " " + (info ? name(info->zh, info->en) : "") + tx.t(" — 等级 ", " — level ") +
+               std::to_string(item.level) + tx.t("，进度 ", ", progress ") + num(item.progress));
+    std::vector<std::vector<std::string>> crit;
+    std::vector<std::string> classes;
+    for (const auto& c : item.criteria) {
+      if (c.criterion->level > std::min(5, item.level + 1)) continue;
+      std::vector<std::string> keys;
+      if (c.criterion->when) scorer::conditionKeys(*c.criterion->when, &keys);
+      if (c.criterion->attestation) keys.push_back("attestation." + c.criterion->id);
+      std::string evidence;
+      for (const auto& k : keys) {
+        if (auto e = agent.evidence().find(system, k)) {
+          evidence += (evidence.empty() ? "" : "; ") + k + " = " + e->value.toString() + " (" +
+                      e->source.collector + ", " + formatTime(e->observed_at) + ")";
+        }
+      }
+      if (evidence.empty()) evidence = tx.t("（无）", "(none)");
+      crit.push_back({c.criterion->id, name(c.criterion->zh, c.criterion->en),
+                      stateName(c.state, tx), evidence});
+      classes.push_back(scorer::criterionStateName(c.state));
+      if (c.criterion->level == item.level + 1 && c.state != scorer::CriterionState::kPass &&
+          c.state != scorer::CriterionState::kNotApplicable) {
+        gaps.push_back({item.item, c.criterion->id, name(c.criterion->zh, c.criterion->en),
+                        stateName(c.state, tx), c.reason});
+        gap_classes.push_back(scorer::criterionStateName(c.state));
+      }
+    }
+    d.table({tx.t("要求", "Requirement"), tx.t("内容", "Text"), tx.t("状态", "State"),
+             tx.t("证据（来源，时间）", "Evidence (source, observed)")},
+            crit, classes);
+  }
+
+  d.h(2, tx.t("达到下一级的差距", "Gaps to the next level"));
+  if (gaps.empty()) d.p(tx.t("无。", "None."));
+  d.table({tx.t("能力项", "Item"), tx.t("要求", "Requirement"), tx.t("内容", "Text"),
+           tx.t("状态", "State"), tx.t("原因", "Why")},
+          gaps, gap_classes);
+
+  std::vector<std::vector<std::string>> stale, due;
+  for (const auto& e : agent.evidence().forSystem(system)) {
+    if (scorer::isAttestationKey(e.key)) {
+      if (e.expires_at - now < std::chrono::hours(24 * 30)) {
+        due.push_back({e.key.substr(std::string("attestation.").size()), e.source.locator,
+                       formatTime(e.expires_at), e.expired(now) ? tx.t("已过期", "expired") : ""});
+      }
+    } else if (e.expired(now)) {
+      stale.push_back({e.key, e.value.toString(), e.source.collector, formatTime(e.observed_at),
+                       formatTime(e.expires_at)});
+    }
+  }
+  d.h(2, tx.t("过期证据", "Stale evidence"));
+  if (stale.empty()) d.p(tx.t("无。", "None."));
+  d.table({tx.t("证据", "Key"), tx.t("值", "Value"), tx.t("来源", "Source"), tx.t("采集时间", "Observed"),
+           tx.t("过期时间", "Expired")},
+          stale);
+  d.h(2, tx.t("30 天内到期的证明", "Attestations due within 30 days"));
+  if (due.empty()) d.p(tx.t("无。", "None."));
+  d.table({tx.t("要求", "Criterion"), tx.t("证明", "Attestation"), tx.t("到期", "Expires"), ""}, due);
+  return d.finish(title, tx.zh);
+}
+
+}  // namespace opsm::agent

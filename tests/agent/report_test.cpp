@@ -1,0 +1,79 @@
+// The assessment report of one system, in both formats and languages, from a real agent:
+// levels, evidence with its source, gaps, stale evidence and attestations due.
+#include "agent/report.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace opsm::agent {
+namespace {
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(collectors::registerAll(registry_).ok());
+    // Attested 355 days ago: with the default 365-day validity it is due in 10 days.
+    dir_.write("attestations.yaml",
+               "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
+               "    attested_by: Li Wei\n    document: https://wiki.example.com/<crisis>\n"
+               "    date: " + formatTime(Clock::now() - std::chrono::hours(24 * 355)).substr(0, 10) +
+               "\n");
+    dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
+                             "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
+    auto config = loadConfig(
+        dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                    "/rules\nattestations_file: attestations.yaml\nsystems: [payments]\n"
+                                    "collectors:\n  - {name: drills, type: exec, command: [cat, " +
+                                    (dir_.path() / "facts.json").string() + "]}\n"),
+        registry_);
+    ASSERT_TRUE(config) << config.error().message;
+    auto a = Agent::create(std::move(*config));
+    ASSERT_TRUE(a) << a.error().message;
+    agent_ = std::move(*a);
+    agent_->pollAll();
+    agent_->rescore();
+  }
+  collectors::Registry registry_;
+  testing::TempDir dir_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(ReportTest, MarkdownInEnglishHasLevelsEvidenceGapsAndDueAttestations) {
+  auto r = renderReport(*agent_, "payments", ReportFormat::kMarkdown, ReportLang::kEn, Clock::now());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("# Operations maturity assessment: payments"), std::string::npos);
+  EXPECT_NE(r->find("### 6.7.4 Emergency drills — level 1"), std::string::npos) << *r;
+  EXPECT_NE(r->find("plugin.drill.last_report_age_seconds = 3600 (drills, "), std::string::npos);
+  EXPECT_NE(r->find("| 6.7.4 | 6.7.4/L2/1 |"), std::string::npos) << "a gap to level 2";
+  EXPECT_NE(r->find("## Attestations due within 30 days"), std::string::npos);
+  EXPECT_NE(r->find("| 6.7.4/L1/2 |"), std::string::npos);
+}
+
+TEST_F(ReportTest, HtmlInChineseIsOneEscapedPage) {
+  auto r = renderReport(*agent_, "payments", ReportFormat::kHtml, ReportLang::kZh, Clock::now());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(r->find("<html lang=\"zh\">"), std::string::npos);
+  EXPECT_NE(r->find("技术运营成熟度评估报告：payments"), std::string::npos);
+  EXPECT_NE(r->find("应急演练"), std::string::npos);
+  EXPECT_NE(r->find("&lt;crisis&gt;"), std::string::npos) << "document links are escaped";
+  EXPECT_EQ(r->find("<crisis>"), std::string::npos);
+  EXPECT_NE(r->find("</html>"), std::string::npos);
+}
+
+TEST_F(ReportTest, StaleEvidenceIsListedAndAnUnknownSystemIsAnError) {
+  auto later = Clock::now() + std::chrono::hours(2);  // past the exec evidence's 5m TTL
+  auto r = renderReport(*agent_, "payments", ReportFormat::kMarkdown, ReportLang::kEn, later);
+  ASSERT_TRUE(r);
+  auto stale = r->find("## Stale evidence");
+  ASSERT_NE(stale, std::string::npos);
+  EXPECT_NE(r->find("| plugin.drill.last_report_age_seconds | 3600 | drills |", stale), std::string::npos)
+      << r->substr(stale);
+  auto none = renderReport(*agent_, "nope", ReportFormat::kHtml, ReportLang::kEn, Clock::now());
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace opsm::agent
