@@ -65,8 +65,13 @@ TEST_F(RestartTest, Sigkill_DuringAPollLosesNothingAndReportsNoRegression) {
   // The source is gone: whatever the new agent shows comes from the store.
   std::filesystem::remove(dir_.path() / "facts.json");
   agent = start();
+  // Once its first poll has failed and it has scored, the level is the one stored.
   ASSERT_TRUE(testing::waitFor(
-      [&] { return metrics().find("opsmaturity_collector_up{collector=\"drills\"} 0") != std::string::npos; },
+      [&] {
+        std::string m = metrics();
+        return m.find("opsmaturity_collector_up{collector=\"drills\"} 0") != std::string::npos &&
+               m.find("opsmaturity_item_level{") != std::string::npos;
+      },
       std::chrono::seconds(30)))
       << agent->log();
   std::string m = metrics();
