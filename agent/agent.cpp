@@ -104,6 +104,17 @@ PollOutcome Agent::poll(size_t index) {
     out.ok = true;
     out.facts = facts->size();
     auto evidence = scorer::toEvidence(entry.name, std::move(*facts), ctx.now, entry.ttl);
+    if (!config_.evidence_ttl.empty()) {
+      for (auto& e : evidence) {
+        for (const auto& [key, ttl] : config_.evidence_ttl) {
+          bool prefix = !key.empty() && key.back() == '.';
+          if (prefix ? e.key.rfind(key, 0) == 0 : e.key == key) {
+            e.expires_at = e.observed_at + ttl;
+            break;
+          }
+        }
+      }
+    }
     if (db_) {
       if (auto st = db_->replaceEvidence(entry.name, evidence); !st) {
         logger("agent")->error("evidence of {} not stored durably: {}", entry.name,

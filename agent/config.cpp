@@ -2,6 +2,7 @@
 
 #include "collectors/common/http_config.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -44,6 +45,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "storage_path", "retention", "api_token_file", "api_token_env",
+                           "evidence_ttl",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -72,6 +74,25 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     return fieldError(path, (*root)["score_interval"], "score_interval", "must be at least 1s");
   }
   config.score_interval = *score_interval;
+
+  if (YAML::Node ttl = (*root)["evidence_ttl"]) {
+    if (!ttl.IsMap()) {
+      return fieldError(path, ttl, "evidence_ttl", "must map evidence keys or key prefixes to durations");
+    }
+    for (const auto& kv : ttl) {
+      std::string key = kv.first.Scalar();
+      auto d = kv.second.IsScalar() ? parseDuration(kv.second.Scalar())
+                                    : Result<Duration>(makeError(ErrorCode::kInvalidArgument, "not a duration"));
+      if (!d) return fieldError(path, kv.second, "evidence_ttl." + key, d.error().message);
+      if (d->count() < 1000) {
+        return fieldError(path, kv.second, "evidence_ttl." + key, "must be at least 1s");
+      }
+      config.evidence_ttl.emplace_back(key, *d);
+    }
+    // Longest prefix first, so the first match is the most specific.
+    std::sort(config.evidence_ttl.begin(), config.evidence_ttl.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  }
 
   bool has_token = false;
   auto token = collectors::readSecretField(path, *root, "api_token", &has_token);

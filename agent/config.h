@@ -37,6 +37,9 @@ struct AgentConfig {
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
   // Declared system attributes, as evidence of the agent (e.g. system.frontend).
   std::vector<scorer::Fact> system_facts;
+  // Per evidence key (or key prefix ending in '.'): how long that evidence stays valid,
+  // overriding its collector's ttl. The longest matching prefix wins.
+  std::vector<std::pair<std::string, Duration>> evidence_ttl;
   std::string storage_path;  // SQLite file; empty: nothing is kept across restarts
   Duration retention{std::chrono::hours(24 * 90)};  // score history and regressions
   std::string attestations_file;

@@ -118,3 +118,41 @@ TEST(RegressionConfig, HysteresisMustBeAWholeNumber) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+TEST(EvidenceTtl, PerKeyAndPrefixOverridesTheCollectorTtl) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  dir.write("facts.yaml", "facts:\n  - {system: p, key: file.backup.age, value: 1}\n"
+                          "  - {system: p, key: file.backup.count, value: 2}\n"
+                          "  - {system: p, key: file.other, value: 3}\n");
+  auto config = loadConfig(
+      dir.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                 "/rules\nevidence_ttl: {file.: 1h, file.backup.count: 2d}\n"
+                                 "collectors: [{type: file, path: facts.yaml, ttl: 10m}]\n"),
+      registry);
+  ASSERT_TRUE(config) << config.error().message;
+  auto a = Agent::create(std::move(*config));
+  ASSERT_TRUE(a);
+  ASSERT_TRUE((*a)->poll(0).ok);
+  auto ttl = [&](const std::string& key) {
+    auto e = (*a)->evidence().find("p", key);
+    return std::chrono::duration_cast<std::chrono::minutes>(e->expires_at - e->observed_at).count();
+  };
+  EXPECT_EQ(ttl("file.backup.age"), 60);
+  EXPECT_EQ(ttl("file.backup.count"), 2 * 24 * 60);
+  EXPECT_EQ(ttl("file.other"), 60);
+
+  auto bad = loadConfig(dir.write("bad.yml", "rules_dir: r\nevidence_ttl: {backup.: 2}\n"
+                                             "collectors: [{type: file, path: f}]\n"),
+                        registry);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("bad.yml:2: field 'evidence_ttl.backup.'"), std::string::npos)
+      << bad.error().message;
+}
+
+}  // namespace
+}  // namespace opsm::agent
