@@ -250,43 +250,49 @@ Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
   return Tri::kUnknown;
 }
 
-CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx) {
+CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx,
+                                  bool explain) {
   CriterionResult r;
   r.criterion = &criterion;
   if (criterion.applies_to) {
     std::string why;
-    Tri t = evaluate(*criterion.applies_to, ctx, &why);
+    Tri t = evaluate(*criterion.applies_to, ctx, explain ? &why : nullptr);
     if (t == Tri::kFail) {
       r.state = CriterionState::kNotApplicable;
-      r.reason = "not applicable: " + why;
+      if (explain) r.reason = "not applicable: " + why;
       return r;
     }
     if (t == Tri::kUnknown) {
       r.state = CriterionState::kUnknown;
-      r.reason = "cannot tell whether it applies: " + why;
+      if (explain) r.reason = "cannot tell whether it applies: " + why;
       return r;
     }
   }
   if (criterion.attestation) {
-    auto it = ctx.evidence.find(attestationKey(criterion.id));
+    auto it = ctx.evidence.find(criterion.attestation_key.empty() ? attestationKey(criterion.id)
+                                                                  : criterion.attestation_key);
     if (it == ctx.evidence.end()) {
       r.state = CriterionState::kUnknown;
-      r.reason = "needs an attestation; none on file";
+      if (explain) r.reason = "needs an attestation; none on file";
     } else if (it->second.expired(ctx.now)) {
       r.state = CriterionState::kUnknown;
-      r.reason = "attestation expired at " + formatTime(it->second.expires_at) + ": " +
-                 it->second.source.locator;
+      if (explain) {
+        r.reason = "attestation expired at " + formatTime(it->second.expires_at) + ": " +
+                   it->second.source.locator;
+      }
     } else if (it->second.value.isBool() && it->second.value.asBool()) {
       r.state = CriterionState::kPass;
-      r.reason = "attested until " + formatTime(it->second.expires_at) + ": " +
-                 it->second.source.locator;
+      if (explain) {
+        r.reason = "attested until " + formatTime(it->second.expires_at) + ": " +
+                   it->second.source.locator;
+      }
     } else {
       r.state = CriterionState::kFail;
-      r.reason = "attested as not met: " + it->second.source.locator;
+      if (explain) r.reason = "attested as not met: " + it->second.source.locator;
     }
     return r;
   }
-  Tri t = evaluate(*criterion.when, ctx, &r.reason);
+  Tri t = evaluate(*criterion.when, ctx, explain ? &r.reason : nullptr);
   r.state = t == Tri::kPass   ? CriterionState::kPass
             : t == Tri::kFail ? CriterionState::kFail
                               : CriterionState::kUnknown;

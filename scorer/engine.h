@@ -32,6 +32,9 @@ struct CriterionResult {
   std::string reason;
 };
 
-CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx);
+// With `explain` false no reason is built: for scoring many systems when only states and
+// levels are needed.
+CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx,
+                                  bool explain = true);
 
 }  // namespace opsm::scorer

@@ -326,6 +326,7 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
     if (!a) return a.error();
     c.applies_to = std::move(*a);
   }
+  if (c.attestation) c.attestation_key = attestationKey(c.id);
   return c;
 }
 

@@ -43,6 +43,7 @@ struct Criterion {
   std::string zh;
   std::string en;
   bool attestation = false;
+  std::string attestation_key;  // "attestation.<id>", computed once at load
   // For attestation criteria: what the attestation must link to, and how long one is valid.
   std::string attestation_document;
   Duration attestation_max_age = std::chrono::hours(24 * 365);

@@ -82,7 +82,7 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
   for (const auto& level : rules.levels) {
     LevelTally& t = score.tally[level.level - 1];
     for (const auto& c : level.criteria) {
-      CriterionResult r = evaluateCriterion(c, ctx);
+      CriterionResult r = evaluateCriterion(c, ctx, config.explain);
       switch (r.state) {
         case CriterionState::kPass:
           ++t.passed;

@@ -19,6 +19,8 @@ struct ScoringConfig {
   double level_pass_ratio = 1.0;
   Aggregate domain_aggregate = Aggregate::kMin;  // items -> domain level
   Aggregate system_aggregate = Aggregate::kMin;  // domains -> system level
+  // Build a reason for every criterion (the agent shows them); off for bulk scoring.
+  bool explain = true;
 };
 
 const char* aggregateName(ScoringConfig::Aggregate a);
