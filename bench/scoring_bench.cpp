@@ -10,6 +10,7 @@
 
 #include "collectors/collector.h"
 #include "scorer/check.h"
+#include "scorer/keys.h"
 #include "scorer/scoring.h"
 
 namespace {
@@ -113,13 +114,28 @@ void BM_ScoreEstate(benchmark::State& state) {
   std::vector<std::map<std::string, scorer::Evidence>> estate;
   estate.reserve(n);
   for (int s = 0; s < n; ++s) estate.push_back(evidenceFor(s, ks, now));
+  // As a store keeps it: each system's evidence indexed by interned key id, built at load.
+  const bool indexed = state.range(2) != 0;
+  std::vector<scorer::EvidenceIndex> index(indexed ? n : 0);
+  for (int s = 0; indexed && s < n; ++s) {
+    index[s].assign(scorer::internedKeyCount(), nullptr);
+    for (const auto& [key, e] : estate[s]) {
+      int id = scorer::findKeyId(key);
+      if (id >= 0) index[s][id] = &e;
+    }
+  }
   std::vector<scorer::SystemScore> scores(n);
   scorer::ScoringConfig config;
   config.explain = state.range(1) != 0;
+  const std::vector<std::string> names = [&] {
+    std::vector<std::string> v;
+    for (int s = 0; s < n; ++s) v.push_back("system-" + std::to_string(s));
+    return v;
+  }();
   for (auto _ : state) {
     for (int s = 0; s < n; ++s) {
-      scorer::EvalContext ctx{estate[s], now};
-      scores[s] = scorer::scoreSystem("system-" + std::to_string(s), pack(), ctx, config);
+      scorer::EvalContext ctx{estate[s], now, indexed ? &index[s] : nullptr};
+      scores[s] = scorer::scoreSystem(names[s], pack(), ctx, config);
     }
     benchmark::ClobberMemory();
   }
@@ -130,10 +146,11 @@ void BM_ScoreEstate(benchmark::State& state) {
   state.counters["bytes_per_pair"] = static_cast<double>(held) / static_cast<double>(pairs);
   state.counters["systems_per_s"] = benchmark::Counter(n, benchmark::Counter::kIsIterationInvariantRate);
 }
-// Args: systems, explain (1: a reason string for every criterion, as the agent keeps them).
+// Args: systems; explain (1: a reason string for every criterion, as the agent keeps them);
+// indexed (1: evidence looked up by interned key id, 0: by key string in a map).
 BENCHMARK(BM_ScoreEstate)
-    ->ArgsProduct({{100, 1000, 10000}, {0, 1}})
-    ->ArgNames({"systems", "explain"})
+    ->ArgsProduct({{100, 1000, 10000}, {0, 1}, {0, 1}})
+    ->ArgNames({"systems", "explain", "indexed"})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
 

@@ -119,13 +119,23 @@ Tri compareValue(const Condition& c, const Value& v, std::string* mismatch) {
   return Tri::kUnknown;
 }
 
+// The evidence of `key`: through the index when the context has one and the key an id,
+// else through the map.
+const Evidence* lookup(const EvalContext& ctx, const std::string& key, int id) {
+  if (ctx.index && id >= 0) {
+    return static_cast<size_t>(id) < ctx.index->size() ? (*ctx.index)[id] : nullptr;
+  }
+  auto it = ctx.evidence.find(key);
+  return it == ctx.evidence.end() ? nullptr : &it->second;
+}
+
 Tri evalCompare(const Condition& c, const EvalContext& ctx, std::string* why) {
-  auto it = ctx.evidence.find(c.key);
-  if (it == ctx.evidence.end()) {
+  const Evidence* found = lookup(ctx, c.key, c.key_id);
+  if (!found) {
     if (why) *why = "no evidence " + c.key + " (needed for " + c.source_text + ")";
     return Tri::kUnknown;
   }
-  const Evidence& e = it->second;
+  const Evidence& e = *found;
   if (e.expired(ctx.now)) {
     if (why) {
       *why = "evidence " + c.key + " expired at " + std::to_string(static_cast<long long>(
@@ -187,12 +197,12 @@ Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
     case Kind::kCompare:
       return evalCompare(c, ctx, why);
     case Kind::kExists: {
-      auto it = ctx.evidence.find(c.key);
-      if (it == ctx.evidence.end()) {
+      const Evidence* found = lookup(ctx, c.key, c.key_id);
+      if (!found) {
         if (why) *why = "no evidence " + c.key + ", want " + c.source_text;
         return Tri::kFail;
       }
-      if (it->second.expired(ctx.now)) {
+      if (found->expired(ctx.now)) {
         if (why) *why = "evidence " + c.key + " expired, cannot tell whether it still exists";
         return Tri::kUnknown;
       }
@@ -269,26 +279,27 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
     }
   }
   if (criterion.attestation) {
-    auto it = ctx.evidence.find(criterion.attestation_key.empty() ? attestationKey(criterion.id)
-                                                                  : criterion.attestation_key);
-    if (it == ctx.evidence.end()) {
+    // (Criteria compiled by the rule loader carry their key; hand-built ones may not.)
+    const Evidence* a =
+        criterion.attestation_key.empty()
+            ? lookup(ctx, attestationKey(criterion.id), -1)
+            : lookup(ctx, criterion.attestation_key, criterion.attestation_key_id);
+    if (!a) {
       r.state = CriterionState::kUnknown;
       if (explain) r.reason = "needs an attestation; none on file";
-    } else if (it->second.expired(ctx.now)) {
+    } else if (a->expired(ctx.now)) {
       r.state = CriterionState::kUnknown;
       if (explain) {
-        r.reason = "attestation expired at " + formatTime(it->second.expires_at) + ": " +
-                   it->second.source.locator;
+        r.reason = "attestation expired at " + formatTime(a->expires_at) + ": " + a->source.locator;
       }
-    } else if (it->second.value.isBool() && it->second.value.asBool()) {
+    } else if (a->value.isBool() && a->value.asBool()) {
       r.state = CriterionState::kPass;
       if (explain) {
-        r.reason = "attested until " + formatTime(it->second.expires_at) + ": " +
-                   it->second.source.locator;
+        r.reason = "attested until " + formatTime(a->expires_at) + ": " + a->source.locator;
       }
     } else {
       r.state = CriterionState::kFail;
-      if (explain) r.reason = "attested as not met: " + it->second.source.locator;
+      if (explain) r.reason = "attested as not met: " + a->source.locator;
     }
     return r;
   }

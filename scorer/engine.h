@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "scorer/evidence.h"
+#include "scorer/keys.h"
 #include "scorer/rules.h"
 
 namespace opsm::scorer {
@@ -20,6 +21,9 @@ const char* criterionStateName(CriterionState s);
 struct EvalContext {
   const std::map<std::string, Evidence>& evidence;
   TimePoint now;
+  // Optional: the same evidence indexed by key id (see keys.h). When set, lookups of keys
+  // with an id use it instead of the map: the fast path for scoring many systems.
+  const EvidenceIndex* index = nullptr;
 };
 
 // Evaluates a compiled condition. When `why` is not null it receives an explanation naming

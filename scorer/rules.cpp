@@ -1,5 +1,7 @@
 #include "scorer/rules.h"
 
+#include "scorer/keys.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -155,6 +157,7 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
     Condition c;
     c.kind = Kind::kExists;
     c.key = k.Scalar();
+    c.key_id = internKey(c.key);
     c.line = lineOf(node);
     c.source_text = "exists(" + c.key + ")";
     return c;
@@ -184,6 +187,7 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
     return fieldError(file, key, selector_name, "must be an evidence key such as a.b.c");
   }
   c.key = key.Scalar();
+  c.key_id = internKey(c.key);
 
   std::optional<Op> op;
   YAML::Node rhs;
@@ -326,7 +330,10 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
     if (!a) return a.error();
     c.applies_to = std::move(*a);
   }
-  if (c.attestation) c.attestation_key = attestationKey(c.id);
+  if (c.attestation) {
+    c.attestation_key = attestationKey(c.id);
+    c.attestation_key_id = internKey(c.attestation_key);
+  }
   return c;
 }
 

@@ -27,6 +27,7 @@ struct Condition {
   Kind kind = Kind::kAll;
   std::vector<Condition> children;  // all / any / not (one child)
   std::string key;                  // compare / exists
+  int key_id = -1;                  // internKey(key), for indexed lookups
   Selector selector = Selector::kValue;
   Op op = Op::kEq;
   Value literal;                         // right-hand side; age literals are seconds
@@ -44,6 +45,7 @@ struct Criterion {
   std::string en;
   bool attestation = false;
   std::string attestation_key;  // "attestation.<id>", computed once at load
+  int attestation_key_id = -1;  // internKey(attestation_key)
   // For attestation criteria: what the attestation must link to, and how long one is valid.
   std::string attestation_document;
   Duration attestation_max_age = std::chrono::hours(24 * 365);

@@ -79,6 +79,9 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
   ItemScore score;
   score.item = rules.item;
   score.domain = rules.domain;
+  size_t total = 0;
+  for (const auto& level : rules.levels) total += level.criteria.size();
+  score.criteria.reserve(total);
   for (const auto& level : rules.levels) {
     LevelTally& t = score.tally[level.level - 1];
     for (const auto& c : level.criteria) {
@@ -125,6 +128,7 @@ SystemScore scoreSystem(const std::string& system, const RulePack& pack, const E
                         const ScoringConfig& config) {
   SystemScore out;
   out.system = system;
+  out.items.reserve(pack.items.size());
   for (const auto& rules : pack.items) out.items.push_back(scoreItem(rules, ctx, config));
 
   std::vector<double> domain_levels, domain_progress;
