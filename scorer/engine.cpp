@@ -123,7 +123,7 @@ Tri compareValue(const Condition& c, const Value& v, std::string* mismatch) {
 // else through the map.
 const Evidence* lookup(const EvalContext& ctx, const std::string& key, int id) {
   if (ctx.index && id >= 0) {
-    return static_cast<size_t>(id) < ctx.index->size() ? (*ctx.index)[id] : nullptr;
+    return static_cast<size_t>(id) < ctx.index->size() ? (*ctx.index)[id].evidence : nullptr;
   }
   auto it = ctx.evidence.find(key);
   return it == ctx.evidence.end() ? nullptr : &it->second;
@@ -150,7 +150,7 @@ Tri evalCompare(const Condition& c, const EvalContext& ctx, std::string* why) {
   switch (c.selector) {
     case Selector::kValue:
       result = compareValue(c, e.value, &mismatch);
-      observed = c.key + " = " + e.value.toString();
+      if (why) observed = c.key + " = " + e.value.toString();
       break;
     case Selector::kLength: {
       double n = 0;
@@ -164,13 +164,15 @@ Tri evalCompare(const Condition& c, const EvalContext& ctx, std::string* why) {
         break;
       }
       result = ordered(c.op, n, c.literal.asNumber());
-      observed = "len(" + c.key + ") = " + Value(n).toString();
+      if (why) observed = "len(" + c.key + ") = " + Value(n).toString();
       break;
     }
     case Selector::kAge: {
       double age = toSeconds(std::chrono::duration_cast<Duration>(ctx.now - e.observed_at));
       result = ordered(c.op, age, c.literal.asNumber());
-      observed = "age(" + c.key + ") = " + formatDuration(Duration(static_cast<long long>(age * 1000)));
+      if (why) {
+        observed = "age(" + c.key + ") = " + formatDuration(Duration(static_cast<long long>(age * 1000)));
+      }
       break;
     }
   }
@@ -277,6 +279,19 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
       if (explain) r.reason = "cannot tell whether it applies: " + why;
       return r;
     }
+  }
+  if (criterion.attestation && !explain && ctx.index && criterion.attestation_key_id >= 0) {
+    // Fast path: the compact index holds all an attestation criterion needs.
+    const size_t id = static_cast<size_t>(criterion.attestation_key_id);
+    const IndexEntry* slot = id < ctx.index->size() ? &(*ctx.index)[id] : nullptr;
+    const long long now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.now.time_since_epoch()).count();
+    if (!slot || !slot->evidence || now_ns >= slot->expires_ns) {
+      r.state = CriterionState::kUnknown;
+    } else {
+      r.state = slot->is_true ? CriterionState::kPass : CriterionState::kFail;
+    }
+    return r;
   }
   if (criterion.attestation) {
     // (Criteria compiled by the rule loader carry their key; hand-built ones may not.)

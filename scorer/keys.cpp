@@ -1,5 +1,7 @@
 #include "scorer/keys.h"
 
+#include "scorer/evidence.h"
+
 #include <mutex>
 #include <unordered_map>
 
@@ -23,6 +25,17 @@ int findKeyId(const std::string& key) {
   std::lock_guard lock(g_mu);
   auto it = ids().find(key);
   return it == ids().end() ? -1 : it->second;
+}
+
+void buildIndex(const std::map<std::string, Evidence>& evidence, EvidenceIndex* index) {
+  index->assign(internedKeyCount(), IndexEntry{});
+  for (const auto& [key, e] : evidence) {
+    int id = findKeyId(key);
+    if (id < 0 || static_cast<size_t>(id) >= index->size()) continue;
+    (*index)[id] = IndexEntry{
+        &e, std::chrono::duration_cast<std::chrono::nanoseconds>(e.expires_at.time_since_epoch()).count(),
+        e.value.isBool() && e.value.asBool()};
+  }
 }
 
 size_t internedKeyCount() {
