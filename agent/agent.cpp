@@ -195,10 +195,29 @@ void Agent::rescore() {
       stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
     }
     stale_ratio[system] = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
-    scorer::EvalContext ctx{evidence, now};
-    scores.push_back(scorer::scoreSystem(system, pack_, ctx, config_.scoring));
+    // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
+    scorer::EvidenceIndex index;
+    scorer::buildIndex(evidence, &index);
+    scorer::EvalContext ctx{evidence, now, &index};
+    scorer::ScoringConfig fast = config_.scoring;
+    fast.explain = false;
+    scores.push_back(scorer::scoreSystem(system, pack_, ctx, fast));
   }
   auto update = tracker_.observe(scores, now);
+  // A regression names why each flipped criterion fails now: explain just those.
+  for (auto& r : update.regressions) {
+    auto evidence = store_.snapshot(r.system);
+    scorer::EvalContext ctx{evidence, now};
+    for (auto& [id, reason] : r.flipped) {
+      for (const auto& item : pack_.items) {
+        for (const auto& level : item.levels) {
+          for (const auto& c : level.criteria) {
+            if (c.id == id) reason = scorer::evaluateCriterion(c, ctx, true).reason;
+          }
+        }
+      }
+    }
+  }
   for (const auto& c : update.changes) {
     metrics_->levelChanged(c.system, c.item, c.at);
     if (!c.regression) {
@@ -307,6 +326,15 @@ Result<size_t> Agent::addAttestations(const std::string& body) {
 std::vector<scorer::RegressionEvent> Agent::regressions() const {
   std::lock_guard lock(scores_mu_);
   return {regressions_.begin(), regressions_.end()};
+}
+
+std::optional<scorer::SystemScore> Agent::explainedScore(const std::string& system) const {
+  auto known = knownSystems();
+  if (std::find(known.begin(), known.end(), system) == known.end()) return std::nullopt;
+  auto evidence = store_.snapshot(system);
+  scorer::EvalContext ctx{evidence, clock_()};
+  std::lock_guard lock(scores_mu_);  // the pack may be swapped by a reload
+  return scorer::scoreSystem(system, pack_, ctx, config_.scoring);
 }
 
 std::vector<scorer::SystemScore> Agent::scores() const {

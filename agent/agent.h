@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,10 @@ class Agent {
   // Recomputes every system's scores from the evidence as of now and updates the metrics.
   void rescore();
 
+  // The last scores: states and levels; criterion reasons are empty (the rescore takes the
+  // fast path). explainedScore() scores one system now with a reason for every criterion.
   std::vector<scorer::SystemScore> scores() const;
+  std::optional<scorer::SystemScore> explainedScore(const std::string& system) const;
   // Regressions seen since start, newest last (at most the last 1000).
   std::vector<scorer::RegressionEvent> regressions() const;
   // Systems declared in the config or reported by any collector, sorted.

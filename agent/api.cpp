@@ -112,10 +112,9 @@ HttpReply systems(Agent& agent) {
 }
 
 HttpReply system(Agent& agent, const std::string& id) {
-  auto scores = agent.scores();
-  auto it = std::find_if(scores.begin(), scores.end(),
-                         [&](const scorer::SystemScore& s) { return s.system == id; });
-  if (it == scores.end()) return error(404, "no system '" + id + "' is scored by this agent");
+  auto explained = agent.explainedScore(id);
+  if (!explained) return error(404, "no system '" + id + "' is scored by this agent");
+  const scorer::SystemScore* it = &*explained;
   TimePoint now = Clock::now();
   const auto& model = agent.rules().model;
   rapidjson::StringBuffer buf;

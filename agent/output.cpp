@@ -34,7 +34,11 @@ std::string renderTable(const Agent& agent, bool explain) {
   std::string out = "rule pack " + agent.config().rules_dir + ": " +
                     std::to_string(agent.rules().items.size()) + " of " +
                     std::to_string(model.items.size()) + " items have rules\n\n";
-  auto scores = agent.scores();
+  // With reasons: this is what a person reads.
+  std::vector<scorer::SystemScore> scores;
+  for (const auto& s : agent.scores()) {
+    if (auto e = agent.explainedScore(s.system)) scores.push_back(std::move(*e));
+  }
   if (scores.empty()) {
     out += "no system scored: no collector reported a system and the config declares none\n";
   }
@@ -111,7 +115,11 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   w.EndArray();
   w.Key("systems");
   w.StartArray();
-  for (const auto& sys : agent.scores()) {
+  std::vector<scorer::SystemScore> explained;
+  for (const auto& s : agent.scores()) {
+    if (auto e = agent.explainedScore(s.system)) explained.push_back(std::move(*e));
+  }
+  for (const auto& sys : explained) {
     w.StartObject();
     w.Key("system");
     str(sys.system);

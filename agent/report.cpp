@@ -119,12 +119,11 @@ class Doc {
 
 Result<std::string> renderReport(const Agent& agent, const std::string& system,
                                  ReportFormat format, ReportLang lang, TimePoint now) {
-  auto scores = agent.scores();
-  auto it = std::find_if(scores.begin(), scores.end(),
-                         [&](const scorer::SystemScore& s) { return s.system == system; });
-  if (it == scores.end()) {
+  auto explained = agent.explainedScore(system);
+  if (!explained) {
     return makeError(ErrorCode::kNotFound, "no system '" + system + "' is scored by this agent");
   }
+  const scorer::SystemScore* it = &*explained;
   const auto& model = agent.rules().model;
   const Text tx{lang == ReportLang::kZh};
   auto name = [&](const std::string& zh, const std::string& en) { return tx.zh ? zh : en; };

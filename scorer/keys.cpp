@@ -28,10 +28,12 @@ int findKeyId(const std::string& key) {
 }
 
 void buildIndex(const std::map<std::string, Evidence>& evidence, EvidenceIndex* index) {
-  index->assign(internedKeyCount(), IndexEntry{});
+  std::lock_guard lock(g_mu);
+  index->assign(ids().size(), IndexEntry{});
   for (const auto& [key, e] : evidence) {
-    int id = findKeyId(key);
-    if (id < 0 || static_cast<size_t>(id) >= index->size()) continue;
+    auto found = ids().find(key);
+    if (found == ids().end()) continue;
+    int id = found->second;
     (*index)[id] = IndexEntry{
         &e, std::chrono::duration_cast<std::chrono::nanoseconds>(e.expires_at.time_since_epoch()).count(),
         e.value.isBool() && e.value.asBool()};
