@@ -8,10 +8,11 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}
-[ -x "$root/build/bench/peer_export" ] || cmake --build "$root/build" --target peer_export
+bin=${OPSM_BUILD_DIR:-$root/build}/bench/peer_export
+[ -x "$bin" ] || cmake --build "${OPSM_BUILD_DIR:-$root/build}" --target peer_export
 [ -d "$root/bench/peer/node_modules/json-rules-engine" ] ||
   npm ci --prefix "$root/bench/peer" --no-audit --no-fund >/dev/null
 out=$(mktemp -d "${TMPDIR:-/tmp}/opsm-peer-XXXXXX")
 trap 'rm -rf "$out"' EXIT
-"$root/build/bench/peer_export" "$n" "$out" >/dev/null
+"$bin" "$n" "$out" >/dev/null
 node "$root/bench/peer/run.mjs" "$out"
