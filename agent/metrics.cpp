@@ -1,5 +1,9 @@
 #include "agent/metrics.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include <prometheus/text_serializer.h>
@@ -45,26 +49,6 @@ Metrics::GaugeSet Metrics::makeSet(const std::string& name, const std::string& h
 
 Metrics::Metrics(const scorer::Model& model)
     : registry_(std::make_shared<prometheus::Registry>()), model_(model) {
-  item_level_ = makeSet("opsmaturity_item_level",
-                        "Maturity level (0-5) of a capability item for a system.",
-                        {"system", "domain", "item"});
-  item_progress_ = makeSet("opsmaturity_item_progress",
-                           "Level plus the share of the next level's criteria passed (0-5).",
-                           {"system", "domain", "item"});
-  item_criteria_ = makeSet("opsmaturity_item_criteria",
-                           "Criteria of an item by evaluation state, over all levels.",
-                           {"system", "item", "state"});
-  domain_level_ = makeSet("opsmaturity_domain_level",
-                          "Maturity level of a capability domain for a system (aggregate of "
-                          "its scored items, min by default).",
-                          {"system", "domain"});
-  domain_progress_ = makeSet("opsmaturity_domain_progress",
-                             "Mean progress of a domain's scored items.", {"system", "domain"});
-  system_level_ = makeSet("opsmaturity_system_level",
-                          "Maturity level of a system (aggregate of its domains, min by default).",
-                          {"system"});
-  system_progress_ = makeSet("opsmaturity_system_progress",
-                             "Mean progress of a system's scored domains.", {"system"});
   stale_ratio_ = makeSet("opsmaturity_evidence_stale_ratio",
                          "Share (0-1) of a system's collector evidence that is stale: expired, "
                          "or from a collector whose last poll failed.",
@@ -73,16 +57,6 @@ Metrics::Metrics(const scorer::Model& model)
                                 "Unix time at which the attestation of a criterion for a system "
                                 "expires (it then counts as unknown).",
                                 {"system", "criterion"});
-  regressions_ = &prometheus::BuildCounter()
-                      .Name("opsmaturity_item_regressions_total")
-                      .Help("Level drops of an item where a criterion went from pass to fail "
-                            "(not drops from evidence going unknown).")
-                      .Register(*registry_);
-  level_change_ = &prometheus::BuildGauge()
-                       .Name("opsmaturity_item_level_change_timestamp_seconds")
-                       .Help("Unix time of the last change of an item's level (up or down) "
-                             "since the agent started.")
-                       .Register(*registry_);
   collector_up_ = &prometheus::BuildGauge()
                        .Name("opsmaturity_collector_up")
                        .Help("1 if the collector's last poll succeeded, 0 if it failed.")
@@ -135,11 +109,13 @@ void Metrics::setShard(unsigned index, unsigned count) {
 }
 
 void Metrics::regressed(const std::string& system, const std::string& item) {
-  regressions_->Add({{"system", system}, {"item", item}}).Increment();
+  std::lock_guard lock(rows_mu_);
+  regressions_[{system, item}] += 1;
 }
 
 void Metrics::levelChanged(const std::string& system, const std::string& item, TimePoint at) {
-  level_change_->Add({{"system", system}, {"item", item}}).Set(toSeconds(at));
+  std::lock_guard lock(rows_mu_);
+  level_change_[{system, item}] = toSeconds(at);
 }
 
 void Metrics::setAttestationExpiries(
@@ -172,43 +148,214 @@ void Metrics::collectorPolled(const std::string& collector, bool ok, double dura
 }
 
 void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
-  std::map<Key, prometheus::Counter*> next_regressions;
+  std::vector<SystemRow> rows;
+  rows.reserve(scores.size());
+  std::set<std::pair<std::string, std::string>> scored;
   for (const auto& s : scores) {
+    SystemRow r;
+    r.system = s.system;
+    r.level = s.level;
+    r.progress = s.progress;
+    r.items.reserve(s.items.size());
     for (const auto& item : s.items) {
-      item_level_.set({s.system, item.domain, item.item}, item.level);
-      next_regressions[{s.system, item.item}] =
-          &regressions_->Add({{"system", s.system}, {"item", item.item}});
-      item_progress_.set({s.system, item.domain, item.item}, item.progress);
-      int counts[4] = {0, 0, 0, 0};
-      for (const auto& c : item.criteria) ++counts[static_cast<int>(c.state)];
-      for (int st = 0; st < 4; ++st) {
-        item_criteria_.set(
-            {s.system, item.item,
-             scorer::criterionStateName(static_cast<scorer::CriterionState>(st))},
-            counts[st]);
+      ItemRow ir;
+      ir.domain = item.domain;
+      ir.item = item.item;
+      ir.level = item.level;
+      ir.progress = item.progress;
+      for (const auto& c : item.criteria) ++ir.counts[static_cast<int>(c.state)];
+      r.items.push_back(std::move(ir));
+      scored.insert({s.system, item.item});
+    }
+    for (const auto& d : s.domains) r.domains.push_back({d.domain, d.level, d.progress});
+    rows.push_back(std::move(r));
+  }
+  std::lock_guard lock(rows_mu_);
+  rows_ = std::move(rows);
+  // Counters exist at 0 for every scored item, so that increase() sees the first regression;
+  // series of items no longer scored go away.
+  std::map<std::pair<std::string, std::string>, double> regressions;
+  for (const auto& key : scored) {
+    auto it = regressions_.find(key);
+    regressions[key] = it == regressions_.end() ? 0 : it->second;
+  }
+  regressions_ = std::move(regressions);
+  std::erase_if(level_change_, [&](const auto& kv) { return !scored.count(kv.first); });
+}
+
+namespace {
+
+// A sample value as the Prometheus text format writes it.
+void appendValue(std::string* out, double v) {
+  char buf[32];
+  if (std::isfinite(v) && v == static_cast<double>(static_cast<long long>(v)) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    // The shortest form that reads back the same, as most exporters print.
+    for (int p = 1; p <= 17; ++p) {
+      char shorter[32];
+      std::snprintf(shorter, sizeof shorter, "%.*g", p, v);
+      if (std::strtod(shorter, nullptr) == v) {
+        std::snprintf(buf, sizeof buf, "%s", shorter);
+        break;
       }
     }
-    for (const auto& d : s.domains) {
-      domain_level_.set({s.system, d.domain}, d.level);
-      domain_progress_.set({s.system, d.domain}, d.progress);
+  }
+  *out += buf;
+}
+
+// Label values here are system names, ids and states: escape what the format requires.
+void appendLabel(std::string* out, const char* name, const std::string& value, bool first) {
+  if (!first) *out += ',';
+  *out += name;
+  *out += "=\"";
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      *out += '\\';
+      *out += c;
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else {
+      *out += c;
     }
-    system_level_.set({s.system}, s.level);
-    system_progress_.set({s.system}, s.progress);
   }
-  for (auto* set : {&item_level_, &item_progress_, &item_criteria_, &domain_level_,
-                    &domain_progress_, &system_level_, &system_progress_}) {
-    set->commit();
+  *out += '"';
+}
+
+void header(std::string* out, const char* name, const char* type, const char* help) {
+  *out += "# HELP ";
+  *out += name;
+  *out += ' ';
+  *out += help;
+  *out += "\n# TYPE ";
+  *out += name;
+  *out += ' ';
+  *out += type;
+  *out += '\n';
+}
+
+}  // namespace
+
+void Metrics::renderScores(std::string* out) const {
+  std::lock_guard lock(rows_mu_);
+  if (rows_.empty() && regressions_.empty()) return;
+  size_t items = 0;
+  for (const auto& r : rows_) items += r.items.size();
+  out->reserve(out->size() + items * 900);
+  header(out, "opsmaturity_item_level", "gauge", "Maturity level (0-5) of a capability item for a system.");
+  for (const auto& r : rows_) {
+    for (const auto& i : r.items) {
+      *out += "opsmaturity_item_level{";
+      appendLabel(out, "domain", i.domain, true);
+      appendLabel(out, "item", i.item, false);
+      appendLabel(out, "system", r.system, false);
+      *out += "} ";
+      appendValue(out, i.level);
+      *out += '\n';
+    }
   }
-  for (auto& [key, counter] : regression_series_) {
-    if (!next_regressions.count(key)) regressions_->Remove(counter);
+  header(out, "opsmaturity_item_progress", "gauge",
+         "Level plus the share of the next level's criteria passed (0-5).");
+  for (const auto& r : rows_) {
+    for (const auto& i : r.items) {
+      *out += "opsmaturity_item_progress{";
+      appendLabel(out, "domain", i.domain, true);
+      appendLabel(out, "item", i.item, false);
+      appendLabel(out, "system", r.system, false);
+      *out += "} ";
+      appendValue(out, i.progress);
+      *out += '\n';
+    }
   }
-  regression_series_ = std::move(next_regressions);
+  header(out, "opsmaturity_item_criteria", "gauge",
+         "Criteria of an item by evaluation state, over all levels.");
+  for (const auto& r : rows_) {
+    for (const auto& i : r.items) {
+      for (int st = 0; st < 4; ++st) {
+        *out += "opsmaturity_item_criteria{";
+        appendLabel(out, "item", i.item, true);
+        appendLabel(out, "state", scorer::criterionStateName(static_cast<scorer::CriterionState>(st)),
+                    false);
+        appendLabel(out, "system", r.system, false);
+        *out += "} ";
+        appendValue(out, i.counts[st]);
+        *out += '\n';
+      }
+    }
+  }
+  header(out, "opsmaturity_domain_level", "gauge",
+         "Maturity level of a capability domain for a system (aggregate of its scored items, min "
+         "by default).");
+  for (const auto& r : rows_) {
+    for (const auto& d : r.domains) {
+      *out += "opsmaturity_domain_level{";
+      appendLabel(out, "domain", d.domain, true);
+      appendLabel(out, "system", r.system, false);
+      *out += "} ";
+      appendValue(out, d.level);
+      *out += '\n';
+    }
+  }
+  header(out, "opsmaturity_domain_progress", "gauge", "Mean progress of a domain's scored items.");
+  for (const auto& r : rows_) {
+    for (const auto& d : r.domains) {
+      *out += "opsmaturity_domain_progress{";
+      appendLabel(out, "domain", d.domain, true);
+      appendLabel(out, "system", r.system, false);
+      *out += "} ";
+      appendValue(out, d.progress);
+      *out += '\n';
+    }
+  }
+  header(out, "opsmaturity_system_level", "gauge",
+         "Maturity level of a system (aggregate of its domains, min by default).");
+  for (const auto& r : rows_) {
+    *out += "opsmaturity_system_level{";
+    appendLabel(out, "system", r.system, true);
+    *out += "} ";
+    appendValue(out, r.level);
+    *out += '\n';
+  }
+  header(out, "opsmaturity_system_progress", "gauge", "Mean progress of a system's scored domains.");
+  for (const auto& r : rows_) {
+    *out += "opsmaturity_system_progress{";
+    appendLabel(out, "system", r.system, true);
+    *out += "} ";
+    appendValue(out, r.progress);
+    *out += '\n';
+  }
+  header(out, "opsmaturity_item_regressions_total", "counter",
+         "Level drops of an item where a criterion went from pass to fail (not drops from "
+         "evidence going unknown).");
+  for (const auto& [key, n] : regressions_) {
+    *out += "opsmaturity_item_regressions_total{";
+    appendLabel(out, "item", key.second, true);
+    appendLabel(out, "system", key.first, false);
+    *out += "} ";
+    appendValue(out, n);
+    *out += '\n';
+  }
+  if (!level_change_.empty()) {
+    header(out, "opsmaturity_item_level_change_timestamp_seconds", "gauge",
+           "Unix time of the last change of an item's level (up or down) since the agent started.");
+    for (const auto& [key, t] : level_change_) {
+      *out += "opsmaturity_item_level_change_timestamp_seconds{";
+      appendLabel(out, "item", key.second, true);
+      appendLabel(out, "system", key.first, false);
+      *out += "} ";
+      appendValue(out, t);
+      *out += '\n';
+    }
+  }
 }
 
 std::string Metrics::render() const {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry_->Collect());
-  return out.str();
+  std::string text = out.str();
+  renderScores(&text);
+  return text;
 }
 
 }  // namespace opsm::agent

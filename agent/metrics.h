@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -57,11 +58,32 @@ class Metrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   const scorer::Model& model_;
-  GaugeSet item_level_, item_progress_, item_criteria_, domain_level_, domain_progress_,
-      system_level_, system_progress_, stale_ratio_, attestation_expiry_;
-  prometheus::Family<prometheus::Counter>* regressions_;
-  std::map<Key, prometheus::Counter*> regression_series_;  // (system, item) scored now
-  prometheus::Family<prometheus::Gauge>* level_change_;
+  GaugeSet stale_ratio_, attestation_expiry_;
+
+  // The score families (≈ 265 series per system) are kept as plain rows and written straight
+  // into the exposition: at 10,000 systems prometheus-cpp's families and their copies in
+  // Collect() cost seconds per scrape.
+  struct ItemRow {
+    std::string domain, item;
+    int level = 0;
+    double progress = 0;
+    int counts[4] = {0, 0, 0, 0};  // by CriterionState
+  };
+  struct DomainRow {
+    std::string domain;
+    double level = 0, progress = 0;
+  };
+  struct SystemRow {
+    std::string system;
+    double level = 0, progress = 0;
+    std::vector<ItemRow> items;
+    std::vector<DomainRow> domains;
+  };
+  void renderScores(std::string* out) const;
+  mutable std::mutex rows_mu_;
+  std::vector<SystemRow> rows_;
+  std::map<std::pair<std::string, std::string>, double> regressions_;   // (system, item)
+  std::map<std::pair<std::string, std::string>, double> level_change_;  // (system, item)
   prometheus::Family<prometheus::Gauge>* collector_up_;
   prometheus::Family<prometheus::Gauge>* collector_duration_;
   prometheus::Family<prometheus::Gauge>* collector_last_success_;
