@@ -27,7 +27,13 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
   const std::string loc = "restic snapshots --json";
   auto out = runTool(config_.tool, {"snapshots", "--json", "--no-lock", "-r", config_.repository},
                      ctx);
-  if (!out) return out.error();
+  if (!out) {
+    // restic says "wrong password or no key found": the credentials, not the repository.
+    if (out.error().message.find("wrong password") != std::string::npos) {
+      return makeError(ErrorCode::kUnauthenticated, out.error().message);
+    }
+    return out.error();
+  }
   auto doc = parseJson(*out, "restic snapshots --json output");
   if (!doc) return doc.error();
   if (!doc->IsArray()) {

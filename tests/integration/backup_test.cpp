@@ -123,6 +123,7 @@ TEST(ResticIntegration, WrongPasswordIsAnErrorWithoutTheSecret) {
   ASSERT_FALSE(facts);
   EXPECT_NE(facts.error().message.find("restic snapshots: exit"), std::string::npos)
       << facts.error().message;
+  EXPECT_EQ(facts.error().code, ErrorCode::kUnauthenticated);
   EXPECT_EQ(facts.error().message.find("wrong-password-xyz"), std::string::npos);
 }
 
