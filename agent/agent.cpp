@@ -73,6 +73,7 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
                                    std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100))));
   for (const auto& c : config_.collectors) metrics_->collectorDeclared(c.name);
   metrics_->setShard(config_.shard.index, config_.shard.count);
+  metrics_->setExportCriteriaStates(config_.export_criteria_states);
 }
 
 PollOutcome Agent::poll(size_t index) {

@@ -45,7 +45,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "storage_path", "retention", "api_token_file", "api_token_env",
-                           "evidence_ttl",
+                           "evidence_ttl", "export_criteria_states",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -93,6 +93,10 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     std::sort(config.evidence_ttl.begin(), config.evidence_ttl.end(),
               [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   }
+
+  auto states = readBool(path, *root, "export_criteria_states", config.export_criteria_states);
+  if (!states) return states.error();
+  config.export_criteria_states = *states;
 
   bool has_token = false;
   auto token = collectors::readSecretField(path, *root, "api_token", &has_token);

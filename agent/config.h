@@ -31,6 +31,7 @@ struct AgentConfig {
     unsigned index = 0;
     unsigned count = 1;
   } shard;
+  bool export_criteria_states = true;  // opsmaturity_item_criteria on /metrics
   // A level drop must be seen in this many consecutive scorings to be a regression.
   int regression_hysteresis = 1;
   scorer::ScoringConfig scoring;

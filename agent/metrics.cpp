@@ -268,9 +268,11 @@ void Metrics::renderScores(std::string* out) const {
       *out += '\n';
     }
   }
-  header(out, "opsmaturity_item_criteria", "gauge",
-         "Criteria of an item by evaluation state, over all levels.");
-  for (const auto& r : rows_) {
+  if (export_criteria_states_) {
+    header(out, "opsmaturity_item_criteria", "gauge",
+           "Criteria of an item by evaluation state, over all levels.");
+  }
+  for (const auto& r : export_criteria_states_ ? rows_ : std::vector<SystemRow>{}) {
     for (const auto& i : r.items) {
       for (int st = 0; st < 4; ++st) {
         *out += "opsmaturity_item_criteria{";

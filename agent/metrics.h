@@ -23,6 +23,8 @@ class Metrics {
   explicit Metrics(const scorer::Model& model);
 
   void setShard(unsigned index, unsigned count);
+  // Whether opsmaturity_item_criteria (4 series per item, about half of all) is exported.
+  void setExportCriteriaStates(bool on) { export_criteria_states_ = on; }
 
   // Replaces every score series with `scores`.
   void setScores(const std::vector<scorer::SystemScore>& scores);
@@ -80,6 +82,7 @@ class Metrics {
     std::vector<DomainRow> domains;
   };
   void renderScores(std::string* out) const;
+  bool export_criteria_states_ = true;
   mutable std::mutex rows_mu_;
   std::vector<SystemRow> rows_;
   std::map<std::pair<std::string, std::string>, double> regressions_;   // (system, item)

@@ -78,3 +78,31 @@ TEST(Shard, BadShardInTheConfigNamesTheLine) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+TEST(MetricsConfig, CriteriaStatesCanBeLeftOut) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  for (bool on : {true, false}) {
+    auto config = loadConfig(dir.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                        "/rules\nexport_criteria_states: " +
+                                                        (on ? "true" : "false") +
+                                                        "\nsystems: [payments]\n"
+                                                        "collectors: [{type: file, path: f.yaml}]\n"),
+                             registry);
+    ASSERT_TRUE(config) << config.error().message;
+    auto a = Agent::create(std::move(*config));
+    ASSERT_TRUE(a);
+    (*a)->rescore();
+    std::string text = (*a)->metricsText();
+    EXPECT_EQ(text.find("opsmaturity_item_criteria{") != std::string::npos, on);
+    EXPECT_NE(text.find("opsmaturity_item_level{domain=\"6.1\",item=\"6.1.1\",system=\"payments\"} 0"),
+              std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace opsm::agent
