@@ -6,10 +6,10 @@ namespace opsm::scorer {
 
 namespace {
 
-std::map<std::string, CriterionState> statesOf(const ItemScore& item) {
-  std::map<std::string, CriterionState> out;
-  for (const auto& c : item.criteria) out[c.criterion->id] = c.state;
-  return out;
+// Sets the baseline to this scoring, reusing the vector's storage.
+void setBaseline(const ItemScore& item, std::vector<CriterionState>* states) {
+  states->resize(item.criteria.size());
+  for (size_t k = 0; k < item.criteria.size(); ++k) (*states)[k] = item.criteria[k].state;
 }
 
 }  // namespace
@@ -22,30 +22,44 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
       auto key = std::make_pair(system.system, item.item);
       auto it = items_.find(key);
       if (it == items_.end()) {
-        items_[key] = State{item.level, statesOf(item), 0};
+        State fresh;
+        fresh.level = item.level;
+        setBaseline(item, &fresh.states);
+        items_.emplace(std::move(key), std::move(fresh));
         continue;
       }
       State& s = it->second;
+      auto rebase = [&] {
+        s.level = item.level;
+        s.pending = 0;
+        s.restored.clear();
+        setBaseline(item, &s.states);
+      };
       if (item.level >= s.level) {
         if (item.level > s.level) {
           update.changes.push_back({system.system, item.item, s.level, item.level, now, false});
         }
-        s = State{item.level, statesOf(item), 0};
+        rebase();
         continue;
       }
       if (++s.pending < hysteresis_) continue;
       RegressionEvent ev{system.system, item.item, s.level, item.level, now, {}};
-      for (const auto& c : item.criteria) {
+      const bool by_position = s.restored.empty() && s.states.size() == item.criteria.size();
+      for (size_t k = 0; k < item.criteria.size(); ++k) {
+        const auto& c = item.criteria[k];
         if (c.criterion->level > s.level || c.state != CriterionState::kFail) continue;
-        auto before = s.states.find(c.criterion->id);
-        if (before != s.states.end() && before->second == CriterionState::kPass) {
-          ev.flipped.emplace_back(c.criterion->id, c.reason);
+        bool passed_before = false;
+        if (by_position) {
+          passed_before = s.states[k] == CriterionState::kPass;
+        } else if (auto before = s.restored.find(c.criterion->id); before != s.restored.end()) {
+          passed_before = before->second == CriterionState::kPass;
         }
+        if (passed_before) ev.flipped.emplace_back(c.criterion->id, c.reason);
       }
       bool regression = !ev.flipped.empty();
       update.changes.push_back({system.system, item.item, s.level, item.level, now, regression});
       if (regression) update.regressions.push_back(std::move(ev));
-      s = State{item.level, statesOf(item), 0};
+      rebase();
     }
   }
   return update;
@@ -58,7 +72,10 @@ int RegressionTracker::level(const std::string& system, const std::string& item)
 
 void RegressionTracker::restore(const std::string& system, const std::string& item, int level,
                                 std::map<std::string, CriterionState> states) {
-  items_[{system, item}] = State{level, std::move(states), 0};
+  State restored;
+  restored.level = level;
+  restored.restored = std::move(states);
+  items_[{system, item}] = std::move(restored);
 }
 
 }  // namespace opsm::scorer

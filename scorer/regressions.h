@@ -56,8 +56,12 @@ class RegressionTracker {
  private:
   struct State {
     int level = 0;
-    std::map<std::string, CriterionState> states;  // criterion states when level was set
-    int pending = 0;                               // consecutive scorings below level
+    // Criterion states when level was set, in the order of the item's criteria (the pack's
+    // order, the same at every scoring; a reload starts a new tracker): a byte per criterion.
+    std::vector<CriterionState> states;
+    // States by criterion id restored from storage, until the item's first scoring.
+    std::map<std::string, CriterionState> restored;
+    int pending = 0;  // consecutive scorings below level
   };
   int hysteresis_;
   std::map<std::pair<std::string, std::string>, State> items_;
