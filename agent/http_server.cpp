@@ -50,7 +50,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Oversized or malformed request: answer 400/413 once and close.
       unsigned status = ec == http::error::body_limit || ec == http::error::header_limit ? 413 : 400;
       HttpReply reply{status, "text/plain; charset=utf-8", std::string(ec.message()) + "\n"};
-      send(reply, 11, false);
+      send(std::move(reply), 11, false);
       return;
     }
     auto req = parser_->release();
@@ -70,19 +70,21 @@ class Session : public std::enable_shared_from_this<Session> {
       logger("http")->error("handler failed for {}: {}", std::string(req.target()), e.what());
       reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
     }
-    send(reply, req.version(), req.keep_alive(), req.method() == http::verb::head);
+    send(std::move(reply), req.version(), req.keep_alive(), req.method() == http::verb::head);
   }
 
-  void send(const HttpReply& reply, unsigned version, bool keep_alive, bool head = false) {
+  // Takes the reply's body rather than copying it: /metrics of a large estate is tens of MB.
+  void send(HttpReply&& reply, unsigned version, bool keep_alive, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), version);
     res->set(http::field::server, "opsmaturity");
     res->set(http::field::content_type, reply.content_type);
     for (const auto& [name, value] : reply.headers) res->set(name, value);
     res->keep_alive(keep_alive);
-    res->body() = head ? std::string() : reply.body;
+    const size_t length = reply.body.size();
+    if (!head) res->body() = std::move(reply.body);
     res->prepare_payload();
-    if (head) res->content_length(reply.body.size());
+    if (head) res->content_length(length);
     stream_.expires_after(kIdleTimeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {

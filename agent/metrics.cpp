@@ -77,6 +77,22 @@ Metrics::Metrics(const scorer::Model& model)
                              .Name("opsmaturity_collector_failures_total")
                              .Help("Polls of the collector that failed.")
                              .Register(*registry_);
+  scoring_duration_ = &prometheus::BuildGauge()
+                           .Name("opsmaturity_scoring_duration_seconds")
+                           .Help("How long the last scoring of every system took.")
+                           .Register(*registry_)
+                           .Add({});
+  scoring_systems_ = &prometheus::BuildGauge()
+                          .Name("opsmaturity_scored_systems")
+                          .Help("Systems this agent scored in its last scoring.")
+                          .Register(*registry_)
+                          .Add({});
+  scorings_ = &prometheus::BuildCounter()
+                   .Name("opsmaturity_scorings_total")
+                   .Help("Scorings of every system since the agent started (after polls, "
+                         "coalesced, and every score_interval).")
+                   .Register(*registry_)
+                   .Add({});
   auto& build = prometheus::BuildGauge()
                     .Name("opsmaturity_build_info")
                     .Help("Build information; the value is always 1.")
@@ -106,6 +122,12 @@ void Metrics::setShard(unsigned index, unsigned count) {
       .Register(*registry_)
       .Add({{"index", std::to_string(index)}, {"count", std::to_string(count)}})
       .Set(1);
+}
+
+void Metrics::scored(double seconds, size_t systems) {
+  scoring_duration_->Set(seconds);
+  scoring_systems_->Set(static_cast<double>(systems));
+  scorings_->Increment();
 }
 
 void Metrics::regressed(const std::string& system, const std::string& item) {
@@ -242,7 +264,10 @@ void Metrics::renderScores(std::string* out) const {
   if (rows_.empty() && regressions_.empty()) return;
   size_t items = 0;
   for (const auto& r : rows_) items += r.items.size();
-  out->reserve(out->size() + items * 900);
+  // About 600 bytes per item (its series with labels); the last rendering's size plus a
+  // margin once there is one, so that a large exposition is not doubled while it grows.
+  const size_t start = out->size();
+  out->reserve(start + (last_scores_size_ ? last_scores_size_ + last_scores_size_ / 16 : items * 700));
   header(out, "opsmaturity_item_level", "gauge", "Maturity level (0-5) of a capability item for a system.");
   for (const auto& r : rows_) {
     for (const auto& i : r.items) {
@@ -350,6 +375,7 @@ void Metrics::renderScores(std::string* out) const {
       *out += '\n';
     }
   }
+  last_scores_size_ = out->size() - start;
 }
 
 std::string Metrics::render() const {

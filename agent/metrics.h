@@ -32,6 +32,8 @@ class Metrics {
   void collectorPolled(const std::string& collector, bool ok, double duration_seconds,
                        TimePoint finished, size_t facts);
   void collectorDeclared(const std::string& collector);
+  // One scoring of every system took `seconds`.
+  void scored(double seconds, size_t systems);
 
   // A regression of (system, item): counts it. A level change: its time.
   void regressed(const std::string& system, const std::string& item);
@@ -84,6 +86,7 @@ class Metrics {
   void renderScores(std::string* out) const;
   bool export_criteria_states_ = true;
   mutable std::mutex rows_mu_;
+  mutable size_t last_scores_size_ = 0;  // bytes of the last rendering, to reserve the next
   std::vector<SystemRow> rows_;
   std::map<std::pair<std::string, std::string>, double> regressions_;   // (system, item)
   std::map<std::pair<std::string, std::string>, double> level_change_;  // (system, item)
@@ -92,6 +95,9 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* collector_last_success_;
   prometheus::Family<prometheus::Gauge>* collector_facts_;
   prometheus::Family<prometheus::Counter>* collector_failures_;
+  prometheus::Gauge* scoring_duration_ = nullptr;
+  prometheus::Gauge* scoring_systems_ = nullptr;
+  prometheus::Counter* scorings_ = nullptr;
 };
 
 }  // namespace opsm::agent
