@@ -159,6 +159,7 @@ std::vector<std::string> Agent::knownSystems() const {
 }
 
 void Agent::rescore() {
+  const auto started = std::chrono::steady_clock::now();
   if (auto st = refreshAttestations(); !st) {
     logger("agent")->error("attestations not reloaded, keeping the previous ones: {}",
                            st.error().message);
@@ -250,6 +251,8 @@ void Agent::rescore() {
   metrics_->setScores(scores);
   metrics_->setStaleRatios(stale_ratio);
   metrics_->setAttestationExpiries(attestation_expiry);
+  metrics_->scored(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                   scores.size());
   std::lock_guard lock(scores_mu_);
   scores_ = std::move(scores);
   for (auto& r : update.regressions) {

@@ -45,7 +45,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "storage_path", "retention", "api_token_file", "api_token_env",
-                           "evidence_ttl", "export_criteria_states",
+                           "evidence_ttl", "export_criteria_states", "max_concurrent_polls",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -132,6 +132,14 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                       "must be a whole number of scorings, 1 to 1000");
   }
   config.regression_hysteresis = static_cast<int>(*hysteresis);
+
+  auto concurrency = readNumber(path, *root, "max_concurrent_polls", config.max_concurrent_polls);
+  if (!concurrency) return concurrency.error();
+  if (*concurrency < 1 || *concurrency > 256 || *concurrency != static_cast<int>(*concurrency)) {
+    return fieldError(path, (*root)["max_concurrent_polls"], "max_concurrent_polls",
+                      "must be a whole number of polls, 1 to 256");
+  }
+  config.max_concurrent_polls = static_cast<int>(*concurrency);
 
   auto scoring = scorer::parseScoringConfig(path, (*root)["scoring"]);
   if (!scoring) return scoring.error();

@@ -34,6 +34,9 @@ struct AgentConfig {
   bool export_criteria_states = true;  // opsmaturity_item_criteria on /metrics
   // A level drop must be seen in this many consecutive scorings to be a regression.
   int regression_hysteresis = 1;
+  // Polls running at once, each on its own worker thread; a hung source holds one until its
+  // timeout.
+  int max_concurrent_polls = 16;
   scorer::ScoringConfig scoring;
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
   // Declared system attributes, as evidence of the agent (e.g. system.frontend).

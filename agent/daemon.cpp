@@ -55,9 +55,11 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
 struct Daemon::Impl {
   explicit Impl(Agent& a)
       : agent(a),
-        pool(std::min<size_t>(4, std::max<size_t>(1, a.config().collectors.size()))),
+        pool(std::min<size_t>(static_cast<size_t>(a.config().max_concurrent_polls),
+                              std::max<size_t>(1, a.config().collectors.size()))),
         server(io, [this](const HttpRequest& r) { return route(agent, r); }),
-        score_timer(io) {}
+        score_timer(io),
+        rescore_timer(io) {}
 
   struct Slot {
     std::unique_ptr<asio::steady_timer> timer;
@@ -93,19 +95,46 @@ struct Daemon::Impl {
   void finishPoll(size_t i, const PollOutcome&) {
     slots[i].in_flight = false;
     slots[i].polled_once = true;
-    agent.rescore();
     bool all = std::all_of(slots.begin(), slots.end(), [](const Slot& s) { return s.polled_once; });
     if (all && !agent.ready()) {
+      rescoreNow();  // ready means the scores reflect a poll of every collector
       logger("agent")->info("first poll of every collector done; ready");
       agent.markReady();
+      return;
     }
+    requestRescore();
+  }
+
+  // Polls that end close together share one rescore: it runs once the io thread has spent
+  // three times the last rescore's cost on other work (serving, finishing polls), so that
+  // with many sources rescoring takes at most a quarter of this thread and scrapes, the API
+  // and finished polls are not queued behind a rescore per poll.
+  void requestRescore() {
+    if (rescore_pending) return;
+    rescore_pending = true;
+    auto earliest = last_rescore_end + 3 * last_rescore_cost;
+    rescore_timer.expires_at(std::max(std::chrono::steady_clock::now(), earliest));
+    rescore_timer.async_wait([this, gen = ++rescore_generation](boost::system::error_code ec) {
+      // a rescore that ran meanwhile (readiness, score_interval) served this request
+      if (ec || gen != rescore_generation || !rescore_pending) return;
+      rescoreNow();
+    });
+  }
+
+  void rescoreNow() {
+    rescore_pending = false;
+    rescore_timer.cancel();
+    auto started = std::chrono::steady_clock::now();
+    agent.rescore();
+    last_rescore_end = std::chrono::steady_clock::now();
+    last_rescore_cost = last_rescore_end - started;
   }
 
   void scheduleRescore() {
     score_timer.expires_after(agent.config().score_interval);
     score_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      agent.rescore();
+      rescoreNow();
       scheduleRescore();
     });
   }
@@ -115,6 +144,11 @@ struct Daemon::Impl {
   asio::thread_pool pool;
   HttpServer server;
   asio::steady_timer score_timer;
+  asio::steady_timer rescore_timer;
+  bool rescore_pending = false;
+  uint64_t rescore_generation = 0;
+  std::chrono::steady_clock::time_point last_rescore_end{};
+  std::chrono::steady_clock::duration last_rescore_cost{};
   std::vector<Slot> slots;
   std::optional<asio::signal_set> signals;
   std::optional<asio::signal_set> hup;
@@ -170,6 +204,7 @@ void Daemon::stop() {
   asio::post(impl_->io, [impl = impl_.get()] {
     impl->server.stop();
     impl->score_timer.cancel();
+    impl->rescore_timer.cancel();
     for (auto& s : impl->slots) {
       if (s.timer) s.timer->cancel();
     }

@@ -10,7 +10,8 @@ namespace opsm::agent {
 HttpReply route(Agent& agent, const HttpRequest& request);
 
 // The long-running agent: polls each collector on its own interval (with its timeout) on a
-// worker pool, rescores on every poll and every score_interval, and serves HTTP.
+// worker pool of max_concurrent_polls threads, rescores after polls (coalesced) and every
+// score_interval, and serves HTTP.
 class Daemon {
  public:
   explicit Daemon(Agent& agent);

@@ -42,6 +42,17 @@ TEST_F(ConfigTest, DefaultsAndRelativeRulesDir) {
   EXPECT_EQ(c->collectors[0].timeout, std::chrono::seconds(10));
   EXPECT_EQ(c->collectors[0].ttl, std::chrono::minutes(5));
   EXPECT_EQ(c->scoring.level_pass_ratio, 1.0);
+  EXPECT_EQ(c->max_concurrent_polls, 16);
+}
+
+TEST_F(ConfigTest, MaxConcurrentPolls) {
+  auto c = load("rules_dir: r\nmax_concurrent_polls: 64\n" + kCollector);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->max_concurrent_polls, 64);
+  for (const char* bad : {"0", "257", "2.5", "many"}) {
+    expectError(std::string("rules_dir: r\nmax_concurrent_polls: ") + bad + "\n" + kCollector, 2,
+                "field 'max_concurrent_polls'");
+  }
 }
 
 TEST_F(ConfigTest, ShippedExampleLoads) {
