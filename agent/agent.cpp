@@ -33,7 +33,9 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
       if (e.source.collector == scorer::kApiAttestationSource) {
         agent->api_attestations_[{e.system, e.key}] = e;
       }
-      if (agent->config_.shard.count > 1 && !agent->mine(e.system)) continue;
+      if (agent->config_.shard.count > 1 && e.system != scorer::kAnySystem && !agent->mine(e.system)) {
+        continue;
+      }
       by_collector[e.source.collector].push_back(std::move(e));
       ++restored;
     }
@@ -83,11 +85,6 @@ PollOutcome Agent::poll(size_t index) {
   collectors::CollectContext ctx;
   ctx.now = clock_();
   ctx.deadline = std::chrono::steady_clock::now() + entry.timeout;
-  // Declared systems and those other collectors know; not the ones this collector reported
-  // last time, or a system it no longer sees would never go away.
-  std::set<std::string> systems(config_.systems.begin(), config_.systems.end());
-  for (auto& s : store_.systemsNotOnlyFrom(entry.name)) systems.insert(s);
-  ctx.systems.assign(systems.begin(), systems.end());
   auto started = std::chrono::steady_clock::now();
   Result<std::vector<scorer::Fact>> facts = makeError(ErrorCode::kInternal, "not polled");
   try {
@@ -99,7 +96,9 @@ PollOutcome Agent::poll(size_t index) {
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (facts && config_.shard.count > 1) {
     // Another agent of the fleet scores the other systems: do not even store their evidence.
-    std::erase_if(*facts, [&](const scorer::Fact& f) { return !mine(f.system); });
+    std::erase_if(*facts, [&](const scorer::Fact& f) {
+      return f.system != scorer::kAnySystem && !mine(f.system);
+    });
   }
   if (facts) {
     out.ok = true;

@@ -16,12 +16,12 @@
 
 namespace opsm::collectors {
 
-// What a collector gets for one poll.
+// What a collector gets for one poll. A collector reports facts of the systems it sees and,
+// where the absence of a system is itself evidence (no targets, no backups, no dashboards),
+// facts of scorer::kAnySystem: the default for every system it says nothing specific about.
 struct CollectContext {
   TimePoint now;                                   // wall-clock time of the poll
   std::chrono::steady_clock::time_point deadline;  // the poll must finish by then
-  // Systems known so far: declared in the config or reported by any collector (may be empty).
-  std::vector<std::string> systems;
 
   // Time left until the deadline, at least 1 ms so that a late call still fails fast.
   Duration remaining() const;

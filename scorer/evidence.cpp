@@ -73,18 +73,53 @@ std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact>
 void EvidenceStore::replaceFromCollector(const std::string& collector,
                                          std::vector<Evidence> evidence) {
   std::lock_guard lock(mu_);
-  for (auto sys = by_system_.begin(); sys != by_system_.end();) {
-    std::erase_if(sys->second, [&](const auto& kv) { return kv.second.source.collector == collector; });
-    sys = sys->second.empty() ? by_system_.erase(sys) : std::next(sys);
+  auto& written = written_[collector];
+  for (const auto& [system, key] : written) {
+    auto sys = by_system_.find(system);
+    if (sys == by_system_.end()) continue;
+    auto slot = sys->second.find(key);
+    // a slot another source wrote since is that source's now
+    if (slot != sys->second.end() && slot->second.source.collector == collector) {
+      sys->second.erase(slot);
+      if (sys->second.empty()) by_system_.erase(sys);
+    }
   }
+  written.clear();
+  bool had_defaults = defaults_.erase(collector) > 0;
+  bool has_defaults = false;
   for (auto& e : evidence) {
+    if (e.system == kAnySystem) {
+      std::string key = e.key;
+      defaults_[collector][key] = std::move(e);
+      has_defaults = true;
+      continue;
+    }
+    written.emplace_back(e.system, e.key);
     auto& slot = by_system_[e.system][e.key];
     slot = std::move(e);
+  }
+  if (written.empty()) written_.erase(collector);
+  if (had_defaults || has_defaults) mergeDefaults();
+}
+
+void EvidenceStore::mergeDefaults() {
+  merged_defaults_.clear();
+  for (const auto& [collector, by_key] : defaults_) {
+    for (const auto& [key, e] : by_key) {
+      auto& chosen = merged_defaults_[key];
+      if (!chosen || e.observed_at > chosen->observed_at) chosen = &e;
+    }
   }
 }
 
 void EvidenceStore::put(Evidence evidence) {
   std::lock_guard lock(mu_);
+  if (evidence.system == kAnySystem) {
+    std::string collector = evidence.source.collector, key = evidence.key;
+    defaults_[collector][key] = std::move(evidence);
+    mergeDefaults();
+    return;
+  }
   std::string system = evidence.system, key = evidence.key;
   by_system_[system][key] = std::move(evidence);
 }
@@ -93,30 +128,21 @@ std::optional<Evidence> EvidenceStore::find(const std::string& system,
                                             const std::string& key) const {
   std::lock_guard lock(mu_);
   auto s = by_system_.find(system);
-  if (s == by_system_.end()) return std::nullopt;
-  auto k = s->second.find(key);
-  if (k == s->second.end()) return std::nullopt;
-  return k->second;
+  if (s != by_system_.end()) {
+    auto k = s->second.find(key);
+    if (k != s->second.end()) return k->second;
+  }
+  auto d = merged_defaults_.find(key);
+  if (d == merged_defaults_.end()) return std::nullopt;
+  Evidence e = *d->second;
+  e.system = system;
+  return e;
 }
 
 std::vector<std::string> EvidenceStore::systems() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
   for (const auto& [name, _] : by_system_) out.push_back(name);
-  return out;
-}
-
-std::vector<std::string> EvidenceStore::systemsNotOnlyFrom(const std::string& collector) const {
-  std::lock_guard lock(mu_);
-  std::vector<std::string> out;
-  for (const auto& [name, evidence] : by_system_) {
-    for (const auto& [_, e] : evidence) {
-      if (e.source.collector != collector) {
-        out.push_back(name);
-        break;
-      }
-    }
-  }
   return out;
 }
 
@@ -128,9 +154,13 @@ std::vector<Evidence> EvidenceStore::forSystem(const std::string& system) const 
 
 std::map<std::string, Evidence> EvidenceStore::snapshot(const std::string& system) const {
   std::lock_guard lock(mu_);
-  auto s = by_system_.find(system);
-  if (s == by_system_.end()) return {};
-  return s->second;
+  std::map<std::string, Evidence> out;
+  if (auto s = by_system_.find(system); s != by_system_.end()) out = s->second;
+  for (const auto& [key, e] : merged_defaults_) {
+    auto [it, added] = out.try_emplace(key, *e);
+    if (added) it->second.system = system;
+  }
+  return out;
 }
 
 }  // namespace opsm::scorer

@@ -77,7 +77,15 @@ struct Evidence {
 std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact> facts,
                                  TimePoint now, Duration ttl);
 
-// In-memory evidence, keyed by system then key. Thread-safe.
+// The system of a source's default evidence: what it says of every system it reports nothing
+// specific about (a Prometheus server: no targets, the alerting rules without a system label).
+// A default never creates a system, and specific evidence of any source beats it, so that
+// 1,000 sources of one kind cost O(sources + systems), not O(sources x systems), and one
+// Prometheus server's "no targets" never hides another's targets of the same system.
+inline const std::string kAnySystem = "*";
+
+// In-memory evidence, keyed by system then key. Thread-safe. When several sources report the
+// same key for the same system, the last one written is kept (the most recent poll).
 class EvidenceStore {
  public:
   // Replaces everything `collector` reported before with `evidence`: evidence the collector
@@ -88,17 +96,23 @@ class EvidenceStore {
   void put(Evidence evidence);
 
   std::optional<Evidence> find(const std::string& system, const std::string& key) const;
+  // Systems with specific evidence (defaults do not make a system).
   std::vector<std::string> systems() const;
-  // Systems with evidence from some collector other than `collector`.
-  std::vector<std::string> systemsNotOnlyFrom(const std::string& collector) const;
   std::vector<Evidence> forSystem(const std::string& system) const;
 
-  // A consistent copy of one system's evidence for scoring.
+  // A consistent copy of one system's evidence for scoring: its specific evidence, and for
+  // keys without any, the most recent default of any source (named `system` in the copy).
   std::map<std::string, Evidence> snapshot(const std::string& system) const;
 
  private:
+  void mergeDefaults();  // rebuilds merged_defaults_; mu_ held
+
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::string, Evidence>> by_system_;
+  // The (system, key) slots each collector wrote last, to replace them without a full scan.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> written_;
+  std::map<std::string, std::map<std::string, Evidence>> defaults_;  // by collector, key
+  std::map<std::string, const Evidence*> merged_defaults_;          // by key, the newest
 };
 
 }  // namespace opsm::scorer

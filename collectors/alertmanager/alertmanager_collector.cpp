@@ -211,7 +211,8 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
     active_silences.push_back(std::move(ms));
   }
 
-  std::set<std::string> systems(ctx.systems.begin(), ctx.systems.end());
+  // A system the route tree does not name follows the default route: the default evidence.
+  std::set<std::string> systems{scorer::kAnySystem};
   namedSystems(root, config_.system_label, &systems);
   std::vector<scorer::Fact> facts;
   auto add = [&](const std::string& system, const char* key, scorer::Value v,

@@ -60,7 +60,7 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
   if (!config_.system.empty()) {
     by_system[config_.system];
   } else {
-    for (const auto& s : ctx.systems) by_system[s];
+    by_system[scorer::kAnySystem];  // a system without archives: the default
   }
 
   // Repository-wide: its deduplicated, compressed size and when it last changed.

@@ -122,7 +122,7 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
       int met[4] = {0, 0, 0, 0}, measured[4] = {0, 0, 0, 0};
     };
     std::map<std::string, Stats> by_system;
-    for (const auto& s : ctx.systems) by_system[s];
+    by_system[scorer::kAnySystem];  // a system without issues: the default
     auto tf = [&](const rapidjson::Value& f, const char* which) -> std::optional<double> {
       auto it = config_.time_fields.find(which);
       if (it == config_.time_fields.end()) return std::nullopt;
@@ -184,7 +184,7 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
       int changes = 0, closed = 0, failed = 0;
     };
     std::map<std::string, Stats> by_system;
-    for (const auto& s : ctx.systems) by_system[s];
+    by_system[scorer::kAnySystem];  // a system without issues: the default
     for (const auto& issue : *issues) {
       const auto* f = objectMember(issue, "fields");
       if (!f) continue;

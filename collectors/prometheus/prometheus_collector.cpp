@@ -138,7 +138,8 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
 
 Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const CollectContext& ctx) {
   std::map<std::string, SystemTally> systems;
-  for (const auto& s : ctx.systems) systems[s];
+  // What it says of a system it has no targets of: the default (see scorer::kAnySystem).
+  systems[scorer::kAnySystem];
 
   // Targets: which systems exist, how many targets each has and how many are up.
   std::string targets_loc;
@@ -244,6 +245,8 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       }
     }
   }
+
+  for (const auto& [name, _] : own_alerts) systems[name];  // a system its rules name
 
   std::string am_loc;
   auto am = api("/api/v1/alertmanagers", ctx, &am_loc);

@@ -73,7 +73,7 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
   if (!config_.system.empty()) {
     by_system[config_.system];
   } else {
-    for (const auto& s : ctx.systems) by_system[s];
+    by_system[scorer::kAnySystem];  // a system without snapshots: the default
   }
 
   std::optional<bool> check_ok;

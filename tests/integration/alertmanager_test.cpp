@@ -70,7 +70,6 @@ class AlertmanagerTest : public ::testing::Test {
     collectors::CollectContext ctx;
     ctx.now = Clock::now();
     ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    ctx.systems = {"ledger"};  // payments and billing are found in the route tree
     auto r = collector_->collect(ctx);
     ASSERT_EQ(r.ok(), expect_ok) << (r.ok() ? "" : r.error().message);
     facts_.clear();
@@ -107,9 +106,11 @@ TEST_F(AlertmanagerTest, RoutesReceiversAndIntegrationsPerSystem) {
   EXPECT_EQ(fact("payments", "grouping_enabled"), Value(true));
   EXPECT_EQ(fact("billing", "integration_types"), Value(StringList{"slack", "webhook"}));
   EXPECT_EQ(fact("billing", "dedicated_route"), Value(true));
-  EXPECT_EQ(fact("ledger", "integration_types"), Value(StringList{"webhook"}));
-  EXPECT_EQ(fact("ledger", "receivers"), Value(1));
-  EXPECT_EQ(fact("ledger", "dedicated_route"), Value(false));
+  // A system the route tree does not name (ledger) gets the default: the default route.
+  EXPECT_EQ(facts_.count("ledger alerting.alertmanager.receivers"), 0u);
+  EXPECT_EQ(fact(scorer::kAnySystem, "integration_types"), Value(StringList{"webhook"}));
+  EXPECT_EQ(fact(scorer::kAnySystem, "receivers"), Value(1));
+  EXPECT_EQ(fact(scorer::kAnySystem, "dedicated_route"), Value(false));
   EXPECT_EQ(fact("payments", "inhibit_rules"), Value(1));
   EXPECT_EQ(fact("payments", "cluster_status"), Value("disabled"));
   EXPECT_EQ(fact("payments", "cluster_peers"), Value(0));

@@ -21,13 +21,14 @@ namespace {
 
 using Facts = std::map<std::pair<std::string, std::string>, scorer::Value>;
 
-collectors::CollectContext context(std::vector<std::string> systems = {}) {
+collectors::CollectContext context() {
   collectors::CollectContext ctx;
   ctx.now = Clock::now();
   ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  ctx.systems = std::move(systems);
   return ctx;
 }
+
+const std::string kAny = scorer::kAnySystem;
 
 std::unique_ptr<collectors::Collector> build(const std::string& yaml) {
   collectors::Registry registry;
@@ -41,8 +42,8 @@ std::unique_ptr<collectors::Collector> build(const std::string& yaml) {
   return c ? std::move(*c) : nullptr;
 }
 
-Result<Facts> collect(collectors::Collector& c, std::vector<std::string> systems = {}) {
-  auto facts = c.collect(context(std::move(systems)));
+Result<Facts> collect(collectors::Collector& c) {
+  auto facts = c.collect(context());
   if (!facts) return facts.error();
   Facts out;
   for (auto& f : *facts) out[{f.system, f.key}] = f.value;
@@ -77,15 +78,17 @@ TEST(ResticIntegration, SnapshotsPerSystemTagFollowTheRepository) {
   auto c = build("name: restic\ntype: restic\nrepository: " + repo +
                  "\nsystem_tag: system\npassword_file: " + pass + "\n");
   ASSERT_NE(c, nullptr);
-  auto facts = collect(*c, {"payments", "ledger", "crm"});
+  auto facts = collect(*c);
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(facts->at({"payments", "backup.restic.snapshots"}), scorer::Value(2));
   EXPECT_EQ(facts->at({"ledger", "backup.restic.snapshots"}), scorer::Value(1));
-  EXPECT_EQ(facts->at({"crm", "backup.restic.snapshots"}), scorer::Value(0));
-  EXPECT_EQ(facts->count({"crm", "backup.restic.newest_age_seconds"}), 0u);
+  // Any other system (crm): no snapshots, the default (scorer::kAnySystem).
+  EXPECT_EQ(facts->count({"crm", "backup.restic.snapshots"}), 0u);
+  EXPECT_EQ(facts->at({kAny, "backup.restic.snapshots"}), scorer::Value(0));
+  EXPECT_EQ(facts->count({kAny, "backup.restic.newest_age_seconds"}), 0u);
   EXPECT_LT(facts->at({"payments", "backup.restic.newest_age_seconds"}).asNumber(), 300);
   EXPECT_EQ(facts->at({"payments", "backup.restic.check_ok"}), scorer::Value(true));
-  EXPECT_EQ(facts->count({"crm", "backup.restic.check_ok"}), 0u);  // no backup of crm to check
+  EXPECT_EQ(facts->count({kAny, "backup.restic.check_ok"}), 0u);  // no backup to check
 
   // Forget the ledger snapshot: the evidence follows.
   auto snaps = run({"restic", "snapshots", "--json", "-r", repo, "--tag", "system=ledger"}, env);
@@ -93,9 +96,10 @@ TEST(ResticIntegration, SnapshotsPerSystemTagFollowTheRepository) {
   ASSERT_NE(id_at, std::string::npos) << snaps;
   std::string id = snaps.substr(id_at + 6, 64);
   run({"restic", "forget", "-q", "-r", repo, id}, env);
-  facts = collect(*c, {"payments", "ledger"});
+  facts = collect(*c);
   ASSERT_TRUE(facts) << facts.error().message;
-  EXPECT_EQ(facts->at({"ledger", "backup.restic.snapshots"}), scorer::Value(0));
+  EXPECT_EQ(facts->count({"ledger", "backup.restic.snapshots"}), 0u);  // now the default: 0
+  EXPECT_EQ(facts->at({kAny, "backup.restic.snapshots"}), scorer::Value(0));
   EXPECT_EQ(facts->at({"payments", "backup.restic.snapshots"}), scorer::Value(2));
 
   // Damage the repository (truncate a pack file; a missing one would make restic retry its
@@ -106,7 +110,7 @@ TEST(ResticIntegration, SnapshotsPerSystemTagFollowTheRepository) {
       break;
     }
   }
-  facts = collect(*c, {"payments"});
+  facts = collect(*c);
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(facts->at({"payments", "backup.restic.check_ok"}), scorer::Value(false));
 }
@@ -144,24 +148,26 @@ TEST(BorgIntegration, ArchivesPerSystemFollowTheRepository) {
                  "\narchive_regex: '^([a-z]+)-\\d{4}-'\ncheck: true\npassphrase_file: " + pass +
                  "\n");
   ASSERT_NE(c, nullptr);
-  auto facts = collect(*c, {"payments", "ledger", "crm"});
+  auto facts = collect(*c);
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(facts->at({"payments", "backup.borg.archives"}), scorer::Value(2));
   EXPECT_EQ(facts->at({"ledger", "backup.borg.archives"}), scorer::Value(1));
-  EXPECT_EQ(facts->at({"crm", "backup.borg.archives"}), scorer::Value(0));
+  EXPECT_EQ(facts->count({"crm", "backup.borg.archives"}), 0u);
+  EXPECT_EQ(facts->at({kAny, "backup.borg.archives"}), scorer::Value(0));
   EXPECT_EQ(facts->at({"payments", "backup.borg.encrypted"}), scorer::Value(true));
   EXPECT_EQ(facts->at({"payments", "backup.borg.check_ok"}), scorer::Value(true));
   EXPECT_GT(facts->at({"payments", "backup.borg.repository_bytes"}).asNumber(), 0);
   EXPECT_LT(facts->at({"payments", "backup.borg.repository_modified_age_seconds"}).asNumber(), 300);
-  EXPECT_EQ(facts->count({"crm", "backup.borg.repository_bytes"}), 0u);
+  EXPECT_EQ(facts->count({kAny, "backup.borg.repository_bytes"}), 0u);
   double age = facts->at({"ledger", "backup.borg.newest_age_seconds"}).asNumber();
   EXPECT_GE(age, 0);
   EXPECT_LT(age, 300);
 
   run({"borg", "delete", repo + "::ledger-2026-11-25"}, env);
-  facts = collect(*c, {"payments", "ledger"});
+  facts = collect(*c);
   ASSERT_TRUE(facts) << facts.error().message;
-  EXPECT_EQ(facts->at({"ledger", "backup.borg.archives"}), scorer::Value(0));
+  EXPECT_EQ(facts->count({"ledger", "backup.borg.archives"}), 0u);  // now the default: 0
+  EXPECT_EQ(facts->at({kAny, "backup.borg.archives"}), scorer::Value(0));
   EXPECT_EQ(facts->at({"payments", "backup.borg.archives"}), scorer::Value(2));
 }
 

@@ -30,13 +30,12 @@ inline Result<std::unique_ptr<collectors::Collector>> buildCollector(
 }
 
 // One poll with a deadline `budget` from now.
-inline Result<FactMap> pollOnce(collectors::Collector& c, std::vector<std::string> systems = {},
+inline Result<FactMap> pollOnce(collectors::Collector& c,
                                 std::chrono::milliseconds budget = std::chrono::seconds(10),
                                 TimePoint now = Clock::now()) {
   collectors::CollectContext ctx;
   ctx.now = now;
   ctx.deadline = std::chrono::steady_clock::now() + budget;
-  ctx.systems = std::move(systems);
   auto facts = c.collect(ctx);
   if (!facts) return facts.error();
   FactMap out;

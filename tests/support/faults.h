@@ -91,7 +91,7 @@ inline void expectFaultsHandled(collectors::Collector& c, FaultInjector& faults,
   };
   for (const auto& k : cases) {
     faults.set(k.fault);
-    auto r = pollOnce(c, {}, std::chrono::seconds(k.fault == Fault::kSlow ? 1 : 8));
+    auto r = pollOnce(c, std::chrono::seconds(k.fault == Fault::kSlow ? 1 : 8));
     SCOPED_TRACE("fault " + std::to_string(static_cast<int>(k.fault)));
     if (k.ok) {
       EXPECT_TRUE(r) << r.error().message;

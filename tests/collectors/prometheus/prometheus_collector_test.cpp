@@ -68,12 +68,11 @@ class PrometheusCollectorTest : public ::testing::Test {
     return registry.find("prometheus")->create(CollectorConfig{"prom", "agent.yml", *node});
   }
 
-  Result<std::vector<Fact>> collect(Collector& c, std::vector<std::string> systems = {},
+  Result<std::vector<Fact>> collect(Collector& c,
                                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     CollectContext ctx;
     ctx.now = Clock::now();
     ctx.deadline = std::chrono::steady_clock::now() + timeout;
-    ctx.systems = std::move(systems);
     return c.collect(ctx);
   }
 
@@ -97,7 +96,7 @@ const char* kByJob = "systems_by_job:\n  payments: \"payments-.*\"\n  billing: \
 TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   auto c = make(kByJob);
   ASSERT_TRUE(c.ok()) << c.error().message;
-  auto facts = collect(**c, {"payments", "ledger"});
+  auto facts = collect(**c);
   ASSERT_TRUE(facts.ok()) << facts.error().message;
 
   EXPECT_EQ(find(*facts, "payments", "targets_total"), Value(3));
@@ -108,10 +107,15 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   EXPECT_EQ(find(*facts, "billing", "node_metrics_scraped"), Value(true));
   // The "misc" job maps to no system and is ignored.
   for (const auto& f : *facts) EXPECT_NE(f.system, "misc");
-  // A declared system with no targets is reported with zero targets and no ratio.
-  EXPECT_EQ(find(*facts, "ledger", "targets_total"), Value(0));
-  EXPECT_FALSE(find(*facts, "ledger", "targets_up_ratio").has_value());
-  EXPECT_EQ(find(*facts, "ledger", "node_metrics_scraped"), Value(false));
+  // Any other system (the default, scorer::kAnySystem): zero targets and no ratio, only the
+  // rules without a system label; nothing specific of a system the server does not know.
+  const std::string any = scorer::kAnySystem;
+  EXPECT_FALSE(find(*facts, "ledger", "targets_total").has_value());
+  EXPECT_EQ(find(*facts, any, "targets_total"), Value(0));
+  EXPECT_FALSE(find(*facts, any, "targets_up_ratio").has_value());
+  EXPECT_EQ(find(*facts, any, "node_metrics_scraped"), Value(false));
+  EXPECT_EQ(find(*facts, any, "alerting_rules"), Value(1));
+  EXPECT_EQ(find(*facts, any, "alerts_firing"), Value(0));
 
   // Rules: payments owns one alerting rule; the unlabelled one applies to every system.
   EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(3));
@@ -131,7 +135,7 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   EXPECT_EQ(find(*facts, "payments", "signals"),
             Value(scorer::StringList{"http", "logs", "node"}));
   EXPECT_EQ(find(*facts, "billing", "signals"), Value(scorer::StringList{"node"}));
-  EXPECT_EQ(find(*facts, "ledger", "signals"), Value(scorer::StringList{}));
+  EXPECT_EQ(find(*facts, any, "signals"), Value(scorer::StringList{}));
   EXPECT_EQ(find(*facts, "payments", "targets_https_ratio"), Value(1.0 / 3));
   EXPECT_EQ(find(*facts, "payments", "service_discovery"),
             Value(scorer::StringList{"consul", "file"}));
@@ -236,7 +240,7 @@ TEST_F(PrometheusCollectorTest, SlowServerTimesOutWithinTheDeadline) {
            std::chrono::milliseconds(1500));
   auto c = make(kByJob);
   auto start = std::chrono::steady_clock::now();
-  auto facts = collect(**c, {}, std::chrono::milliseconds(300));
+  auto facts = collect(**c, std::chrono::milliseconds(300));
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(facts.ok());
   EXPECT_EQ(facts.error().code, ErrorCode::kTimeout);
