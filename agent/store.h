@@ -17,8 +17,9 @@ struct sqlite3;
 
 namespace opsm::agent {
 
-// The agent's durable state in one SQLite file (WAL journal, one transaction per write, so a
-// crash or SIGTERM mid-write loses nothing committed): the evidence of every collector with
+// The agent's durable state in one SQLite file (WAL journal, synchronous=NORMAL, one
+// transaction per write, so a crash of the agent or SIGTERM mid-write loses nothing committed;
+// a power loss may lose the last writes, not consistency): the evidence of every collector with
 // its provenance, each item's last level and criterion states (the regression baseline), the
 // history of level changes, and regression events. Thread-safe: each call is serialized.
 class Store {
