@@ -78,6 +78,38 @@ TEST_F(AgentTest, DeclaredSystemsAreScoredWithTheirAttributesAndAttestations) {
   EXPECT_EQ(state(agent, "batch", "6.9.2/L2/3"), CS::kUnknown);
 }
 
+// A source's default (system "*") fills what no source reports of a system, never makes a
+// system of its own, and loses to any source's specific evidence.
+TEST_F(AgentTest, DefaultEvidenceFillsGapsAndMakesNoSystem) {
+  std::string facts = dir_.write("facts.yaml",
+                                 "facts:\n  - {system: payments, key: file.cmdb.owner_named, value: true}\n"
+                                 "  - {system: '*', key: file.cmdb.owner_named, value: false}\n"
+                                 "  - {system: '*', key: file.cmdb.tier, value: '3'}\n");
+  std::string other = dir_.write("other.yaml",
+                                 "facts:\n  - {system: ledger, key: file.cmdb.tier, value: '1'}\n");
+  auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                  "/rules\nsystems: [crm]\ncollectors:\n"
+                                                  "  - {name: cmdb, type: file, path: " + facts +
+                                                  "}\n  - {name: other, type: file, path: " + other + "}\n"),
+                      registry_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto a = Agent::create(std::move(*c));
+  ASSERT_TRUE(a) << a.error().message;
+  Agent& agent = **a;
+  for (const auto& out : agent.pollAll()) ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(agent.knownSystems(), (std::vector<std::string>{"crm", "ledger", "payments"}));
+  auto value = [&](const std::string& system, const std::string& key) {
+    auto e = agent.evidence().find(system, key);
+    return e ? e->value.toString() + " from " + e->source.collector : std::string("none");
+  };
+  EXPECT_EQ(value("payments", "file.cmdb.owner_named"), "true from cmdb");
+  EXPECT_EQ(value("crm", "file.cmdb.owner_named"), "false from cmdb");
+  EXPECT_EQ(value("ledger", "file.cmdb.tier"), "\"1\" from other");  // specific beats default
+  EXPECT_EQ(value("crm", "file.cmdb.tier"), "\"3\" from cmdb");
+  auto crm = agent.evidence().snapshot("crm");
+  EXPECT_EQ(crm.at("file.cmdb.tier").system, "crm");
+}
+
 TEST_F(AgentTest, AChangedAttestationsFileIsReReadAndABrokenOneKeepsTheOldOnes) {
   auto a = make(attestation(true));
   ASSERT_TRUE(a.ok()) << a.error().message;
