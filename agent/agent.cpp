@@ -125,6 +125,8 @@ PollOutcome Agent::poll(size_t index) {
     logger("collector")->debug("{}: {} facts in {:.3f}s", entry.name, out.facts, out.seconds);
   } else {
     out.error = facts.error().describe();
+    out.timed_out = facts.error().code == ErrorCode::kTimeout ||
+                    std::chrono::steady_clock::now() >= ctx.deadline;
     logger("collector")->warn("{}: poll failed, keeping previous evidence: {}", entry.name,
                               out.error);
   }

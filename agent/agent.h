@@ -28,6 +28,7 @@ struct PollOutcome {
   std::string error;  // set when !ok; names the collector's URL (redacted), never a secret
   size_t facts = 0;
   double seconds = 0;
+  bool timed_out = false;  // the source did not answer within the poll's timeout
 };
 
 // The agent's core: config, rules, evidence, scores and metrics. Polling one collector and

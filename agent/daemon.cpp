@@ -57,6 +57,7 @@ struct Daemon::Impl {
       : agent(a),
         pool(std::min<size_t>(static_cast<size_t>(a.config().max_concurrent_polls),
                               std::max<size_t>(1, a.config().collectors.size()))),
+        suspect_pool(std::max<size_t>(1, static_cast<size_t>(a.config().max_concurrent_polls) / 4)),
         server(io, [this](const HttpRequest& r) { return route(agent, r); }),
         score_timer(io),
         rescore_timer(io) {}
@@ -65,6 +66,7 @@ struct Daemon::Impl {
     std::unique_ptr<asio::steady_timer> timer;
     bool in_flight = false;
     bool polled_once = false;
+    bool suspect = false;  // its last poll timed out: polled on suspect_pool
   };
 
   void schedulePoll(size_t i, std::chrono::steady_clock::duration delay) {
@@ -86,15 +88,23 @@ struct Daemon::Impl {
       return;
     }
     slot.in_flight = true;
-    asio::post(pool, [this, i] {
+    auto job = [this, i] {
       PollOutcome out = agent.poll(i);
       asio::post(io, [this, i, out] { finishPoll(i, out); });
-    });
+    };
+    // A source that timed out last time is likely to hang again: it waits for a thread of its
+    // own small pool, so that hung sources cannot take every thread from the answering ones.
+    if (slot.suspect) {
+      asio::post(suspect_pool, job);
+    } else {
+      asio::post(pool, job);
+    }
   }
 
-  void finishPoll(size_t i, const PollOutcome&) {
+  void finishPoll(size_t i, const PollOutcome& out) {
     slots[i].in_flight = false;
     slots[i].polled_once = true;
+    slots[i].suspect = out.timed_out;
     bool all = std::all_of(slots.begin(), slots.end(), [](const Slot& s) { return s.polled_once; });
     if (all && !agent.ready()) {
       rescoreNow();  // ready means the scores reflect a poll of every collector
@@ -142,6 +152,7 @@ struct Daemon::Impl {
   Agent& agent;
   asio::io_context io;
   asio::thread_pool pool;
+  asio::thread_pool suspect_pool;
   HttpServer server;
   asio::steady_timer score_timer;
   asio::steady_timer rescore_timer;
@@ -159,6 +170,7 @@ Daemon::Daemon(Agent& agent) : impl_(std::make_unique<Impl>(agent)) {}
 Daemon::~Daemon() {
   stop();
   impl_->pool.join();
+  impl_->suspect_pool.join();
 }
 
 Status Daemon::start() {

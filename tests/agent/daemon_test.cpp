@@ -109,5 +109,67 @@ TEST(DaemonTest, AHungSourceDelaysNoOtherSource) {
   runner.join();
 }
 
+// Sources that timed out are polled on a small pool of their own from then on: even as many
+// hung sources as poll threads take no thread from the answering ones after their first
+// timeout. Round 1 (t=0): both hung sources hold both threads until their 2 s timeout, the
+// others wait. Round 2 (t=3 s): the answering sources are polled at once, while the hung ones
+// queue for the one suspect thread (their next failures come at t=5 s and t=7 s).
+TEST(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor hung0(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::acceptor hung1(io, {asio::ip::make_address("127.0.0.1"), 0});
+  testing::FixtureServer server(cmdb);
+  testing::TempDir dir;
+  std::string yaml = "listen_address: 127.0.0.1:0\nrules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                     "/rules\nmax_concurrent_polls: 2\ncollectors:\n";
+  for (auto* a : {&hung0, &hung1}) {
+    yaml += "  - {name: hung-" + std::to_string(a == &hung0 ? 0 : 1) +
+            ", type: rest_cmdb, interval: 3s, timeout: 2s, url: \"http://127.0.0.1:" +
+            std::to_string(a->local_endpoint().port()) + "/api/cis\", items: /data, system: /app/code}\n";
+  }
+  const int kOthers = 4;
+  for (int n = 0; n < kOthers; ++n) {
+    yaml += "  - {name: cmdb-" + std::to_string(n) + ", type: rest_cmdb, interval: 3s, timeout: 1s, url: \"" +
+            server.url() + "/api/cis/" + std::to_string(n) + "\", items: /data, system: /app/code}\n";
+  }
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  auto config = loadConfig(dir.write("agent.yml", yaml), registry);
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  auto agent = Agent::create(std::move(*config));
+  ASSERT_TRUE(agent) << agent.error().message;
+  Daemon daemon(**agent);
+  ASSERT_TRUE(daemon.start().ok());
+  std::thread runner([&] { daemon.run(false); });
+  collectors::HttpClient http{collectors::HttpOptions{}};
+  const std::string base = "http://127.0.0.1:" + std::to_string(daemon.port());
+
+  auto polls = [&](int n) {
+    int count = 0;
+    for (const auto& r : server.requests()) count += r.target == "/api/cis/" + std::to_string(n);
+    return count;
+  };
+  bool second_round = testing::waitFor(
+      [&] {
+        for (int n = 0; n < kOthers; ++n) {
+          if (polls(n) < 2) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30));
+  ASSERT_TRUE(second_round);
+  auto r = http.get(base + "/metrics", std::chrono::seconds(5));
+  ASSERT_TRUE(r) << r.error().message;
+  for (const char* name : {"hung-0", "hung-1"}) {
+    std::string series = std::string("opsmaturity_collector_failures_total{collector=\"") + name + "\"}";
+    EXPECT_EQ(metricsLine(r->body, series), series + " 1")
+        << "the answering sources' second poll waited for a hung source's second timeout";
+  }
+  hung0.close();
+  hung1.close();
+  daemon.stop();
+  runner.join();
+}
+
 }  // namespace
 }  // namespace opsm::agent
