@@ -2,8 +2,9 @@
 # A real Prometheus scraping the agent's /metrics at estate scale: the agent scores N declared
 # systems (every item of the shipped pack, so the series per system are what a real estate
 # gets), Prometheus scrapes it with the given scrape_timeout, and the script reports what the
-# scrape cost on both sides: up, scrape duration, samples, bytes, the agent's render time and
-# both processes' memory.
+# scrape cost on both sides (the first scrape creates every series, the second is what every
+# later one costs): up, scrape duration, samples, bytes, the agent's render time and both
+# processes' memory. Picks free ports with python3.
 #
 # Usage: bench/scrape_bench.sh [SYSTEMS] [SCRAPE_TIMEOUT] [EXPORT_CRITERIA_STATES]
 #        (defaults 10000, 10s, true; needs build/ and the Debian prometheus package)
@@ -83,9 +84,18 @@ duration=$(query 'scrape_duration_seconds{job="opsmaturity"}')
 samples=$(query 'scrape_samples_scraped{job="opsmaturity"}')
 series=$(curl -s "http://127.0.0.1:$prom_port/api/v1/status/tsdb" |
   sed -n 's/.*"numSeries":\([0-9]*\).*/\1/p')
+# The second scrape (series exist now: what every later scrape costs).
+i=0
+while [ "$(query 'count_over_time(up{job="opsmaturity"}[5m])')" != 2 ]; do
+  i=$((i + 1))
+  [ "$i" -lt 600 ] || { echo "no second scrape in 120 s" >&2; exit 1; }
+  sleep 0.2
+done
+up2=$(query 'up{job="opsmaturity"}')
+duration2=$(query 'scrape_duration_seconds{job="opsmaturity"}')
 printf 'systems %s, export_criteria_states %s: %s series, %s bytes; agent rendered and sent /metrics in %s s (curl)\n' \
   "$n" "$states" "$lines" "$bytes" "$render"
-printf 'prometheus (scrape_timeout %s): up=%s, scrape_duration_seconds=%s, scrape_samples_scraped=%s, head series %s\n' \
-  "$timeout" "$up" "$duration" "$samples" "$series"
+printf 'prometheus (scrape_timeout %s): first scrape up=%s, scrape_duration_seconds=%s; second up=%s, %s s; scrape_samples_scraped=%s, head series %s\n' \
+  "$timeout" "$up" "$duration" "$up2" "$duration2" "$samples" "$series"
 printf 'peak RSS: agent %s MiB, prometheus %s MiB\n' "$(rss_mib "$agent_pid")" "$(rss_mib "$prom_pid")"
-[ "$up" = 1 ]
+[ "$up" = 1 ] && [ "$up2" = 1 ]
