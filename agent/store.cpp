@@ -299,13 +299,30 @@ Result<std::string> Store::exportSystem(const std::string& system) const {
   w.Key("evidence");
   w.StartArray();
   {
-    Stmt q(db_, "SELECT key, collector, locator, value, observed_at, expires_at FROM evidence "
-                "WHERE system = ? ORDER BY key");
+    // The system's own evidence, and for keys without any, the newest default of a source
+    // (system '*', see scorer::kAnySystem): what the agent scores the system on.
+    Stmt q(db_,
+           "SELECT key, collector, locator, value, observed_at, expires_at, 0 FROM evidence "
+           "WHERE system = ?1 "
+           "UNION ALL SELECT d.key, d.collector, d.locator, d.value, d.observed_at, d.expires_at, 1 "
+           "FROM evidence d WHERE d.system = '*' "
+           "AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.system = ?1 AND s.key = d.key) "
+           "AND d.observed_at = (SELECT MAX(m.observed_at) FROM evidence m "
+           "WHERE m.system = '*' AND m.key = d.key) "
+           "ORDER BY 1");
     q.text(1, system);
+    std::string last_default;
     while (q.step() == SQLITE_ROW) {
+      const bool is_default = q.num(6) != 0;
+      if (is_default && q.col(0) == last_default) continue;  // two sources' defaults, same time
+      if (is_default) last_default = q.col(0);
       w.StartObject();
       w.Key("key");
       w.String(q.col(0).c_str());
+      if (is_default) {
+        w.Key("default");  // a source's word on every system it reports nothing specific of
+        w.Bool(true);
+      }
       w.Key("value");
       w.RawValue(q.col(3).c_str(), q.col(3).size(), rapidjson::kStringType);
       w.Key("source");

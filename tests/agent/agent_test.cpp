@@ -1,5 +1,6 @@
 // The agent core without servers: declared systems, attestations, reloads.
 #include "agent/agent.h"
+#include "agent/store.h"
 
 #include <gtest/gtest.h>
 
@@ -108,6 +109,33 @@ TEST_F(AgentTest, DefaultEvidenceFillsGapsAndMakesNoSystem) {
   EXPECT_EQ(value("crm", "file.cmdb.tier"), "\"3\" from cmdb");
   auto crm = agent.evidence().snapshot("crm");
   EXPECT_EQ(crm.at("file.cmdb.tier").system, "crm");
+}
+
+// The stored evidence of a system, as `evidence export` prints it: its own, and the newest
+// source default for keys it has none of, marked as a default.
+TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {
+  testing::TempDir dir;
+  auto store = Store::open((dir.path() / "s.db").string());
+  ASSERT_TRUE(store) << store.error().message;
+  const TimePoint t = Clock::now();
+  const auto ttl = std::chrono::hours(1);
+  ASSERT_TRUE((*store)->replaceEvidence(
+      "prom-a", scorer::toEvidence("prom-a", {scorer::Fact{"targets", "payments", 3.0, "a"},
+                                              scorer::Fact{"targets", "*", 0.0, "a"},
+                                              scorer::Fact{"rules", "*", 1.0, "a"}},
+                                   t, ttl)));
+  ASSERT_TRUE((*store)->replaceEvidence(
+      "prom-b", scorer::toEvidence("prom-b", {scorer::Fact{"rules", "*", 2.0, "b"}},
+                                   t + std::chrono::seconds(1), ttl)));
+  auto json = (*store)->exportSystem("payments");
+  ASSERT_TRUE(json) << json.error().message;
+  EXPECT_NE(json->find(R"({"key":"targets","value":3.0,"source":{"collector":"prom-a")"), std::string::npos)
+      << *json;
+  EXPECT_NE(json->find(R"({"key":"rules","default":true,"value":2.0,"source":{"collector":"prom-b")"),
+            std::string::npos)
+      << *json;
+  EXPECT_EQ(json->find(R"("key":"targets","default")"), std::string::npos) << *json;
+  EXPECT_EQ(json->find(R"("value":1.0,)"), std::string::npos) << "an older default: " << *json;
 }
 
 TEST_F(AgentTest, AChangedAttestationsFileIsReReadAndABrokenOneKeepsTheOldOnes) {
