@@ -10,8 +10,9 @@ namespace opsm::agent {
 HttpReply route(Agent& agent, const HttpRequest& request);
 
 // The long-running agent: polls each collector on its own interval (with its timeout) on a
-// worker pool of max_concurrent_polls threads, rescores after polls (coalesced) and every
-// score_interval, and serves HTTP.
+// worker pool of max_concurrent_polls threads (sources whose last poll timed out on a smaller
+// pool of their own), rescores after polls (coalesced) and every score_interval, and serves
+// HTTP. See docs/architecture.md#scheduling.
 class Daemon {
  public:
   explicit Daemon(Agent& agent);
