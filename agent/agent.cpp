@@ -175,36 +175,42 @@ void Agent::rescore() {
   std::vector<scorer::SystemScore> scores;
   std::map<std::string, double> stale_ratio;
   std::map<std::pair<std::string, std::string>, TimePoint> attestation_expiry;
+  scorer::ScoringConfig fast = config_.scoring;
+  fast.explain = false;
+  scorer::EvidenceIndex index;
+  scores.reserve(systems.size());
   for (const auto& system : systems) {
-    auto evidence = store_.snapshot(system);
-    for (const auto& [key, e] : evidence) {
-      if ((e.source.collector == scorer::kAttestationSource ||
-           e.source.collector == scorer::kApiAttestationSource) &&
-          scorer::isAttestationKey(key)) {
-        attestation_expiry[{system, key.substr(std::string("attestation.").size())}] = e.expires_at;
+    // The system's evidence as the store holds it (no copy): its own, then the sources'
+    // defaults for the keys it has none of.
+    store_.visit(system, [&](const std::map<std::string, scorer::Evidence>& own,
+                             const std::map<std::string, const scorer::Evidence*>& defaults) {
+      // Evidence from collectors that is expired, or whose collector's last poll failed: what
+      // the score rests on without it being confirmed now.
+      int from_collectors = 0, stale = 0;
+      auto account = [&](const std::string& key, const scorer::Evidence& e) {
+        const std::string& source = e.source.collector;
+        if ((source == scorer::kAttestationSource || source == scorer::kApiAttestationSource) &&
+            scorer::isAttestationKey(key)) {
+          attestation_expiry[{system, key.substr(std::string("attestation.").size())}] = e.expires_at;
+        }
+        if (source == "config" || source == scorer::kAttestationSource ||
+            source == scorer::kApiAttestationSource) {
+          return;
+        }
+        ++from_collectors;
+        auto ok = collector_ok.find(source);
+        stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
+      };
+      for (const auto& [key, e] : own) account(key, e);
+      for (const auto& [key, e] : defaults) {
+        if (!own.count(key)) account(key, *e);
       }
-    }
-    // Evidence from collectors that is expired, or whose collector's last poll failed: what
-    // the score rests on without it being confirmed now.
-    int from_collectors = 0, stale = 0;
-    for (const auto& [key, e] : evidence) {
-      const std::string& source = e.source.collector;
-      if (source == "config" || source == scorer::kAttestationSource ||
-          source == scorer::kApiAttestationSource) {
-        continue;
-      }
-      ++from_collectors;
-      auto ok = collector_ok.find(source);
-      stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
-    }
-    stale_ratio[system] = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
-    // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
-    scorer::EvidenceIndex index;
-    scorer::buildIndex(evidence, &index);
-    scorer::EvalContext ctx{evidence, now, &index};
-    scorer::ScoringConfig fast = config_.scoring;
-    fast.explain = false;
-    scores.push_back(scorer::scoreSystem(system, pack_, ctx, fast));
+      stale_ratio[system] = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
+      // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
+      scorer::buildIndex(own, defaults, &index);
+      scorer::EvalContext ctx{own, now, &index};
+      scores.push_back(scorer::scoreSystem(system, pack_, ctx, fast));
+    });
   }
   auto update = tracker_.observe(scores, now);
   // A regression names why each flipped criterion fails now: explain just those.

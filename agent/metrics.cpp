@@ -1,5 +1,6 @@
 #include "agent/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -132,12 +133,20 @@ void Metrics::scored(double seconds, size_t systems) {
 
 void Metrics::regressed(const std::string& system, const std::string& item) {
   std::lock_guard lock(rows_mu_);
-  regressions_[{system, item}] += 1;
+  if (auto* i = findRow(system, item)) {
+    i->regressions += 1;
+  } else {
+    pending_regressions_[{system, item}] += 1;
+  }
 }
 
 void Metrics::levelChanged(const std::string& system, const std::string& item, TimePoint at) {
   std::lock_guard lock(rows_mu_);
-  level_change_[{system, item}] = toSeconds(at);
+  if (auto* i = findRow(system, item)) {
+    i->level_change = toSeconds(at);
+  } else {
+    pending_level_change_[{system, item}] = toSeconds(at);
+  }
 }
 
 void Metrics::setAttestationExpiries(
@@ -169,10 +178,20 @@ void Metrics::collectorPolled(const std::string& collector, bool ok, double dura
   }
 }
 
+Metrics::ItemRow* Metrics::findRow(const std::string& system, const std::string& item) {
+  // rows_ are in the order of the scores: systems sorted by name.
+  auto r = std::lower_bound(rows_.begin(), rows_.end(), system,
+                            [](const SystemRow& row, const std::string& s) { return row.system < s; });
+  if (r == rows_.end() || r->system != system) return nullptr;
+  for (auto& i : r->items) {
+    if (i.item == item) return &i;
+  }
+  return nullptr;
+}
+
 void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
   std::vector<SystemRow> rows;
   rows.reserve(scores.size());
-  std::set<std::pair<std::string, std::string>> scored;
   for (const auto& s : scores) {
     SystemRow r;
     r.system = s.system;
@@ -187,22 +206,43 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
       ir.progress = item.progress;
       for (const auto& c : item.criteria) ++ir.counts[static_cast<int>(c.state)];
       r.items.push_back(std::move(ir));
-      scored.insert({s.system, item.item});
     }
     for (const auto& d : s.domains) r.domains.push_back({d.domain, d.level, d.progress});
     rows.push_back(std::move(r));
   }
+  auto by_name = [](const SystemRow& a, const SystemRow& b) { return a.system < b.system; };
+  if (!std::is_sorted(rows.begin(), rows.end(), by_name)) std::sort(rows.begin(), rows.end(), by_name);
   std::lock_guard lock(rows_mu_);
-  rows_ = std::move(rows);
-  // Counters exist at 0 for every scored item, so that increase() sees the first regression;
-  // series of items no longer scored go away.
-  std::map<std::pair<std::string, std::string>, double> regressions;
-  for (const auto& key : scored) {
-    auto it = regressions_.find(key);
-    regressions[key] = it == regressions_.end() ? 0 : it->second;
+  // Counters exist at 0 for every scored item, so that increase() sees the first regression,
+  // and carry over while the item is scored; series of items no longer scored go away.
+  auto old = rows_.begin();
+  for (auto& r : rows) {
+    while (old != rows_.end() && old->system < r.system) ++old;
+    if (old == rows_.end() || old->system != r.system) continue;
+    for (size_t k = 0; k < r.items.size(); ++k) {
+      const ItemRow* before = nullptr;
+      if (k < old->items.size() && old->items[k].item == r.items[k].item) {
+        before = &old->items[k];
+      } else {
+        for (const auto& i : old->items) {
+          if (i.item == r.items[k].item) before = &i;
+        }
+      }
+      if (before) {
+        r.items[k].regressions = before->regressions;
+        r.items[k].level_change = before->level_change;
+      }
+    }
   }
-  regressions_ = std::move(regressions);
-  std::erase_if(level_change_, [&](const auto& kv) { return !scored.count(kv.first); });
+  rows_ = std::move(rows);
+  for (const auto& [key, n] : pending_regressions_) {
+    if (auto* i = findRow(key.first, key.second)) i->regressions += n;
+  }
+  for (const auto& [key, t] : pending_level_change_) {
+    if (auto* i = findRow(key.first, key.second)) i->level_change = t;
+  }
+  pending_regressions_.clear();
+  pending_level_change_.clear();
 }
 
 namespace {
@@ -261,7 +301,7 @@ void header(std::string* out, const char* name, const char* type, const char* he
 
 void Metrics::renderScores(std::string* out) const {
   std::lock_guard lock(rows_mu_);
-  if (rows_.empty() && regressions_.empty()) return;
+  if (rows_.empty()) return;
   size_t items = 0;
   for (const auto& r : rows_) items += r.items.size();
   // About 600 bytes per item (its series with labels); the last rendering's size plus a
@@ -355,24 +395,31 @@ void Metrics::renderScores(std::string* out) const {
   header(out, "opsmaturity_item_regressions_total", "counter",
          "Level drops of an item where a criterion went from pass to fail (not drops from "
          "evidence going unknown).");
-  for (const auto& [key, n] : regressions_) {
-    *out += "opsmaturity_item_regressions_total{";
-    appendLabel(out, "item", key.second, true);
-    appendLabel(out, "system", key.first, false);
-    *out += "} ";
-    appendValue(out, n);
-    *out += '\n';
+  bool any_change = false;
+  for (const auto& r : rows_) {
+    for (const auto& i : r.items) {
+      *out += "opsmaturity_item_regressions_total{";
+      appendLabel(out, "item", i.item, true);
+      appendLabel(out, "system", r.system, false);
+      *out += "} ";
+      appendValue(out, i.regressions);
+      *out += '\n';
+      any_change = any_change || i.level_change >= 0;
+    }
   }
-  if (!level_change_.empty()) {
+  if (any_change) {
     header(out, "opsmaturity_item_level_change_timestamp_seconds", "gauge",
            "Unix time of the last change of an item's level (up or down) since the agent started.");
-    for (const auto& [key, t] : level_change_) {
-      *out += "opsmaturity_item_level_change_timestamp_seconds{";
-      appendLabel(out, "item", key.second, true);
-      appendLabel(out, "system", key.first, false);
-      *out += "} ";
-      appendValue(out, t);
-      *out += '\n';
+    for (const auto& r : rows_) {
+      for (const auto& i : r.items) {
+        if (i.level_change < 0) continue;
+        *out += "opsmaturity_item_level_change_timestamp_seconds{";
+        appendLabel(out, "item", i.item, true);
+        appendLabel(out, "system", r.system, false);
+        *out += "} ";
+        appendValue(out, i.level_change);
+        *out += '\n';
+      }
     }
   }
   last_scores_size_ = out->size() - start;

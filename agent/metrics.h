@@ -72,6 +72,8 @@ class Metrics {
     int level = 0;
     double progress = 0;
     int counts[4] = {0, 0, 0, 0};  // by CriterionState
+    double regressions = 0;     // carried from row to row while the item is scored
+    double level_change = -1;   // Unix time of the last level change; -1: none yet
   };
   struct DomainRow {
     std::string domain;
@@ -88,8 +90,10 @@ class Metrics {
   mutable std::mutex rows_mu_;
   mutable size_t last_scores_size_ = 0;  // bytes of the last rendering, to reserve the next
   std::vector<SystemRow> rows_;
-  std::map<std::pair<std::string, std::string>, double> regressions_;   // (system, item)
-  std::map<std::pair<std::string, std::string>, double> level_change_;  // (system, item)
+  // (system, item) events of items not in rows_ yet, applied by the next setScores.
+  std::map<std::pair<std::string, std::string>, double> pending_regressions_;
+  std::map<std::pair<std::string, std::string>, double> pending_level_change_;
+  ItemRow* findRow(const std::string& system, const std::string& item);  // rows_mu_ held
   prometheus::Family<prometheus::Gauge>* collector_up_;
   prometheus::Family<prometheus::Gauge>* collector_duration_;
   prometheus::Family<prometheus::Gauge>* collector_last_success_;

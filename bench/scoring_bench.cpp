@@ -3,11 +3,16 @@
 // (see bench/README.md for the figures and how they were measured).
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "agent/agent.h"
+#include "agent/config.h"
 #include "collectors/collector.h"
 #include "scorer/check.h"
 #include "scorer/keys.h"
@@ -147,6 +152,46 @@ BENCHMARK(BM_ScoreEstate)
     ->ArgNames({"systems", "explain", "indexed"})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(10);  // steady state: the first scoring also pays for fresh pages
+
+// The agent's whole rescore (Agent::rescore: evidence snapshots, the fast path, stale ratios,
+// the regression tracker, SQLite with `storage`, the metrics update) over the same estate.
+void BM_AgentRescore(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const TimePoint now = Clock::now();
+  auto ks = keys();
+  collectors::Registry registry;
+  if (!collectors::registerAll(registry)) std::abort();
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("opsm-rescore-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "agent.yml")
+      << "rules_dir: " << OPSM_SOURCE_DIR << "/rules\n"
+      << (state.range(1) ? "storage_path: state.db\n" : "")
+      << "collectors:\n  - {name: bench, type: file, path: facts.yaml}\n";
+  auto config = agent::loadConfig((dir / "agent.yml").string(), registry);
+  if (!config) std::abort();
+  auto a = agent::Agent::create(std::move(*config));
+  if (!a) std::abort();
+  std::vector<scorer::Evidence> all;
+  for (int s = 0; s < n; ++s) {
+    for (auto& [_, e] : evidenceFor(s, ks, now)) {
+      e.source.collector = "bench";
+      all.push_back(std::move(e));
+    }
+  }
+  (*a)->evidence().replaceFromCollector("bench", std::move(all));
+  (*a)->rescore();  // the first scoring sets every baseline and writes every item's state
+  for (auto _ : state) (*a)->rescore();
+  state.counters["systems"] = n;
+  a->reset();
+  std::filesystem::remove_all(dir);
+}
+// Args: systems; storage (1: with storage_path, as in production).
+BENCHMARK(BM_AgentRescore)
+    ->ArgsProduct({{100, 1000, 10000}, {0, 1}})
+    ->ArgNames({"systems", "storage"})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 }  // namespace
 

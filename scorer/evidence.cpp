@@ -152,6 +152,16 @@ std::vector<Evidence> EvidenceStore::forSystem(const std::string& system) const 
   return out;
 }
 
+void EvidenceStore::visit(
+    const std::string& system,
+    const std::function<void(const std::map<std::string, Evidence>&,
+                             const std::map<std::string, const Evidence*>&)>& fn) const {
+  static const std::map<std::string, Evidence> kNone;
+  std::lock_guard lock(mu_);
+  auto s = by_system_.find(system);
+  fn(s == by_system_.end() ? kNone : s->second, merged_defaults_);
+}
+
 std::map<std::string, Evidence> EvidenceStore::snapshot(const std::string& system) const {
   std::lock_guard lock(mu_);
   std::map<std::string, Evidence> out;

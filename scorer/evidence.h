@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -103,6 +104,14 @@ class EvidenceStore {
   // A consistent copy of one system's evidence for scoring: its specific evidence, and for
   // keys without any, the most recent default of any source (named `system` in the copy).
   std::map<std::string, Evidence> snapshot(const std::string& system) const;
+
+  // The same without a copy, for scoring many systems: calls `fn` with the system's own
+  // evidence and the newest default of every key (whose `system` is "*"), under the store's
+  // lock, which `fn` must not take again.
+  void visit(const std::string& system,
+             const std::function<void(const std::map<std::string, Evidence>& own,
+                                      const std::map<std::string, const Evidence*>& defaults)>&
+                 fn) const;
 
  private:
   void mergeDefaults();  // rebuilds merged_defaults_; mu_ held

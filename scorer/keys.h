@@ -29,5 +29,8 @@ using EvidenceIndex = std::vector<IndexEntry>;
 
 // Fills `index` (sized to every key interned so far) from a system's evidence.
 void buildIndex(const std::map<std::string, Evidence>& evidence, EvidenceIndex* index);
+// The same, then the slots still empty from `defaults` (see EvidenceStore::visit).
+void buildIndex(const std::map<std::string, Evidence>& evidence,
+                const std::map<std::string, const Evidence*>& defaults, EvidenceIndex* index);
 
 }  // namespace opsm::scorer

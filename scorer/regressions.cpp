@@ -14,21 +14,31 @@ void setBaseline(const ItemScore& item, std::vector<CriterionState>* states) {
 
 }  // namespace
 
+RegressionTracker::State* RegressionTracker::find(std::vector<std::pair<std::string, State>>& items,
+                                                  const std::string& item, size_t hint) {
+  if (hint < items.size() && items[hint].first == item) return &items[hint].second;
+  for (auto& [name, state] : items) {
+    if (name == item) return &state;
+  }
+  return nullptr;
+}
+
 RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemScore>& scores,
                                                      TimePoint now) {
   Update update;
   for (const auto& system : scores) {
-    for (const auto& item : system.items) {
-      auto key = std::make_pair(system.system, item.item);
-      auto it = items_.find(key);
-      if (it == items_.end()) {
+    auto& items = items_[system.system];
+    for (size_t k = 0; k < system.items.size(); ++k) {
+      const auto& item = system.items[k];
+      State* found = find(items, item.item, k);
+      if (!found) {
         State fresh;
         fresh.level = item.level;
         setBaseline(item, &fresh.states);
-        items_.emplace(std::move(key), std::move(fresh));
+        items.emplace_back(item.item, std::move(fresh));
         continue;
       }
-      State& s = it->second;
+      State& s = *found;
       auto rebase = [&] {
         s.level = item.level;
         s.pending = 0;
@@ -66,8 +76,12 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
 }
 
 int RegressionTracker::level(const std::string& system, const std::string& item) const {
-  auto it = items_.find({system, item});
-  return it == items_.end() ? -1 : it->second.level;
+  auto it = items_.find(system);
+  if (it == items_.end()) return -1;
+  for (const auto& [name, state] : it->second) {
+    if (name == item) return state.level;
+  }
+  return -1;
 }
 
 void RegressionTracker::restore(const std::string& system, const std::string& item, int level,
@@ -75,7 +89,14 @@ void RegressionTracker::restore(const std::string& system, const std::string& it
   State restored;
   restored.level = level;
   restored.restored = std::move(states);
-  items_[{system, item}] = std::move(restored);
+  auto& items = items_[system];
+  for (auto& [name, state] : items) {
+    if (name == item) {
+      state = std::move(restored);
+      return;
+    }
+  }
+  items.emplace_back(item, std::move(restored));
 }
 
 }  // namespace opsm::scorer

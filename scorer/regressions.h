@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,8 +64,13 @@ class RegressionTracker {
     std::map<std::string, CriterionState> restored;
     int pending = 0;  // consecutive scorings below level
   };
+  // The state of (system, item), found with one hash lookup per system and, for items scored
+  // in the same order every time, none per item.
+  static State* find(std::vector<std::pair<std::string, State>>& items, const std::string& item,
+                     size_t hint);
+
   int hysteresis_;
-  std::map<std::pair<std::string, std::string>, State> items_;
+  std::unordered_map<std::string, std::vector<std::pair<std::string, State>>> items_;
 };
 
 }  // namespace opsm::scorer
