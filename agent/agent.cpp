@@ -227,6 +227,8 @@ void Agent::rescore() {
       }
     }
   }
+  // The new rows first: every changed item is in them, so its counters are found there.
+  metrics_->setScores(scores);
   for (const auto& c : update.changes) {
     metrics_->levelChanged(c.system, c.item, c.at);
     if (!c.regression) {
@@ -255,7 +257,6 @@ void Agent::rescore() {
       last_prune_ = now;
     }
   }
-  metrics_->setScores(scores);
   metrics_->setStaleRatios(stale_ratio);
   metrics_->setAttestationExpiries(attestation_expiry);
   metrics_->scored(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),

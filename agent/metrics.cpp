@@ -133,20 +133,12 @@ void Metrics::scored(double seconds, size_t systems) {
 
 void Metrics::regressed(const std::string& system, const std::string& item) {
   std::lock_guard lock(rows_mu_);
-  if (auto* i = findRow(system, item)) {
-    i->regressions += 1;
-  } else {
-    pending_regressions_[{system, item}] += 1;
-  }
+  if (auto* i = findRow(system, item)) i->regressions += 1;
 }
 
 void Metrics::levelChanged(const std::string& system, const std::string& item, TimePoint at) {
   std::lock_guard lock(rows_mu_);
-  if (auto* i = findRow(system, item)) {
-    i->level_change = toSeconds(at);
-  } else {
-    pending_level_change_[{system, item}] = toSeconds(at);
-  }
+  if (auto* i = findRow(system, item)) i->level_change = toSeconds(at);
 }
 
 void Metrics::setAttestationExpiries(
@@ -178,15 +170,27 @@ void Metrics::collectorPolled(const std::string& collector, bool ok, double dura
   }
 }
 
-Metrics::ItemRow* Metrics::findRow(const std::string& system, const std::string& item) {
-  // rows_ are in the order of the scores: systems sorted by name.
-  auto r = std::lower_bound(rows_.begin(), rows_.end(), system,
-                            [](const SystemRow& row, const std::string& s) { return row.system < s; });
-  if (r == rows_.end() || r->system != system) return nullptr;
-  for (auto& i : r->items) {
+namespace {
+
+// The row of `item` among a system's items: at `hint` when the items come in the same order
+// as last time (the pack's), else wherever it is.
+template <typename Row>
+Row* findItem(std::vector<Row>& items, const std::string& item, size_t hint = 0) {
+  if (hint < items.size() && items[hint].item == item) return &items[hint];
+  for (auto& i : items) {
     if (i.item == item) return &i;
   }
   return nullptr;
+}
+
+}  // namespace
+
+Metrics::ItemRow* Metrics::findRow(const std::string& system, const std::string& item) {
+  // rows_ are sorted by system name (setScores).
+  auto r = std::lower_bound(rows_.begin(), rows_.end(), system,
+                            [](const SystemRow& row, const std::string& s) { return row.system < s; });
+  if (r == rows_.end() || r->system != system) return nullptr;
+  return findItem(r->items, item);
 }
 
 void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
@@ -220,29 +224,13 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
     while (old != rows_.end() && old->system < r.system) ++old;
     if (old == rows_.end() || old->system != r.system) continue;
     for (size_t k = 0; k < r.items.size(); ++k) {
-      const ItemRow* before = nullptr;
-      if (k < old->items.size() && old->items[k].item == r.items[k].item) {
-        before = &old->items[k];
-      } else {
-        for (const auto& i : old->items) {
-          if (i.item == r.items[k].item) before = &i;
-        }
-      }
-      if (before) {
+      if (const ItemRow* before = findItem(old->items, r.items[k].item, k)) {
         r.items[k].regressions = before->regressions;
         r.items[k].level_change = before->level_change;
       }
     }
   }
   rows_ = std::move(rows);
-  for (const auto& [key, n] : pending_regressions_) {
-    if (auto* i = findRow(key.first, key.second)) i->regressions += n;
-  }
-  for (const auto& [key, t] : pending_level_change_) {
-    if (auto* i = findRow(key.first, key.second)) i->level_change = t;
-  }
-  pending_regressions_.clear();
-  pending_level_change_.clear();
 }
 
 namespace {

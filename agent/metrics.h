@@ -35,7 +35,8 @@ class Metrics {
   // One scoring of every system took `seconds`.
   void scored(double seconds, size_t systems);
 
-  // A regression of (system, item): counts it. A level change: its time.
+  // A regression of (system, item): counts it. A level change: its time. The item must be in
+  // the last setScores() (items not scored have no series); others are ignored.
   void regressed(const std::string& system, const std::string& item);
   void levelChanged(const std::string& system, const std::string& item, TimePoint at);
   // Per system: share of its collector evidence that is stale (expired, or its collector down).
@@ -90,9 +91,6 @@ class Metrics {
   mutable std::mutex rows_mu_;
   mutable size_t last_scores_size_ = 0;  // bytes of the last rendering, to reserve the next
   std::vector<SystemRow> rows_;
-  // (system, item) events of items not in rows_ yet, applied by the next setScores.
-  std::map<std::pair<std::string, std::string>, double> pending_regressions_;
-  std::map<std::pair<std::string, std::string>, double> pending_level_change_;
   ItemRow* findRow(const std::string& system, const std::string& item);  // rows_mu_ held
   prometheus::Family<prometheus::Gauge>* collector_up_;
   prometheus::Family<prometheus::Gauge>* collector_duration_;
