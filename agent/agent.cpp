@@ -33,9 +33,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
       if (e.source.collector == scorer::kApiAttestationSource) {
         agent->api_attestations_[{e.system, e.key}] = e;
       }
-      if (agent->config_.shard.count > 1 && e.system != scorer::kAnySystem && !agent->mine(e.system)) {
-        continue;
-      }
+      if (!agent->mine(e.system)) continue;
       by_collector[e.source.collector].push_back(std::move(e));
       ++restored;
     }
@@ -96,9 +94,7 @@ PollOutcome Agent::poll(size_t index) {
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (facts && config_.shard.count > 1) {
     // Another agent of the fleet scores the other systems: do not even store their evidence.
-    std::erase_if(*facts, [&](const scorer::Fact& f) {
-      return f.system != scorer::kAnySystem && !mine(f.system);
-    });
+    std::erase_if(*facts, [&](const scorer::Fact& f) { return !mine(f.system); });
   }
   if (facts) {
     out.ok = true;
@@ -145,7 +141,9 @@ std::vector<PollOutcome> Agent::pollAll() {
 }
 
 bool Agent::mine(const std::string& system) const {
-  return config_.shard.count <= 1 || shardOf(system, config_.shard.count) == config_.shard.index;
+  // A source's default evidence (kAnySystem) is about every system, so every shard's.
+  return config_.shard.count <= 1 || system == scorer::kAnySystem ||
+         shardOf(system, config_.shard.count) == config_.shard.index;
 }
 
 std::vector<std::string> Agent::knownSystems() const {

@@ -53,7 +53,7 @@ class Agent {
   std::vector<scorer::RegressionEvent> regressions() const;
   // Systems declared in the config or reported by any collector, sorted.
   std::vector<std::string> knownSystems() const;
-  // Whether this agent's shard scores `system`.
+  // Whether this agent's shard scores `system` (true for scorer::kAnySystem).
   bool mine(const std::string& system) const;
   // Ready once every collector has been polled once (see Daemon).
   bool ready() const { return ready_.load(); }
