@@ -124,19 +124,29 @@ void EvidenceStore::put(Evidence evidence) {
   by_system_[system][key] = std::move(evidence);
 }
 
-std::optional<Evidence> EvidenceStore::find(const std::string& system,
-                                            const std::string& key) const {
-  std::lock_guard lock(mu_);
-  auto s = by_system_.find(system);
-  if (s != by_system_.end()) {
-    auto k = s->second.find(key);
-    if (k != s->second.end()) return k->second;
-  }
-  auto d = merged_defaults_.find(key);
-  if (d == merged_defaults_.end()) return std::nullopt;
-  Evidence e = *d->second;
+namespace {
+
+// A source's default as evidence of `system`.
+Evidence asEvidenceOf(const Evidence& by_default, const std::string& system) {
+  Evidence e = by_default;
   e.system = system;
   return e;
+}
+
+}  // namespace
+
+std::optional<Evidence> EvidenceStore::find(const std::string& system,
+                                            const std::string& key) const {
+  std::optional<Evidence> out;
+  visit(system, [&](const std::map<std::string, Evidence>& own,
+                    const std::map<std::string, const Evidence*>& defaults) {
+    if (auto k = own.find(key); k != own.end()) {
+      out = k->second;
+    } else if (auto d = defaults.find(key); d != defaults.end()) {
+      out = asEvidenceOf(*d->second, system);
+    }
+  });
+  return out;
 }
 
 std::vector<std::string> EvidenceStore::systems() const {
@@ -163,13 +173,14 @@ void EvidenceStore::visit(
 }
 
 std::map<std::string, Evidence> EvidenceStore::snapshot(const std::string& system) const {
-  std::lock_guard lock(mu_);
   std::map<std::string, Evidence> out;
-  if (auto s = by_system_.find(system); s != by_system_.end()) out = s->second;
-  for (const auto& [key, e] : merged_defaults_) {
-    auto [it, added] = out.try_emplace(key, *e);
-    if (added) it->second.system = system;
-  }
+  visit(system, [&](const std::map<std::string, Evidence>& own,
+                    const std::map<std::string, const Evidence*>& defaults) {
+    out = own;
+    for (const auto& [key, e] : defaults) {
+      if (!out.count(key)) out.emplace(key, asEvidenceOf(*e, system));
+    }
+  });
   return out;
 }
 
