@@ -5,7 +5,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "agent/agent.h"
 #include "agent/daemon.h"
@@ -35,38 +37,82 @@ std::string metricsLine(const std::string& text, const std::string& series) {
   return text.substr(at + 1, end - at - 1);
 }
 
-TEST(DaemonTest, AHungSourceDelaysNoOtherSource) {
-  // Listening, never accepting: the kernel completes the handshake and takes the request.
-  asio::io_context io;
-  asio::ip::tcp::acceptor hung(io, {asio::ip::make_address("127.0.0.1"), 0});
-  testing::FixtureServer server(cmdb);
-  testing::TempDir dir;
-  std::string yaml = "listen_address: 127.0.0.1:0\nrules_dir: " + std::string(OPSM_SOURCE_DIR) +
-                     "/rules\nmax_concurrent_polls: 2\ncollectors:\n"
-                     "  - {name: hung, type: rest_cmdb, interval: 60s, timeout: 60s, url: "
-                     "\"http://127.0.0.1:" + std::to_string(hung.local_endpoint().port()) +
-                     "/api/cis\", items: /data, system: /app/code}\n";
+// A daemon of the shipped rules polling REST CMDB sources: hung ones (listening, never
+// accepting: the kernel completes the handshake and takes the request) and answering ones
+// (the fixture's /api/cis/<n>). Torn down even when an assertion fails midway.
+class DaemonTest : public ::testing::Test {
+ protected:
+  DaemonTest() : server_(cmdb) {}
+
+  // A hung source's URL.
+  std::string hungUrl() {
+    hung_.push_back(std::make_unique<asio::ip::tcp::acceptor>(
+        io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
+    return "http://127.0.0.1:" + std::to_string(hung_.back()->local_endpoint().port()) + "/api/cis";
+  }
+  std::string answeringUrl(int n) { return server_.url() + "/api/cis/" + std::to_string(n); }
+  static std::string source(const std::string& name, const std::string& url,
+                            const std::string& timing, const std::string& extra = "") {
+    return "  - {name: " + name + ", type: rest_cmdb, " + timing + ", url: \"" + url +
+           "\", items: /data, system: /app/code" + extra + "}\n";
+  }
+
+  void start(int max_concurrent_polls, const std::string& sources) {
+    ASSERT_TRUE(collectors::registerAll(registry_).ok());
+    auto config = loadConfig(
+        dir_.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: " +
+                                    std::string(OPSM_SOURCE_DIR) + "/rules\nmax_concurrent_polls: " +
+                                    std::to_string(max_concurrent_polls) + "\ncollectors:\n" + sources),
+        registry_);
+    ASSERT_TRUE(config.ok()) << config.error().describe();
+    auto agent = Agent::create(std::move(*config));
+    ASSERT_TRUE(agent) << agent.error().message;
+    agent_ = std::move(*agent);
+    daemon_ = std::make_unique<Daemon>(*agent_);
+    ASSERT_TRUE(daemon_->start().ok());
+    runner_ = std::thread([this] { daemon_->run(false); });
+    base_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  }
+
+  // The hung sources' servers go away: their pending connections are reset.
+  void closeHung() {
+    for (auto& a : hung_) a->close();
+  }
+
+  void TearDown() override {
+    closeHung();  // else the daemon's destructor waits for their timeouts
+    if (runner_.joinable()) {
+      daemon_->stop();
+      runner_.join();
+    }
+  }
+
+  bool ready() { return http_.get(base_ + "/-/ready", std::chrono::seconds(5)).ok(); }
+  std::string metrics() {
+    auto r = http_.get(base_ + "/metrics", std::chrono::seconds(5));
+    return r ? r->body : std::string();
+  }
+
+  asio::io_context io_;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> hung_;
+  testing::FixtureServer server_;
+  testing::TempDir dir_;
+  collectors::Registry registry_;
+  std::unique_ptr<Agent> agent_;
+  std::unique_ptr<Daemon> daemon_;
+  std::thread runner_;
+  std::string base_;
+  collectors::HttpClient http_{collectors::HttpOptions{}};
+};
+
+TEST_F(DaemonTest, AHungSourceDelaysNoOtherSource) {
+  std::string sources = source("hung", hungUrl(), "interval: 60s, timeout: 60s");
   const int kOthers = 6;
   for (int n = 0; n < kOthers; ++n) {
-    yaml += "  - {name: cmdb-" + std::to_string(n) + ", type: rest_cmdb, interval: 60s, url: \"" +
-            server.url() + "/api/cis/" + std::to_string(n) +
-            "\", items: /data, system: /app/code, required: [/owner, /ip]}\n";
+    sources += source("cmdb-" + std::to_string(n), answeringUrl(n), "interval: 60s",
+                      ", required: [/owner, /ip]");
   }
-  collectors::Registry registry;
-  ASSERT_TRUE(collectors::registerAll(registry).ok());
-  auto config = loadConfig(dir.write("agent.yml", yaml), registry);
-  ASSERT_TRUE(config) << config.error().message;
-  auto agent = Agent::create(std::move(*config));
-  ASSERT_TRUE(agent) << agent.error().message;
-  Daemon daemon(**agent);
-  ASSERT_TRUE(daemon.start().ok());
-  std::thread runner([&] { daemon.run(false); });
-  collectors::HttpClient http{collectors::HttpOptions{}};
-  const std::string base = "http://127.0.0.1:" + std::to_string(daemon.port());
-  auto metrics = [&] {
-    auto r = http.get(base + "/metrics", std::chrono::seconds(5));
-    return r ? r->body : std::string();
-  };
+  start(2, sources);
 
   // Every other source is polled and scored while the hung one still holds its thread.
   std::string text;
@@ -90,23 +136,19 @@ TEST(DaemonTest, AHungSourceDelaysNoOtherSource) {
             "opsmaturity_collector_failures_total{collector=\"hung\"} 0");
   EXPECT_EQ(metricsLine(text, "opsmaturity_collector_up{collector=\"hung\"}"),
             "opsmaturity_collector_up{collector=\"hung\"} 0");
-  EXPECT_FALSE(http.get(base + "/-/ready", std::chrono::seconds(5)).ok())
-      << "ready before the hung source's first poll ended";
+  EXPECT_FALSE(ready()) << "ready before the hung source's first poll ended";
   EXPECT_NE(text.find("\nopsmaturity_scorings_total "), std::string::npos);
   EXPECT_EQ(metricsLine(text, "opsmaturity_scored_systems"), "opsmaturity_scored_systems " + std::to_string(kOthers));
 
-  // The hung source's server goes away (its pending connection is reset): its poll fails,
-  // the agent becomes ready and the others' evidence is untouched.
-  hung.close();
-  EXPECT_TRUE(testing::waitFor([&] { return http.get(base + "/-/ready", std::chrono::seconds(5)).ok(); },
-                               std::chrono::seconds(30)));
+  // The hung source's server goes away: its poll fails, the agent becomes ready and the
+  // others' evidence is untouched.
+  closeHung();
+  EXPECT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
   text = metrics();
   EXPECT_EQ(metricsLine(text, "opsmaturity_collector_failures_total{collector=\"hung\"}"),
             "opsmaturity_collector_failures_total{collector=\"hung\"} 1");
   EXPECT_EQ(metricsLine(text, "opsmaturity_collector_up{collector=\"cmdb-3\"}"),
             "opsmaturity_collector_up{collector=\"cmdb-3\"} 1");
-  daemon.stop();
-  runner.join();
 }
 
 // Sources that timed out are polled on a small pool of their own from then on: even as many
@@ -114,39 +156,18 @@ TEST(DaemonTest, AHungSourceDelaysNoOtherSource) {
 // timeout. Round 1 (t=0): both hung sources hold both threads until their 2 s timeout, the
 // others wait. Round 2 (t=3 s): the answering sources are polled at once, while the hung ones
 // queue for the one suspect thread (their next failures come at t=5 s and t=7 s).
-TEST(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
-  asio::io_context io;
-  asio::ip::tcp::acceptor hung0(io, {asio::ip::make_address("127.0.0.1"), 0});
-  asio::ip::tcp::acceptor hung1(io, {asio::ip::make_address("127.0.0.1"), 0});
-  testing::FixtureServer server(cmdb);
-  testing::TempDir dir;
-  std::string yaml = "listen_address: 127.0.0.1:0\nrules_dir: " + std::string(OPSM_SOURCE_DIR) +
-                     "/rules\nmax_concurrent_polls: 2\ncollectors:\n";
-  for (auto* a : {&hung0, &hung1}) {
-    yaml += "  - {name: hung-" + std::to_string(a == &hung0 ? 0 : 1) +
-            ", type: rest_cmdb, interval: 3s, timeout: 2s, url: \"http://127.0.0.1:" +
-            std::to_string(a->local_endpoint().port()) + "/api/cis\", items: /data, system: /app/code}\n";
-  }
+TEST_F(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
+  std::string sources = source("hung-0", hungUrl(), "interval: 3s, timeout: 2s") +
+                        source("hung-1", hungUrl(), "interval: 3s, timeout: 2s");
   const int kOthers = 4;
   for (int n = 0; n < kOthers; ++n) {
-    yaml += "  - {name: cmdb-" + std::to_string(n) + ", type: rest_cmdb, interval: 3s, timeout: 1s, url: \"" +
-            server.url() + "/api/cis/" + std::to_string(n) + "\", items: /data, system: /app/code}\n";
+    sources += source("cmdb-" + std::to_string(n), answeringUrl(n), "interval: 3s, timeout: 1s");
   }
-  collectors::Registry registry;
-  ASSERT_TRUE(collectors::registerAll(registry).ok());
-  auto config = loadConfig(dir.write("agent.yml", yaml), registry);
-  ASSERT_TRUE(config.ok()) << config.error().describe();
-  auto agent = Agent::create(std::move(*config));
-  ASSERT_TRUE(agent) << agent.error().message;
-  Daemon daemon(**agent);
-  ASSERT_TRUE(daemon.start().ok());
-  std::thread runner([&] { daemon.run(false); });
-  collectors::HttpClient http{collectors::HttpOptions{}};
-  const std::string base = "http://127.0.0.1:" + std::to_string(daemon.port());
+  start(2, sources);
 
   auto polls = [&](int n) {
     int count = 0;
-    for (const auto& r : server.requests()) count += r.target == "/api/cis/" + std::to_string(n);
+    for (const auto& r : server_.requests()) count += r.target == "/api/cis/" + std::to_string(n);
     return count;
   };
   bool second_round = testing::waitFor(
@@ -158,17 +179,13 @@ TEST(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
       },
       std::chrono::seconds(30));
   ASSERT_TRUE(second_round);
-  auto r = http.get(base + "/metrics", std::chrono::seconds(5));
-  ASSERT_TRUE(r) << r.error().message;
+  std::string text = metrics();
+  ASSERT_FALSE(text.empty());
   for (const char* name : {"hung-0", "hung-1"}) {
     std::string series = std::string("opsmaturity_collector_failures_total{collector=\"") + name + "\"}";
-    EXPECT_EQ(metricsLine(r->body, series), series + " 1")
+    EXPECT_EQ(metricsLine(text, series), series + " 1")
         << "the answering sources' second poll waited for a hung source's second timeout";
   }
-  hung0.close();
-  hung1.close();
-  daemon.stop();
-  runner.join();
 }
 
 }  // namespace
