@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collectors/common/json.h"
 #include "scorer/attestations.h"
 #include "scorer/check.h"
 
@@ -35,18 +36,7 @@ void str(Writer& w, const std::string& s) {
   w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-void writeValue(Writer& w, const scorer::Value& v) {
-  switch (v.type()) {
-    case scorer::ValueType::kBool: w.Bool(v.asBool()); break;
-    case scorer::ValueType::kNumber: w.Double(v.asNumber()); break;
-    case scorer::ValueType::kString: str(w, v.asString()); break;
-    case scorer::ValueType::kList:
-      w.StartArray();
-      for (const auto& s : v.asList()) str(w, s);
-      w.EndArray();
-      break;
-  }
-}
+using collectors::writeValue;
 
 void writeEvidence(Writer& w, const scorer::Evidence& e, TimePoint now) {
   w.StartObject();

@@ -5,6 +5,8 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "collectors/common/json.h"
+
 namespace opsm::agent {
 
 namespace {
@@ -181,22 +183,7 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
       w.Key("key");
       str(e.key);
       w.Key("value");
-      switch (e.value.type()) {
-        case scorer::ValueType::kBool:
-          w.Bool(e.value.asBool());
-          break;
-        case scorer::ValueType::kNumber:
-          w.Double(e.value.asNumber());
-          break;
-        case scorer::ValueType::kString:
-          str(e.value.asString());
-          break;
-        case scorer::ValueType::kList:
-          w.StartArray();
-          for (const auto& s : e.value.asList()) str(s);
-          w.EndArray();
-          break;
-      }
+      collectors::writeValue(w, e.value);
       w.Key("observed_at");
       w.Double(toSeconds(e.observed_at));
       w.Key("expires_at");

@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collectors/common/json.h"
+
 namespace opsm::agent {
 
 namespace {
@@ -64,16 +66,7 @@ class Stmt {
 std::string encodeValue(const scorer::Value& v) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  switch (v.type()) {
-    case scorer::ValueType::kBool: w.Bool(v.asBool()); break;
-    case scorer::ValueType::kNumber: w.Double(v.asNumber()); break;
-    case scorer::ValueType::kString: w.String(v.asString().c_str()); break;
-    case scorer::ValueType::kList:
-      w.StartArray();
-      for (const auto& s : v.asList()) w.String(s.c_str());
-      w.EndArray();
-      break;
-  }
+  collectors::writeValue(w, v);
   return buf.GetString();
 }
 

@@ -15,6 +15,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collectors/common/json.h"
 #include "collectors/collector.h"
 #include "scorer/check.h"
 #include "scorer/keys.h"
@@ -25,19 +26,6 @@ namespace {
 using namespace opsm;
 using scorer::Condition;
 using W = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void literal(W& w, const scorer::Value& v) {
-  switch (v.type()) {
-    case scorer::ValueType::kBool: w.Bool(v.asBool()); break;
-    case scorer::ValueType::kNumber: w.Double(v.asNumber()); break;
-    case scorer::ValueType::kString: w.String(v.asString().c_str()); break;
-    case scorer::ValueType::kList:
-      w.StartArray();
-      for (const auto& s : v.asList()) w.String(s.c_str());
-      w.EndArray();
-      break;
-  }
-}
 
 // Derived facts the peer cannot compute itself: len(key) and age(key).
 std::set<std::string> g_len_keys, g_age_keys;
@@ -93,7 +81,7 @@ void condition(W& w, const Condition& c) {
       w.Key("operator");
       w.String(kOps.at(c.op));
       w.Key("value");
-      literal(w, c.literal);
+      collectors::writeValue(w, c.literal);
       w.EndObject();
       return;
     }
@@ -212,7 +200,7 @@ int main(int argc, char** argv) {
     fw.StartObject();
     for (const auto& [key, e] : estate[s]) {
       fw.Key(key.c_str());
-      literal(fw, e.value);
+      collectors::writeValue(fw, e.value);
       if (g_len_keys.count(key) && (e.value.isList() || e.value.isString())) {
         fw.Key(("len(" + key + ")").c_str());
         fw.Double(static_cast<double>(e.value.isList() ? e.value.asList().size() : e.value.asString().size()));

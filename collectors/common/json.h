@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "common/result.h"
+#include "scorer/evidence.h"
 
 namespace opsm::collectors {
 
@@ -18,5 +19,23 @@ const rapidjson::Value* arrayMember(const rapidjson::Value& obj, const char* nam
 const rapidjson::Value* objectMember(const rapidjson::Value& obj, const char* name);
 std::string stringMember(const rapidjson::Value& obj, const char* name,
                          const std::string& fallback = "");
+
+// Writes an evidence value with a rapidjson writer: true, 0.5, "text", ["a", "b"].
+template <typename Writer>
+void writeValue(Writer& w, const scorer::Value& v) {
+  auto str = [&](const std::string& s) {
+    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  };
+  switch (v.type()) {
+    case scorer::ValueType::kBool: w.Bool(v.asBool()); break;
+    case scorer::ValueType::kNumber: w.Double(v.asNumber()); break;
+    case scorer::ValueType::kString: str(v.asString()); break;
+    case scorer::ValueType::kList:
+      w.StartArray();
+      for (const auto& s : v.asList()) str(s);
+      w.EndArray();
+      break;
+  }
+}
 
 }  // namespace opsm::collectors
