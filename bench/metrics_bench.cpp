@@ -7,20 +7,14 @@
 #include <vector>
 
 #include "agent/metrics.h"
+#include "bench/estate.h"
 #include "scorer/scoring.h"
 
 namespace {
 
 using namespace opsm;
 
-const scorer::RulePack& pack() {
-  static scorer::RulePack p = [] {
-    auto r = scorer::loadRulePack(std::string(OPSM_SOURCE_DIR) + "/rules");
-    if (!r) std::abort();
-    return std::move(*r);
-  }();
-  return p;
-}
+const scorer::RulePack& pack() { return bench::shippedPack(); }
 
 std::vector<scorer::SystemScore> estate(int n) {
   std::vector<scorer::SystemScore> out;

@@ -15,6 +15,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "bench/estate.h"
 #include "collectors/common/json.h"
 #include "collectors/collector.h"
 #include "scorer/check.h"
@@ -97,22 +98,15 @@ int main(int argc, char** argv) {
   }
   const int n = std::atoi(argv[1]);
   const std::string dir = argv[2];
-  auto pack = scorer::loadRulePack(std::string(OPSM_SOURCE_DIR) + "/rules");
-  if (!pack) {
-    std::fprintf(stderr, "%s\n", pack.error().message.c_str());
-    return 2;
-  }
-  collectors::Registry registry;
-  if (!collectors::registerAll(registry)) return 2;
-  auto catalog = registry.catalog();
+  const scorer::RulePack& pack = bench::shippedPack();
 
   // Rules: one per criterion, its event named after it.
   rapidjson::StringBuffer rb;
   W rw(rb);
   rw.StartArray();
-  std::map<std::string, scorer::ValueType> keys;
+  const std::map<std::string, scorer::ValueType> keys = bench::packKeys(pack);
   std::vector<const scorer::Criterion*> criteria;
-  for (const auto& item : pack->items) {
+  for (const auto& item : pack.items) {
     for (const auto& level : item.levels) {
       for (const auto& c : level.criteria) {
         criteria.push_back(&c);
@@ -144,13 +138,6 @@ int main(int argc, char** argv) {
         rw.EndArray();
         rw.EndObject();
         rw.EndObject();
-        std::vector<std::string> ks;
-        if (c.when) scorer::conditionKeys(*c.when, &ks);
-        if (c.applies_to) scorer::conditionKeys(*c.applies_to, &ks);
-        for (const auto& k : ks) {
-          const auto* spec = catalog->find(k);
-          keys[k] = spec && !spec->isNamespace() ? spec->type : scorer::ValueType::kNumber;
-        }
       }
     }
   }
@@ -225,7 +212,7 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   for (int r = 0; r < rounds; ++r) {
     for (int s = 0; s < n; ++s) {
-      scores[s] = scorer::scoreSystem("s", *pack, scorer::EvalContext{estate[s], now, &index[s]}, fast);
+      scores[s] = scorer::scoreSystem("s", pack, scorer::EvalContext{estate[s], now, &index[s]}, fast);
     }
   }
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / rounds;

@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "bench/estate.h"
 #include "collectors/collector.h"
 #include "scorer/check.h"
 #include "scorer/keys.h"
@@ -22,34 +23,10 @@ namespace {
 
 using namespace opsm;
 
-const scorer::RulePack& pack() {
-  static scorer::RulePack p = [] {
-    auto r = scorer::loadRulePack(std::string(OPSM_SOURCE_DIR) + "/rules");
-    if (!r) std::abort();
-    return std::move(*r);
-  }();
-  return p;
-}
+const scorer::RulePack& pack() { return bench::shippedPack(); }
 
-// Every evidence key the pack uses, with its type from the collectors' catalog.
 std::vector<std::pair<std::string, scorer::ValueType>> keys() {
-  collectors::Registry registry;
-  if (!collectors::registerAll(registry)) std::abort();
-  auto catalog = registry.catalog();
-  std::map<std::string, scorer::ValueType> out;
-  for (const auto& item : pack().items) {
-    for (const auto& level : item.levels) {
-      for (const auto& c : level.criteria) {
-        std::vector<std::string> ks;
-        if (c.when) scorer::conditionKeys(*c.when, &ks);
-        if (c.applies_to) scorer::conditionKeys(*c.applies_to, &ks);
-        for (const auto& k : ks) {
-          const auto* spec = catalog->find(k);
-          out[k] = spec && !spec->isNamespace() ? spec->type : scorer::ValueType::kNumber;
-        }
-      }
-    }
-  }
+  auto out = bench::packKeys(pack());
   return {out.begin(), out.end()};
 }
 
