@@ -375,11 +375,9 @@ int main(int argc, char** argv) {
   std::printf("one healthy poll took          p50 %.3f s, p99 %.3f s, max %.3f s\n",
               percentile(took, 0.5), percentile(took, 0.99), percentile(took, 1.0));
   for (const auto& n : slow_names) {
-    auto l = last_success.find(n);
     std::printf("slow source %-10s        %s, took %.2f s\n", n.c_str(),
                 up.count(n) && up.at(n) == 1 ? "succeeded" : "FAILED",
                 duration.count(n) ? duration.at(n) : -1.0);
-    (void)l;
   }
   for (const auto& n : hung_names) {
     std::printf("hung source %-10s        %s after %.2f s\n", n.c_str(),
