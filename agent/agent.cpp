@@ -71,7 +71,10 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
   store_.replaceFromCollector(
       "config", scorer::toEvidence("config", config_.system_facts, clock_(),
                                    std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100))));
-  for (const auto& c : config_.collectors) metrics_->collectorDeclared(c.name);
+  for (const auto& c : config_.collectors) {
+    metrics_->collectorDeclared(c.name);
+    if (!c.systems_from.empty()) store_.setSystemsFrom(c.name, c.systems_from);
+  }
   metrics_->setShard(config_.shard.index, config_.shard.count);
   metrics_->setExportCriteriaStates(config_.export_criteria_states);
 }
@@ -92,6 +95,24 @@ PollOutcome Agent::poll(size_t index) {
     facts = makeError(ErrorCode::kInternal, entry.name + ": unexpected error: " + e.what());
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (facts) {
+    std::set<std::string> systems;
+    for (const auto& f : *facts) {
+      if (f.system != scorer::kAnySystem) systems.insert(f.system);
+    }
+    out.systems = systems.size();
+    if (systems.empty()) {
+      out.warning = entry.name + " (" + entry.type +
+                    ") matched no system: check its system mapping (a label, tag or field that "
+                    "none of what it sees carries?); its evidence counts for no system";
+      if (!entry.systems_from.empty()) {
+        out.warning = entry.name + " (" + entry.type +
+                      ") matched no system itself; its defaults count for the systems of " +
+                      entry.systems_from.front() +
+                      (entry.systems_from.size() > 1 ? " and others" : "");
+      }
+    }
+  }
   if (facts && config_.shard.count > 1) {
     // Another agent of the fleet scores the other systems: do not even store their evidence.
     std::erase_if(*facts, [&](const scorer::Fact& f) { return !mine(f.system); });
@@ -118,7 +139,9 @@ PollOutcome Agent::poll(size_t index) {
       }
     }
     store_.replaceFromCollector(entry.name, std::move(evidence));
-    logger("collector")->debug("{}: {} facts in {:.3f}s", entry.name, out.facts, out.seconds);
+    logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
+                               out.systems, out.seconds);
+    if (!out.warning.empty()) logger("collector")->warn("{}", out.warning);
   } else {
     out.error = facts.error().describe();
     out.timed_out = facts.error().code == ErrorCode::kTimeout ||
@@ -126,7 +149,7 @@ PollOutcome Agent::poll(size_t index) {
     logger("collector")->warn("{}: poll failed, keeping previous evidence: {}", entry.name,
                               out.error);
   }
-  metrics_->collectorPolled(entry.name, out.ok, out.seconds, clock_(), out.facts);
+  metrics_->collectorPolled(entry.name, out.ok, out.seconds, clock_(), out.facts, out.systems);
   {
     std::lock_guard lock(scores_mu_);
     collector_ok_[entry.name] = out.ok;
@@ -144,6 +167,27 @@ bool Agent::mine(const std::string& system) const {
   // A source's default evidence (kAnySystem) is about every system, so every shard's.
   return config_.shard.count <= 1 || system == scorer::kAnySystem ||
          shardOf(system, config_.shard.count) == config_.shard.index;
+}
+
+std::map<std::string, std::string> Agent::unknownTo(const std::string& system) const {
+  std::map<std::string, std::string> out;
+  auto knowers = store_.knownBy(system);
+  for (const auto& c : config_.collectors) {
+    if (std::binary_search(knowers.begin(), knowers.end(), c.name)) continue;
+    for (const auto& key : c.evidence_keys) {
+      std::string& why = out[key];
+      why += std::string(why.empty() ? "" : "; ") + "source " + c.name + " (" + c.type +
+             ") does not know system " + system;
+    }
+  }
+  return out;
+}
+
+bool Agent::knownToACollector(const std::string& system) const {
+  auto knowers = store_.knownBy(system);
+  return std::any_of(config_.collectors.begin(), config_.collectors.end(), [&](const auto& c) {
+    return std::binary_search(knowers.begin(), knowers.end(), c.name);
+  });
 }
 
 std::vector<std::string> Agent::knownSystems() const {
@@ -214,7 +258,8 @@ void Agent::rescore() {
   // A regression names why each flipped criterion fails now: explain just those.
   for (auto& r : update.regressions) {
     auto evidence = store_.snapshot(r.system);
-    scorer::EvalContext ctx{evidence, now};
+    auto unknown_to = unknownTo(r.system);
+    scorer::EvalContext ctx{evidence, now, nullptr, &unknown_to};
     for (auto& [id, reason] : r.flipped) {
       for (const auto& item : pack_.items) {
         for (const auto& level : item.levels) {
@@ -342,7 +387,8 @@ std::optional<scorer::SystemScore> Agent::explainedScore(const std::string& syst
   auto known = knownSystems();
   if (std::find(known.begin(), known.end(), system) == known.end()) return std::nullopt;
   auto evidence = store_.snapshot(system);
-  scorer::EvalContext ctx{evidence, clock_()};
+  auto unknown_to = unknownTo(system);
+  scorer::EvalContext ctx{evidence, clock_(), nullptr, &unknown_to};
   std::lock_guard lock(scores_mu_);  // the pack may be swapped by a reload
   return scorer::scoreSystem(system, pack_, ctx, config_.scoring);
 }

@@ -29,6 +29,10 @@ struct PollOutcome {
   size_t facts = 0;
   double seconds = 0;
   bool timed_out = false;  // the source did not answer within the poll's timeout
+  size_t systems = 0;      // systems the poll reported specific evidence of
+  // Set when the poll succeeded but its system mapping matched no system: its evidence counts
+  // for no system (see docs/architecture.md, Attribution).
+  std::string warning;
 };
 
 // The agent's core: config, rules, evidence, scores and metrics. Polling one collector and
@@ -53,6 +57,13 @@ class Agent {
   std::vector<scorer::RegressionEvent> regressions() const;
   // Systems declared in the config or reported by any collector, sorted.
   std::vector<std::string> knownSystems() const;
+  // Why evidence of a key is missing for `system`, by key: "source prometheus-main
+  // (prometheus) does not know system billing" for each key a configured collector that does
+  // not know the system could report. For explanations (EvalContext::unknown_to).
+  std::map<std::string, std::string> unknownTo(const std::string& system) const;
+  // Whether a configured collector knows `system` (reports specific evidence of it, or knows
+  // the systems of one that does). A system only declared or attested is known to none.
+  bool knownToACollector(const std::string& system) const;
   // Whether this agent's shard scores `system` (true for scorer::kAnySystem).
   bool mine(const std::string& system) const;
   // Ready once every collector has been polled once (see Daemon).

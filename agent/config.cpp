@@ -235,10 +235,32 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     entry.interval = *interval;
     entry.timeout = *timeout;
     entry.ttl = *ttl;
+    if (YAML::Node from = node["systems_from"]) {
+      if (!from.IsSequence()) {
+        return fieldError(path, from, "systems_from", "must be a list of collector names");
+      }
+      for (const auto& n : from) {
+        if (!n.IsScalar()) {
+          return fieldError(path, n, "systems_from", "must be a list of collector names");
+        }
+        entry.systems_from.push_back(n.Scalar());
+      }
+    }
+    for (const auto& spec : factory->evidenceKeys()) entry.evidence_keys.push_back(spec.key);
     auto collector = factory->create(collectors::CollectorConfig{entry.name, path, node});
     if (!collector) return collector.error();
     entry.collector = std::move(*collector);
     config.collectors.push_back(std::move(entry));
+  }
+  // systems_from names other collectors of this config (checked once all are known).
+  for (size_t i = 0; i < config.collectors.size(); ++i) {
+    for (const auto& other : config.collectors[i].systems_from) {
+      if (other == config.collectors[i].name || !names.count(other)) {
+        YAML::Node from = list[i]["systems_from"];
+        return fieldError(path, from, "systems_from",
+                          "'" + other + "' is not another collector of this config");
+      }
+    }
   }
   return config;
 }

@@ -18,6 +18,12 @@ struct CollectorEntry {
   Duration interval{std::chrono::seconds(60)};
   Duration timeout{std::chrono::seconds(10)};
   Duration ttl{};  // how long its evidence stays valid; default 5 x interval
+  // Other collectors whose systems this one knows too (`systems_from`): its default evidence
+  // counts for them (an Alertmanager receiving a Prometheus server's alerts).
+  std::vector<std::string> systems_from;
+  // The evidence keys its type declares (keys ending in ".*" are namespaces), to explain a
+  // missing key by the source that does not know the system.
+  std::vector<std::string> evidence_keys;
   std::unique_ptr<collectors::Collector> collector;
 };
 

@@ -220,7 +220,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "opsmaturity: %s\n", store.error().message.c_str());
       return 2;
     }
-    auto json = (*store)->exportSystem(export_system);
+    std::map<std::string, std::vector<std::string>> systems_from;
+    for (const auto& c : config->collectors) systems_from[c.name] = c.systems_from;
+    auto json = (*store)->exportSystem(export_system, systems_from);
     if (!json) {
       std::fprintf(stderr, "opsmaturity: %s\n", json.error().message.c_str());
       return 2;
@@ -238,6 +240,8 @@ int main(int argc, char** argv) {
       if (!p.ok) {
         std::fprintf(stderr, "opsmaturity: collector %s failed (its stored evidence, if any, is used): %s\n",
                      p.collector.c_str(), p.error.c_str());
+      } else if (!p.warning.empty()) {
+        std::fprintf(stderr, "opsmaturity: warning: %s\n", p.warning.c_str());
       }
     }
     agent->rescore();
@@ -272,6 +276,16 @@ int main(int argc, char** argv) {
         all_ok = false;
         std::fprintf(stderr, "opsmaturity: collector %s failed: %s\n", p.collector.c_str(),
                      p.error.c_str());
+      } else if (!p.warning.empty()) {
+        std::fprintf(stderr, "opsmaturity: warning: %s\n", p.warning.c_str());
+      }
+    }
+    for (const auto& system : agent->knownSystems()) {
+      if (!agent->knownToACollector(system)) {
+        std::fprintf(stderr,
+                     "opsmaturity: warning: system %s is declared but no source knows it: its "
+                     "collected criteria are unknown\n",
+                     system.c_str());
       }
     }
     std::cout << (json ? opsm::agent::renderJson(*agent, polls)

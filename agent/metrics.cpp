@@ -74,6 +74,12 @@ Metrics::Metrics(const scorer::Model& model)
                           .Name("opsmaturity_collector_facts")
                           .Help("Facts the collector's last successful poll produced.")
                           .Register(*registry_);
+  collector_systems_ = &prometheus::BuildGauge()
+                            .Name("opsmaturity_collector_systems")
+                            .Help("Systems the collector's last successful poll matched (reported "
+                                  "specific evidence of); 0 means its system mapping matches "
+                                  "nothing.")
+                            .Register(*registry_);
   collector_failures_ = &prometheus::BuildCounter()
                              .Name("opsmaturity_collector_failures_total")
                              .Help("Polls of the collector that failed.")
@@ -158,13 +164,14 @@ void Metrics::collectorDeclared(const std::string& collector) {
 }
 
 void Metrics::collectorPolled(const std::string& collector, bool ok, double duration_seconds,
-                              TimePoint finished, size_t facts) {
+                              TimePoint finished, size_t facts, size_t systems) {
   prometheus::Labels l{{"collector", collector}};
   collector_up_->Add(l).Set(ok ? 1 : 0);
   collector_duration_->Add(l).Set(duration_seconds);
   if (ok) {
     collector_last_success_->Add(l).Set(toSeconds(finished));
     collector_facts_->Add(l).Set(static_cast<double>(facts));
+    collector_systems_->Add(l).Set(static_cast<double>(systems));
   } else {
     collector_failures_->Add(l).Increment();
   }

@@ -30,7 +30,7 @@ class Metrics {
   void setScores(const std::vector<scorer::SystemScore>& scores);
 
   void collectorPolled(const std::string& collector, bool ok, double duration_seconds,
-                       TimePoint finished, size_t facts);
+                       TimePoint finished, size_t facts, size_t systems = 0);
   void collectorDeclared(const std::string& collector);
   // One scoring of every system took `seconds`.
   void scored(double seconds, size_t systems);
@@ -96,6 +96,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* collector_duration_;
   prometheus::Family<prometheus::Gauge>* collector_last_success_;
   prometheus::Family<prometheus::Gauge>* collector_facts_;
+  prometheus::Family<prometheus::Gauge>* collector_systems_;
   prometheus::Family<prometheus::Counter>* collector_failures_;
   prometheus::Gauge* scoring_duration_ = nullptr;
   prometheus::Gauge* scoring_systems_ = nullptr;

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <set>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -282,8 +284,23 @@ Status Store::prune(TimePoint before) {
   return Status::success();
 }
 
-Result<std::string> Store::exportSystem(const std::string& system) const {
+Result<std::string> Store::exportSystem(
+    const std::string& system,
+    const std::map<std::string, std::vector<std::string>>& systems_from) const {
   std::lock_guard lock(mu_);
+  // The sources that know the system: those with specific evidence of it, and those that
+  // know the systems of one of them. Only their defaults count for it (attribution).
+  std::set<std::string> knowers;
+  {
+    Stmt q(db_, "SELECT DISTINCT collector FROM evidence WHERE system = ?1");
+    q.text(1, system);
+    while (q.step() == SQLITE_ROW) knowers.insert(q.col(0));
+    for (const auto& [collector, others] : systems_from) {
+      for (const auto& o : others) {
+        if (knowers.count(o)) knowers.insert(collector);
+      }
+    }
+  }
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -293,27 +310,26 @@ Result<std::string> Store::exportSystem(const std::string& system) const {
   w.StartArray();
   {
     // The system's own evidence, and for keys without any, the newest default of a source
-    // (system '*', see scorer::kAnySystem): what the agent scores the system on.
+    // that knows it (system '*', see scorer::kAnySystem): what the agent scores the system on.
     Stmt q(db_,
            "SELECT key, collector, locator, value, observed_at, expires_at, 0 FROM evidence "
            "WHERE system = ?1 "
            "UNION ALL SELECT d.key, d.collector, d.locator, d.value, d.observed_at, d.expires_at, 1 "
            "FROM evidence d WHERE d.system = '*' "
            "AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.system = ?1 AND s.key = d.key) "
-           "AND d.observed_at = (SELECT MAX(m.observed_at) FROM evidence m "
-           "WHERE m.system = '*' AND m.key = d.key) "
-           "ORDER BY 1");
+           "ORDER BY 1, 7, 5 DESC");
     q.text(1, system);
     std::string last_default;
     while (q.step() == SQLITE_ROW) {
       const bool is_default = q.num(6) != 0;
-      if (is_default && q.col(0) == last_default) continue;  // two sources' defaults, same time
+      if (is_default && !knowers.count(q.col(1))) continue;  // a source that does not know it
+      if (is_default && q.col(0) == last_default) continue;  // an older default of the key
       if (is_default) last_default = q.col(0);
       w.StartObject();
       w.Key("key");
       w.String(q.col(0).c_str());
       if (is_default) {
-        w.Key("default");  // a source's word on every system it reports nothing specific of
+        w.Key("default");  // a source's word on every system it knows without saying so
         w.Bool(true);
       }
       w.Key("value");

@@ -49,7 +49,11 @@ class Store {
   Status prune(TimePoint before);
 
   // Everything kept about one system, as JSON for auditors (opsmaturity evidence export).
-  Result<std::string> exportSystem(const std::string& system) const;
+  // `systems_from`: per collector, the collectors whose systems it knows too (the config's
+  // systems_from): their defaults count for the system like the agent counts them.
+  Result<std::string> exportSystem(
+      const std::string& system,
+      const std::map<std::string, std::vector<std::string>>& systems_from = {}) const;
 
   const std::string& path() const { return path_; }
 

@@ -132,7 +132,18 @@ const Evidence* lookup(const EvalContext& ctx, const std::string& key, int id) {
 Tri evalCompare(const Condition& c, const EvalContext& ctx, std::string* why) {
   const Evidence* found = lookup(ctx, c.key, c.key_id);
   if (!found) {
-    if (why) *why = "no evidence " + c.key + " (needed for " + c.source_text + ")";
+    if (why) {
+      *why = "no evidence " + c.key + " (needed for " + c.source_text + ")";
+      if (ctx.unknown_to) {
+        // The key itself, or the namespace it falls under (file.*, plugin.*).
+        auto u = ctx.unknown_to->find(c.key);
+        for (size_t dot = c.key.rfind('.'); u == ctx.unknown_to->end() && dot != std::string::npos;
+             dot = dot ? c.key.rfind('.', dot - 1) : std::string::npos) {
+          u = ctx.unknown_to->find(c.key.substr(0, dot) + ".*");
+        }
+        if (u != ctx.unknown_to->end()) *why += ": " + u->second;
+      }
+    }
     return Tri::kUnknown;
   }
   const Evidence& e = *found;

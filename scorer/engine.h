@@ -24,6 +24,9 @@ struct EvalContext {
   // Optional: the same evidence indexed by key id (see keys.h). When set, lookups of keys
   // with an id use it instead of the map: the fast path for scoring many systems.
   const EvidenceIndex* index = nullptr;
+  // Optional, for explanations: why a key has no evidence, by key ("source prometheus-main
+  // does not know system billing"; EvidenceStore::unknownTo).
+  const std::map<std::string, std::string>* unknown_to = nullptr;
 };
 
 // Evaluates a compiled condition. When `why` is not null it receives an explanation naming

@@ -75,6 +75,10 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
   std::lock_guard lock(mu_);
   auto& written = written_[collector];
   for (const auto& [system, key] : written) {
+    if (auto k = known_by_.find(system); k != known_by_.end()) {
+      k->second.erase(collector);
+      if (k->second.empty()) known_by_.erase(k);
+    }
     auto sys = by_system_.find(system);
     if (sys == by_system_.end()) continue;
     auto slot = sys->second.find(key);
@@ -95,21 +99,27 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
       continue;
     }
     written.emplace_back(e.system, e.key);
+    known_by_[e.system].insert(collector);
     auto& slot = by_system_[e.system][e.key];
     slot = std::move(e);
   }
   if (written.empty()) written_.erase(collector);
-  if (had_defaults || has_defaults) mergeDefaults();
+  if (had_defaults || has_defaults) merged_.clear();
 }
 
-void EvidenceStore::mergeDefaults() {
-  merged_defaults_.clear();
-  for (const auto& [collector, by_key] : defaults_) {
-    for (const auto& [key, e] : by_key) {
-      auto& chosen = merged_defaults_[key];
+const std::map<std::string, const Evidence*>& EvidenceStore::mergedDefaults(
+    const std::vector<std::string>& sources) const {
+  auto [it, inserted] = merged_.try_emplace(sources);
+  if (!inserted) return it->second;
+  for (const auto& collector : sources) {
+    auto d = defaults_.find(collector);
+    if (d == defaults_.end()) continue;
+    for (const auto& [key, e] : d->second) {
+      auto& chosen = it->second[key];
       if (!chosen || e.observed_at > chosen->observed_at) chosen = &e;
     }
   }
+  return it->second;
 }
 
 void EvidenceStore::put(Evidence evidence) {
@@ -117,10 +127,11 @@ void EvidenceStore::put(Evidence evidence) {
   if (evidence.system == kAnySystem) {
     std::string collector = evidence.source.collector, key = evidence.key;
     defaults_[collector][key] = std::move(evidence);
-    mergeDefaults();
+    merged_.clear();
     return;
   }
   std::string system = evidence.system, key = evidence.key;
+  known_by_[system].insert(evidence.source.collector);
   by_system_[system][key] = std::move(evidence);
 }
 
@@ -167,9 +178,50 @@ void EvidenceStore::visit(
     const std::function<void(const std::map<std::string, Evidence>&,
                              const std::map<std::string, const Evidence*>&)>& fn) const {
   static const std::map<std::string, Evidence> kNone;
+  static const std::map<std::string, const Evidence*> kNoDefaults;
   std::lock_guard lock(mu_);
   auto s = by_system_.find(system);
-  fn(s == by_system_.end() ? kNone : s->second, merged_defaults_);
+  // The sources that know the system and have defaults: only theirs count for it.
+  std::vector<std::string> sources = knowers(system);
+  std::erase_if(sources, [&](const std::string& c) { return !defaults_.count(c); });
+  fn(s == by_system_.end() ? kNone : s->second,
+     sources.empty() ? kNoDefaults : mergedDefaults(sources));
+}
+
+void EvidenceStore::setSystemsFrom(const std::string& collector,
+                                   const std::vector<std::string>& others) {
+  std::lock_guard lock(mu_);
+  for (auto& [_, list] : extended_by_) std::erase(list, collector);
+  for (const auto& o : others) extended_by_[o].push_back(collector);
+  merged_.clear();
+}
+
+std::vector<std::string> EvidenceStore::knowers(const std::string& system) const {
+  std::set<std::string> out;
+  if (auto k = known_by_.find(system); k != known_by_.end()) {
+    for (const auto& c : k->second) {
+      out.insert(c);
+      if (auto e = extended_by_.find(c); e != extended_by_.end()) {
+        out.insert(e->second.begin(), e->second.end());
+      }
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+std::vector<std::string> EvidenceStore::knownBy(const std::string& system) const {
+  std::lock_guard lock(mu_);
+  return knowers(system);
+}
+
+std::map<std::string, size_t> EvidenceStore::systemsPerSource() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, size_t> out;
+  for (const auto& [collector, _] : defaults_) out[collector];
+  for (const auto& [system, sources] : known_by_) {
+    for (const auto& c : sources) ++out[c];
+  }
+  return out;
 }
 
 std::map<std::string, Evidence> EvidenceStore::snapshot(const std::string& system) const {

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <ostream>
 #include <string>
 #include <variant>
@@ -78,11 +79,13 @@ struct Evidence {
 std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact> facts,
                                  TimePoint now, Duration ttl);
 
-// The system of a source's default evidence: what it says of every system it reports nothing
-// specific about (a Prometheus server: no targets, the alerting rules without a system label).
-// A default never creates a system, and specific evidence of any source beats it, so that
-// 1,000 sources of one kind cost O(sources + systems), not O(sources x systems), and one
-// Prometheus server's "no targets" never hides another's targets of the same system.
+// The system of a source's default evidence: what a source says of every system it knows
+// (reports something specific of) without repeating it per system: a Prometheus server's
+// scrape config, its alerting rules without a system label. A default counts for a system only
+// when the same source knows that system (attribution, docs/architecture.md): a source's
+// server-wide facts say nothing of systems it has never seen. A default never creates a
+// system, and specific evidence of any source beats it, so that 1,000 sources of one kind cost
+// O(sources + systems), not O(sources x systems).
 inline const std::string kAnySystem = "*";
 
 // In-memory evidence, keyed by system then key. Thread-safe. When several sources report the
@@ -102,26 +105,45 @@ class EvidenceStore {
   std::vector<Evidence> forSystem(const std::string& system) const;
 
   // A consistent copy of one system's evidence for scoring: its specific evidence, and for
-  // keys without any, the most recent default of any source (named `system` in the copy).
+  // keys without any, the most recent default of the sources that know the system (named
+  // `system` in the copy).
   std::map<std::string, Evidence> snapshot(const std::string& system) const;
 
   // The same without a copy, for scoring many systems: calls `fn` with the system's own
-  // evidence and the newest default of every key (whose `system` is "*"), under the store's
-  // lock, which `fn` must not take again.
+  // evidence and the newest default of every key among the sources that know the system
+  // (whose `system` is "*"), under the store's lock, which `fn` must not take again.
   void visit(const std::string& system,
              const std::function<void(const std::map<std::string, Evidence>& own,
                                       const std::map<std::string, const Evidence*>& defaults)>&
                  fn) const;
 
+  // `collector` knows every system that one of `others` knows (config `systems_from`).
+  void setSystemsFrom(const std::string& collector, const std::vector<std::string>& others);
+  // The sources that know `system`, sorted: those whose last report has specific evidence of
+  // it, and those that know the systems of one of them (setSystemsFrom).
+  std::vector<std::string> knownBy(const std::string& system) const;
+  // How many systems each source reports specific evidence of (sources with defaults only:
+  // 0); systems known through setSystemsFrom are not counted.
+  std::map<std::string, size_t> systemsPerSource() const;
+
  private:
-  void mergeDefaults();  // rebuilds merged_defaults_; mu_ held
+  std::vector<std::string> knowers(const std::string& system) const;  // mu_ held
+  // The merged defaults of the sources in `sources` (sorted): the newest per key. mu_ held.
+  const std::map<std::string, const Evidence*>& mergedDefaults(
+      const std::vector<std::string>& sources) const;
 
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::string, Evidence>> by_system_;
   // The (system, key) slots each collector wrote last, to replace them without a full scan.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> written_;
+  // The sources whose last report had specific evidence of a system, by system.
+  std::map<std::string, std::set<std::string>> known_by_;
+  // Collectors that know the systems of another, by the other (setSystemsFrom).
+  std::map<std::string, std::vector<std::string>> extended_by_;
   std::map<std::string, std::map<std::string, Evidence>> defaults_;  // by collector, key
-  std::map<std::string, const Evidence*> merged_defaults_;          // by key, the newest
+  // Merged defaults per set of knowing sources with defaults (few distinct sets: systems are
+  // mostly known by the same few sources); cleared whenever defaults change.
+  mutable std::map<std::vector<std::string>, std::map<std::string, const Evidence*>> merged_;
 };
 
 }  // namespace opsm::scorer

@@ -9,6 +9,7 @@
 
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
+#include "collectors/prometheus/promql_selectors.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors::prometheus {
@@ -43,9 +44,13 @@ Result<rapidjson::Document> apiData(const std::string& body, const std::string& 
   return data;
 }
 
+// A Prometheus this young that lists no target has probably not run service discovery yet.
+constexpr double kStartupGraceSeconds = 120;
+
 struct SystemTally {
   int targets = 0;
   int up = 0;
+  int unscraped = 0;  // discovered, never scraped yet (health "unknown")
   int https = 0;
   int firing = 0;
   std::set<std::string> signals;
@@ -61,13 +66,18 @@ const std::vector<std::pair<const char*, std::regex>>& alertTopics() {
   static const std::vector<std::pair<const char*, std::regex>> kTopics = [] {
     auto re = [](const char* s) { return std::regex(s, std::regex::icase | std::regex::optimize); };
     return std::vector<std::pair<const char*, std::regex>>{
-        {"target_down", re(R"((^|[^a-z_:])up\s*(==|<|!=)|absent(_over_time)?\s*\()")},
+        // up == 0, up{job="x"} == 0, up{...} < 1, sum(up{...}) == 0, avg_over_time(up[5m]) < 0.9,
+        // absent(up{...}), absent_over_time(...)
+        {"target_down",
+         re(R"((^|[^a-z0-9_:])up\s*(\{[^}]*\})?\s*(\[[^\]]*\])?\s*\)*\s*(==|<|!=|<=)|absent(_over_time)?\s*\()")},
         {"capacity", re(R"(filesystem|disk|memory|mem_|cpu|inode|capacity|saturation|_bytes_free|_avail)")},
         {"prediction", re(R"(predict_linear|holt_winters|double_exponential_smoothing)")},
         {"anomaly", re(R"(stddev_over_time|zscore|z_score|quantile_over_time|mad_over_time)")},
         {"slo", re(R"((^|[^a-z])(slo|sli)([^a-z]|$)|error_budget|burn_?rate)")},
         {"latency", re(R"(duration|latency)")},
-        {"errors", re(R"(error|fail|5xx|code\s*=~\s*"5|status\s*=~\s*"5)")},
+        // an error or failure metric (app_errors_total, grpc_server_failed_total) or 5xx codes;
+        // not the words in a label value or a name such as kube_pod_failed_scheduling
+        {"errors", re(R"([a-z0-9:]_(errors?|failures?|failed)(_total|_count|_sum|_bucket|_ratio\w*|_rate\w*)?\b|5xx|(code|status)\s*=~?\s*"5)")},
         {"probe", re(R"(probe_)")},
     };
   }();
@@ -80,6 +90,14 @@ const std::regex& sloRecordingRule() {
 }
 
 }  // namespace
+
+std::set<std::string> alertTopicsOf(const std::string& expr) {
+  std::set<std::string> out;
+  for (const auto& [topic, re] : alertTopics()) {
+    if (std::regex_search(expr, re)) out.insert(topic);
+  }
+  return out;
+}
 
 std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals() {
   return {
@@ -138,8 +156,17 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectCont
 
 Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const CollectContext& ctx) {
   std::map<std::string, SystemTally> systems;
-  // What it says of a system it has no targets of: the default (see scorer::kAnySystem).
-  systems[scorer::kAnySystem];
+
+  // Readiness: a Prometheus that has just (re)started knows no target yet, or none scraped;
+  // what it would say now is not what it monitors. Such a poll yields no evidence (the last
+  // stays until it expires) instead of "no targets".
+  std::string runtime_loc;
+  auto runtime = api("/api/v1/status/runtimeinfo", ctx, &runtime_loc);
+  if (!runtime) return runtime.error();
+  std::optional<double> uptime;
+  if (auto started = parseTimestamp(stringMember(*runtime, "startTime")); started.ok()) {
+    uptime = toSeconds(ctx.now) - toSeconds(*started);
+  }
 
   // Targets: which systems exist, how many targets each has and how many are up.
   std::string targets_loc;
@@ -150,15 +177,37 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     return makeError(ErrorCode::kBadResponse, targets_loc + ": no activeTargets list in data");
   }
   std::map<std::pair<std::string, std::string>, std::string> target_system;  // (job, instance)
+  // The scope labels of each system's targets (job, instance, the system label), to tell
+  // which alerting rules select it.
+  std::map<std::string, std::vector<Labels>> scope_of;
+  size_t scraped = 0;
   for (const auto& t : active->GetArray()) {
+    std::string health = stringMember(t, "health");
+    if (health != "unknown" && !health.empty()) ++scraped;
     Labels labels = labelsOf(objectMember(t, "labels"));
     std::string system = systemOf(labels);
     if (system.empty()) continue;
     SystemTally& tally = systems[system];
     ++tally.targets;
-    if (stringMember(t, "health") == "up") ++tally.up;
+    if (health == "up") ++tally.up;
+    if (health == "unknown") ++tally.unscraped;
     if (stringMember(t, "scrapeUrl").rfind("https://", 0) == 0) ++tally.https;
     target_system[{labels["job"], labels["instance"]}] = system;
+    scope_of[system].push_back({{"job", labels["job"]},
+                                {"instance", labels["instance"]},
+                                {config_.mapping.system_label, system}});
+  }
+  if (active->Size() > 0 && scraped == 0) {
+    return makeError(ErrorCode::kUnavailable,
+                     targets_loc + ": not ready: none of its " + std::to_string(active->Size()) +
+                         " targets has been scraped yet (just started?); keeping the last "
+                         "evidence");
+  }
+  if (active->Size() == 0 && uptime && *uptime < kStartupGraceSeconds) {
+    return makeError(ErrorCode::kUnavailable,
+                     targets_loc + ": not ready: no targets discovered yet, " +
+                         std::to_string(static_cast<long long>(*uptime)) +
+                         "s after start; keeping the last evidence");
   }
 
   // Node-level resource metrics: which targets expose them.
@@ -199,49 +248,105 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     }
   }
 
-  // Rules: alerting rules (with severities and runbooks) and recording rules. A rule that
-  // carries the system label belongs to that system; one without it applies to all.
+  // Rules: alerting rules (with severities and runbooks) and recording rules. An alerting rule
+  // belongs to the systems it selects: the one its system label names, else those whose
+  // targets its selectors' job, instance or system-label matchers select. A rule without any
+  // such matcher (`up == 0`) watches every target of the server: it counts for every system
+  // the server monitors, never for a system it has no target of.
   std::string rules_loc;
   auto rules = api("/api/v1/rules", ctx, &rules_loc);
   if (!rules) return rules.error();
   const auto* groups = arrayMember(*rules, "groups");
   if (!groups) return makeError(ErrorCode::kBadResponse, rules_loc + ": no groups list in data");
-  int recording = 0, slo_recording = 0;
+  const std::vector<std::string> scope = {"job", "instance", config_.mapping.system_label};
+  int recording = 0;
+  std::map<std::string, int> slo_recording_of;  // recording rules selecting a system
+  int slo_recording_unscoped = 0;
   SystemTally global_alerts;
   std::map<std::string, SystemTally> own_alerts;
+  // The systems an expression's selectors select; `scoped` false when none has a scope label.
+  auto selected = [&](const std::string& expr, bool* scoped) {
+    std::set<std::string> out;
+    *scoped = false;
+    for (const auto& matchers : selectorMatchers(expr)) {
+      bool this_scoped = false;
+      for (const auto& [system, targets] : scope_of) {
+        for (const auto& labels : targets) {
+          if (selects(matchers, scope, labels, &this_scoped)) out.insert(system);
+        }
+      }
+      if (!this_scoped) {  // no targets to try it on: is it scoped at all?
+        selects(matchers, scope, {}, &this_scoped);
+      }
+      if (!this_scoped) continue;
+      *scoped = true;
+      // A system label matcher also names systems without targets here (rules only).
+      for (const auto& m : matchers) {
+        if (m.label == config_.mapping.system_label && m.op == LabelMatcher::Op::kEq &&
+            !m.value.empty()) {
+          bool others_match = true;
+          for (const auto& n : matchers) {
+            if (n.label != m.label && (n.label == "job" || n.label == "instance")) {
+              others_match = false;
+            }
+          }
+          if (others_match) out.insert(m.value);
+        }
+      }
+    }
+    return out;
+  };
   for (const auto& g : groups->GetArray()) {
     const auto* list = arrayMember(g, "rules");
     if (!list) continue;
     for (const auto& r : list->GetArray()) {
       std::string type = stringMember(r, "type");
+      Labels labels = labelsOf(objectMember(r, "labels"));
+      std::string expr = stringMember(r, "query");
+      auto sys = labels.find(config_.mapping.system_label);
+      std::set<std::string> owners;
+      bool scoped = false;
+      if (sys != labels.end() && !sys->second.empty()) {
+        owners.insert(sys->second);
+        scoped = true;
+      } else {
+        owners = selected(expr, &scoped);
+      }
       if (type == "recording") {
         ++recording;
-        if (std::regex_search(stringMember(r, "name"), sloRecordingRule())) ++slo_recording;
+        if (std::regex_search(stringMember(r, "name"), sloRecordingRule())) {
+          if (!scoped) ++slo_recording_unscoped;
+          for (const auto& o : owners) ++slo_recording_of[o];
+        }
         continue;
       }
       if (type != "alerting") continue;
-      Labels labels = labelsOf(objectMember(r, "labels"));
       Labels annotations = labelsOf(objectMember(r, "annotations"));
-      auto sys = labels.find(config_.mapping.system_label);
-      SystemTally& t = sys == labels.end() ? global_alerts : own_alerts[sys->second];
-      ++t.alerting;
-      // Firing alerts belong to the system their own labels name (rule or series labels).
+      std::vector<SystemTally*> tallies;
+      if (!scoped) tallies.push_back(&global_alerts);
+      for (const auto& o : owners) tallies.push_back(&own_alerts[o]);
+      // Firing alerts belong to the system their own labels name, or whose target they are.
       if (const auto* alerts = arrayMember(r, "alerts")) {
         for (const auto& a : alerts->GetArray()) {
           if (stringMember(a, "state") != "firing") continue;
           Labels al = labelsOf(objectMember(a, "labels"));
           auto s = al.find(config_.mapping.system_label);
-          if (s != al.end()) ++systems[s->second].firing;
+          if (s != al.end()) {
+            ++systems[s->second].firing;
+          } else if (auto t = target_system.find({al["job"], al["instance"]});
+                     t != target_system.end()) {
+            ++systems[t->second].firing;
+          }
         }
       }
-      if (annotations.count("runbook_url") || annotations.count("runbook")) {
-        ++t.alerting_with_runbook;
-      }
+      bool runbook = annotations.count("runbook_url") || annotations.count("runbook");
       auto sev = labels.find(config_.severity_label);
-      if (sev != labels.end()) t.severities.insert(sev->second);
-      std::string expr = stringMember(r, "query");
-      for (const auto& [topic, re] : alertTopics()) {
-        if (std::regex_search(expr, re)) t.topics.insert(topic);
+      for (SystemTally* t : tallies) {
+        ++t->alerting;
+        if (runbook) ++t->alerting_with_runbook;
+        if (sev != labels.end()) t->severities.insert(sev->second);
+        auto topics = alertTopicsOf(expr);
+        t->topics.insert(topics.begin(), topics.end());
       }
     }
   }
@@ -288,9 +393,6 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     if (auto d = parseDuration(si.Scalar())) scrape_interval = toSeconds(*d);
   }
 
-  std::string runtime_loc;
-  auto runtime = api("/api/v1/status/runtimeinfo", ctx, &runtime_loc);
-  if (!runtime) return runtime.error();
   // "15d", or "15d or 512MiB" when a size limit is set too: keep the time part.
   std::optional<double> retention;
   std::string retention_text = stringMember(*runtime, "storageRetention");
@@ -303,36 +405,44 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
                  const std::string& loc) {
     facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
   };
+  for (const auto& [name, _] : slo_recording_of) systems[name];
+  (void)slo_recording_unscoped;  // server-wide SLO rules say nothing of any one system
   for (auto& [system, t] : systems) {
+    const bool monitored = t.targets > 0;  // the server scrapes the system
     add(system, "targets_total", t.targets, targets_loc);
     add(system, "targets_up", t.up, targets_loc);
-    if (t.targets > 0) {
-      add(system, "targets_up_ratio", static_cast<double>(t.up) / t.targets, targets_loc);
+    if (t.targets - t.unscraped > 0) {
+      add(system, "targets_up_ratio", static_cast<double>(t.up) / (t.targets - t.unscraped),
+          targets_loc);
     }
     add(system, "node_metrics_scraped", t.node_metrics, query_loc + " [" + query + "]");
-    if (t.targets > 0) {
+    if (monitored) {
       add(system, "targets_https_ratio", static_cast<double>(t.https) / t.targets, targets_loc);
     }
     add(system, "signals", scorer::StringList(t.signals.begin(), t.signals.end()),
         signals_loc.empty() ? query_loc : signals_loc);
-    const SystemTally& own = own_alerts[system];
-    int alerting = own.alerting + global_alerts.alerting;
-    int runbooks = own.alerting_with_runbook + global_alerts.alerting_with_runbook;
-    std::set<std::string> severities = own.severities;
-    severities.insert(global_alerts.severities.begin(), global_alerts.severities.end());
-    add(system, "alerting_rules", alerting, rules_loc);
-    if (alerting > 0) {
-      add(system, "alerting_rules_with_runbook_ratio", static_cast<double>(runbooks) / alerting,
-          rules_loc);
+    // The rules that select the system, and the unscoped ones if the server monitors it.
+    SystemTally rules_of = own_alerts[system];
+    if (monitored) {
+      rules_of.alerting += global_alerts.alerting;
+      rules_of.alerting_with_runbook += global_alerts.alerting_with_runbook;
+      rules_of.severities.insert(global_alerts.severities.begin(), global_alerts.severities.end());
+      rules_of.topics.insert(global_alerts.topics.begin(), global_alerts.topics.end());
     }
-    add(system, "alert_severities", scorer::StringList(severities.begin(), severities.end()),
+    add(system, "alerting_rules", rules_of.alerting, rules_loc);
+    if (rules_of.alerting > 0) {
+      add(system, "alerting_rules_with_runbook_ratio",
+          static_cast<double>(rules_of.alerting_with_runbook) / rules_of.alerting, rules_loc);
+    }
+    add(system, "alert_severities",
+        scorer::StringList(rules_of.severities.begin(), rules_of.severities.end()), rules_loc);
+    add(system, "alert_topics", scorer::StringList(rules_of.topics.begin(), rules_of.topics.end()),
         rules_loc);
-    std::set<std::string> topics = own.topics;
-    topics.insert(global_alerts.topics.begin(), global_alerts.topics.end());
-    add(system, "alert_topics", scorer::StringList(topics.begin(), topics.end()), rules_loc);
-    add(system, "slo_recording_rules", slo_recording, rules_loc);
-    add(system, "recording_rules", recording, rules_loc);
+    add(system, "slo_recording_rules", slo_recording_of[system], rules_loc);
     add(system, "alerts_firing", t.firing, rules_loc);
+    if (!monitored) continue;
+    // What the server itself offers, for the systems whose data it holds.
+    add(system, "recording_rules", recording, rules_loc);
     add(system, "alertmanagers_active", alertmanagers, am_loc);
     add(system, "tsdb_head_series", head_series, tsdb_loc);
     add(system, "remote_write_configured", has_remote_write, config_loc);
@@ -342,6 +452,18 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     if (retention) add(system, "storage_retention_seconds", *retention, runtime_loc);
     add(system, "query_api_ok", true, query_loc);
   }
+  // The default: only absence, for systems this server knows through `systems_from` (a
+  // system it knows of but has no target of is not monitored by it); no server capability.
+  const std::string& any = scorer::kAnySystem;
+  add(any, "targets_total", 0, targets_loc);
+  add(any, "targets_up", 0, targets_loc);
+  add(any, "node_metrics_scraped", false, query_loc + " [" + query + "]");
+  add(any, "signals", scorer::StringList{}, signals_loc.empty() ? query_loc : signals_loc);
+  add(any, "alerting_rules", 0, rules_loc);
+  add(any, "alert_severities", scorer::StringList{}, rules_loc);
+  add(any, "alert_topics", scorer::StringList{}, rules_loc);
+  add(any, "slo_recording_rules", 0, rules_loc);
+  add(any, "alerts_firing", 0, rules_loc);
   return facts;
 }
 
@@ -358,21 +480,21 @@ class PrometheusFactory : public CollectorFactory {
         {"targets_up", ValueType::kNumber, "Of those, targets whose last scrape succeeded (health = up)."},
         {"targets_up_ratio", ValueType::kNumber, "targets_up / targets_total; absent without targets."},
         {"node_metrics_scraped", ValueType::kBool, "Some target of the system exposes the node metric (default node_cpu_seconds_total), by an instant query grouped by job and instance."},
-        {"alerting_rules", ValueType::kNumber, "Alerting rules labelled with the system, plus rules without a system label (/api/v1/rules)."},
+        {"alerting_rules", ValueType::kNumber, "Alerting rules that select the system (/api/v1/rules): by its system label, or by job, instance or system-label matchers of their selectors against its targets; plus rules with no such matcher when the server scrapes the system."},
         {"alerting_rules_with_runbook_ratio", ValueType::kNumber, "Share of those alerting rules with a runbook_url or runbook annotation; absent without rules."},
         {"alert_severities", ValueType::kList, "Distinct severity label values of those alerting rules."},
-        {"recording_rules", ValueType::kNumber, "Recording rules loaded in the server."},
+        {"recording_rules", ValueType::kNumber, "Recording rules loaded in the server; only for systems it scrapes."},
         {"alertmanagers_active", ValueType::kNumber, "Alertmanagers the server sends alerts to (/api/v1/alertmanagers)."},
         {"tsdb_head_series", ValueType::kNumber, "Series in the TSDB head block (/api/v1/status/tsdb)."},
         {"remote_write_configured", ValueType::kBool, "The server's config has at least one remote_write entry (/api/v1/status/config)."},
         {"scrape_interval_seconds", ValueType::kNumber, "Global scrape interval of the server's config."},
         {"storage_retention_seconds", ValueType::kNumber, "Time-based TSDB retention (/api/v1/status/runtimeinfo); absent when only size-based."},
-        {"query_api_ok", ValueType::kBool, "The query API answered an instant query."},
+        {"query_api_ok", ValueType::kBool, "The query API answered an instant query; only for systems the server scrapes."},
         {"targets_https_ratio", ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets."},
         {"signals", ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__."},
         {"alert_topics", ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe."},
         {"alerts_firing", ValueType::kNumber, "Alerts firing now whose labels name the system (the alerts of /api/v1/rules)."},
-        {"slo_recording_rules", ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget)."},
+        {"slo_recording_rules", ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget) and that select the system (its system label, or job, instance or system-label matchers against its targets); server-wide ones count for no system."},
         {"service_discovery", ValueType::kList, "Service discovery mechanisms of the scrape configs (the <x> of <x>_sd_configs: file, consul, kubernetes, dns, ...)."},
     });
   }

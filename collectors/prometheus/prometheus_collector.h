@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <regex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,10 @@ class PrometheusCollector : public Collector {
   PrometheusConfig config_;
   HttpClient http_;
 };
+
+// What an alerting rule's expression watches (the alert_topics evidence): target_down,
+// capacity, prediction, anomaly, slo, latency, errors, probe.
+std::set<std::string> alertTopicsOf(const std::string& expr);
 
 // The built-in signal kinds: logs, tracing, probe, http, middleware, load_balancer,
 // autoscaling, container, node.

@@ -79,8 +79,9 @@ TEST_F(AgentTest, DeclaredSystemsAreScoredWithTheirAttributesAndAttestations) {
   EXPECT_EQ(state(agent, "batch", "6.9.2/L2/3"), CS::kUnknown);
 }
 
-// A source's default (system "*") fills what no source reports of a system, never makes a
-// system of its own, and loses to any source's specific evidence.
+// A source's default (system "*") fills what no source reports of a system the source knows,
+// never makes a system of its own, never reaches a system the source does not know, and loses
+// to any source's specific evidence.
 TEST_F(AgentTest, DefaultEvidenceFillsGapsAndMakesNoSystem) {
   std::string facts = dir_.write("facts.yaml",
                                  "facts:\n  - {system: payments, key: file.cmdb.owner_named, value: true}\n"
@@ -104,11 +105,18 @@ TEST_F(AgentTest, DefaultEvidenceFillsGapsAndMakesNoSystem) {
     return e ? e->value.toString() + " from " + e->source.collector : std::string("none");
   };
   EXPECT_EQ(value("payments", "file.cmdb.owner_named"), "true from cmdb");
-  EXPECT_EQ(value("crm", "file.cmdb.owner_named"), "false from cmdb");
+  EXPECT_EQ(value("payments", "file.cmdb.tier"), "\"3\" from cmdb");  // the default fills
+  EXPECT_EQ(agent.evidence().snapshot("payments").at("file.cmdb.tier").system, "payments");
   EXPECT_EQ(value("ledger", "file.cmdb.tier"), "\"1\" from other");  // specific beats default
-  EXPECT_EQ(value("crm", "file.cmdb.tier"), "\"3\" from cmdb");
-  auto crm = agent.evidence().snapshot("crm");
-  EXPECT_EQ(crm.at("file.cmdb.tier").system, "crm");
+  EXPECT_EQ(value("ledger", "file.cmdb.owner_named"), "none");  // cmdb does not know ledger
+  EXPECT_EQ(value("crm", "file.cmdb.owner_named"), "none");     // nobody knows crm
+  EXPECT_EQ(value("crm", "file.cmdb.tier"), "none");
+  EXPECT_FALSE(agent.knownToACollector("crm"));
+  EXPECT_TRUE(agent.knownToACollector("ledger"));
+  // Explanations name the source that does not know the system.
+  auto why = agent.unknownTo("ledger");
+  ASSERT_TRUE(why.count("file.*"));
+  EXPECT_EQ(why.at("file.*"), "source cmdb (file) does not know system ledger");
 }
 
 // The stored evidence of a system, as `evidence export` prints it: its own, and the newest
@@ -125,8 +133,14 @@ TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {
                                               scorer::Fact{"rules", "*", 1.0, "a"}},
                                    t, ttl)));
   ASSERT_TRUE((*store)->replaceEvidence(
-      "prom-b", scorer::toEvidence("prom-b", {scorer::Fact{"rules", "*", 2.0, "b"}},
+      "prom-b", scorer::toEvidence("prom-b", {scorer::Fact{"rules", "*", 2.0, "b"},
+                                              scorer::Fact{"up", "payments", true, "b"}},
                                    t + std::chrono::seconds(1), ttl)));
+  // prom-c's default is newer but prom-c does not know payments: not its evidence.
+  ASSERT_TRUE((*store)->replaceEvidence(
+      "prom-c", scorer::toEvidence("prom-c", {scorer::Fact{"rules", "*", 7.0, "c"},
+                                              scorer::Fact{"up", "ledger", true, "c"}},
+                                   t + std::chrono::seconds(2), ttl)));
   auto json = (*store)->exportSystem("payments");
   ASSERT_TRUE(json) << json.error().message;
   EXPECT_NE(json->find(R"({"key":"targets","value":3.0,"source":{"collector":"prom-a")"), std::string::npos)
@@ -136,6 +150,7 @@ TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {
       << *json;
   EXPECT_EQ(json->find(R"("key":"targets","default")"), std::string::npos) << *json;
   EXPECT_EQ(json->find(R"("value":1.0,)"), std::string::npos) << "an older default: " << *json;
+  EXPECT_EQ(json->find(R"("value":7.0,)"), std::string::npos) << "prom-c's: " << *json;
 }
 
 TEST_F(AgentTest, AChangedAttestationsFileIsReReadAndABrokenOneKeepsTheOldOnes) {

@@ -31,10 +31,11 @@ TEST(EvidenceStoreTest, ReplaceFromCollectorKeepsOtherCollectors) {
 }
 
 
-// Two Prometheus servers: each has targets of one system and says "no targets" of any other
-// (the default). A server's default never hides the other's targets, makes no system, and
-// goes with the server's next poll.
-TEST(EvidenceStoreTest, DefaultsFillOnlyWhatNoSourceReportsOfTheSystem) {
+// Two Prometheus servers: each has targets of one system and says "no targets" and "2 rules"
+// of the systems it knows without a target (the default). A server's default counts only for
+// the systems it knows: never for another server's system, never for a system nobody knows;
+// it makes no system, and goes with the server's next poll.
+TEST(EvidenceStoreTest, DefaultsCountOnlyForTheSystemsTheirSourceKnows) {
   EvidenceStore store;
   const auto ttl = std::chrono::minutes(5);
   store.replaceFromCollector(
@@ -51,22 +52,43 @@ TEST(EvidenceStoreTest, DefaultsFillOnlyWhatNoSourceReportsOfTheSystem) {
   auto payments = store.snapshot("payments");
   EXPECT_EQ(payments.at("targets").value, Value(3.0));
   EXPECT_EQ(payments.at("targets").source.collector, "prom-a");
-  EXPECT_EQ(payments.at("rules").value, Value(2.0));  // only a default says it
+  EXPECT_EQ(payments.at("rules").value, Value(2.0));  // only prom-a's default says it
   EXPECT_EQ(payments.at("rules").system, "payments");
   EXPECT_EQ(store.snapshot("ledger").at("targets").value, Value(5.0));
-  // A system neither server knows: the newest default (prom-b's), in its name.
-  auto crm = store.find("crm", "targets");
-  ASSERT_TRUE(crm.has_value());
-  EXPECT_EQ(crm->value, Value(0.0));
-  EXPECT_EQ(crm->system, "crm");
-  EXPECT_EQ(crm->source.collector, "prom-b");
+  // prom-a's default is not about ledger, which only prom-b knows.
+  EXPECT_FALSE(store.find("ledger", "rules").has_value());
+  // A system neither server knows: nothing at all, not "0 targets" and not "2 rules".
+  EXPECT_FALSE(store.find("crm", "targets").has_value());
+  EXPECT_FALSE(store.find("crm", "rules").has_value());
+  EXPECT_TRUE(store.snapshot("crm").empty());
+  EXPECT_TRUE(store.knownBy("crm").empty());
+  EXPECT_EQ(store.knownBy("payments"), (std::vector<std::string>{"prom-a"}));
 
-  // prom-a's next poll has no defaults: they are gone, prom-b's remain.
+  // prom-a's next poll has no defaults: they are gone.
   store.replaceFromCollector("prom-a", toEvidence("prom-a", {Fact{"targets", "payments", 4.0, "a"}},
                                                   kNow + std::chrono::seconds(2), ttl));
-  EXPECT_FALSE(store.find("crm", "rules").has_value());
-  EXPECT_EQ(store.find("crm", "targets")->source.collector, "prom-b");
+  EXPECT_FALSE(store.find("payments", "rules").has_value());
   EXPECT_EQ(store.find("payments", "targets")->value, Value(4.0));
+  // prom-a no longer reports payments: it no longer knows it.
+  store.replaceFromCollector("prom-a", toEvidence("prom-a", {}, kNow, ttl));
+  EXPECT_TRUE(store.knownBy("payments").empty());
+  EXPECT_EQ(store.systemsPerSource().at("prom-b"), 1u);
+}
+
+// An Alertmanager that routes a Prometheus server's alerts knows that server's systems
+// (systems_from): its route-tree default counts for them, and for no other system.
+TEST(EvidenceStoreTest, ASourceKnowsTheSystemsOfTheSourcesItIsDeclaredToServe) {
+  EvidenceStore store;
+  const auto ttl = std::chrono::minutes(5);
+  store.setSystemsFrom("am", {"prom"});
+  store.replaceFromCollector("prom", toEvidence("prom", {Fact{"targets", "payments", 3.0, "t"}},
+                                                kNow, ttl));
+  store.replaceFromCollector("am", toEvidence("am", {Fact{"receivers", kAnySystem, 2.0, "s"}},
+                                              kNow, ttl));
+  store.replaceFromCollector("cmdb", toEvidence("cmdb", {Fact{"ci", "crm", true, "c"}}, kNow, ttl));
+  EXPECT_EQ(store.find("payments", "receivers")->value, Value(2.0));
+  EXPECT_FALSE(store.find("crm", "receivers").has_value());
+  EXPECT_EQ(store.knownBy("payments"), (std::vector<std::string>{"am", "prom"}));
 }
 
 // A collector's evidence is replaced without touching what another source wrote since into

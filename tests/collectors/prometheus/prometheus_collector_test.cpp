@@ -107,24 +107,34 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   EXPECT_EQ(find(*facts, "billing", "node_metrics_scraped"), Value(true));
   // The "misc" job maps to no system and is ignored.
   for (const auto& f : *facts) EXPECT_NE(f.system, "misc");
-  // Any other system (the default, scorer::kAnySystem): zero targets and no ratio, only the
-  // rules without a system label; nothing specific of a system the server does not know.
+  // Any other system (the default, scorer::kAnySystem): only absence (zero targets, no rule,
+  // no ratio, no server capability); nothing specific of a system the server does not know.
   const std::string any = scorer::kAnySystem;
   EXPECT_FALSE(find(*facts, "ledger", "targets_total").has_value());
   EXPECT_EQ(find(*facts, any, "targets_total"), Value(0));
   EXPECT_FALSE(find(*facts, any, "targets_up_ratio").has_value());
   EXPECT_EQ(find(*facts, any, "node_metrics_scraped"), Value(false));
-  EXPECT_EQ(find(*facts, any, "alerting_rules"), Value(1));
+  EXPECT_EQ(find(*facts, any, "alerting_rules"), Value(0));
   EXPECT_EQ(find(*facts, any, "alerts_firing"), Value(0));
+  for (const char* server_wide : {"remote_write_configured", "recording_rules", "query_api_ok",
+                                  "tsdb_head_series", "service_discovery"}) {
+    EXPECT_FALSE(find(*facts, any, server_wide).has_value()) << server_wide;
+  }
 
-  // Rules: payments owns one alerting rule; the unlabelled one applies to every system.
+  // Rules: payments' two by their system label, the unscoped `up == 0` (for every system the
+  // server monitors); billing's by its job and instance matchers; `absent(up{job="misc"})`
+  // selects no system's target and counts for none.
   EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(3));
-  EXPECT_EQ(find(*facts, "billing", "alerting_rules"), Value(1));
+  EXPECT_EQ(find(*facts, "billing", "alerting_rules"), Value(2));
+  EXPECT_EQ(find(*facts, "billing", "alert_severities"),
+            Value(scorer::StringList{"page", "warning"}));
   EXPECT_EQ(find(*facts, "payments", "alert_severities"),
             Value(scorer::StringList{"critical", "warning"}));
   EXPECT_EQ(find(*facts, "payments", "alerting_rules_with_runbook_ratio"), Value(1.0 / 3));
-  EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(2));
+  EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(3));
+  // The SLI rule selecting payments' jobs counts for payments; the unscoped slo:... for none.
   EXPECT_EQ(find(*facts, "payments", "slo_recording_rules"), Value(1));
+  EXPECT_EQ(find(*facts, "billing", "slo_recording_rules"), Value(0));
   EXPECT_EQ(find(*facts, "payments", "alerts_firing"), Value(1));
   EXPECT_EQ(find(*facts, "billing", "alerts_firing"), Value(0));
   // What the rules watch: up == 0 (both), predict_linear on free disk (payments only).
@@ -233,6 +243,56 @@ TEST_F(PrometheusCollectorTest, ErrorEnvelopeOrWrongShapeIsRejected) {
   EXPECT_NE(facts.error().message.find("no activeTargets list"), std::string::npos);
   override("/api/v1/targets", {200, "application/json", R"([{"status":"success"}])"});
   EXPECT_FALSE(collect(**c).ok());
+}
+
+// A Prometheus that has just (re)started answers with targets it has not scraped yet, or none
+// at all: the poll says it is not ready instead of reporting "no targets" (which would drop
+// every system's monitoring levels until the next poll).
+TEST_F(PrometheusCollectorTest, AServerThatHasNotScrapedYetIsNotReady) {
+  std::string targets = fixture("targets.json");
+  for (const char* h : {"\"health\":\"up\"", "\"health\":\"down\""}) {
+    for (size_t at; (at = targets.find(h)) != std::string::npos;) {
+      targets.replace(at, std::string(h).size(), "\"health\":\"unknown\"");
+    }
+  }
+  override("/api/v1/targets", {200, "application/json", targets});
+  auto c = make(kByJob);
+  auto facts = collect(**c);
+  ASSERT_FALSE(facts.ok());
+  EXPECT_EQ(facts.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(facts.error().message.find("not ready: none of its 5 targets has been scraped yet"),
+            std::string::npos)
+      << facts.error().message;
+
+  // No targets a minute after start: service discovery may not have run yet.
+  override("/api/v1/targets",
+           {200, "application/json", R"({"status":"success","data":{"activeTargets":[]}})"});
+  std::string started = formatTime(Clock::now() - std::chrono::seconds(60));
+  override("/api/v1/status/runtimeinfo",
+           {200, "application/json",
+            R"({"status":"success","data":{"startTime":")" + started +
+                R"(","storageRetention":"15d"}})"});
+  facts = collect(**c);
+  ASSERT_FALSE(facts.ok());
+  EXPECT_NE(facts.error().message.find("not ready: no targets discovered yet"), std::string::npos)
+      << facts.error().message;
+
+  // No targets an hour after start: that is what it monitors (nothing), and it says so. The
+  // system its rules name is known, without targets and without the server's capabilities.
+  started = formatTime(Clock::now() - std::chrono::hours(1));
+  override("/api/v1/status/runtimeinfo",
+           {200, "application/json",
+            R"({"status":"success","data":{"startTime":")" + started +
+                R"(","storageRetention":"15d"}})"});
+  facts = collect(**c);
+  ASSERT_TRUE(facts.ok()) << facts.error().message;
+  for (const auto& f : *facts) {
+    EXPECT_TRUE(f.system == scorer::kAnySystem || f.system == "payments") << f.system;
+  }
+  EXPECT_EQ(find(*facts, "payments", "targets_total"), Value(0));
+  EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(2)) << "its own, not `up == 0`";
+  EXPECT_FALSE(find(*facts, "payments", "remote_write_configured").has_value());
+  EXPECT_FALSE(find(*facts, "payments", "tsdb_head_series").has_value());
 }
 
 TEST_F(PrometheusCollectorTest, SlowServerTimesOutWithinTheDeadline) {
