@@ -153,6 +153,7 @@ PollOutcome Agent::poll(size_t index) {
   {
     std::lock_guard lock(scores_mu_);
     collector_ok_[entry.name] = out.ok;
+    if (out.ok) ++successful_polls_[entry.name];
   }
   return out;
 }
@@ -210,9 +211,11 @@ void Agent::rescore() {
   std::vector<std::string> systems = knownSystems();
   TimePoint now = clock_();
   std::map<std::string, bool> collector_ok;
+  std::map<std::string, uint64_t> successful_polls;
   {
     std::lock_guard lock(scores_mu_);
     collector_ok = collector_ok_;
+    successful_polls = successful_polls_;
   }
   std::vector<scorer::SystemScore> scores;
   std::map<std::string, double> stale_ratio;
@@ -254,7 +257,20 @@ void Agent::rescore() {
       scores.push_back(scorer::scoreSystem(system, pack_, ctx, fast));
     });
   }
-  auto update = tracker_.observe(scores, now);
+  // A level drop counts as a regression once the sources behind its flipped criteria have
+  // confirmed it in regression_hysteresis successful polls (a restarted source's one odd
+  // answer is not a regression).
+  auto polls = [&](const std::string& system, const scorer::Criterion& c) {
+    std::map<std::string, uint64_t> out;
+    for (const auto& key : scorer::keysOf(c)) {
+      auto e = store_.find(system, key);
+      if (!e) continue;
+      auto n = successful_polls.find(e->source.collector);
+      if (n != successful_polls.end()) out[n->first] = n->second;
+    }
+    return out;
+  };
+  auto update = tracker_.observe(scores, now, polls);
   // A regression names why each flipped criterion fails now: explain just those.
   for (auto& r : update.regressions) {
     auto evidence = store_.snapshot(r.system);

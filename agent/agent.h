@@ -113,6 +113,7 @@ class Agent {
   TimePoint last_prune_{};
   std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
+  std::map<std::string, uint64_t> successful_polls_;  // per collector, since start
   mutable std::mutex scores_mu_;
   std::vector<scorer::SystemScore> scores_;
   std::atomic<bool> ready_{false};

@@ -38,8 +38,9 @@ struct AgentConfig {
     unsigned count = 1;
   } shard;
   bool export_criteria_states = true;  // opsmaturity_item_criteria on /metrics
-  // A level drop must be seen in this many consecutive scorings to be a regression.
-  int regression_hysteresis = 1;
+  // A level drop must be seen in this many successful polls of the sources behind its
+  // flipped criteria to be a regression.
+  int regression_hysteresis = 2;
   // Polls running at once, each on its own worker thread; a hung source holds one until its
   // timeout.
   int max_concurrent_polls = 16;

@@ -273,6 +273,26 @@ Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
   return Tri::kUnknown;
 }
 
+namespace {
+
+void collectKeys(const Condition& c, std::vector<std::string>* out) {
+  if (!c.key.empty()) out->push_back(c.key);
+  for (const auto& child : c.children) collectKeys(child, out);
+}
+
+}  // namespace
+
+std::vector<std::string> keysOf(const Criterion& criterion) {
+  std::vector<std::string> out;
+  if (criterion.attestation) {
+    out.push_back(criterion.attestation_key.empty() ? attestationKey(criterion.id)
+                                                    : criterion.attestation_key);
+  }
+  if (criterion.when) collectKeys(*criterion.when, &out);
+  if (criterion.applies_to) collectKeys(*criterion.applies_to, &out);
+  return out;
+}
+
 CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx,
                                   bool explain) {
   CriterionResult r;

@@ -39,6 +39,10 @@ struct CriterionResult {
   std::string reason;
 };
 
+// Every evidence key a criterion reads: its attestation key, or the keys of its `when`, and
+// those of its `applies_to`.
+std::vector<std::string> keysOf(const Criterion& criterion);
+
 // With `explain` false no reason is built: for scoring many systems when only states and
 // levels are needed.
 CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext& ctx,

@@ -24,7 +24,7 @@ RegressionTracker::State* RegressionTracker::find(std::vector<std::pair<std::str
 }
 
 RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemScore>& scores,
-                                                     TimePoint now) {
+                                                     TimePoint now, const SourcePolls& polls) {
   Update update;
   for (const auto& system : scores) {
     auto& items = items_[system.system];
@@ -43,6 +43,8 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
         s.level = item.level;
         s.pending = 0;
         s.restored.clear();
+        s.polls_at_drop.clear();
+        s.drop_seen = false;
         setBaseline(item, &s.states);
       };
       if (item.level >= s.level) {
@@ -52,8 +54,9 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
         rebase();
         continue;
       }
-      if (++s.pending < hysteresis_) continue;
+      // Criteria (of levels up to the baseline level) that went from pass to fail.
       RegressionEvent ev{system.system, item.item, s.level, item.level, now, {}};
+      std::vector<const Criterion*> flipped;
       const bool by_position = s.restored.empty() && s.states.size() == item.criteria.size();
       for (size_t k = 0; k < item.criteria.size(); ++k) {
         const auto& c = item.criteria[k];
@@ -64,7 +67,30 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
         } else if (auto before = s.restored.find(c.criterion->id); before != s.restored.end()) {
           passed_before = before->second == CriterionState::kPass;
         }
-        if (passed_before) ev.flipped.emplace_back(c.criterion->id, c.reason);
+        if (passed_before) {
+          ev.flipped.emplace_back(c.criterion->id, c.reason);
+          flipped.push_back(c.criterion);
+        }
+      }
+      if (!flipped.empty() && polls) {
+        // Hysteresis in successful polls of the sources the flipped criteria read.
+        std::map<std::string, uint64_t> current;
+        for (const Criterion* c : flipped) {
+          for (const auto& [source, n] : polls(system.system, *c)) current[source] = n;
+        }
+        if (!s.drop_seen) {
+          s.drop_seen = true;
+          s.polls_at_drop = current;
+        }
+        bool confirmed = true;
+        for (const auto& [source, at] : s.polls_at_drop) {
+          auto it = current.find(source);
+          uint64_t n = it == current.end() ? at : it->second;
+          if (n - at + 1 < static_cast<uint64_t>(hysteresis_)) confirmed = false;
+        }
+        if (!confirmed) continue;
+      } else if (++s.pending < hysteresis_) {
+        continue;
       }
       bool regression = !ev.flipped.empty();
       update.changes.push_back({system.system, item.item, s.level, item.level, now, regression});

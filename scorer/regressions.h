@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -33,11 +35,21 @@ struct LevelChange {
   bool regression = false;
 };
 
+// The successful polls so far of each collector whose evidence `criterion` reads for
+// `system`, by collector name. Sources that are not polled (attestations, the config) are
+// left out.
+using SourcePolls = std::function<std::map<std::string, uint64_t>(const std::string& system,
+                                                                  const Criterion& criterion)>;
+
 // Follows item levels from one scoring to the next and tells regressions apart from drops
 // caused by evidence merely going unknown (a collector outage that outlasted the TTL): only a
 // drop where some criterion went from pass to fail is a regression. With hysteresis N, a drop
-// must be seen in N consecutive scorings before it counts; a recovery within them cancels it.
-// The first scoring of an item sets its baseline and reports nothing.
+// where criteria flipped must be seen in N successful polls of the sources behind the flipped
+// criteria (with `polls`; without it, in N consecutive scorings) before it counts: scorings
+// come after the poll of any source, so counting them would let one bad poll of one source
+// count N times. A recovery within them cancels it. Criteria flipped on evidence of no polled
+// source (an attestation) count at once. Drops without a flipped criterion are level changes
+// after N scorings. The first scoring of an item sets its baseline and reports nothing.
 class RegressionTracker {
  public:
   explicit RegressionTracker(int hysteresis = 1) : hysteresis_(std::max(1, hysteresis)) {}
@@ -46,7 +58,8 @@ class RegressionTracker {
     std::vector<LevelChange> changes;
     std::vector<RegressionEvent> regressions;
   };
-  Update observe(const std::vector<SystemScore>& scores, TimePoint now);
+  Update observe(const std::vector<SystemScore>& scores, TimePoint now,
+                 const SourcePolls& polls = {});
 
   // The recorded level of (system, item), or -1 if none; for persistence and tests.
   int level(const std::string& system, const std::string& item) const;
@@ -63,6 +76,10 @@ class RegressionTracker {
     // States by criterion id restored from storage, until the item's first scoring.
     std::map<std::string, CriterionState> restored;
     int pending = 0;  // consecutive scorings below level
+    // Successful polls of the sources behind the flipped criteria when the drop was first
+    // seen; empty while no drop with flipped criteria is pending.
+    std::map<std::string, uint64_t> polls_at_drop;
+    bool drop_seen = false;
   };
   // The state of (system, item), found with one hash lookup per system and, for items scored
   // in the same order every time, none per item.

@@ -65,6 +65,51 @@ TEST_F(RegressionsTest, EvidenceGoingUnknownLowersTheLevelWithoutARegression) {
   EXPECT_TRUE(u.regressions.empty());
 }
 
+// Hysteresis counts successful polls of the sources behind the flipped criteria, not scorings:
+// every poll of any source triggers a scoring, so one odd answer of a just restarted source
+// would otherwise meet N=2 within the same second.
+TEST_F(RegressionsTest, HysteresisCountsPollsOfTheSourcesBehindTheFlippedCriteria) {
+  RegressionTracker t(2);
+  std::map<std::string, uint64_t> polls = {{"prom", 10}, {"cmdb", 4}};
+  auto sources = [&](const std::string& system, const Criterion& c) {
+    EXPECT_EQ(system, "payments");
+    // L2/1 reads prom's evidence; the others cmdb's.
+    std::map<std::string, uint64_t> out;
+    const std::string source = c.id == "6.1.1/L2/1" ? "prom" : "cmdb";
+    out[source] = polls[source];
+    return out;
+  };
+  t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0, sources);
+  // prom's poll 11 flips L2/1; then cmdb polls five times and the agent rescores each time.
+  polls["prom"] = 11;
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0, sources).changes.empty());
+  for (int i = 0; i < 5; ++i) {
+    ++polls["cmdb"];
+    EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0, sources).changes.empty());
+  }
+  // prom's poll 12 answers as before: no regression, and the baseline stays.
+  polls["prom"] = 12;
+  EXPECT_TRUE(t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0, sources).changes.empty());
+  EXPECT_EQ(t.level("payments", "6.1.1"), 2);
+  // A real loss: polls 13 and 14 both show it; the second confirms it.
+  polls["prom"] = 13;
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0, sources).regressions.empty());
+  polls["prom"] = 14;
+  auto u = t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0, sources);
+  ASSERT_EQ(u.regressions.size(), 1u);
+  EXPECT_EQ(u.regressions[0].flipped[0].first, "6.1.1/L2/1");
+  EXPECT_EQ(t.level("payments", "6.1.1"), 1);
+}
+
+// A criterion flipped on evidence of no polled source (an attestation withdrawn by a person)
+// is a regression at once.
+TEST_F(RegressionsTest, AFlipOnAnUnpolledSourceCountsAtOnce) {
+  RegressionTracker t(2);
+  auto none = [](const std::string&, const Criterion&) { return std::map<std::string, uint64_t>{}; };
+  t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0, none);
+  EXPECT_EQ(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0, none).regressions.size(), 1u);
+}
+
 TEST_F(RegressionsTest, HysteresisNeedsTheDropToPersist) {
   RegressionTracker t(3);
   t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0);
