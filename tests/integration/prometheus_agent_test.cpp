@@ -31,6 +31,7 @@ collectors:
     url: URL
     interval: 5s
     timeout: 5s
+systems: [ghost]
 )";
     config = std::regex_replace(config, std::regex("RULES"), std::string(OPSM_SOURCE_DIR) + "/rules");
     config = std::regex_replace(config, std::regex("URL"), stack_.prometheusUrl());
@@ -180,6 +181,117 @@ TEST_F(PrometheusAgentTest, OutageSetsCollectorDownAndKeepsScores) {
     }
   }
   EXPECT_EQ(evidence("payments", "targets_up"), Value(1)) << "the last evidence is kept";
+}
+
+// A system declared in the config and monitored by nothing: no criterion the agent collects
+// evidence for passes, whatever the server offers its own systems; each says which source
+// does not know it.
+TEST_F(PrometheusAgentTest, ADeclaredSystemNoSourceKnowsPassesNoCollectedCriterion) {
+  pollAndScore();
+  auto ghost = agent_->explainedScore("ghost");
+  ASSERT_TRUE(ghost.has_value());
+  int collected = 0;
+  for (const auto& item : ghost->items) {
+    for (const auto& c : item.criteria) {
+      if (c.criterion->attestation) continue;
+      ++collected;
+      EXPECT_NE(c.state, scorer::CriterionState::kPass) << c.criterion->id << ": " << c.reason;
+      if (c.state == scorer::CriterionState::kUnknown &&
+          c.reason.find("monitoring.prometheus.") != std::string::npos) {
+        EXPECT_NE(c.reason.find("source prom (prometheus) does not know system ghost"),
+                  std::string::npos)
+            << c.criterion->id << ": " << c.reason;
+      }
+    }
+    EXPECT_EQ(item.level, 0) << item.item;
+  }
+  EXPECT_GT(collected, 50);
+  EXPECT_FALSE(agent_->knownToACollector("ghost"));
+  EXPECT_TRUE(agent_->knownToACollector("payments"));
+  EXPECT_NE(agent_->metricsText().find("opsmaturity_collector_systems{collector=\"prom\"} 2"),
+            std::string::npos);
+}
+
+// A system_label no target carries: the poll succeeds, matches nothing, and says so.
+TEST_F(PrometheusAgentTest, ASystemLabelNoTargetCarriesIsLoud) {
+  auto cfg = agent::loadConfig(
+      stack_.dir().write("wrong-label.yml",
+                         "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                             "/rules\nsystems: [payments]\ncollectors:\n"
+                             "  - {name: prom, type: prometheus, url: " + stack_.prometheusUrl() +
+                             ", system_label: team}\n"),
+      registry_);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  auto a = agent::Agent::create(std::move(*cfg));
+  ASSERT_TRUE(a.ok());
+  auto out = (*a)->poll(0);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.systems, 0u);
+  EXPECT_NE(out.warning.find("prom (prometheus) matched no system"), std::string::npos)
+      << out.warning;
+  (*a)->rescore();
+  EXPECT_NE((*a)->metricsText().find("opsmaturity_collector_systems{collector=\"prom\"} 0"),
+            std::string::npos);
+  auto payments = (*a)->explainedScore("payments");
+  ASSERT_TRUE(payments.has_value());
+  for (const auto& item : payments->items) {
+    for (const auto& c : item.criteria) {
+      EXPECT_NE(c.state, scorer::CriterionState::kPass) << c.criterion->id << ": " << c.reason;
+    }
+  }
+}
+
+// A real Prometheus restarted inside the evidence TTL: polled right away and often (not
+// ready, targets not yet scraped), it causes no regression; the real removal of its alerting
+// rules, seen in two polls, does.
+TEST_F(PrometheusAgentTest, ARestartIsNoRegressionARemovalOfAlertRulesIs) {
+  pollAndScore();
+  pollAndScore();
+  auto before = scores_;
+  ASSERT_EQ(stack_.restartPrometheus(), "");
+  int not_ready = 0, polls = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto out = agent_->poll(0);
+    ++polls;
+    if (!out.ok) {
+      ++not_ready;
+      EXPECT_NE(out.error.find("not ready"), std::string::npos) << out.error;
+    }
+    agent_->rescore();
+    if (out.ok && stack_.targetsWithHealth("up") == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  scores_ = agent_->scores();
+  EXPECT_TRUE(agent_->regressions().empty()) << agent_->regressions()[0].item;
+  std::printf("restart: %d polls, %d not ready\n", polls, not_ready);
+  ASSERT_EQ(scores_.size(), before.size());
+  for (size_t s = 0; s < before.size(); ++s) {
+    for (size_t i = 0; i < before[s].items.size(); ++i) {
+      EXPECT_EQ(scores_[s].items[i].level, before[s].items[i].level)
+          << before[s].system << " " << before[s].items[i].item;
+    }
+  }
+
+  // The alerting rules go; only the recording rule stays.
+  ASSERT_EQ(stack_.rewriteRules("groups:\n  - name: global\n    rules:\n"
+                                "      - record: job:up:sum\n        expr: sum by (job) (up)\n",
+                                "job:up:sum"),
+            "");
+  pollAndScore();
+  EXPECT_TRUE(agent_->regressions().empty()) << "one poll is not yet a regression";
+  pollAndScore();
+  auto regressions = agent_->regressions();
+  ASSERT_FALSE(regressions.empty());
+  bool on_rules = false;
+  for (const auto& r : regressions) {
+    EXPECT_EQ(r.system, "payments");
+    for (const auto& [id, reason] : r.flipped) {
+      // what the rules were: their count, or what they watch (alert_topics)
+      if (reason.find("monitoring.prometheus.alert") != std::string::npos) on_rules = true;
+    }
+  }
+  EXPECT_TRUE(on_rules) << regressions[0].item << " " << regressions[0].flipped[0].second;
 }
 
 TEST_F(PrometheusAgentTest, DaemonServesMetricsAndReadiness) {

@@ -1,5 +1,7 @@
 #include "tests/integration/prometheus_stack.h"
 
+#include <signal.h>
+
 #include <regex>
 
 namespace opsm::testing {
@@ -79,11 +81,11 @@ scrape_configs:
       std::vector<std::string>{node_bin, "--web.listen-address=127.0.0.1:" +
                                              std::to_string(node_port_)},
       (dir_.path() / "node_exporter.log").string());
-  prometheus_ = std::make_unique<Process>(
-      std::vector<std::string>{prom_bin, "--config.file=" + config_path,
-                               "--storage.tsdb.path=" + (dir_.path() / "tsdb").string(),
-                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port_)},
-      (dir_.path() / "prometheus.log").string());
+  prometheus_argv_ = {prom_bin, "--config.file=" + config_path,
+                      "--storage.tsdb.path=" + (dir_.path() / "tsdb").string(),
+                      "--web.listen-address=127.0.0.1:" + std::to_string(prom_port_)};
+  prometheus_ = std::make_unique<Process>(prometheus_argv_,
+                                          (dir_.path() / "prometheus.log").string());
 
   bool up = waitFor([&] { return targetsWithHealth("up") == 2; }, std::chrono::seconds(60));
   // Rules are loaded at start-up; wait for the first evaluation so the API lists them all.
@@ -100,5 +102,40 @@ scrape_configs:
 
 void PrometheusStack::stopNodeExporter() { node_.reset(); }
 void PrometheusStack::stopPrometheus() { prometheus_.reset(); }
+
+std::string PrometheusStack::restartPrometheus() {
+  prometheus_.reset();
+  prometheus_ = std::make_unique<Process>(prometheus_argv_,
+                                          (dir_.path() / "prometheus-restarted.log").string());
+  bool answers = waitFor(
+      [&] {
+        return http_.get(prometheusUrl() + "/api/v1/status/runtimeinfo", std::chrono::seconds(1))
+            .ok();
+      },
+      std::chrono::seconds(30));
+  return answers ? "" : "Prometheus did not come back: " + prometheus_->log();
+}
+
+std::string PrometheusStack::rewriteRules(const std::string& rules_yaml,
+                                          const std::string& expect_names) {
+  dir_.write("rules.yml", rules_yaml);
+  ::kill(prometheus_->pid(), SIGHUP);
+  std::string listed;
+  bool reloaded = waitFor(
+      [&] {
+        auto r = http_.get(prometheusUrl() + "/api/v1/rules", std::chrono::seconds(2));
+        if (!r) return false;
+        listed.clear();
+        // Rule names (group names are followed by "file", rules by "query").
+        static const std::regex rule("\"name\":\"([^\"]+)\",\"query\"");
+        for (auto it = std::sregex_iterator(r->body.begin(), r->body.end(), rule);
+             it != std::sregex_iterator(); ++it) {
+          listed += (listed.empty() ? "" : "|") + (*it)[1].str();
+        }
+        return listed == expect_names;
+      },
+      std::chrono::seconds(30));
+  return reloaded ? "" : "Prometheus did not reload its rules (lists '" + listed + "')";
+}
 
 }  // namespace opsm::testing

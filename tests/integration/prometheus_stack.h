@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "collectors/common/http_client.h"
 #include "tests/support/process.h"
@@ -28,6 +29,12 @@ class PrometheusStack {
 
   void stopNodeExporter();
   void stopPrometheus();
+  // Starts Prometheus again on the same port and storage (after stopPrometheus(), or stopping
+  // it first), returning as soon as its HTTP API answers: before its first scrape.
+  std::string restartPrometheus();
+  // Replaces the rule file and makes Prometheus reload it (SIGHUP); waits until the rules API
+  // lists exactly the rules named in `expect_names` (a '|'-separated list, "" for none).
+  std::string rewriteRules(const std::string& rules_yaml, const std::string& expect_names);
 
   std::string prometheusUrl() const;
   unsigned short nodePort() const { return node_port_; }
@@ -42,6 +49,7 @@ class PrometheusStack {
   unsigned short prom_port_ = 0;
   std::unique_ptr<Process> node_;
   std::unique_ptr<Process> prometheus_;
+  std::vector<std::string> prometheus_argv_;
   collectors::HttpClient http_;
 };
 
