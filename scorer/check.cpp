@@ -164,6 +164,16 @@ std::vector<Problem> checkRulePack(const std::string& dir, const EvidenceCatalog
       for (const auto& c : level.criteria) {
         if (c.when) checkCondition(f, *c.when, catalog, &out);
         if (c.applies_to) checkCondition(f, *c.applies_to, catalog, &out);
+        std::string where = f + ":" + std::to_string(c.line);
+        if (c.when && c.rationale.empty()) {
+          out.push_back({where, c.id + ": a `when` needs a one-line `rationale:` saying why that "
+                                       "evidence shows the requirement"});
+        }
+        for (const auto& h : c.hints) {
+          if (!catalog.find(h)) {
+            out.push_back({where, c.id + ": hint " + h + " is produced by no known collector"});
+          }
+        }
       }
     }
     items.push_back(std::move(*r));

@@ -282,6 +282,22 @@ void collectKeys(const Condition& c, std::vector<std::string>* out) {
 
 }  // namespace
 
+std::string hintText(const Criterion& criterion, const EvalContext& ctx) {
+  std::string out = "supporting evidence for the attester (not proof):";
+  for (size_t i = 0; i < criterion.hints.size(); ++i) {
+    const std::string& key = criterion.hints[i];
+    const Evidence* e = lookup(ctx, key, -1);
+    out += std::string(i ? "," : "") + " " + key + " = ";
+    if (!e) {
+      out += "none";
+    } else {
+      out += e->value.toString() + " (" + e->source.collector +
+             (e->expired(ctx.now) ? ", expired" : "") + ")";
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> keysOf(const Criterion& criterion) {
   std::vector<std::string> out;
   if (criterion.attestation) {
@@ -347,6 +363,7 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
       r.state = CriterionState::kFail;
       if (explain) r.reason = "attested as not met: " + a->source.locator;
     }
+    if (explain && !criterion.hints.empty()) r.reason += "; " + hintText(criterion, ctx);
     return r;
   }
   Tri t = evaluate(*criterion.when, ctx, explain ? &r.reason : nullptr);

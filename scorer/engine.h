@@ -39,8 +39,12 @@ struct CriterionResult {
   std::string reason;
 };
 
-// Every evidence key a criterion reads: its attestation key, or the keys of its `when`, and
-// those of its `applies_to`.
+// "supporting evidence for the attester (not proof): k = v (source), ..." for the hints of
+// an attestation criterion.
+std::string hintText(const Criterion& criterion, const EvalContext& ctx);
+
+// Every evidence key that decides a criterion: its attestation key, or the keys of its `when`,
+// and those of its `applies_to` (not its hints, which decide nothing).
 std::vector<std::string> keysOf(const Criterion& criterion);
 
 // With `explain` false no reason is built: for scoring many systems when only states and

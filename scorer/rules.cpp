@@ -272,7 +272,9 @@ namespace {
 
 Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& node, int level,
                                    const std::string& item) {
-  if (auto st = checkKeys(file, node, {"id", "zh", "en", "when", "attestation", "applies_to"},
+  if (auto st = checkKeys(file, node,
+                          {"id", "zh", "en", "when", "attestation", "applies_to", "rationale",
+                           "hints", "floor_of"},
                           "criterion");
       !st) {
     return st.error();
@@ -329,6 +331,30 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
     auto a = compileCondition(file, node["applies_to"]);
     if (!a) return a.error();
     c.applies_to = std::move(*a);
+  }
+  auto rationale = readString(file, node, "rationale", "");
+  if (!rationale) return rationale.error();
+  c.rationale = *rationale;
+  if (YAML::Node hints = node["hints"]) {
+    if (!c.attestation) {
+      return fieldError(file, hints, "hints",
+                        "only an attestation criterion has hints (a `when` is the evidence)");
+    }
+    if (!hints.IsSequence()) return fieldError(file, hints, "hints", "must be a list of evidence keys");
+    static const std::regex kKey("[A-Za-z0-9._/-]+");
+    for (const auto& h : hints) {
+      if (!h.IsScalar() || !std::regex_match(h.Scalar(), kKey)) {
+        return fieldError(file, h, "hints", "'" + (h.IsScalar() ? h.Scalar() : std::string()) +
+                                                "' is not an evidence key");
+      }
+      c.hints.push_back(h.Scalar());
+    }
+  }
+  auto floor = readString(file, node, "floor_of", "");
+  if (!floor) return floor.error();
+  c.floor_of = *floor;
+  if (!c.floor_of.empty() && level != 1) {
+    return fieldError(file, node["floor_of"], "floor_of", "only a level-1 criterion is a floor");
   }
   if (c.attestation) {
     c.attestation_key = attestationKey(c.id);
@@ -411,6 +437,22 @@ Result<ItemRules> loadItemRulesImpl(const std::string& file, const Model& model)
   }
   if (rules.levels[0].same_as_previous) {
     return fieldError(file, levels, "levels", "level 1 cannot be 'same_as'");
+  }
+  // Resolve floor_of to the position of the named criterion among the item's criteria.
+  std::vector<const Criterion*> order;
+  for (const auto& lr : rules.levels) {
+    for (const auto& c : lr.criteria) order.push_back(&c);
+  }
+  for (auto& c : rules.levels[0].criteria) {
+    if (c.floor_of.empty()) continue;
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (order[k]->id == c.floor_of && order[k]->level > 1) c.floor_of_index = static_cast<int>(k);
+    }
+    if (c.floor_of_index < 0) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       file + ":" + std::to_string(c.line) + ": field 'floor_of': '" + c.floor_of +
+                           "' is not a criterion of a higher level of item " + rules.item);
+    }
   }
   return rules;
 }

@@ -51,6 +51,16 @@ struct Criterion {
   Duration attestation_max_age = std::chrono::hours(24 * 365);
   std::optional<Condition> when;
   std::optional<Condition> applies_to;
+  // Why `when` shows the requirement (one line; `rules check` wants one on every `when`).
+  std::string rationale;
+  // For attestation criteria: evidence keys that bear on the requirement without proving it,
+  // shown to the person attesting (and in explanations) as supporting evidence.
+  std::vector<std::string> hints;
+  // A level-1 statement that describes where a team starts rather than a requirement
+  // ("大部分运维操作需登录机器执行"): it also passes when the criterion it names, the
+  // higher-level practice that supersedes it, passes (docs/scoring.md, floors).
+  std::string floor_of;
+  int floor_of_index = -1;  // position of floor_of among the item's criteria in level order
   std::string file;
   int line = 0;
 };

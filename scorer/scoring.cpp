@@ -83,25 +83,43 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
   for (const auto& level : rules.levels) total += level.criteria.size();
   score.criteria.reserve(total);
   for (const auto& level : rules.levels) {
-    LevelTally& t = score.tally[level.level - 1];
     for (const auto& c : level.criteria) {
-      CriterionResult r = evaluateCriterion(c, ctx, config.explain);
-      switch (r.state) {
-        case CriterionState::kPass:
-          ++t.passed;
-          break;
-        case CriterionState::kNotApplicable:
-          ++t.passed;
-          ++t.not_applicable;
-          break;
-        case CriterionState::kFail:
-          ++t.failed;
-          break;
-        case CriterionState::kUnknown:
-          ++t.unknown;
-          break;
+      score.criteria.push_back(evaluateCriterion(c, ctx, config.explain));
+    }
+  }
+  // Floors: a level-1 statement of where a team starts also passes when the practice that
+  // supersedes it passes (docs/scoring.md).
+  for (auto& r : score.criteria) {
+    const Criterion& c = *r.criterion;
+    if (c.floor_of_index < 0 || r.state == CriterionState::kPass ||
+        r.state == CriterionState::kNotApplicable) {
+      continue;
+    }
+    const CriterionResult& above = score.criteria[static_cast<size_t>(c.floor_of_index)];
+    if (above.state == CriterionState::kPass) {
+      r.state = CriterionState::kPass;
+      if (config.explain) {
+        r.reason = "a starting point the system is past: " + c.floor_of + " passes (" +
+                   above.reason + ")";
       }
-      score.criteria.push_back(std::move(r));
+    }
+  }
+  for (const auto& r : score.criteria) {
+    LevelTally& t = score.tally[r.criterion->level - 1];
+    switch (r.state) {
+      case CriterionState::kPass:
+        ++t.passed;
+        break;
+      case CriterionState::kNotApplicable:
+        ++t.passed;
+        ++t.not_applicable;
+        break;
+      case CriterionState::kFail:
+        ++t.failed;
+        break;
+      case CriterionState::kUnknown:
+        ++t.unknown;
+        break;
     }
   }
 

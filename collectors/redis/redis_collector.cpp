@@ -89,6 +89,37 @@ std::map<std::string, std::string> parseInfo(const std::string& text) {
 
 }  // namespace
 
+std::map<std::string, int> clusterReplicasPerMaster(const std::string& nodes) {
+  // <id> <ip:port@cport[,hostname]> <flags> <master id or -> <ping> <pong> <epoch> <state> ...
+  std::map<std::string, int> per_master;
+  std::vector<std::pair<std::string, std::string>> replicas;  // (replica flags, master id)
+  std::istringstream in(nodes);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, addr, flags, master;
+    if (!(fields >> id >> addr >> flags >> master)) continue;
+    auto has = [&](const char* f) {
+      std::istringstream fl(flags);
+      for (std::string part; std::getline(fl, part, ',');) {
+        if (part == f) return true;
+      }
+      return false;
+    };
+    if (has("fail") || has("noaddr")) continue;  // a failed node holds nothing up
+    if (has("master")) {
+      per_master.try_emplace(id, 0);
+    } else if (has("slave") || has("replica")) {
+      replicas.emplace_back(id, master);
+    }
+  }
+  for (const auto& [_, master] : replicas) {
+    auto it = per_master.find(master);
+    if (it != per_master.end()) ++it->second;
+  }
+  return per_master;
+}
+
 Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& ctx) {
   std::vector<std::string> secrets{config_.password};
   auto conn = connect(config_.address, ctx);
@@ -145,6 +176,33 @@ Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& 
   if (info.count("rdb_last_save_time")) {
     add("rdb_last_save_age_seconds",
         std::max(0.0, toSeconds(ctx.now) - number("rdb_last_save_time")), loc);
+  }
+  // Whether RDB snapshots are configured at all: rdb_last_bgsave_status is "ok" on a server
+  // that never saves (save ""). A server where CONFIG is renamed or denied says nothing.
+  if (auto save = command(conn->get(), config_.address, {"CONFIG", "GET", "save"}, secrets);
+      save && (*save)->type == REDIS_REPLY_ARRAY && (*save)->elements == 2 &&
+      (*save)->element[1]->type == REDIS_REPLY_STRING) {
+    std::string rules((*save)->element[1]->str, (*save)->element[1]->len);
+    add("rdb_save_configured", rules.find_first_not_of(' ') != std::string::npos, "CONFIG GET save");
+  } else if (!save && save.error().code != ErrorCode::kBadResponse) {
+    return save.error();  // the connection failed, not the command
+  }
+  // In cluster mode: the fewest replicas any master has (CLUSTER NODES). A cluster whose
+  // shards have no replica loses a shard's data with its node, and cannot fail over.
+  if (info["cluster_enabled"] == "1") {
+    auto nodes = command(conn->get(), config_.address, {"CLUSTER", "NODES"}, secrets);
+    if (!nodes) return nodes.error();
+    if ((*nodes)->type != REDIS_REPLY_STRING) {
+      return makeError(ErrorCode::kBadResponse,
+                       "redis " + config_.address.text() + " CLUSTER NODES: not a bulk string");
+    }
+    auto per_master = clusterReplicasPerMaster(std::string((*nodes)->str, (*nodes)->len));
+    if (!per_master.empty()) {
+      int fewest = -1;
+      for (const auto& [_, n] : per_master) fewest = fewest < 0 ? n : std::min(fewest, n);
+      add("cluster_min_replicas_per_master", fewest, "CLUSTER NODES");
+      add("cluster_masters", static_cast<double>(per_master.size()), "CLUSTER NODES");
+    }
   }
 
   if (!config_.sentinels.empty()) {
@@ -206,6 +264,9 @@ class RedisFactory : public CollectorFactory {
         {"aof_enabled", ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled)."},
         {"rdb_last_save_ok", ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok)."},
         {"rdb_last_save_age_seconds", ValueType::kNumber, "Seconds since the last successful RDB save."},
+        {"rdb_save_configured", ValueType::kBool, "RDB snapshots are configured (CONFIG GET save is not empty); absent when CONFIG is not allowed."},
+        {"cluster_min_replicas_per_master", ValueType::kNumber, "In cluster mode: the fewest replicas (not failed) any master has (CLUSTER NODES); absent otherwise."},
+        {"cluster_masters", ValueType::kNumber, "In cluster mode: masters (not failed) of the cluster (CLUSTER NODES)."},
         {"sentinels_monitoring", ValueType::kNumber, "Configured Sentinels that answer and monitor master_name (SENTINEL MASTER); only with `sentinels`."},
         {"sentinel_quorum_ok", ValueType::kBool, "SENTINEL CKQUORUM master_name succeeds: enough Sentinels to authorise a failover; only with `sentinels`."},
     });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ class RedisCollector : public Collector {
  private:
   RedisConfig config_;
 };
+
+// Masters of a Redis Cluster and how many replicas (not failed) each has, from the text of
+// CLUSTER NODES; failed and address-less nodes are left out.
+std::map<std::string, int> clusterReplicasPerMaster(const std::string& nodes);
 
 Status registerRedis(Registry& registry);
 

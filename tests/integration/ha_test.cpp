@@ -6,6 +6,7 @@
 #include <map>
 
 #include "collectors/collector.h"
+#include "collectors/redis/redis_collector.h"
 #include "common/yaml_util.h"
 #include "tests/support/postgres.h"
 #include "tests/support/process.h"
@@ -125,7 +126,20 @@ class RedisIntegration : public ::testing::Test {
         (dir_.path() / ("redis-" + std::to_string(port) + ".log")).string());
     return p;
   }
+  // Runs redis-cli against 127.0.0.1:port; returns its output, trimmed.
+  std::string cli(unsigned short port, std::vector<std::string> args) {
+    std::vector<std::string> argv{"redis-cli", "--no-auth-warning", "-h", "127.0.0.1", "-p",
+                                  std::to_string(port)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string log = (dir_.path() / ("cli-" + std::to_string(++cli_runs_) + ".out")).string();
+    testing::Process p(argv, log);
+    p.wait();
+    std::string out = p.log();
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+  }
   testing::TempDir dir_;
+  int cli_runs_ = 0;
 };
 
 TEST_F(RedisIntegration, ReplicationAndSentinelFollowTheServers) {
@@ -161,6 +175,14 @@ TEST_F(RedisIntegration, ReplicationAndSentinelFollowTheServers) {
   EXPECT_EQ(facts->at("cache.redis.sentinel_quorum_ok"), scorer::Value(true));
   EXPECT_EQ(facts->at("cache.redis.aof_enabled"), scorer::Value(false));
   EXPECT_EQ(facts->at("cache.redis.cluster_enabled"), scorer::Value(false));
+  // save "" and appendonly no: nothing persists, though rdb_last_bgsave_status says ok.
+  EXPECT_EQ(facts->at("cache.redis.rdb_last_save_ok"), scorer::Value(true));
+  EXPECT_EQ(facts->at("cache.redis.rdb_save_configured"), scorer::Value(false));
+  EXPECT_EQ(facts->count("cache.redis.cluster_min_replicas_per_master"), 0u);
+  ASSERT_EQ(cli(pport, {"-a", "r3dis-secret", "CONFIG", "SET", "save", "3600 1"}), "OK");
+  facts = collect(*c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at("cache.redis.rdb_save_configured"), scorer::Value(true));
 
   auto on_replica = build("name: r\ntype: redis\nsystem: payments\naddress: 127.0.0.1:" +
                           std::to_string(rport) + "\npassword_file: " + pass_file + "\n");
@@ -177,6 +199,65 @@ TEST_F(RedisIntegration, ReplicationAndSentinelFollowTheServers) {
       },
       std::chrono::seconds(30)));
   EXPECT_EQ(facts->at("cache.redis.connected_replicas"), scorer::Value(0));
+}
+
+// Redis Cluster: a cluster whose master has no replica is a distributed cache, not a highly
+// available one; once a replica joins, the collector sees one replica per master.
+TEST_F(RedisIntegration, ClusterReplicasPerMasterFollowTheNodes) {
+  // A cluster node also listens on its port + 10000 (the cluster bus): keep both in range.
+  auto port = [] {
+    unsigned short p = 0;
+    while ((p = testing::freePort()) > 55000) {
+    }
+    return p;
+  };
+  unsigned short p1 = port(), p2 = port();
+  while (p2 == p1) p2 = port();
+  auto cluster_conf = [&](unsigned short port) {
+    return "cluster-enabled yes\ncluster-config-file nodes-" + std::to_string(port) +
+           ".conf\ncluster-node-timeout 5000\n";
+  };
+  auto n1 = redis(p1, cluster_conf(p1));
+  auto n2 = redis(p2, cluster_conf(p2));
+  ASSERT_TRUE(testing::waitFor([&] { return cli(p1, {"PING"}) == "PONG" && cli(p2, {"PING"}) == "PONG"; },
+                               std::chrono::seconds(20)))
+      << cli(p1, {"PING"}) << " / " << cli(p2, {"PING"});
+  ASSERT_EQ(cli(p1, {"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}), "OK");
+  auto c = build("name: r\ntype: redis\nsystem: payments\naddress: 127.0.0.1:" +
+                 std::to_string(p1) + "\n");
+  ASSERT_TRUE(c);
+  auto facts = collect(*c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at("cache.redis.cluster_enabled"), scorer::Value(true));
+  EXPECT_EQ(facts->at("cache.redis.cluster_masters"), scorer::Value(1));
+  EXPECT_EQ(facts->at("cache.redis.cluster_min_replicas_per_master"), scorer::Value(0));
+
+  std::string id1 = cli(p1, {"CLUSTER", "MYID"});
+  ASSERT_EQ(cli(p2, {"CLUSTER", "MEET", "127.0.0.1", std::to_string(p1)}), "OK");
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return cli(p2, {"CLUSTER", "NODES"}).find(id1) != std::string::npos; },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return cli(p2, {"CLUSTER", "REPLICATE", id1}) == "OK"; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        facts = collect(*c);
+        return facts && facts->at("cache.redis.cluster_min_replicas_per_master") == scorer::Value(1);
+      },
+      std::chrono::seconds(30)))
+      << (facts ? cli(p1, {"CLUSTER", "NODES"}) : facts.error().message);
+  EXPECT_EQ(facts->at("cache.redis.cluster_masters"), scorer::Value(1));
+}
+
+TEST(RedisClusterNodes, ReplicasPerMasterSkipFailedNodes) {
+  auto per_master = collectors::redis::clusterReplicasPerMaster(
+      "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n"
+      "b1 127.0.0.1:7001@17001 master - 0 0 2 connected 5461-10922\n"
+      "c1 127.0.0.1:7002@17002 master,fail - 0 0 3 disconnected\n"
+      "a2 127.0.0.1:7003@17003 slave a1 0 0 1 connected\n"
+      "a3 127.0.0.1:7004@17004 slave,fail a1 0 0 1 disconnected\n"
+      "garbage\n");
+  EXPECT_EQ(per_master, (std::map<std::string, int>{{"a1", 1}, {"b1", 0}}));
 }
 
 TEST_F(RedisIntegration, WrongPasswordIsUnauthenticatedWithoutTheSecret) {
