@@ -89,6 +89,32 @@ void condition(W& w, const Condition& c) {
   }
 }
 
+// When criterion `c` passes: it applies, and its evidence shows it or an attestation says so.
+void passes(W& w, const scorer::Criterion& c) {
+  w.StartObject();
+  w.Key("all");
+  w.StartArray();
+  if (c.applies_to) condition(w, *c.applies_to);
+  w.StartObject();
+  w.Key("any");
+  w.StartArray();
+  if (c.when) condition(w, *c.when);
+  if (c.attestation) {
+    w.StartObject();
+    w.Key("fact");
+    w.String(c.attestation_key.c_str());
+    w.Key("operator");
+    w.String("equal");
+    w.Key("value");
+    w.Bool(true);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,22 +145,21 @@ int main(int argc, char** argv) {
         rw.String(c.id.c_str());
         rw.EndObject();
         rw.Key("conditions");
-        rw.StartObject();
-        rw.Key("all");
-        rw.StartArray();
-        if (c.applies_to) condition(rw, *c.applies_to);
-        if (c.when) {
-          condition(rw, *c.when);
-        } else {
-          rw.StartObject();
-          rw.Key("fact");
-          rw.String(c.attestation_key.c_str());
-          rw.Key("operator");
-          rw.String("equal");
-          rw.Key("value");
-          rw.Bool(true);
-          rw.EndObject();
+        // A floor (a level-1 starting point) also passes when the practice it names passes.
+        const scorer::Criterion* above = nullptr;
+        if (c.floor_of_index >= 0) {
+          size_t k = 0;
+          for (const auto& l : item.levels) {
+            for (const auto& x : l.criteria) {
+              if (k++ == static_cast<size_t>(c.floor_of_index)) above = &x;
+            }
+          }
         }
+        rw.StartObject();
+        rw.Key("any");
+        rw.StartArray();
+        passes(rw, c);
+        if (above) passes(rw, *above);
         rw.EndArray();
         rw.EndObject();
         rw.EndObject();

@@ -327,6 +327,17 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
       return r;
     }
   }
+  // Evidenced or attested (both `when` and `attestation`): the evidence, when it shows the
+  // requirement, decides; otherwise a person's attestation does.
+  std::string evidence_why;
+  if (criterion.attestation && criterion.when) {
+    Tri t = evaluate(*criterion.when, ctx, explain ? &evidence_why : nullptr);
+    if (t == Tri::kPass) {
+      r.state = CriterionState::kPass;
+      if (explain) r.reason = "evidenced: " + evidence_why;
+      return r;
+    }
+  }
   if (criterion.attestation && !explain && ctx.index && criterion.attestation_key_id >= 0) {
     // Fast path: the compact index holds all an attestation criterion needs.
     const size_t id = static_cast<size_t>(criterion.attestation_key_id);
@@ -363,6 +374,7 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
       r.state = CriterionState::kFail;
       if (explain) r.reason = "attested as not met: " + a->source.locator;
     }
+    if (explain && criterion.when) r.reason += "; the evidence does not show it: " + evidence_why;
     if (explain && !criterion.hints.empty()) r.reason += "; " + hintText(criterion, ctx);
     return r;
   }

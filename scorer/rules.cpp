@@ -322,10 +322,11 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
     if (!w) return w.error();
     c.when = std::move(*w);
   }
-  if (c.attestation == c.when.has_value()) {
-    return fieldError(file, node, c.attestation ? "attestation" : "when",
+  if (!c.attestation && !c.when) {
+    return fieldError(file, node, "when",
                       "criterion " + c.id +
-                          " needs exactly one of 'when' (a condition) or 'attestation: true'");
+                          " needs 'when' (a condition), 'attestation: true', or both (evidenced "
+                          "or attested)");
   }
   if (node["applies_to"]) {
     auto a = compileCondition(file, node["applies_to"]);

@@ -158,9 +158,13 @@ def generate(path):
             continue
         for c in lv:
             crits.append((level, c))
-    auto = [(l, c) for l, c in crits if "when" in c]
-    attest = [c["id"] for _, c in crits if "when" not in c]
-    keys = sorted(set().union(*[keys_of(c["when"], set()) for _, c in auto])) if auto else []
+    auto = [(l, c) for l, c in crits if "when" in c and not c.get("attestation")]
+    # evidenced or attested: the evidence decides when it shows the requirement
+    hybrid = [(l, c) for l, c in crits if "when" in c and c.get("attestation")]
+    attest = [c["id"] for _, c in crits if "when" not in c or c.get("attestation")]
+    floors = {c["id"]: c["floor_of"] for _, c in crits if "floor_of" in c}
+    whens = auto + hybrid
+    keys = sorted(set().union(*[keys_of(c["when"], set()) for _, c in whens])) if whens else []
     best = {k: ideal(k) for k in keys}
     for _, c in crits:  # applies_to: the ideal system is one every criterion applies to
         for k in sorted(keys_of(c.get("applies_to", {}), set())):
@@ -205,7 +209,32 @@ def generate(path):
         assert ev(c["when"], missing) == "unknown", c["id"]
         test(f"{c['id']} is unknown without its evidence", missing, attest,
              [{"criterion": c["id"], "state": "unknown"}])
-    attested_l1 = [i for i in attest if "/L1/" in i]
+    for level, c in hybrid:
+        others = [i for i in attest if i != c["id"]]
+        assert ev(c["when"], best) == "pass", (c["id"], "ideal evidence must pass")
+        test(f"{c['id']} passes on its evidence without an attestation", best, others,
+             [{"criterion": c["id"], "state": "pass"}])
+        worse = dict(best)
+        for k in keys_of(c["when"], set()):
+            worse[k] = short(k)
+        assert ev(c["when"], worse) == "fail", c["id"]
+        test(f"{c['id']} needs an attestation when its evidence falls short", worse, others,
+             [{"criterion": c["id"], "state": "unknown"}])
+        test(f"{c['id']} is attested when its evidence falls short", worse, attest,
+             [{"criterion": c["id"], "state": "pass"}])
+    for floor, above in floors.items():
+        others = [i for i in attest if i != floor]
+        test(f"{floor} (a starting point) passes without its attestation once {above} passes",
+             best, others, [{"criterion": floor, "state": "pass"}])
+        if above in attest:
+            test(f"{floor} is unknown without its attestation while {above} is not shown",
+                 {k: v for k, v in best.items()
+                  if not any(k in keys_of(c.get("when", {}), set())
+                             for _, c in crits if c["id"] == above)},
+                 [i for i in others if i != above],
+                 [{"criterion": floor, "state": "unknown"}])
+    hybrid_ids = {c["id"] for _, c in hybrid}
+    attested_l1 = [i for i in attest if "/L1/" in i and i not in floors and i not in hybrid_ids]
     if attested_l1:
         test("a level-1 requirement without its attestation keeps the item at level 0", best,
              [i for i in attest if i != attested_l1[0]],

@@ -8,6 +8,7 @@
 #include "agent/agent.h"
 #include "agent/daemon.h"
 #include "collectors/common/http_client.h"
+#include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -20,9 +21,9 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(collectors::registerAll(registry_).ok());
-    // A private copy of the rule pack, so that /-/reload can be tested with a broken one.
-    fs::copy(fs::path(OPSM_SOURCE_DIR) / "rules", dir_.path() / "rules",
-             fs::copy_options::recursive);
+    // A private copy of the rule pack, so that /-/reload can be tested with a broken one;
+    // in it the drill plugin decides 6.7.4/L1/1.
+    testing::drillRulePack(dir_);
     dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
                              "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
     setenv("OPSM_TEST_API_TOKEN", kToken.c_str(), 1);

@@ -4,7 +4,12 @@
 // unknown criteria: a level change, still no regression).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "agent/agent.h"
+#include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -19,9 +24,9 @@ class RegressionAgentTest : public ::testing::Test {
                "    attested_by: Li Wei\n    document: https://wiki.example.com/crisis-org\n"
                "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
     drill(100);
+    testing::drillRulePack(dir_);  // 6.7.4/L1/1 decided by the drill plugin
     auto config = loadConfig(
-        dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
-                                    "/rules\nattestations_file: attestations.yaml\n"
+        dir_.write("agent.yml", "rules_dir: rules\nattestations_file: attestations.yaml\n"
                                     "systems: [payments]\ncollectors:\n"
                                     "  - {name: drills, type: exec, interval: 1m, ttl: 5m,\n"
                                     "     command: [cat, " + (dir_.path() / "facts.json").string() + "]}\n"),

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -22,8 +23,8 @@ class ReportTest : public ::testing::Test {
     dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
                              "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
     auto config = loadConfig(
-        dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
-                                    "/rules\nattestations_file: attestations.yaml\nsystems: [payments]\n"
+        dir_.write("agent.yml", "rules_dir: " + testing::drillRulePack(dir_) +
+                                    "\nattestations_file: attestations.yaml\nsystems: [payments]\n"
                                     "collectors:\n  - {name: drills, type: exec, command: [cat, " +
                                     (dir_.path() / "facts.json").string() + "]}\n"),
         registry_);

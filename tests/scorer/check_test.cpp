@@ -111,10 +111,25 @@ TEST_F(CheckTest, UnknownEvidenceKey) {
 }
 
 TEST_F(CheckTest, OperatorOfTheWrongTypeForTheKey) {
-  edit("6.1.3-data-storage.yaml", "{key: monitoring.prometheus.remote_write_configured, eq: true}",
-       "{key: monitoring.prometheus.remote_write_configured, ge: 1}");
-  expectProblem(path("6.1.3-data-storage.yaml") + ":16",
-                "is a bool (from prometheus): ordering needs a number key");
+  edit("6.6.2-cache-high-availability.yaml", "{key: cache.redis.aof_enabled, eq: true}",
+       "{key: cache.redis.aof_enabled, ge: 1}");
+  expectProblem(path("6.6.2-cache-high-availability.yaml") + ":21",
+                "is a bool (from redis): ordering needs a number key");
+}
+
+// Every `when` says why its evidence shows the requirement; hints name known keys.
+TEST_F(CheckTest, AWhenWithoutRationaleAndAnUnknownHintAreReported) {
+  edit("6.1.3-data-storage.yaml",
+       "      rationale: \"A Prometheus scrapes the system's targets into its own TSDB, which holds "
+       "series: the data has a store of its own.\"\n",
+       "");
+  expectProblem(path("6.1.3-data-storage.yaml") + ":5", "6.1.3/L1/1: a `when` needs a one-line `rationale:`");
+  fs::copy(std::string(kRules) + "/6.1.3-data-storage.yaml", path("6.1.3-data-storage.yaml"),
+           fs::copy_options::overwrite_existing);
+  edit("6.1.3-data-storage.yaml", "hints: [monitoring.prometheus.remote_write_configured]",
+       "hints: [monitoring.prometheus.remote_writes]");
+  expectProblem(path("6.1.3-data-storage.yaml") + ":14",
+                "hint monitoring.prometheus.remote_writes is produced by no known collector");
 }
 
 TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {

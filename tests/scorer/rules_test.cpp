@@ -1,4 +1,5 @@
 #include "scorer/rules.h"
+#include "scorer/scoring.h"
 
 #include <gtest/gtest.h>
 
@@ -111,15 +112,89 @@ TEST_F(RulesTest, EmptyAll) {
               17, "field 'all': must be a non-empty list");
 }
 
-TEST_F(RulesTest, CriterionWithBothWhenAndAttestation) {
-  expectError(replaceLine(kValid, "      attestation: true\n",
-                          "      attestation: true\n      when: {exists: a}\n"),
-              9, "needs exactly one of 'when'");
-}
-
 TEST_F(RulesTest, CriterionWithNeither) {
   expectError(replaceLine(kValid, "      attestation: true\n", ""), 9,
-              "needs exactly one of 'when'");
+              "needs 'when' (a condition), 'attestation: true', or both");
+}
+
+TEST_F(RulesTest, HintsOnlyOnAttestationsAndFloorsOnlyAtLevelOne) {
+  expectError(replaceLine(kValid, "when: {all: [{key: a, ge: 1}, {not: {exists: b}}]}",
+                          "when: {key: a, ge: 1}\n      hints: [a]"),
+              18, "field 'hints': only an attestation criterion has hints");
+  expectError(replaceLine(kValid, "      attestation: true\n",
+                          "      attestation: true\n      hints: [\"not a key!\"]\n"),
+              13, "is not an evidence key");
+  expectError(replaceLine(kValid, "      attestation: true\n",
+                          "      attestation: true\n      floor_of: 6.1.3/L3/1\n"),
+              13, "field 'floor_of': only a level-1 criterion is a floor");
+}
+
+// A level-1 starting point passes when attested, or when the practice that supersedes it
+// passes; "evidenced or attested" passes on its evidence, else its attestation decides, and
+// its explanation shows the attester the hints.
+TEST_F(RulesTest, FloorsAndEvidencedOrAttestedCriteria) {
+  std::string text = R"(item: "6.8.4"
+levels:
+  1:
+    - id: 6.8.4/L1/1
+      zh: a
+      en: Most tasks are done by logging in to machines.
+      attestation: true
+      floor_of: 6.8.4/L2/1
+  2:
+    - id: 6.8.4/L2/1
+      zh: b
+      en: Most tasks are automated remotely.
+      attestation: true
+      when: {key: ops.automated_ratio, ge: 0.5}
+      hints: [ops.jobs]
+  3: [{id: 6.8.4/L3/1, zh: c, en: c, attestation: true}]
+  4: [{id: 6.8.4/L4/1, zh: d, en: d, attestation: true}]
+  5: [{id: 6.8.4/L5/1, zh: e, en: e, attestation: true}]
+)";
+  auto rules = loadItemRules(dir_.write("ops.yaml", text), model_);
+  ASSERT_TRUE(rules.ok()) << rules.error().message;
+  const TimePoint now = Clock::now();
+  auto score = [&](std::map<std::string, Evidence> ev) {
+    EvalContext ctx{ev, now};
+    return scoreItem(*rules, ctx, ScoringConfig{});
+  };
+  auto fact = [&](const std::string& key, Value v) {
+    Evidence e;
+    e.key = key;
+    e.system = "s";
+    e.value = std::move(v);
+    e.observed_at = now;
+    e.expires_at = now + std::chrono::hours(1);
+    e.source = {"src", "loc"};
+    return std::pair{key, e};
+  };
+  // Nothing known: both unknown; the explanation shows the hint.
+  auto none = score({});
+  EXPECT_EQ(none.criteria[0].state, CriterionState::kUnknown);
+  EXPECT_EQ(none.criteria[1].state, CriterionState::kUnknown);
+  EXPECT_NE(none.criteria[1].reason.find("supporting evidence for the attester (not proof): "
+                                         "ops.jobs = none"),
+            std::string::npos)
+      << none.criteria[1].reason;
+  // The evidence shows L2/1: it passes, and so does the floor below it.
+  auto automated = score({fact("ops.automated_ratio", 0.8)});
+  EXPECT_EQ(automated.criteria[1].state, CriterionState::kPass);
+  EXPECT_EQ(automated.criteria[0].state, CriterionState::kPass);
+  EXPECT_NE(automated.criteria[0].reason.find("a starting point the system is past: 6.8.4/L2/1"),
+            std::string::npos);
+  EXPECT_EQ(automated.level, 2) << "L1 and L2 pass";
+  // The evidence does not show it and nobody attested: unknown, not failed.
+  auto manual = score({fact("ops.automated_ratio", 0.1), fact("ops.jobs", 3.0)});
+  EXPECT_EQ(manual.criteria[1].state, CriterionState::kUnknown);
+  EXPECT_NE(manual.criteria[1].reason.find("the evidence does not show it"), std::string::npos);
+  EXPECT_NE(manual.criteria[1].reason.find("ops.jobs = 3 (src)"), std::string::npos);
+  // Attested as not met: fails; the floor is attested as met: passes.
+  auto attested = score({fact("ops.automated_ratio", 0.1), fact("attestation.6.8.4/L2/1", false),
+                         fact("attestation.6.8.4/L1/1", true)});
+  EXPECT_EQ(attested.criteria[1].state, CriterionState::kFail);
+  EXPECT_EQ(attested.criteria[0].state, CriterionState::kPass);
+  EXPECT_EQ(attested.level, 1);
 }
 
 TEST_F(RulesTest, IdNotMatchingItemAndLevel) {
