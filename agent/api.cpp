@@ -167,7 +167,9 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Key("state");
       w.String(scorer::criterionStateName(c.state));
       w.Key("evidenced_by");
-      w.String(c.criterion->attestation ? "attestation" : "collectors");
+      w.String(c.criterion->attestation && c.criterion->when ? "collectors_or_attestation"
+               : c.criterion->attestation                    ? "attestation"
+                                                             : "collectors");
       w.Key("reason");
       str(w, c.reason);
       w.Key("zh");
@@ -180,6 +182,13 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Key("evidence");
       w.StartArray();
       for (const auto& k : keys) {
+        if (auto e = agent.evidence().find(it->system, k)) writeEvidence(w, *e, now);
+      }
+      w.EndArray();
+      // What the attester is shown: collected facts that bear on it without deciding it.
+      w.Key("hints");
+      w.StartArray();
+      for (const auto& k : c.criterion->hints) {
         if (auto e = agent.evidence().find(it->system, k)) writeEvidence(w, *e, now);
       }
       w.EndArray();

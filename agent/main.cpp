@@ -79,7 +79,7 @@ int runRuleTests(const std::vector<std::string>& files,
   return failed > 0 || errors ? 1 : 0;
 }
 
-int runRules(bool check, bool list, bool catalog, bool test, const std::string& dir,
+int runRules(bool check, bool list, bool catalog, bool coverage, bool test, const std::string& dir,
              const std::string& standard, bool coverage_only,
              const std::vector<std::string>& test_files) {
   opsm::collectors::Registry registry;
@@ -122,6 +122,10 @@ int runRules(bool check, bool list, bool catalog, bool test, const std::string& 
   }
   if (catalog) {
     std::cout << opsm::agent::renderEvidenceCatalog(*keys, *pack);
+    return 0;
+  }
+  if (coverage) {
+    std::cout << opsm::agent::renderCoverageDoc(*keys, *pack);
     return 0;
   }
   return 2;
@@ -186,6 +190,9 @@ int main(int argc, char** argv) {
   list->add_flag("--coverage", coverage_only, "Print only the automation coverage");
   auto* catalog = rules->add_subcommand("catalog", "Print the evidence catalog (Markdown)");
   catalog->add_option("dir", rules_dir, "Rule pack directory")->capture_default_str();
+  auto* coverage = rules->add_subcommand(
+      "coverage", "Print how each requirement is decided, with sources and rationale (Markdown)");
+  coverage->add_option("dir", rules_dir, "Rule pack directory")->capture_default_str();
 
   std::vector<std::string> test_files;
   auto* rtest = rules->add_subcommand("test", "Run rule unit tests (promtool-style YAML files)");
@@ -198,7 +205,8 @@ int main(int argc, char** argv) {
   }
 
   if (*rules) {
-    return runRules(check->parsed(), list->parsed(), catalog->parsed(), rtest->parsed(), rules_dir,
+    return runRules(check->parsed(), list->parsed(), catalog->parsed(), coverage->parsed(),
+                    rtest->parsed(), rules_dir,
                     standard_path, coverage_only, test_files);
   }
 

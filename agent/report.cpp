@@ -169,6 +169,13 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
                       e->source.collector + ", " + formatTime(e->observed_at) + ")";
         }
       }
+      for (const auto& k : c.criterion->hints) {
+        if (auto e = agent.evidence().find(system, k)) {
+          evidence += (evidence.empty() ? "" : "; ") + tx.t("参考：", "hint: ") + k + " = " +
+                      e->value.toString() + " (" + e->source.collector + ", " +
+                      formatTime(e->observed_at) + ")";
+        }
+      }
       if (evidence.empty()) evidence = tx.t("（无）", "(none)");
       crit.push_back({c.criterion->id, name(c.criterion->zh, c.criterion->en),
                       stateName(c.state, tx), evidence});

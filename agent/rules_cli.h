@@ -18,4 +18,10 @@ std::string renderCoverage(const scorer::RulePack& pack);
 std::string renderEvidenceCatalog(const scorer::EvidenceCatalog& catalog,
                                   const scorer::RulePack& pack);
 
+// `opsmaturity rules coverage`: docs/coverage.md: per item and level, what is decided by
+// collected evidence, by it or an attestation, or by attestation only; the sources and the
+// rationale of each `when`; the hints attesters are shown; the floors.
+std::string renderCoverageDoc(const scorer::EvidenceCatalog& catalog,
+                              const scorer::RulePack& pack);
+
 }  // namespace opsm::agent

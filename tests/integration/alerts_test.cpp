@@ -15,6 +15,7 @@
 #include "collectors/common/http_client.h"
 #include "collectors/common/json.h"
 #include "tests/support/process.h"
+#include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm {
@@ -41,8 +42,8 @@ class AlertsTest : public ::testing::Test {
     auto config = agent::loadConfig(
         dir_.write("agent.yml",
                    "listen_address: 127.0.0.1:0\nscore_interval: 1s\nrules_dir: " +
-                       std::string(OPSM_SOURCE_DIR) +
-                       "/rules\nattestations_file: attestations.yaml\nsystems: [payments]\n"
+                       testing::drillRulePack(dir_) +
+                       "\nattestations_file: attestations.yaml\nsystems: [payments]\n"
                        "collectors:\n  - {name: drills, type: exec, interval: 1s, timeout: 1s, ttl: 10m,\n"
                        "     command: [cat, " + (dir_.path() / "facts.json").string() + "]}\n"),
         registry_);

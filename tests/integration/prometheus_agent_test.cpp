@@ -32,7 +32,15 @@ collectors:
     interval: 5s
     timeout: 5s
 systems: [ghost]
+attestations_file: attestations.yaml
 )";
+    // Incidents at payments are not found mainly through people's reports: with that
+    // attested, 6.2.1 reaches level 1 on the server's alerting rules and node metrics.
+    stack_.dir().write("attestations.yaml",
+                       "attestations:\n  - system: payments\n    criterion: 6.2.1/L1/1\n"
+                       "    attested_by: Li Wei\n    document: https://wiki.example.com/oncall\n"
+                       "    date: " + formatTime(Clock::now() - std::chrono::hours(24)).substr(0, 10) +
+                       "\n    met: true\n");
     config = std::regex_replace(config, std::regex("RULES"), std::string(OPSM_SOURCE_DIR) + "/rules");
     config = std::regex_replace(config, std::regex("URL"), stack_.prometheusUrl());
     config_path_ = stack_.dir().write("opsmaturity.yml", config);
@@ -281,6 +289,10 @@ TEST_F(PrometheusAgentTest, ARestartIsNoRegressionARemovalOfAlertRulesIs) {
           << before[s].system << " " << before[s].items[i].item;
     }
   }
+
+  const auto* detection = item("payments", "6.2.1");
+  ASSERT_NE(detection, nullptr);
+  ASSERT_EQ(detection->level, 1) << "6.2.1 level 1 rests on the alerting rules";
 
   // The alerting rules go; only the recording rule stays.
   ASSERT_EQ(stack_.rewriteRules("groups:\n  - name: global\n    rules:\n"

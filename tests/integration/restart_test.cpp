@@ -9,6 +9,7 @@
 #include "collectors/common/http_client.h"
 #include "collectors/common/subprocess.h"
 #include "tests/support/process.h"
+#include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm {
@@ -28,7 +29,7 @@ class RestartTest : public ::testing::Test {
     config_ = dir_.write(
         "agent.yml",
         "listen_address: 127.0.0.1:" + std::to_string(port_) + "\nscore_interval: 1s\n"
-        "rules_dir: " + std::string(OPSM_SOURCE_DIR) + "/rules\nstorage_path: state.db\n"
+        "rules_dir: " + testing::drillRulePack(dir_) + "\nstorage_path: state.db\n"
         "attestations_file: attestations.yaml\nsystems: [payments]\ncollectors:\n"
         "  - {name: drills, type: exec, interval: 1s, timeout: 1s, ttl: 1h,\n"
         "     command: [sh, -c, 'sleep 0.3; cat " + (dir_.path() / "facts.json").string() + "']}\n");
