@@ -181,11 +181,24 @@ void EvidenceStore::visit(
   static const std::map<std::string, const Evidence*> kNoDefaults;
   std::lock_guard lock(mu_);
   auto s = by_system_.find(system);
-  // The sources that know the system and have defaults: only theirs count for it.
-  std::vector<std::string> sources = knowers(system);
-  std::erase_if(sources, [&](const std::string& c) { return !defaults_.count(c); });
-  fn(s == by_system_.end() ? kNone : s->second,
-     sources.empty() ? kNoDefaults : mergedDefaults(sources));
+  // The sources that know the system and have defaults: only theirs count for it. (No
+  // allocation unless some source has defaults: this runs once per system per scoring.)
+  const std::map<std::string, const Evidence*>* defaults = &kNoDefaults;
+  if (!defaults_.empty()) {
+    scratch_.clear();
+    if (extended_by_.empty()) {
+      if (auto k = known_by_.find(system); k != known_by_.end()) {
+        for (const auto& c : k->second) {
+          if (defaults_.count(c)) scratch_.push_back(c);  // a std::set: sorted
+        }
+      }
+    } else {
+      scratch_ = knowers(system);
+      std::erase_if(scratch_, [&](const std::string& c) { return !defaults_.count(c); });
+    }
+    if (!scratch_.empty()) defaults = &mergedDefaults(scratch_);
+  }
+  fn(s == by_system_.end() ? kNone : s->second, *defaults);
 }
 
 void EvidenceStore::setSystemsFrom(const std::string& collector,

@@ -144,6 +144,7 @@ class EvidenceStore {
   // Merged defaults per set of knowing sources with defaults (few distinct sets: systems are
   // mostly known by the same few sources); cleared whenever defaults change.
   mutable std::map<std::vector<std::string>, std::map<std::string, const Evidence*>> merged_;
+  mutable std::vector<std::string> scratch_;  // visit()'s knowing sources; mu_ held
 };
 
 }  // namespace opsm::scorer

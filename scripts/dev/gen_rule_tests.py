@@ -222,6 +222,15 @@ def generate(path):
              [{"criterion": c["id"], "state": "unknown"}])
         test(f"{c['id']} is attested when its evidence falls short", worse, attest,
              [{"criterion": c["id"], "state": "pass"}])
+    # Attestations shown collected facts (hints): those facts, however good, do not pass them.
+    for _, c in crits:
+        if not c.get("hints") or "when" in c or "floor_of" in c:
+            continue
+        shown = dict(best)
+        for k in c["hints"]:
+            shown[k] = ideal(k)
+        test(f"{c['id']} is not passed by its hints alone ({', '.join(c['hints'])})", shown,
+             [i for i in attest if i != c["id"]], [{"criterion": c["id"], "state": "unknown"}])
     for floor, above in floors.items():
         others = [i for i in attest if i != floor]
         test(f"{floor} (a starting point) passes without its attestation once {above} passes",
