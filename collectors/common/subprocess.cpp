@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 extern char** environ;
 
@@ -111,6 +112,25 @@ Result<CommandResult> runCommand(const std::vector<std::string>& argv,
     }
   }
   if (timed_out || overflow) kill(-pid, SIGKILL);
+  // The program may have closed its output and kept running: the deadline applies until it
+  // has exited, not only while it writes. Its exit is seen without reaping it (WNOWAIT), so
+  // that its process group id cannot be reused before what it left behind in the group (a
+  // backgrounded child) is killed with it.
+  auto sleep_for = std::chrono::milliseconds(1);
+  for (;;) {
+    siginfo_t info{};
+    int w = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 || info.si_pid == pid) break;  // exited (or cannot be waited for)
+    if (!timed_out && std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      kill(-pid, SIGKILL);
+      continue;
+    }
+    std::this_thread::sleep_for(sleep_for);
+    sleep_for = std::min(sleep_for * 2, std::chrono::milliseconds(20));
+  }
+  kill(-pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -1,8 +1,12 @@
 #include "collectors/common/subprocess.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
 
 namespace opsm::collectors {
 namespace {
@@ -37,6 +41,44 @@ TEST(RunCommand, TimeoutKillsTheChildAndItsChildren) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kTimeout);
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+// A program that closes its output and keeps running: the timeout still applies (it used to
+// wait for it forever, the poll hung and SIGTERM could not stop the daemon).
+TEST(RunCommand, TimeoutAppliesAfterTheProgramClosesItsOutput) {
+  CommandOptions opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  auto r = runCommand({"sh", "-c", "exec >&- 2>&-; exec sleep 100000"}, opts);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().message;
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+// A child the program backgrounds and leaves behind in its process group dies with it: no
+// orphan per poll.
+TEST(RunCommand, ChildrenLeftBehindAreKilledWithTheGroup) {
+  testing::TempDir dir;
+  const std::string pidfile = (dir.path() / "child.pid").string();
+  auto r = runCommand({"sh", "-c", "sleep 100000 >/dev/null 2>&1 & echo $! > " + pidfile + "; echo ok"},
+                      CommandOptions{});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->out, "ok\n");
+  std::ifstream in(pidfile);
+  pid_t child = 0;
+  in >> child;
+  ASSERT_GT(child, 0);
+  // Killed; once its parent (the shell) is gone it is reparented and reaped by init.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    gone = !stat || text.find(") Z ") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "child " << child << " still running";
 }
 
 TEST(RunCommand, OutputCapKillsTheChild) {
