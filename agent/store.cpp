@@ -73,9 +73,9 @@ std::string encodeValue(const scorer::Value& v) {
 }
 
 std::optional<scorer::Value> decodeValue(const std::string& text) {
-  rapidjson::Document d;
-  d.Parse(text.c_str());
-  if (d.HasParseError()) return std::nullopt;
+  auto parsed = collectors::parseJson(text, "stored evidence value");  // bounded depth
+  if (!parsed) return std::nullopt;
+  const rapidjson::Document& d = *parsed;
   if (d.IsBool()) return scorer::Value(d.GetBool());
   if (d.IsNumber()) return scorer::Value(d.GetDouble());
   if (d.IsString()) return scorer::Value(std::string(d.GetString()));
