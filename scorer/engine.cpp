@@ -108,7 +108,7 @@ Tri compareValue(const Condition& c, const Value& v, std::string* mismatch) {
       break;
     case Op::kMatches:
       if (!v.isString()) break;
-      return std::regex_match(v.asString(), *c.re) ? Tri::kPass : Tri::kFail;
+      return c.re->fullMatch(v.asString()) ? Tri::kPass : Tri::kFail;
   }
   *mismatch = std::string("evidence is a ") + valueTypeName(v.type()) + ", operator '" +
               opName(c.op) + "' needs " +

@@ -1,5 +1,7 @@
 #include "scorer/rules.h"
 
+#include "common/regex.h"
+
 #include "scorer/keys.h"
 
 #include <algorithm>
@@ -244,12 +246,9 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
       if (c.selector != Selector::kValue) {
         return fieldError(file, rhs, op_field, "'matches' applies to 'key' only");
       }
-      try {
-        c.re = std::make_shared<const std::regex>(rhs.Scalar(), std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return fieldError(file, rhs, op_field, std::string("invalid regular expression: ") +
-                                                   e.what());
-      }
+      auto re = Regex::compile(rhs.Scalar());
+      if (!re) return fieldError(file, rhs, op_field, re.error().message);
+      c.re = std::make_shared<const Regex>(std::move(*re));
       c.literal = Value(rhs.Scalar());
     } else {
       c.literal = scalarValue(rhs);

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/duration.h"
+#include "common/regex.h"
 #include "common/result.h"
 #include "scorer/evidence.h"
 #include "scorer/model.h"
@@ -31,7 +32,7 @@ struct Condition {
   Selector selector = Selector::kValue;
   Op op = Op::kEq;
   Value literal;                         // right-hand side; age literals are seconds
-  std::shared_ptr<const std::regex> re;  // matches
+  std::shared_ptr<const Regex> re;       // matches (RE2 syntax, anchored: a full match)
   std::string source_text;               // for explanations: "monitoring.x >= 0.9"
   int line = 0;
 };

@@ -4,13 +4,13 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
 
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
+#include "common/regex.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors::alertmanager {
@@ -25,29 +25,33 @@ struct Matcher {
   bool equal = true;  // = or =~ (vs != and !~)
   bool regex = false;
   std::string value;
+  // The compiled value of a regex matcher (RE2, as Alertmanager's own Go regexps: linear
+  // time, so a hostile route cannot stall or crash a poll); a pattern that does not compile
+  // matches nothing.
+  std::optional<Regex> re;
 
   bool matches(const std::string& v) const {
-    bool hit = false;
-    if (regex) {
-      try {
-        hit = std::regex_match(v, std::regex(value));
-      } catch (const std::regex_error&) {
-        hit = false;
-      }
-    } else {
-      hit = v == value;
-    }
+    bool hit = regex ? (re && re->fullMatch(v)) : v == value;
     return hit == equal;
   }
 };
 
+Matcher makeMatcher(std::string label, bool equal, bool regex, std::string value) {
+  Matcher m{std::move(label), equal, regex, std::move(value), std::nullopt};
+  if (regex) {
+    if (auto r = Regex::compile(m.value)) m.re = std::move(*r);
+  }
+  return m;
+}
+
 // Parses `system="payments"`, `system=~"pay.*"`, `system!=x`.
 std::optional<Matcher> parseMatcher(const std::string& text) {
-  static const std::regex kRe(R"re(^\s*\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*\}?\s*$)re");
-  std::smatch m;
-  if (!std::regex_match(text, m, kRe)) return std::nullopt;
-  std::string op = m[2];
-  return Matcher{m[1], op == "=" || op == "=~", op == "=~" || op == "!~", m[3]};
+  static const Regex kRe = *Regex::compile(
+      R"re(\s*\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*\}?\s*)re");
+  std::vector<std::string> m;
+  if (!kRe.fullMatchGroups(text, &m)) return std::nullopt;
+  const std::string& op = m[1];
+  return makeMatcher(m[0], op == "=" || op == "=~", op == "=~" || op == "!~", m[2]);
 }
 
 struct Route {
@@ -73,12 +77,12 @@ Route parseRoute(const YAML::Node& n, const Route* parent) {
   }
   if (n["match"] && n["match"].IsMap()) {
     for (const auto& kv : n["match"]) {
-      r.matchers.push_back(Matcher{kv.first.Scalar(), true, false, kv.second.Scalar()});
+      r.matchers.push_back(makeMatcher(kv.first.Scalar(), true, false, kv.second.Scalar()));
     }
   }
   if (n["match_re"] && n["match_re"].IsMap()) {
     for (const auto& kv : n["match_re"]) {
-      r.matchers.push_back(Matcher{kv.first.Scalar(), true, true, kv.second.Scalar()});
+      r.matchers.push_back(makeMatcher(kv.first.Scalar(), true, true, kv.second.Scalar()));
     }
   }
   if (n["routes"] && n["routes"].IsSequence()) {
@@ -204,8 +208,10 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
       for (const auto& m : list->GetArray()) {
         const auto* is_eq = member(m, "isEqual");
         const auto* is_re = member(m, "isRegex");
-        ms.push_back(Matcher{stringMember(m, "name"), !is_eq || !is_eq->IsBool() || is_eq->GetBool(),
-                             is_re && is_re->IsBool() && is_re->GetBool(), stringMember(m, "value")});
+        ms.push_back(makeMatcher(stringMember(m, "name"),
+                                 !is_eq || !is_eq->IsBool() || is_eq->GetBool(),
+                                 is_re && is_re->IsBool() && is_re->GetBool(),
+                                 stringMember(m, "value")));
       }
     }
     active_silences.push_back(std::move(ms));

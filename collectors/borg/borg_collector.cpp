@@ -47,8 +47,8 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
     }
     std::string owner = config_.system;
     if (owner.empty()) {
-      std::smatch m;
-      if (std::regex_search(archive, m, config_.archive_regex) && m.size() > 1) owner = m[1];
+      std::string group;
+      if (config_.archive_regex.firstGroup(archive, &group)) owner = group;
     }
     if (owner.empty()) continue;
     double at = toSeconds(*t);
@@ -159,13 +159,12 @@ class BorgFactory : public CollectorFactory {
     }
     c.system = *system;
     if (!re->empty()) {
-      try {
-        c.archive_regex = std::regex(*re);
-      } catch (const std::regex_error& e) {
-        return fieldError(file, node["archive_regex"], "archive_regex",
-                          std::string("invalid regular expression: ") + e.what());
+      auto compiled = Regex::compile(*re);
+      if (!compiled) {
+        return fieldError(file, node["archive_regex"], "archive_regex", compiled.error().message);
       }
-      if (c.archive_regex.mark_count() < 1) {
+      c.archive_regex = std::move(*compiled);
+      if (c.archive_regex.groups() < 1) {
         return fieldError(file, node["archive_regex"], "archive_regex",
                           "needs a capture group for the system name");
       }

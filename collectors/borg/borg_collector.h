@@ -1,10 +1,10 @@
 #pragma once
 
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "collectors/collector.h"
+#include "common/regex.h"
 #include "collectors/common/tool.h"
 
 namespace opsm::collectors::borg {
@@ -16,7 +16,7 @@ struct BorgConfig {
   // against the archive name (e.g. "^([a-z0-9-]+)-\d{4}-" for payments-2026-11-25).
   std::string system;
   std::string archive_regex_text;
-  std::regex archive_regex;
+  Regex archive_regex;  // RE2 syntax
   bool check = false;  // `borg check --repository-only` each poll (reads the whole repository)
   ToolOptions tool;
 };

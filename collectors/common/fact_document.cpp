@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
-#include <regex>
 
+#include "common/regex.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors {
@@ -31,7 +31,7 @@ Result<std::vector<scorer::Fact>> parseFactDocument(const YAML::Node& root,
                                                     const std::string& origin,
                                                     const std::string& locator,
                                                     size_t max_facts) {
-  static const std::regex kKey(R"([a-z0-9_]+(\.[a-z0-9_]+)+)");
+  static const Regex kKey = *Regex::compile(R"([a-z0-9_]+(\.[a-z0-9_]+)+)");
   return guardYaml(origin, [&]() -> Result<std::vector<scorer::Fact>> {
     if (!root.IsMap() || !root["facts"]) {
       return makeError(ErrorCode::kBadResponse,
@@ -66,7 +66,7 @@ Result<std::vector<scorer::Fact>> parseFactDocument(const YAML::Node& root,
       }
       fact.system = f["system"].Scalar();
       fact.key = f["key"].Scalar();
-      if (fact.key.rfind(prefix, 0) != 0 || !std::regex_match(fact.key, kKey)) {
+      if (fact.key.rfind(prefix, 0) != 0 || !kKey.fullMatch(fact.key)) {
         return fieldError(origin, f["key"], at + ".key",
                           "'" + fact.key.substr(0, 100) + "' must start with " + prefix +
                               " and be dotted lower-case words");

@@ -7,8 +7,9 @@
 #include <cctype>
 #include <mutex>
 #include <random>
-#include <regex>
 #include <thread>
+
+#include "common/regex.h"
 
 namespace opsm::collectors {
 
@@ -212,9 +213,9 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
       msg.replace(pos, secret->size(), "REDACTED");
     }
   }
-  static const std::regex kAuthValue(R"((Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,})",
-                                     std::regex::icase);
-  msg = std::regex_replace(msg, kAuthValue, "$1 REDACTED");
+  static const Regex kAuthValue =
+      *Regex::compile(R"((Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,})", Regex::Case::kInsensitive);
+  kAuthValue.replaceAll(&msg, "\\1 REDACTED");
   if (failed) *failed = std::move(resp);
   return makeError(code, msg);
 }

@@ -1,14 +1,14 @@
 #include "collectors/common/tool.h"
 
-#include <regex>
 
 #include "collectors/common/subprocess.h"
+#include "common/regex.h"
 
 namespace opsm::collectors {
 
 std::string scrub(std::string text, const std::vector<std::string>& secrets) {
-  static const std::regex kCred(R"(://[^/@\s]+@)");
-  text = std::regex_replace(text, kCred, "://***@");
+  static const Regex kCred = *Regex::compile(R"(://[^/@\s]+@)");
+  kCred.replaceAll(&text, "://***@");
   for (const auto& s : secrets) {
     if (s.empty()) continue;
     for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3)) {

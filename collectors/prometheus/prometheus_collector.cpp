@@ -10,6 +10,7 @@
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
 #include "collectors/prometheus/promql_selectors.h"
+#include "common/regex.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors::prometheus {
@@ -62,10 +63,11 @@ struct SystemTally {
 };
 
 // What an alerting rule's expression watches, by the functions and metric names it uses.
-const std::vector<std::pair<const char*, std::regex>>& alertTopics() {
-  static const std::vector<std::pair<const char*, std::regex>> kTopics = [] {
-    auto re = [](const char* s) { return std::regex(s, std::regex::icase | std::regex::optimize); };
-    return std::vector<std::pair<const char*, std::regex>>{
+// RE2 (linear time, no recursion on the input): a rule text from the server may be huge.
+const std::vector<std::pair<const char*, Regex>>& alertTopics() {
+  static const std::vector<std::pair<const char*, Regex>> kTopics = [] {
+    auto re = [](const char* s) { return *Regex::compile(s, Regex::Case::kInsensitive); };
+    return std::vector<std::pair<const char*, Regex>>{
         // up == 0, up{job="x"} == 0, up{...} < 1, sum(up{...}) == 0, avg_over_time(up[5m]) < 0.9,
         // absent(up{...}), absent_over_time(...)
         {"target_down",
@@ -84,8 +86,9 @@ const std::vector<std::pair<const char*, std::regex>>& alertTopics() {
   return kTopics;
 }
 
-const std::regex& sloRecordingRule() {
-  static const std::regex kRe(R"((^|[:_])(sli|slo)([:_]|$)|error_budget)", std::regex::icase);
+const Regex& sloRecordingRule() {
+  static const Regex kRe =
+      *Regex::compile(R"((^|[:_])(sli|slo)([:_]|$)|error_budget)", Regex::Case::kInsensitive);
   return kRe;
 }
 
@@ -94,7 +97,7 @@ const std::regex& sloRecordingRule() {
 std::set<std::string> alertTopicsOf(const std::string& expr) {
   std::set<std::string> out;
   for (const auto& [topic, re] : alertTopics()) {
-    if (std::regex_search(expr, re)) out.insert(topic);
+    if (re.partialMatch(expr)) out.insert(topic);
   }
   return out;
 }
@@ -140,7 +143,7 @@ std::string PrometheusCollector::systemOf(const Labels& labels) const {
     auto job = labels.find("job");
     if (job != labels.end()) {
       for (const auto& [system, re] : config_.mapping.by_job) {
-        if (std::regex_match(job->second, re)) return system;
+        if (re.fullMatch(job->second)) return system;
       }
     }
     return "";
@@ -314,7 +317,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       }
       if (type == "recording") {
         ++recording;
-        if (std::regex_search(stringMember(r, "name"), sloRecordingRule())) {
+        if (sloRecordingRule().partialMatch(stringMember(r, "name"))) {
           if (!scoped) ++slo_recording_unscoped;
           for (const auto& o : owners) ++slo_recording_of[o];
         }
@@ -532,12 +535,12 @@ class PrometheusFactory : public CollectorFactory {
           return fieldError(file, kv.second, "systems_by_job." + kv.first.Scalar(),
                             "must be a regular expression");
         }
-        try {
-          config.mapping.by_job.emplace_back(kv.first.Scalar(), std::regex(kv.second.Scalar()));
-        } catch (const std::regex_error& e) {
+        auto re = Regex::compile(kv.second.Scalar());
+        if (!re) {
           return fieldError(file, kv.second, "systems_by_job." + kv.first.Scalar(),
-                            std::string("invalid regular expression: ") + e.what());
+                            re.error().message);
         }
+        config.mapping.by_job.emplace_back(kv.first.Scalar(), std::move(*re));
       }
     }
     config.signals = defaultSignals();

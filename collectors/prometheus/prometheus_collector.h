@@ -11,6 +11,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/common/http_client.h"
+#include "common/regex.h"
 
 namespace opsm::collectors::prometheus {
 
@@ -18,7 +19,7 @@ namespace opsm::collectors::prometheus {
 struct SystemMapping {
   std::string system_label = "system";  // a target label whose value names the system
   // Alternatively (checked first, in order): a system per job-name regex (full match).
-  std::vector<std::pair<std::string, std::regex>> by_job;
+  std::vector<std::pair<std::string, Regex>> by_job;  // RE2 syntax, as Prometheus's
 };
 
 struct PrometheusConfig {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
 namespace opsm::collectors::prometheus {
 
@@ -13,13 +12,16 @@ bool LabelMatcher::matches(const std::string& v) const {
     case Op::kNe:
       return v != value;
     case Op::kRe:
-    case Op::kNre:
-      try {
-        bool m = std::regex_match(v, std::regex(value));
-        return op == Op::kRe ? m : !m;
-      } catch (const std::regex_error&) {
-        return false;
+    case Op::kNre: {
+      std::optional<Regex> compiled = re;
+      if (!compiled) {
+        auto r = Regex::compile(value);
+        if (!r) return false;
+        compiled = std::move(*r);
       }
+      bool m = compiled->fullMatch(v);
+      return op == Op::kRe ? m : !m;
+    }
   }
   return false;
 }
@@ -133,6 +135,9 @@ std::vector<std::vector<LabelMatcher>> selectorMatchers(const std::string& expr)
       skipSpace(expr, i);
       if (i >= expr.size() || (expr[i] != '"' && expr[i] != '\'' && expr[i] != '`')) return out;
       if (!readString(expr, i, &m.value)) return out;
+      if (m.op == LabelMatcher::Op::kRe || m.op == LabelMatcher::Op::kNre) {
+        if (auto r = Regex::compile(m.value)) m.re = std::move(*r);
+      }
       matchers.push_back(std::move(m));
     }
     if (!matchers.empty()) out.push_back(std::move(matchers));

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "common/regex.h"
 
 namespace opsm::collectors::prometheus {
 
@@ -13,8 +16,11 @@ struct LabelMatcher {
   Op op = Op::kEq;
   std::string value;
   // Whether `v` (the label's value; "" when the label is absent) satisfies the matcher. A
-  // regex is anchored at both ends, as in PromQL; one std::regex cannot compile never matches.
+  // regex is anchored at both ends, as in PromQL, and matched by RE2 (PromQL's own syntax, in
+  // linear time); one that does not compile matches nothing.
   bool matches(const std::string& v) const;
+  // The compiled regex of =~ and !~ (selectorMatchers() sets it).
+  std::optional<Regex> re;
 };
 
 // The label matchers of every braced selector of a PromQL expression, in order: for

@@ -46,7 +46,7 @@ TEST(PromqlSelectorsTest, UnreadableInputYieldsWhatWasReadAndNeverThrows) {
   EXPECT_TRUE(selectorMatchers("up{job=\"unterminated").empty());
   EXPECT_TRUE(selectorMatchers("{{{{").empty());
   EXPECT_EQ(selectorMatchers("a{x=\"1\"} or b{").size(), 1u);
-  LabelMatcher bad{"job", Op::kRe, "(unclosed"};
+  LabelMatcher bad{"job", Op::kRe, "(unclosed", std::nullopt};
   EXPECT_FALSE(bad.matches("(unclosed"));
 }
 
@@ -88,6 +88,14 @@ TEST(AlertTopicsTest, TargetDownInTheFormsRulesAreWrittenIn) {
        }) {
     EXPECT_FALSE(alertTopicsOf(expr).count("target_down")) << expr;
   }
+}
+
+// Rule texts from a server are not trusted: a huge one is classified, not a crash.
+TEST(AlertTopicsTest, AHugeRuleTextIsNoCrash) {
+  EXPECT_TRUE(alertTopicsOf("up" + std::string(100'000, ' ') + "== 0").count("target_down"));
+  auto sel = selectorMatchers("up{job=~\"" + std::string(200'000, '(') + "\"}");
+  ASSERT_EQ(sel.size(), 1u);
+  EXPECT_FALSE(sel[0][0].matches("api")) << "a pattern that does not compile matches nothing";
 }
 
 TEST(AlertTopicsTest, ErrorsNeedAnErrorMetricNotTheWordInALabel) {
