@@ -37,6 +37,10 @@ Result<Duration> parseDuration(std::string_view text) {
     else if (unit == "w") ms_per = 7 * 86'400'000LL;
     else if (unit.empty()) return bad("missing unit");
     else return bad("unknown unit '" + std::string(unit) + "'");
+    // At most 100 years in all: more overflows time arithmetic and means nothing here.
+    if (n > kMaxDurationMs / ms_per || total_ms + n * ms_per > kMaxDurationMs) {
+      return bad("too large (at most 100 years)");
+    }
     total_ms += n * ms_per;
   }
   return Duration(total_ms);
@@ -78,6 +82,11 @@ Result<TimePoint> parseDate(std::string_view text) {
     return makeError(ErrorCode::kInvalidArgument,
                      "invalid date '" + s + "' (use 2026-10-01 or 2026-10-01T08:30:00Z)");
   }
+  if (y < kMinYear || y > kMaxYear) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "invalid date '" + s + "': the year must be from " +
+                         std::to_string(kMinYear) + " to " + std::to_string(kMaxYear));
+  }
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -105,6 +114,7 @@ Result<TimePoint> parseTimestamp(std::string_view text, bool naive_is_local) {
     return bad();
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  if (y < kMinYear || y > kMaxYear) return bad();  // outside what time arithmetic holds
   size_t i = 19;
   long long nanos = 0;
   if (i < s.size() && s[i] == '.') {

@@ -64,3 +64,33 @@ TEST(ParseTimestamp, RejectsGarbage) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+// Values past what nanosecond time points hold were undefined behaviour (UBSan: signed
+// overflow), and a ttl of 15000w expired every piece of evidence at once.
+TEST(ParseDuration, RejectsWhatOverflowsTimeArithmetic) {
+  for (const char* text : {"99999999999w", "15000w", "36600d1ms", "999999999999h"}) {
+    auto d = parseDuration(text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_NE(d.error().message.find("too large (at most 100 years)"), std::string::npos)
+        << d.error().message;
+  }
+  EXPECT_TRUE(parseDuration("5200w").ok());
+  EXPECT_TRUE(parseDuration("36500d").ok());
+}
+
+TEST(ParseDate, YearsOutsideTheClocksRangeAreErrors) {
+  auto far = parseDate("9999-12-31");
+  ASSERT_FALSE(far.ok());
+  EXPECT_NE(far.error().message.find("the year must be from 1970 to 2199"), std::string::npos)
+      << far.error().message;
+  EXPECT_FALSE(parseDate("1969-12-31").ok());
+  EXPECT_TRUE(parseDate("2199-12-31").ok());
+  EXPECT_FALSE(parseTimestamp("9999-12-31T00:00:00Z").ok());
+  EXPECT_TRUE(parseTimestamp("2026-11-25T02:53:47.510362134Z").ok());
+}
+
+}  // namespace
+}  // namespace opsm
