@@ -52,6 +52,13 @@ std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::str
     }
     config->shard = *s;
   }
+  // What `rules check` flags (a condition on a key no collector produces, an operator of the
+  // wrong type, a `when` without a rationale) loads, but is said loudly at start.
+  if (auto catalog = registry.catalog()) {
+    for (const auto& p : opsm::scorer::checkRulePack(config->rules_dir, *catalog)) {
+      opsm::logger("agent")->warn("rules: {} (see `opsmaturity rules check`)", p.describe());
+    }
+  }
   auto agent = Agent::create(std::move(*config));
   if (!agent) {
     std::fprintf(stderr, "opsmaturity: %s\n", agent.error().message.c_str());

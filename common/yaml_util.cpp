@@ -1,15 +1,44 @@
 #include "common/yaml_util.h"
 
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <vector>
 
 namespace opsm {
 
 namespace {
 
+// The first key that a mapping in `node` repeats, walking iteratively (no recursion on a
+// hostile depth). yaml-cpp keeps both entries and `node["k"]` silently answers the first.
+std::optional<YAML::Node> duplicateKey(const YAML::Node& root) {
+  std::vector<YAML::Node> todo{root};
+  while (!todo.empty()) {
+    YAML::Node n = todo.back();
+    todo.pop_back();
+    if (n.IsMap()) {
+      std::set<std::string> seen;
+      for (const auto& kv : n) {
+        if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second) return kv.first;
+        todo.push_back(kv.second);
+      }
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) todo.push_back(item);
+    }
+  }
+  return std::nullopt;
+}
+
 Result<YAML::Node> parse(const std::string& text, const std::string& origin) {
   try {
-    return YAML::Load(text);
+    YAML::Node root = YAML::Load(text);
+    if (auto dup = duplicateKey(root)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       where(origin, *dup) + ": field '" + dup->Scalar() +
+                           "': given twice in the same mapping (the first would win silently)");
+    }
+    return root;
   } catch (const YAML::Exception& e) {
     std::string msg = origin;
     if (!e.mark.is_null()) {

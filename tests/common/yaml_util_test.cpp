@@ -46,3 +46,22 @@ TEST(ReadFields, WrongTypesAreRejectedWithTheField) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+// A key given twice used to be kept silently (the first won): an operator's second
+// `interval:` was ignored without a word.
+TEST(LoadYaml, ADuplicateKeyIsAnErrorNamingLineAndField) {
+  auto doc = loadYamlString("collectors:\n  - name: a\n    interval: 1m\n    interval: 5s\n",
+                            "agent.yml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.error().message,
+            "agent.yml:4: field 'interval': given twice in the same mapping (the first would win "
+            "silently)");
+  // The same key in different mappings is fine.
+  EXPECT_TRUE(loadYamlString("a: {x: 1}\nb: {x: 2}\n", "f").ok());
+}
+
+}  // namespace
+}  // namespace opsm
