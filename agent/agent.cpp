@@ -141,7 +141,21 @@ PollOutcome Agent::poll(size_t index) {
     store_.replaceFromCollector(entry.name, std::move(evidence));
     logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
                                out.systems, out.seconds);
-    if (!out.warning.empty()) logger("collector")->warn("{}", out.warning);
+    if (!out.warning.empty()) {
+      // Said once when it starts (first poll, or it matched systems before), then at debug
+      // level: opsmaturity_collector_systems keeps showing it.
+      std::lock_guard lock(scores_mu_);
+      auto last = last_systems_.find(entry.name);
+      if (last == last_systems_.end() || last->second > 0) {
+        logger("collector")->warn("{}", out.warning);
+      } else {
+        logger("collector")->debug("{}", out.warning);
+      }
+    }
+    {
+      std::lock_guard lock(scores_mu_);
+      last_systems_[entry.name] = out.systems;
+    }
   } else {
     out.error = facts.error().describe();
     out.timed_out = facts.error().code == ErrorCode::kTimeout ||

@@ -114,6 +114,7 @@ class Agent {
   std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
   std::map<std::string, uint64_t> successful_polls_;  // per collector, since start
+  std::map<std::string, size_t> last_systems_;        // systems of each collector's last poll
   mutable std::mutex scores_mu_;
   std::vector<scorer::SystemScore> scores_;
   std::atomic<bool> ready_{false};
