@@ -96,6 +96,20 @@ PollOutcome Agent::poll(size_t index) {
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (facts) {
+    // A name a source sends that breaks the rule for system names (control characters,
+    // invalid UTF-8, overlong) would break /metrics and the API: its facts are dropped.
+    size_t dropped = 0;
+    std::string example;
+    std::erase_if(*facts, [&](const scorer::Fact& f) {
+      if (f.system == scorer::kAnySystem || scorer::isValidSystemName(f.system)) return false;
+      if (example.empty()) scorer::isValidSystemName(f.system, &example);
+      ++dropped;
+      return true;
+    });
+    if (dropped) {
+      logger("collector")->warn("{}: {} facts dropped: a system name it sent {}", entry.name,
+                                dropped, example);
+    }
     std::set<std::string> systems;
     for (const auto& f : *facts) {
       if (f.system != scorer::kAnySystem) systems.insert(f.system);
@@ -386,6 +400,21 @@ Result<size_t> Agent::addAttestations(const std::string& body) {
   if (!evidence) return evidence.error();
   if (evidence->empty()) {
     return makeError(ErrorCode::kInvalidArgument, "request body: no attestation in it");
+  }
+  // Only for systems the agent scores: a typo must not make a phantom system kept for good.
+  const auto known = knownSystems();
+  for (const auto& e : *evidence) {
+    if (!std::binary_search(known.begin(), known.end(), e.system)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "request body: system '" + e.system +
+                           "' is not a system this agent scores (declared in its config or "
+                           "reported by a source)");
+    }
+    if (e.expires_at <= clock_()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "request body: the attestation of " + e.key.substr(12) + " for " +
+                           e.system + " has already expired");
+    }
   }
   size_t n = evidence->size();
   {

@@ -168,6 +168,9 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
         name = s.Scalar();
       }
       if (name.empty()) return fieldError(path, s, "systems", "entries need a non-empty name");
+      if (std::string why; !scorer::isValidSystemName(name, &why)) {
+        return fieldError(path, s, "systems", "the system name " + why);
+      }
       if (!seen.insert(name).second) {
         return fieldError(path, s, "systems", "duplicate system " + name);
       }

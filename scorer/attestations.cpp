@@ -52,6 +52,9 @@ Result<std::vector<Evidence>> parseImpl(const YAML::Node& root, const std::strin
     }
     auto system = required(path, a, "system");
     if (!system) return system.error();
+    if (std::string why; !isValidSystemName(*system, &why)) {
+      return fieldError(path, a["system"], "system", "the system name " + why);
+    }
     auto id = required(path, a, "criterion");
     if (!id) return id.error();
     const Criterion* c = findCriterion(pack, *id);

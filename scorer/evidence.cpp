@@ -53,6 +53,38 @@ std::string Value::toString() const {
   return "";
 }
 
+bool isValidSystemName(std::string_view name, std::string* why) {
+  auto no = [&](const char* reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  if (name.empty()) return no("is empty");
+  if (name.size() > 128) return no("is longer than 128 bytes");
+  if (name == kAnySystem) return no("'*' stands for every system a source knows, not a system");
+  for (size_t i = 0; i < name.size();) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f) return no("contains a control character");
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > name.size()) return no("is not valid UTF-8");
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(name[i + k]) & 0xc0) != 0x80) return no("is not valid UTF-8");
+    }
+    // overlong forms, surrogates and code points past U+10FFFF
+    if ((len == 2 && c < 0xc2) ||
+        (len == 3 && c == 0xe0 && static_cast<unsigned char>(name[i + 1]) < 0xa0) ||
+        (len == 3 && c == 0xed && static_cast<unsigned char>(name[i + 1]) >= 0xa0) ||
+        (len == 4 && c == 0xf0 && static_cast<unsigned char>(name[i + 1]) < 0x90) ||
+        (len == 4 && (c > 0xf4 || (c == 0xf4 && static_cast<unsigned char>(name[i + 1]) >= 0x90)))) {
+      return no("is not valid UTF-8");
+    }
+    if (len == 2 && c == 0xc2 && static_cast<unsigned char>(name[i + 1]) < 0xa0) {
+      return no("contains a control character");  // C1 controls U+0080..U+009F
+    }
+    i += len;
+  }
+  return true;
+}
+
 std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact> facts,
                                  TimePoint now, Duration ttl) {
   std::vector<Evidence> out;

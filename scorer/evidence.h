@@ -7,6 +7,7 @@
 #include <set>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -87,6 +88,11 @@ std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact>
 // system, and specific evidence of any source beats it, so that 1,000 sources of one kind cost
 // O(sources + systems), not O(sources x systems).
 inline const std::string kAnySystem = "*";
+
+// The rule for a system name, wherever one enters (config, sources, the attestation API):
+// 1 to 128 bytes of valid UTF-8 without control characters, and not "*". A source's fact
+// about a name that breaks it is dropped (and said); config and API errors give `why`.
+bool isValidSystemName(std::string_view name, std::string* why = nullptr);
 
 // In-memory evidence, keyed by system then key. Thread-safe. When several sources report the
 // same key for the same system, the last one written is kept (the most recent poll).

@@ -119,6 +119,27 @@ TEST_F(AgentTest, DefaultEvidenceFillsGapsAndMakesNoSystem) {
   EXPECT_EQ(why.at("file.*"), "source cmdb (file) does not know system ledger");
 }
 
+// A name a source sends that breaks the rule for system names is dropped with its facts: it
+// would otherwise reach /metrics (Prometheus rejects the whole scrape) and the JSON API.
+TEST_F(AgentTest, FactsOfSystemNamesThatBreakTheRuleAreDropped) {
+  std::string facts = dir_.write(
+      "facts.json",
+      "{\"facts\": [{\"system\": \"ok\", \"key\": \"file.cmdb.tier\", \"value\": \"1\"},"
+      " {\"system\": \"bad\\u0001name\", \"key\": \"file.cmdb.tier\", \"value\": \"2\"},"
+      " {\"system\": \"" + std::string(200, 'x') + "\", \"key\": \"file.cmdb.tier\", \"value\": \"3\"}]}");
+  auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                  "/rules\ncollectors:\n"
+                                                  "  - {name: cmdb, type: file, path: " + facts + "}\n"),
+                      registry_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto a = Agent::create(std::move(*c));
+  ASSERT_TRUE(a) << a.error().message;
+  auto out = (*a)->poll(0);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.systems, 1u);
+  EXPECT_EQ((*a)->knownSystems(), (std::vector<std::string>{"ok"}));
+}
+
 // The stored evidence of a system, as `evidence export` prints it: its own, and the newest
 // source default for keys it has none of, marked as a default.
 TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {

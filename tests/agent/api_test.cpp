@@ -114,6 +114,21 @@ TEST_F(ApiTest, AttestationsNeedTheTokenAndAValidBody) {
            {"{\"attestations\": [" + good + ", {\"system\": \"payments\"}]}", kToken,
             "application/json", "field 'criterion'"},
            {std::string(100 * 1024, ' ') + good, kToken, "application/json", "HTTP 413"},
+           // Only systems the agent scores: a typo would make a phantom system kept for good.
+           {attestation("6.7.4/L1/2", "paymnets"), kToken, "application/json",
+            "system 'paymnets' is not a system this agent scores"},
+           {attestation("6.7.4/L1/2", "*"), kToken, "application/json",
+            "'*' stands for every system a source knows"},
+           {attestation("6.7.4/L1/2", "pay\\u0001ments"), kToken, "application/json",
+            "the system name contains a control character"},
+           {attestation("6.7.4/L1/2", "pay\\u0085"), kToken, "application/json",
+            "the system name contains a control character"},
+           {"{\"system\": \"payments\", \"criterion\": \"6.7.4/L1/2\", \"attested_by\": \"Li\", "
+            "\"document\": \"d\", \"date\": \"" +
+                formatTime(Clock::now() - std::chrono::hours(72)).substr(0, 10) +
+                "\", \"expires\": \"" +
+                formatTime(Clock::now() - std::chrono::hours(24)).substr(0, 10) + "\"}",
+            kToken, "application/json", "the attestation of 6.7.4/L1/2 for payments has already expired"},
        }) {
     auto r = post("/api/v1/attestations", k.body, k.token, k.type);
     ASSERT_FALSE(r) << k.expect;

@@ -124,3 +124,28 @@ TEST(ListenAddressTest, Parses) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+TEST(ConfigNames, SystemNamesFollowTheRuleAndSystemsFromNamesCollectors) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  const std::string prom =
+      "collectors:\n  - {name: prom, type: prometheus, url: 'http://127.0.0.1:9090'}\n";
+  for (const auto& [yaml, want] : std::vector<std::pair<std::string, std::string>>{
+           {"rules_dir: r\nsystems: ['*']\n" + prom, "agent.yml:2: field 'systems': the system name '*'"},
+           {"rules_dir: r\nsystems: [\"pay\\x01\"]\n" + prom, "contains a control character"},
+           {"rules_dir: r\nsystems: [a]\ncollectors:\n  - {name: am, type: alertmanager, url: "
+            "'http://127.0.0.1:9093', systems_from: [prom]}\n",
+            "agent.yml:4: field 'systems_from': 'prom' is not another collector of this config"},
+       }) {
+    auto c = loadConfig(dir.write("agent.yml", yaml), registry);
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(c.error().message.find(want), std::string::npos) << c.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace opsm::agent
