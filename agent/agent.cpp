@@ -367,6 +367,10 @@ Status Agent::reload() {
     auto att = scorer::loadAttestations(config_.attestations_file, *pack, clock_());
     if (!att) return att.error();
   }
+  // The regression baseline survives a reload for the criteria whose rules did not change:
+  // reloading (even in a loop) cannot hide a real regression, and what new rules decide is
+  // never counted as one.
+  tracker_.carryOver(pack_, *pack);
   {
     // Scores point into the pack: replace both at once, then rescore.
     std::lock_guard lock(scores_mu_);
@@ -374,7 +378,6 @@ Status Agent::reload() {
     scores_.clear();
   }
   attestations_mtime_ = {};
-  tracker_ = scorer::RegressionTracker(config_.regression_hysteresis);
   rescore();
   logger("agent")->info("reloaded the rule pack ({} items) and attestations", pack_.items.size());
   return Status::success();

@@ -84,7 +84,8 @@ class Agent {
 
   // Re-reads the rule pack and the attestations file and rescores. A broken rule pack or
   // attestations file keeps the running ones and returns why. Level changes caused by new
-  // rules are not regressions: the regression baseline restarts. Collectors, listen address
+  // rules are not regressions: the baseline is kept only for criteria whose rules did not
+  // change (RegressionTracker::carryOver). Collectors, listen address
   // and storage are read at start only. Call from the thread that rescores.
   Status reload();
   scorer::EvidenceStore& evidence() { return store_; }

@@ -1,5 +1,6 @@
 #include "agent/api.h"
 
+#include <cctype>
 #include <algorithm>
 #include <optional>
 
@@ -267,18 +268,8 @@ HttpReply regressions(Agent& agent) {
 }
 
 HttpReply postAttestations(Agent& agent, const HttpRequest& r) {
-  const std::string& token = agent.config().api_token;
-  if (token.empty()) {
-    return error(403, "the attestation API is disabled: set api_token_file or api_token_env");
-  }
-  auto auth = r.headers.find("authorization");
-  std::string given = auth == r.headers.end() ? "" : auth->second;
-  if (given.rfind("Bearer ", 0) != 0 || !constantTimeEqual(given.substr(7), token)) {
-    return error(401, "a valid bearer token is required",
-                 {{"WWW-Authenticate", "Bearer realm=\"opsmaturity\""}});
-  }
-  auto ct = r.headers.find("content-type");
-  if (ct == r.headers.end() || ct->second.rfind("application/json", 0) != 0) {
+  if (auto denied = requireAdmin(agent, r, "the attestation API")) return *denied;
+  if (!hasMediaType(r, "application/json")) {
     return error(415, "send the attestations as application/json");
   }
   auto added = agent.addAttestations(r.body);
@@ -304,6 +295,30 @@ std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request) {
   if (path == "/api/v1/evidence") return evidence(agent, request);
   if (path == "/api/v1/regressions") return regressions(agent);
   return error(404, "no such API endpoint: " + path);
+}
+
+std::optional<HttpReply> requireAdmin(const Agent& agent, const HttpRequest& r,
+                                      const std::string& what) {
+  const std::string& token = agent.config().api_token;
+  if (token.empty()) {
+    return error(403, what + " is disabled: set api_token_file or api_token_env");
+  }
+  auto auth = r.headers.find("authorization");
+  std::string given = auth == r.headers.end() ? "" : auth->second;
+  if (given.rfind("Bearer ", 0) != 0 || !constantTimeEqual(given.substr(7), token)) {
+    return error(401, "a valid bearer token is required",
+                 {{"WWW-Authenticate", "Bearer realm=\"opsmaturity\""}});
+  }
+  return std::nullopt;
+}
+
+bool hasMediaType(const HttpRequest& r, const std::string& media_type) {
+  auto ct = r.headers.find("content-type");
+  if (ct == r.headers.end()) return false;
+  std::string type = ct->second.substr(0, ct->second.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == media_type;
 }
 
 }  // namespace opsm::agent

@@ -23,6 +23,11 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
     if (request.method != "POST") {
       return HttpReply{405, "text/plain; charset=utf-8", "use POST /-/reload\n"};
     }
+    // A reload restarts what the rules decide: the admin credential only (SIGHUP reloads too),
+    // so that no web page can make a browser post it.
+    if (auto denied = requireAdmin(agent, request, "reloading over HTTP (SIGHUP reloads)")) {
+      return *denied;
+    }
     if (auto st = agent.reload(); !st) {
       logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
       return HttpReply{500, "text/plain; charset=utf-8",

@@ -101,6 +101,70 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
   return update;
 }
 
+namespace {
+
+void describe(const Condition& c, std::string* out) {
+  *out += std::to_string(static_cast<int>(c.kind)) + "(" + c.key + "|" +
+          std::to_string(static_cast<int>(c.selector)) + "|" +
+          std::to_string(static_cast<int>(c.op)) + "|" + c.literal.toString();
+  for (const auto& child : c.children) describe(child, out);
+  *out += ")";
+}
+
+// What decides a criterion, as text: equal texts decide alike.
+std::string signature(const Criterion& c) {
+  std::string out = std::to_string(c.level) + (c.attestation ? "A" : "-") + c.floor_of + "|";
+  if (c.when) describe(*c.when, &out);
+  out += "|";
+  if (c.applies_to) describe(*c.applies_to, &out);
+  return out;
+}
+
+}  // namespace
+
+void RegressionTracker::carryOver(const RulePack& previous, const RulePack& next) {
+  for (auto& [system, items] : items_) {
+    std::vector<std::pair<std::string, State>> kept;
+    for (auto& [item, state] : items) {
+      const ItemRules* before = previous.findItem(item);
+      const ItemRules* after = next.findItem(item);
+      if (!after) continue;
+      std::map<std::string, std::string> now;  // id -> signature in the new rules
+      for (const auto& l : after->levels) {
+        for (const auto& c : l.criteria) now[c.id] = signature(c);
+      }
+      std::map<std::string, CriterionState> carried;
+      if (!state.restored.empty()) {
+        carried = state.restored;  // not scored since a restart: already by id
+      } else if (before) {
+        size_t k = 0;
+        for (const auto& l : before->levels) {
+          for (const auto& c : l.criteria) {
+            if (k < state.states.size()) carried[c.id] = state.states[k];
+            ++k;
+          }
+        }
+      }
+      std::map<std::string, std::string> was;
+      if (before) {
+        for (const auto& l : before->levels) {
+          for (const auto& c : l.criteria) was[c.id] = signature(c);
+        }
+      }
+      std::erase_if(carried, [&](const auto& kv) {
+        auto n = now.find(kv.first);
+        auto w = was.find(kv.first);
+        return n == now.end() || w == was.end() || n->second != w->second;
+      });
+      State s;
+      s.level = state.level;
+      s.restored = std::move(carried);
+      kept.emplace_back(item, std::move(s));
+    }
+    items = std::move(kept);
+  }
+}
+
 int RegressionTracker::level(const std::string& system, const std::string& item) const {
   auto it = items_.find(system);
   if (it == items_.end()) return -1;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "scorer/rules.h"
 #include "scorer/scoring.h"
 
 namespace opsm::scorer {
@@ -63,6 +64,11 @@ class RegressionTracker {
 
   // The recorded level of (system, item), or -1 if none; for persistence and tests.
   int level(const std::string& system, const std::string& item) const;
+  // After a rule reload: keeps each item's baseline for the criteria whose rules did not change
+  // (same id, same condition, applicability, attestation and floor in `next` as in `previous`),
+  // so that a real regression is still seen across a reload, and forgets the others, so that
+  // what new rules decide is never counted as a regression. Items `next` lacks are dropped.
+  void carryOver(const RulePack& previous, const RulePack& next);
   // Restores a baseline (after a restart) so that the next scoring compares against it.
   void restore(const std::string& system, const std::string& item, int level,
                std::map<std::string, CriterionState> states);

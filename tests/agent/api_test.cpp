@@ -169,6 +169,21 @@ TEST_F(ApiTest, ReloadKeepsTheRunningRulesWhenTheNewOnesAreBroken) {
   auto get_reload = plain_.get(base_ + "/-/reload", std::chrono::seconds(5));
   ASSERT_FALSE(get_reload);
   EXPECT_NE(get_reload.error().message.find("HTTP 405"), std::string::npos);
+  // Without the admin token (a form any web page could post): refused, nothing reloaded.
+  for (const std::string& token : {std::string(), std::string("wrong-token-of-same-size-x")}) {
+    auto anon = post("/-/reload", "x=1", token, "application/x-www-form-urlencoded");
+    ASSERT_FALSE(anon);
+    EXPECT_NE(anon.error().message.find("HTTP 401"), std::string::npos) << anon.error().message;
+  }
+}
+
+TEST_F(ApiTest, ContentTypeIsMatchedExactly) {
+  auto r = post("/api/v1/attestations", attestation("6.7.4/L1/2"), kToken, "application/jsonfoo");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("HTTP 415"), std::string::npos);
+  auto ok = post("/api/v1/attestations", attestation("6.7.4/L1/2"), kToken,
+                 "Application/JSON; charset=utf-8");
+  ASSERT_TRUE(ok) << ok.error().message;
 }
 
 TEST(ApiDisabled, WithoutATokenPostingIsForbidden) {

@@ -110,6 +110,45 @@ TEST_F(RegressionsTest, AFlipOnAnUnpolledSourceCountsAtOnce) {
   EXPECT_EQ(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0, none).regressions.size(), 1u);
 }
 
+// A reload keeps the baseline of criteria whose rules did not change: reloading cannot hide a
+// real regression, and a criterion whose rule changed starts afresh (what new rules decide is
+// not a regression).
+TEST_F(RegressionsTest, AReloadKeepsTheBaselineOfUnchangedRulesOnly) {
+  auto pack = [&](const std::string& l2_key) {
+    RulePack p;
+    ItemRules item;
+    item.item = "6.1.1";
+    for (int l = 1; l <= 3; ++l) {
+      item.levels[l - 1].level = l;
+      Criterion c = criteria_[l - 1];
+      Condition when;
+      when.kind = Condition::Kind::kCompare;
+      when.key = l == 2 ? l2_key : "k" + std::to_string(l);
+      when.literal = Value(1.0);
+      c.when = when;
+      item.levels[l - 1].criteria.push_back(c);
+    }
+    for (int l = 4; l <= 5; ++l) item.levels[l - 1].level = l;
+    p.items.push_back(item);
+    return p;
+  };
+  RulePack before = pack("k2"), same = pack("k2"), changed = pack("k2-new");
+  // The scores below point at criteria_ (ids and levels are what the tracker compares).
+  RegressionTracker t(1);
+  t.observe(scores(3, {CS::kPass, CS::kPass, CS::kPass}), kT0);
+  t.carryOver(before, changed);  // L2/1's rule changed
+  EXPECT_TRUE(t.observe(scores(1, {CS::kPass, CS::kFail, CS::kPass}), kT0).regressions.empty())
+      << "a criterion whose rule changed is not a regression";
+  EXPECT_EQ(t.level("payments", "6.1.1"), 1);
+
+  RegressionTracker u(1);
+  u.observe(scores(3, {CS::kPass, CS::kPass, CS::kPass}), kT0);
+  for (int i = 0; i < 5; ++i) u.carryOver(before, same);  // reloads in a loop
+  auto r = u.observe(scores(1, {CS::kPass, CS::kFail, CS::kPass}), kT0);
+  ASSERT_EQ(r.regressions.size(), 1u) << "reloading does not hide a regression";
+  EXPECT_EQ(r.regressions[0].flipped[0].first, "6.1.1/L2/1");
+}
+
 TEST_F(RegressionsTest, HysteresisNeedsTheDropToPersist) {
   RegressionTracker t(3);
   t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0);
