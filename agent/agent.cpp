@@ -147,10 +147,7 @@ PollOutcome Agent::poll(size_t index) {
       }
     }
     if (db_) {
-      if (auto st = db_->replaceEvidence(entry.name, evidence); !st) {
-        logger("agent")->error("evidence of {} not stored durably: {}", entry.name,
-                               st.error().message);
-      }
+      storeWrote(db_->replaceEvidence(entry.name, evidence), "evidence");
     }
     store_.replaceFromCollector(entry.name, std::move(evidence));
     logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
@@ -190,6 +187,16 @@ std::vector<PollOutcome> Agent::pollAll() {
   std::vector<PollOutcome> out;
   for (size_t i = 0; i < config_.collectors.size(); ++i) out.push_back(poll(i));
   return out;
+}
+
+void Agent::storeWrote(const Status& st, const char* what) {
+  if (st) {
+    store_ok_ = true;
+    return;
+  }
+  store_ok_ = false;
+  metrics_->storeError();
+  logger("agent")->error("{} not stored durably: {}", what, st.error().message);
 }
 
 bool Agent::mine(const std::string& system) const {
@@ -331,12 +338,8 @@ void Agent::rescore() {
                           r.old_level, r.new_level, why);
   }
   if (db_) {
-    if (auto st = db_->recordScores(scores, now); !st) {
-      logger("agent")->error("scores not stored durably: {}", st.error().message);
-    }
-    if (auto st = db_->recordRegressions(update.regressions); !st) {
-      logger("agent")->error("regressions not stored durably: {}", st.error().message);
-    }
+    storeWrote(db_->recordScores(scores, now), "scores");
+    storeWrote(db_->recordRegressions(update.regressions), "regressions");
     if (now - last_prune_ > std::chrono::hours(1)) {
       if (auto st = db_->prune(now - config_.retention); !st) {
         logger("agent")->error("history not pruned: {}", st.error().message);
@@ -430,7 +433,13 @@ Result<size_t> Agent::addAttestations(const std::string& body) {
     std::vector<scorer::Evidence> all;
     for (const auto& [_, e] : next) all.push_back(e);
     if (db_) {
-      if (auto st = db_->replaceEvidence(scorer::kApiAttestationSource, all); !st) return st.error();
+      auto st = db_->replaceEvidence(scorer::kApiAttestationSource, all);
+      storeWrote(st, "attestations");
+      if (!st) {
+        // The writer learns it was not kept, not where the store is.
+        return makeError(ErrorCode::kIo, "the attestations could not be stored; nothing was "
+                                         "changed (see the agent's log)");
+      }
     }
     store_.replaceFromCollector(scorer::kApiAttestationSource, std::move(all));
     api_attestations_ = std::move(next);

@@ -68,6 +68,8 @@ class Agent {
   bool mine(const std::string& system) const;
   // Ready once every collector has been polled once (see Daemon).
   bool ready() const { return ready_.load(); }
+  // Whether the last write to the durable store succeeded (true without storage_path).
+  bool storeWritable() const { return store_ok_.load(); }
   void markReady() { ready_ = true; }
   std::string metricsText() const { return metrics_->render(); }
 
@@ -119,6 +121,10 @@ class Agent {
   mutable std::mutex scores_mu_;
   std::vector<scorer::SystemScore> scores_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> store_ok_{true};
+  // Records the outcome of a write to the durable store: counted, logged, and shown by
+  // /-/ready (a store that cannot write is not ready).
+  void storeWrote(const Status& st, const char* what);
 };
 
 }  // namespace opsm::agent

@@ -273,7 +273,7 @@ HttpReply postAttestations(Agent& agent, const HttpRequest& r) {
     return error(415, "send the attestations as application/json");
   }
   auto added = agent.addAttestations(r.body);
-  if (!added) return error(400, added.error().message);
+  if (!added) return error(added.error().code == ErrorCode::kIo ? 503 : 400, added.error().message);
   return json(201, "{\"accepted\": " + std::to_string(*added) + "}");
 }
 

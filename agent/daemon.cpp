@@ -43,6 +43,11 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
   }
   if (path == "/-/healthy") return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
   if (path == "/-/ready") {
+    if (!agent.storeWritable()) {
+      return HttpReply{503, "text/plain; charset=utf-8",
+                       "not ready: the last write to the store failed (see the log and "
+                       "opsmaturity_store_errors_total)\n"};
+    }
     if (agent.ready()) return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
     return HttpReply{503, "text/plain; charset=utf-8",
                      "not ready: waiting for the first poll of every collector\n"};

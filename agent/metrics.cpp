@@ -100,6 +100,12 @@ Metrics::Metrics(const scorer::Model& model)
                          "coalesced, and every score_interval).")
                    .Register(*registry_)
                    .Add({});
+  store_errors_ = &prometheus::BuildCounter()
+                       .Name("opsmaturity_store_errors_total")
+                       .Help("Writes to the durable store (storage_path) that failed: evidence, "
+                             "scores, regressions or attestations not kept across a restart.")
+                       .Register(*registry_)
+                       .Add({});
   auto& build = prometheus::BuildGauge()
                     .Name("opsmaturity_build_info")
                     .Help("Build information; the value is always 1.")
@@ -157,6 +163,8 @@ void Metrics::setStaleRatios(const std::map<std::string, double>& ratios) {
   for (const auto& [system, r] : ratios) stale_ratio_.set({system}, r);
   stale_ratio_.commit();
 }
+
+void Metrics::storeError() { store_errors_->Increment(); }
 
 void Metrics::collectorDeclared(const std::string& collector) {
   collector_up_->Add({{"collector", collector}});

@@ -34,6 +34,8 @@ class Metrics {
   void collectorDeclared(const std::string& collector);
   // One scoring of every system took `seconds`.
   void scored(double seconds, size_t systems);
+  // A write to the durable store failed (evidence, scores, regressions, attestations).
+  void storeError();
 
   // A regression of (system, item): counts it. A level change: its time. The item must be in
   // the last setScores() (items not scored have no series); others are ignored.
@@ -101,6 +103,7 @@ class Metrics {
   prometheus::Gauge* scoring_duration_ = nullptr;
   prometheus::Gauge* scoring_systems_ = nullptr;
   prometheus::Counter* scorings_ = nullptr;
+  prometheus::Counter* store_errors_ = nullptr;
 };
 
 }  // namespace opsm::agent

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -138,6 +140,37 @@ TEST_F(AgentTest, FactsOfSystemNamesThatBreakTheRuleAreDropped) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.systems, 1u);
   EXPECT_EQ((*a)->knownSystems(), (std::vector<std::string>{"ok"}));
+}
+
+// A store that cannot be written is visible: counted, and the agent is not ready; when it can
+// write again, both recover. (Another connection holding the database's write lock stands in
+// for a full disk: the tests run as root, whom read-only files do not stop.)
+TEST_F(AgentTest, AStoreThatCannotWriteIsCountedAndNotReady) {
+  std::string facts = dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n");
+  const std::string db = (dir_.path() / "state.db").string();
+  auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                  "/rules\nstorage_path: " + db +
+                                                  "\ncollectors:\n"
+                                                  "  - {name: cmdb, type: file, path: " + facts + "}\n"),
+                      registry_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto a = Agent::create(std::move(*c));
+  ASSERT_TRUE(a) << a.error().message;
+  Agent& agent = **a;
+  ASSERT_TRUE(agent.poll(0).ok);
+  EXPECT_TRUE(agent.storeWritable());
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_TRUE(agent.poll(0).ok) << "the poll itself succeeds; its evidence is kept in memory";
+  EXPECT_FALSE(agent.storeWritable());
+  EXPECT_NE(agent.metricsText().find("opsmaturity_store_errors_total 1"), std::string::npos);
+  EXPECT_TRUE(agent.evidence().find("ok", "file.cmdb.tier").has_value());
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  ASSERT_TRUE(agent.poll(0).ok);
+  EXPECT_TRUE(agent.storeWritable());
 }
 
 // The stored evidence of a system, as `evidence export` prints it: its own, and the newest
