@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -13,5 +14,10 @@ std::shared_ptr<spdlog::logger> logger(const std::string& component);
 
 // Sets the level of every logger: trace, debug, info, warn, error, off. False if unknown.
 bool setLogLevel(const std::string& level);
+
+// Text from outside (a server's error body, a program's stderr) made safe to log and show:
+// control characters (C0 but tab, DEL) become \xNN, so that a hostile source cannot forge log
+// lines or send terminal escapes.
+std::string printable(std::string_view text);
 
 }  // namespace opsm

@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "common/log.h"
 #include "common/regex.h"
 
 namespace opsm::collectors {
@@ -55,6 +56,7 @@ size_t writeHeader(char* data, size_t size, size_t n, void* user) {
 std::string snippet(const std::string& body) {
   std::string s = body.substr(0, 200);
   std::replace(s.begin(), s.end(), '\n', ' ');
+  s = printable(s);  // no forged log lines or terminal escapes from a server
   return body.size() > 200 ? s + "..." : s;
 }
 

@@ -2,6 +2,7 @@
 
 
 #include "collectors/common/subprocess.h"
+#include "common/log.h"
 #include "common/regex.h"
 
 namespace opsm::collectors {
@@ -15,7 +16,7 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
       text.replace(pos, s.size(), "***");
     }
   }
-  return text;
+  return printable(text);
 }
 
 Result<std::string> runTool(const ToolOptions& tool, const std::vector<std::string>& args,

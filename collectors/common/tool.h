@@ -24,7 +24,8 @@ struct ToolOptions {
 Result<std::string> runTool(const ToolOptions& tool, const std::vector<std::string>& args,
                             const CollectContext& ctx);
 
-// `text` with "scheme://user:pass@" credentials and every secret replaced by "***".
+// `text` with "scheme://user:pass@" credentials and every secret replaced by "***", and
+// control characters escaped (printable()).
 std::string scrub(std::string text, const std::vector<std::string>& secrets);
 
 }  // namespace opsm::collectors

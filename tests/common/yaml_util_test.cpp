@@ -65,3 +65,17 @@ TEST(LoadYaml, ADuplicateKeyIsAnErrorNamingLineAndField) {
 
 }  // namespace
 }  // namespace opsm
+
+#include "common/log.h"
+
+namespace opsm {
+namespace {
+
+TEST(Printable, ControlCharactersAreEscapedTabAndTextKept) {
+  EXPECT_EQ(printable(std::string("ok\tv\x1b[31mred\r\nFAKE\0x\x7f", 21)),
+            "ok\tv\\x1b[31mred\\x0d\\x0aFAKE\\x00x\\x7f");
+  EXPECT_EQ(printable("系统 payments"), "系统 payments");
+}
+
+}  // namespace
+}  // namespace opsm

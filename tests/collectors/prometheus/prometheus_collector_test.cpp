@@ -229,6 +229,19 @@ TEST_F(PrometheusCollectorTest, ServerErrorCarriesStatusAndPrometheusError) {
   EXPECT_NE(facts.error().message.find("TSDB not ready"), std::string::npos);
 }
 
+// An error body cannot forge log lines or send terminal escapes: control characters are
+// escaped in the message that is logged and shown.
+TEST_F(PrometheusCollectorTest, ControlCharactersInAnErrorBodyAreEscaped) {
+  override("/api/v1/targets",
+           {500, "text/plain", std::string("boom\x1b[2J\r\n2026-12-02 info [agent] all fine\0", 43)});
+  auto c = make(kByJob);
+  auto facts = collect(**c);
+  ASSERT_FALSE(facts.ok());
+  const std::string& m = facts.error().message;
+  for (char ch : m) EXPECT_FALSE(static_cast<unsigned char>(ch) < 0x20 && ch != '\t') << m;
+  EXPECT_NE(m.find("boom\\x1b[2J\\x0d 2026-12-02"), std::string::npos) << m;
+}
+
 TEST_F(PrometheusCollectorTest, ErrorEnvelopeOrWrongShapeIsRejected) {
   override("/api/v1/targets", {200, "application/json", R"({"status":"error","error":"boom"})"});
   auto c = make(kByJob);
