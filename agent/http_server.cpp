@@ -1,8 +1,12 @@
 #include "agent/http_server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <atomic>
 #include <optional>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -21,10 +25,18 @@ namespace {
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr size_t kMaxRequestBytes = 64 * 1024;
 
+// Counts the sessions open; a session holds one slot until it is destroyed.
+struct Slots {
+  std::atomic<size_t> open{0};
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpHandler> handler)
-      : stream_(std::move(socket)), handler_(std::move(handler)) {}
+  Session(tcp::socket socket, std::shared_ptr<HttpHandler> handler, std::shared_ptr<Slots> slots)
+      : stream_(std::move(socket)), handler_(std::move(handler)), slots_(std::move(slots)) {
+    ++slots_->open;
+  }
+  ~Session() { --slots_->open; }
 
   void start() { read(); }
 
@@ -106,34 +118,70 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpHandler> handler_;
+  std::shared_ptr<Slots> slots_;
 };
+
+size_t defaultMaxConnections() {
+  size_t cap = 512;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    cap = std::min<size_t>(cap, std::max<size_t>(8, static_cast<size_t>(limit.rlim_cur) / 4));
+  }
+  return cap;
+}
 
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, HttpHandler h)
-      : io(io), acceptor(io), handler(std::make_shared<HttpHandler>(std::move(h))) {}
+  Impl(asio::io_context& io, HttpHandler h, size_t max)
+      : io(io),
+        acceptor(io),
+        retry(io),
+        handler(std::make_shared<HttpHandler>(std::move(h))),
+        max_connections(max ? max : defaultMaxConnections()) {}
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io),
-                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
-                              return;
-                            }
-                            if (!ec) {
-                              std::make_shared<Session>(std::move(socket), self->handler)->start();
-                            }
-                            self->accept();
-                          });
+    acceptor.async_accept(
+        asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+          if (ec) {
+            // Out of descriptors (EMFILE) or similar: pause instead of spinning on the error.
+            logger("http")->warn("accept failed, retrying in 100ms: {}", ec.message());
+            self->retry.expires_after(std::chrono::milliseconds(100));
+            self->retry.async_wait([self](beast::error_code wait_ec) {
+              if (!wait_ec && self->acceptor.is_open()) self->accept();
+            });
+            return;
+          }
+          if (self->slots->open.load() >= self->max_connections) {
+            // Full: refuse this one at once rather than hold its descriptor.
+            beast::error_code ignored;
+            socket.close(ignored);
+            if (!self->warned_full.exchange(true)) {
+              logger("http")->warn("{} connections open: refusing new ones until some close",
+                                   self->max_connections);
+            }
+          } else {
+            self->warned_full = false;
+            std::make_shared<Session>(std::move(socket), self->handler, self->slots)->start();
+          }
+          self->accept();
+        });
   }
 
   asio::io_context& io;
   tcp::acceptor acceptor;
+  asio::steady_timer retry;
   std::shared_ptr<HttpHandler> handler;
+  std::shared_ptr<Slots> slots = std::make_shared<Slots>();
+  size_t max_connections;
+  std::atomic<bool> warned_full{false};
 };
 
-HttpServer::HttpServer(asio::io_context& io, HttpHandler handler)
-    : impl_(std::make_shared<Impl>(io, std::move(handler))) {}
+HttpServer::HttpServer(asio::io_context& io, HttpHandler handler, size_t max_connections)
+    : impl_(std::make_shared<Impl>(io, std::move(handler), max_connections)) {}
+
+size_t HttpServer::maxConnections() const { return impl_->max_connections; }
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -167,6 +215,7 @@ unsigned short HttpServer::port() const {
 void HttpServer::stop() {
   beast::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->retry.cancel();
 }
 
 }  // namespace opsm::agent

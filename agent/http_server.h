@@ -36,10 +36,16 @@ struct HttpRequest {
 // Routes a request to a reply. Runs on the io_context's thread.
 using HttpHandler = std::function<HttpReply(const HttpRequest& request)>;
 
-// A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded request size, idle timeout.
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded request size, idle timeout, and
+// at most `max_connections` open at once (default: 512, or a quarter of the process's file
+// descriptor limit if that is lower, so that connections cannot take the descriptors the
+// collectors need). A connection past the cap is closed at once; an accept that fails (no
+// descriptor left) is retried after a pause instead of spinning.
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& io, HttpHandler handler);
+  HttpServer(boost::asio::io_context& io, HttpHandler handler, size_t max_connections = 0);
+  // The cap in force.
+  size_t maxConnections() const;
   ~HttpServer();
 
   // Binds and starts accepting; port 0 picks a free port (see port()).
