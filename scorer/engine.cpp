@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "scorer/check.h"
+
 namespace opsm::scorer {
 
 using Op = Condition::Op;
@@ -273,15 +275,6 @@ Tri evaluate(const Condition& c, const EvalContext& ctx, std::string* why) {
   return Tri::kUnknown;
 }
 
-namespace {
-
-void collectKeys(const Condition& c, std::vector<std::string>* out) {
-  if (!c.key.empty()) out->push_back(c.key);
-  for (const auto& child : c.children) collectKeys(child, out);
-}
-
-}  // namespace
-
 std::string hintText(const Criterion& criterion, const EvalContext& ctx) {
   std::string out = "supporting evidence for the attester (not proof):";
   for (size_t i = 0; i < criterion.hints.size(); ++i) {
@@ -304,8 +297,8 @@ std::vector<std::string> keysOf(const Criterion& criterion) {
     out.push_back(criterion.attestation_key.empty() ? attestationKey(criterion.id)
                                                     : criterion.attestation_key);
   }
-  if (criterion.when) collectKeys(*criterion.when, &out);
-  if (criterion.applies_to) collectKeys(*criterion.applies_to, &out);
+  if (criterion.when) conditionKeys(*criterion.when, &out);
+  if (criterion.applies_to) conditionKeys(*criterion.applies_to, &out);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "scorer/evidence.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -213,21 +214,12 @@ void EvidenceStore::visit(
   static const std::map<std::string, const Evidence*> kNoDefaults;
   std::lock_guard lock(mu_);
   auto s = by_system_.find(system);
-  // The sources that know the system and have defaults: only theirs count for it. (No
-  // allocation unless some source has defaults: this runs once per system per scoring.)
+  // The sources that know the system and have defaults: only theirs count for it. (Nothing
+  // to look up unless some source has defaults: this runs once per system per scoring.)
   const std::map<std::string, const Evidence*>* defaults = &kNoDefaults;
   if (!defaults_.empty()) {
-    scratch_.clear();
-    if (extended_by_.empty()) {
-      if (auto k = known_by_.find(system); k != known_by_.end()) {
-        for (const auto& c : k->second) {
-          if (defaults_.count(c)) scratch_.push_back(c);  // a std::set: sorted
-        }
-      }
-    } else {
-      scratch_ = knowers(system);
-      std::erase_if(scratch_, [&](const std::string& c) { return !defaults_.count(c); });
-    }
+    knowers(system, &scratch_);
+    std::erase_if(scratch_, [&](const std::string& c) { return !defaults_.count(c); });
     if (!scratch_.empty()) defaults = &mergedDefaults(scratch_);
   }
   fn(s == by_system_.end() ? kNone : s->second, *defaults);
@@ -241,31 +233,25 @@ void EvidenceStore::setSystemsFrom(const std::string& collector,
   merged_.clear();
 }
 
-std::vector<std::string> EvidenceStore::knowers(const std::string& system) const {
-  std::set<std::string> out;
-  if (auto k = known_by_.find(system); k != known_by_.end()) {
-    for (const auto& c : k->second) {
-      out.insert(c);
-      if (auto e = extended_by_.find(c); e != extended_by_.end()) {
-        out.insert(e->second.begin(), e->second.end());
-      }
+void EvidenceStore::knowers(const std::string& system, std::vector<std::string>* out) const {
+  out->clear();
+  auto k = known_by_.find(system);
+  if (k == known_by_.end()) return;
+  out->assign(k->second.begin(), k->second.end());  // a std::set: sorted, unique
+  if (extended_by_.empty()) return;
+  for (const auto& c : k->second) {
+    if (auto e = extended_by_.find(c); e != extended_by_.end()) {
+      out->insert(out->end(), e->second.begin(), e->second.end());
     }
   }
-  return {out.begin(), out.end()};
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
 }
 
 std::vector<std::string> EvidenceStore::knownBy(const std::string& system) const {
   std::lock_guard lock(mu_);
-  return knowers(system);
-}
-
-std::map<std::string, size_t> EvidenceStore::systemsPerSource() const {
-  std::lock_guard lock(mu_);
-  std::map<std::string, size_t> out;
-  for (const auto& [collector, _] : defaults_) out[collector];
-  for (const auto& [system, sources] : known_by_) {
-    for (const auto& c : sources) ++out[c];
-  }
+  std::vector<std::string> out;
+  knowers(system, &out);
   return out;
 }
 

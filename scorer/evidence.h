@@ -128,12 +128,10 @@ class EvidenceStore {
   // The sources that know `system`, sorted: those whose last report has specific evidence of
   // it, and those that know the systems of one of them (setSystemsFrom).
   std::vector<std::string> knownBy(const std::string& system) const;
-  // How many systems each source reports specific evidence of (sources with defaults only:
-  // 0); systems known through setSystemsFrom are not counted.
-  std::map<std::string, size_t> systemsPerSource() const;
 
  private:
-  std::vector<std::string> knowers(const std::string& system) const;  // mu_ held
+  // knownBy() into `out` (reusing its storage); mu_ held.
+  void knowers(const std::string& system, std::vector<std::string>* out) const;
   // The merged defaults of the sources in `sources` (sorted): the newest per key. mu_ held.
   const std::map<std::string, const Evidence*>& mergedDefaults(
       const std::vector<std::string>& sources) const;

@@ -1,6 +1,7 @@
 #include "scorer/regressions.h"
 
 #include <algorithm>
+#include <set>
 
 namespace opsm::scorer {
 
@@ -123,41 +124,52 @@ std::string signature(const Criterion& c) {
 }  // namespace
 
 void RegressionTracker::carryOver(const RulePack& previous, const RulePack& next) {
+  // The criteria whose rules are the same in both packs, found once for every system.
+  std::set<std::string> unchanged;
+  for (const auto& after : next.items) {
+    const ItemRules* before = previous.findItem(after.item);
+    if (!before) continue;
+    std::map<std::string, std::string> was;
+    for (const auto& l : before->levels) {
+      for (const auto& c : l.criteria) was[c.id] = signature(c);
+    }
+    for (const auto& l : after.levels) {
+      for (const auto& c : l.criteria) {
+        if (auto w = was.find(c.id); w != was.end() && w->second == signature(c)) {
+          unchanged.insert(c.id);
+        }
+      }
+    }
+  }
   for (auto& [system, items] : items_) {
     std::vector<std::pair<std::string, State>> kept;
     for (auto& [item, state] : items) {
       const ItemRules* before = previous.findItem(item);
       const ItemRules* after = next.findItem(item);
       if (!after) continue;
-      std::map<std::string, std::string> now;  // id -> signature in the new rules
-      for (const auto& l : after->levels) {
-        for (const auto& c : l.criteria) now[c.id] = signature(c);
+      State s;
+      s.level = state.level;
+      if (!before) {  // an item new to the scored pack keeps only its level
+        kept.emplace_back(item, std::move(s));
+        continue;
       }
+      // The baseline by id (by position in `previous`, unless not scored since a restart,
+      // when it is by id already), for the criteria whose rules are the same in both packs.
       std::map<std::string, CriterionState> carried;
-      if (!state.restored.empty()) {
-        carried = state.restored;  // not scored since a restart: already by id
-      } else if (before) {
-        size_t k = 0;
-        for (const auto& l : before->levels) {
-          for (const auto& c : l.criteria) {
-            if (k < state.states.size()) carried[c.id] = state.states[k];
-            ++k;
+      size_t position = 0;
+      for (const auto& l : before->levels) {
+        for (const auto& c : l.criteria) {
+          const size_t k = position++;
+          if (!unchanged.count(c.id)) continue;
+          if (!state.restored.empty()) {
+            if (auto r = state.restored.find(c.id); r != state.restored.end()) {
+              carried.emplace(c.id, r->second);
+            }
+          } else if (k < state.states.size()) {
+            carried.emplace(c.id, state.states[k]);
           }
         }
       }
-      std::map<std::string, std::string> was;
-      if (before) {
-        for (const auto& l : before->levels) {
-          for (const auto& c : l.criteria) was[c.id] = signature(c);
-        }
-      }
-      std::erase_if(carried, [&](const auto& kv) {
-        auto n = now.find(kv.first);
-        auto w = was.find(kv.first);
-        return n == now.end() || w == was.end() || n->second != w->second;
-      });
-      State s;
-      s.level = state.level;
       s.restored = std::move(carried);
       kept.emplace_back(item, std::move(s));
     }

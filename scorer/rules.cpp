@@ -341,9 +341,8 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
                         "only an attestation criterion has hints (a `when` is the evidence)");
     }
     if (!hints.IsSequence()) return fieldError(file, hints, "hints", "must be a list of evidence keys");
-    static const std::regex kKey("[A-Za-z0-9._/-]+");
     for (const auto& h : hints) {
-      if (!h.IsScalar() || !std::regex_match(h.Scalar(), kKey)) {
+      if (!h.IsScalar() || !isKeyName(h.Scalar())) {
         return fieldError(file, h, "hints", "'" + (h.IsScalar() ? h.Scalar() : std::string()) +
                                                 "' is not an evidence key");
       }
