@@ -116,15 +116,13 @@ PollOutcome Agent::poll(size_t index) {
     }
     out.systems = systems.size();
     if (systems.empty()) {
-      out.warning = entry.name + " (" + entry.type +
-                    ") matched no system: check its system mapping (a label, tag or field that "
-                    "none of what it sees carries?); its evidence counts for no system";
-      if (!entry.systems_from.empty()) {
-        out.warning = entry.name + " (" + entry.type +
-                      ") matched no system itself; its defaults count for the systems of " +
-                      entry.systems_from.front() +
-                      (entry.systems_from.size() > 1 ? " and others" : "");
-      }
+      out.warning =
+          entry.name + " (" + entry.type + ") matched no system" +
+          (entry.systems_from.empty()
+               ? ": check its system mapping (a label, tag or field that none of what it sees "
+                 "carries?); its evidence counts for no system"
+               : " itself; its defaults count for the systems of " + entry.systems_from.front() +
+                     (entry.systems_from.size() > 1 ? " and others" : ""));
     }
   }
   if (facts && config_.shard.count > 1) {
@@ -152,20 +150,18 @@ PollOutcome Agent::poll(size_t index) {
     store_.replaceFromCollector(entry.name, std::move(evidence));
     logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
                                out.systems, out.seconds);
-    if (!out.warning.empty()) {
-      // Said once when it starts (first poll, or it matched systems before), then at debug
-      // level: opsmaturity_collector_systems keeps showing it.
-      std::lock_guard lock(scores_mu_);
-      auto last = last_systems_.find(entry.name);
-      if (last == last_systems_.end() || last->second > 0) {
-        logger("collector")->warn("{}", out.warning);
-      } else {
-        logger("collector")->debug("{}", out.warning);
-      }
-    }
+    // A warning is said when it starts (first poll, or the collector matched systems
+    // before), then at debug level: opsmaturity_collector_systems keeps showing it.
+    bool starts = true;
     {
       std::lock_guard lock(scores_mu_);
-      last_systems_[entry.name] = out.systems;
+      auto [last, first] = last_systems_.try_emplace(entry.name, out.systems);
+      starts = first || last->second > 0;
+      last->second = out.systems;
+    }
+    if (!out.warning.empty()) {
+      logger("collector")->log(starts ? spdlog::level::warn : spdlog::level::debug, "{}",
+                               out.warning);
     }
   } else {
     out.error = facts.error().describe();
@@ -418,7 +414,8 @@ Result<size_t> Agent::addAttestations(const std::string& body) {
     }
     if (e.expires_at <= clock_()) {
       return makeError(ErrorCode::kInvalidArgument,
-                       "request body: the attestation of " + e.key.substr(12) + " for " +
+                       "request body: the attestation of " +
+                           e.key.substr(scorer::attestationKey("").size()) + " for " +
                            e.system + " has already expired");
     }
   }

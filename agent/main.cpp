@@ -86,6 +86,23 @@ int runRuleTests(const std::vector<std::string>& files,
   return failed > 0 || errors ? 1 : 0;
 }
 
+// Prints on stderr each failed poll (`failed_note` after "failed") and each poll's warning;
+// returns whether every poll succeeded.
+bool printPollProblems(const std::vector<opsm::agent::PollOutcome>& polls,
+                       const char* failed_note) {
+  bool all_ok = true;
+  for (const auto& p : polls) {
+    if (!p.ok) {
+      all_ok = false;
+      std::fprintf(stderr, "opsmaturity: collector %s failed%s: %s\n", p.collector.c_str(),
+                   failed_note, p.error.c_str());
+    } else if (!p.warning.empty()) {
+      std::fprintf(stderr, "opsmaturity: warning: %s\n", p.warning.c_str());
+    }
+  }
+  return all_ok;
+}
+
 int runRules(bool check, bool list, bool catalog, bool coverage, bool test, const std::string& dir,
              const std::string& standard, bool coverage_only,
              const std::vector<std::string>& test_files) {
@@ -251,14 +268,7 @@ int main(int argc, char** argv) {
 
   if (*report) {
     auto polls = agent->pollAll();
-    for (const auto& p : polls) {
-      if (!p.ok) {
-        std::fprintf(stderr, "opsmaturity: collector %s failed (its stored evidence, if any, is used): %s\n",
-                     p.collector.c_str(), p.error.c_str());
-      } else if (!p.warning.empty()) {
-        std::fprintf(stderr, "opsmaturity: warning: %s\n", p.warning.c_str());
-      }
-    }
+    printPollProblems(polls, " (its stored evidence, if any, is used)");
     agent->rescore();
     auto text = opsm::agent::renderReport(
         *agent, report_system,
@@ -285,16 +295,7 @@ int main(int argc, char** argv) {
   if (*once) {
     auto polls = agent->pollAll();
     agent->rescore();
-    bool all_ok = true;
-    for (const auto& p : polls) {
-      if (!p.ok) {
-        all_ok = false;
-        std::fprintf(stderr, "opsmaturity: collector %s failed: %s\n", p.collector.c_str(),
-                     p.error.c_str());
-      } else if (!p.warning.empty()) {
-        std::fprintf(stderr, "opsmaturity: warning: %s\n", p.warning.c_str());
-      }
-    }
+    const bool all_ok = printPollProblems(polls, "");
     for (const auto& system : agent->knownSystems()) {
       if (!agent->knownToACollector(system)) {
         std::fprintf(stderr,

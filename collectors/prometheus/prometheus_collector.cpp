@@ -263,8 +263,8 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   if (!groups) return makeError(ErrorCode::kBadResponse, rules_loc + ": no groups list in data");
   const std::vector<std::string> scope = {"job", "instance", config_.mapping.system_label};
   int recording = 0;
-  std::map<std::string, int> slo_recording_of;  // recording rules selecting a system
-  int slo_recording_unscoped = 0;
+  // SLO recording rules selecting a system; server-wide ones say nothing of any one system.
+  std::map<std::string, int> slo_recording_of;
   SystemTally global_alerts;
   std::map<std::string, SystemTally> own_alerts;
   // The systems an expression's selectors select; `scoped` false when none has a scope label.
@@ -273,27 +273,23 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     *scoped = false;
     for (const auto& matchers : selectorMatchers(expr)) {
       bool this_scoped = false;
+      selects(matchers, scope, {}, &this_scoped);  // scoped depends on the matchers alone
+      if (!this_scoped) continue;
+      *scoped = true;
       for (const auto& [system, targets] : scope_of) {
         for (const auto& labels : targets) {
           if (selects(matchers, scope, labels, &this_scoped)) out.insert(system);
         }
       }
-      if (!this_scoped) {  // no targets to try it on: is it scoped at all?
-        selects(matchers, scope, {}, &this_scoped);
-      }
-      if (!this_scoped) continue;
-      *scoped = true;
-      // A system label matcher also names systems without targets here (rules only).
+      // `system="x"` with no job or instance matcher also names a system without targets
+      // here (one its rules name).
+      const bool by_target = std::any_of(matchers.begin(), matchers.end(), [](const auto& m) {
+        return m.label == "job" || m.label == "instance";
+      });
       for (const auto& m : matchers) {
-        if (m.label == config_.mapping.system_label && m.op == LabelMatcher::Op::kEq &&
-            !m.value.empty()) {
-          bool others_match = true;
-          for (const auto& n : matchers) {
-            if (n.label != m.label && (n.label == "job" || n.label == "instance")) {
-              others_match = false;
-            }
-          }
-          if (others_match) out.insert(m.value);
+        if (!by_target && m.label == config_.mapping.system_label &&
+            m.op == LabelMatcher::Op::kEq && !m.value.empty()) {
+          out.insert(m.value);
         }
       }
     }
@@ -318,7 +314,6 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
       if (type == "recording") {
         ++recording;
         if (sloRecordingRule().partialMatch(stringMember(r, "name"))) {
-          if (!scoped) ++slo_recording_unscoped;
           for (const auto& o : owners) ++slo_recording_of[o];
         }
         continue;
@@ -409,7 +404,6 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
   };
   for (const auto& [name, _] : slo_recording_of) systems[name];
-  (void)slo_recording_unscoped;  // server-wide SLO rules say nothing of any one system
   for (auto& [system, t] : systems) {
     const bool monitored = t.targets > 0;  // the server scrapes the system
     add(system, "targets_total", t.targets, targets_loc);

@@ -29,6 +29,19 @@ class AgentTest : public ::testing::Test {
     return Agent::create(std::move(*c));
   }
 
+  // An agent on the shipped pack with one file source, "cmdb", reading `facts`; `extra` is
+  // more top-level config.
+  Result<std::unique_ptr<Agent>> withFileSource(const std::string& facts,
+                                                const std::string& extra = "") {
+    auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                    "/rules\n" + extra + "collectors:\n"
+                                                    "  - {name: cmdb, type: file, path: " +
+                                                    facts + "}\n"),
+                        registry_);
+    if (!c) return c.error();
+    return Agent::create(std::move(*c));
+  }
+
   // Rewrites the attestations file with a new modification time.
   void rewrite(const std::string& content) {
     dir_.write("attestations.yaml", content);
@@ -129,12 +142,7 @@ TEST_F(AgentTest, FactsOfSystemNamesThatBreakTheRuleAreDropped) {
       "{\"facts\": [{\"system\": \"ok\", \"key\": \"file.cmdb.tier\", \"value\": \"1\"},"
       " {\"system\": \"bad\\u0001name\", \"key\": \"file.cmdb.tier\", \"value\": \"2\"},"
       " {\"system\": \"" + std::string(200, 'x') + "\", \"key\": \"file.cmdb.tier\", \"value\": \"3\"}]}");
-  auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
-                                                  "/rules\ncollectors:\n"
-                                                  "  - {name: cmdb, type: file, path: " + facts + "}\n"),
-                      registry_);
-  ASSERT_TRUE(c) << c.error().message;
-  auto a = Agent::create(std::move(*c));
+  auto a = withFileSource(facts);
   ASSERT_TRUE(a) << a.error().message;
   auto out = (*a)->poll(0);
   ASSERT_TRUE(out.ok) << out.error;
@@ -148,13 +156,7 @@ TEST_F(AgentTest, FactsOfSystemNamesThatBreakTheRuleAreDropped) {
 TEST_F(AgentTest, AStoreThatCannotWriteIsCountedAndNotReady) {
   std::string facts = dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n");
   const std::string db = (dir_.path() / "state.db").string();
-  auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
-                                                  "/rules\nstorage_path: " + db +
-                                                  "\ncollectors:\n"
-                                                  "  - {name: cmdb, type: file, path: " + facts + "}\n"),
-                      registry_);
-  ASSERT_TRUE(c) << c.error().message;
-  auto a = Agent::create(std::move(*c));
+  auto a = withFileSource(facts, "storage_path: " + db + "\n");
   ASSERT_TRUE(a) << a.error().message;
   Agent& agent = **a;
   ASSERT_TRUE(agent.poll(0).ok);
