@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/yaml_util.h"
 #include "scorer/attestations.h"
+#include "scorer/domain.h"
 
 namespace opsm::agent {
 
@@ -38,6 +39,9 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
       ++restored;
     }
     for (auto& [collector, ev] : by_collector) {
+      for (const auto& c : agent->config_.collectors) {
+        if (c.name == collector) scorer::deriveDomainEvidence(c.domain_of, &ev);
+      }
       agent->store_.replaceFromCollector(collector, std::move(ev));
     }
     auto items = agent->db_->loadItemStates();
@@ -133,19 +137,28 @@ PollOutcome Agent::poll(size_t index) {
     out.ok = true;
     out.facts = facts->size();
     auto evidence = scorer::toEvidence(entry.name, std::move(*facts), ctx.now, entry.ttl);
+    // Domain keys (scorer/domain.h) are derived from the vendor keys, here and again on every
+    // restore: the durable store keeps only what the source reported.
+    const size_t reported = evidence.size();
+    scorer::deriveDomainEvidence(entry.domain_of, &evidence);
     if (!config_.evidence_ttl.empty()) {
-      for (auto& e : evidence) {
+      auto override_of = [&](const std::string& k) -> const Duration* {
         for (const auto& [key, ttl] : config_.evidence_ttl) {
           bool prefix = !key.empty() && key.back() == '.';
-          if (prefix ? e.key.rfind(key, 0) == 0 : e.key == key) {
-            e.expires_at = e.observed_at + ttl;
-            break;
-          }
+          if (prefix ? k.rfind(key, 0) == 0 : k == key) return &ttl;
         }
+        return nullptr;
+      };
+      for (auto& e : evidence) {
+        // a derived domain key: its own override, else its vendor key's
+        const Duration* ttl = override_of(e.key);
+        if (!ttl && !e.source.via.empty()) ttl = override_of(e.source.via);
+        if (ttl) e.expires_at = e.observed_at + *ttl;
       }
     }
     if (db_) {
-      storeWrote(db_->replaceEvidence(entry.name, evidence), "evidence");
+      std::vector<scorer::Evidence> stored(evidence.begin(), evidence.begin() + reported);
+      storeWrote(db_->replaceEvidence(entry.name, stored), "evidence");
     }
     store_.replaceFromCollector(entry.name, std::move(evidence));
     logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
@@ -296,8 +309,13 @@ void Agent::rescore() {
     for (const auto& key : scorer::keysOf(c)) {
       auto e = store_.find(system, key);
       if (!e) continue;
-      auto n = successful_polls.find(e->source.collector);
-      if (n != successful_polls.end()) out[n->first] = n->second;
+      // a domain key several sources give rests on all of them
+      auto count = [&](const std::string& source) {
+        auto n = successful_polls.find(source);
+        if (n != successful_polls.end()) out[n->first] = n->second;
+      };
+      count(e->source.collector);
+      for (const auto& c : e->source.contributors) count(c);
     }
     return out;
   };

@@ -49,6 +49,14 @@ void writeEvidence(Writer& w, const scorer::Evidence& e, TimePoint now) {
   str(w, e.source.collector);
   w.Key("locator");
   str(w, e.source.locator);
+  if (!e.source.via.empty()) {
+    w.Key("via");  // the vendor key a domain key was derived from
+    str(w, e.source.via);
+  }
+  if (!e.source.merged.empty()) {
+    w.Key("merged");  // the merge of several sources' values
+    str(w, e.source.merged);
+  }
   w.Key("observed_at");
   str(w, formatTime(e.observed_at));
   w.Key("expires_at");

@@ -249,7 +249,13 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
         entry.systems_from.push_back(n.Scalar());
       }
     }
-    for (const auto& spec : factory->evidenceKeys()) entry.evidence_keys.push_back(spec.key);
+    for (const auto& spec : factory->evidenceKeys()) {
+      entry.evidence_keys.push_back(spec.key);
+      if (!spec.domain.empty()) {
+        entry.evidence_keys.push_back(spec.domain);
+        entry.domain_of[spec.key] = spec.domain;
+      }
+    }
     auto collector = factory->create(collectors::CollectorConfig{entry.name, path, node});
     if (!collector) return collector.error();
     entry.collector = std::move(*collector);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ struct CollectorEntry {
   // The evidence keys its type declares (keys ending in ".*" are namespaces), to explain a
   // missing key by the source that does not know the system.
   std::vector<std::string> evidence_keys;
+  // Vendor key -> the domain key its type maps it to (scorer/domain.h).
+  std::map<std::string, std::string> domain_of;
   std::unique_ptr<collectors::Collector> collector;
 };
 

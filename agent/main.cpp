@@ -2,6 +2,7 @@
 // evidence it collects itself. Wiring only; the work is in the libraries.
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -120,8 +121,10 @@ int runRules(bool check, bool list, bool catalog, bool coverage, bool test, cons
   if (check) {
     auto problems = opsm::scorer::checkRulePack(dir, *keys, standard);
     for (const auto& p : problems) std::printf("%s\n", p.describe().c_str());
-    if (!problems.empty()) {
-      std::printf("rules check: %zu problem(s) in %s\n", problems.size(), dir.c_str());
+    size_t errors = std::count_if(problems.begin(), problems.end(),
+                                  [](const opsm::scorer::Problem& p) { return !p.warning; });
+    if (errors) {
+      std::printf("rules check: %zu problem(s) in %s\n", errors, dir.c_str());
       return 1;
     }
     auto pack = opsm::scorer::loadRulePack(dir);
@@ -129,9 +132,10 @@ int runRules(bool check, bool list, bool catalog, bool coverage, bool test, cons
     for (const auto& item : pack->items) {
       for (const auto& level : item.levels) criteria += level.criteria.size();
     }
-    std::printf("rules check: %s is valid: %zu items, %zu criteria%s\n", dir.c_str(),
+    std::printf("rules check: %s is valid: %zu items, %zu criteria%s%s\n", dir.c_str(),
                 pack->items.size(), criteria,
-                standard.empty() ? "" : ", every requirement of the standard encoded");
+                standard.empty() ? "" : ", every requirement of the standard encoded",
+                problems.empty() ? "" : (", " + std::to_string(problems.size()) + " warning(s)").c_str());
     return 0;
   }
   auto pack = opsm::scorer::loadRulePack(dir);

@@ -194,6 +194,14 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
       str(e.source.collector);
       w.Key("locator");
       str(e.source.locator);
+      if (!e.source.via.empty()) {
+        w.Key("via");
+        str(e.source.via);
+      }
+      if (!e.source.merged.empty()) {
+        w.Key("merged");
+        str(e.source.merged);
+      }
       w.EndObject();
       w.EndObject();
     }

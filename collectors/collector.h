@@ -62,6 +62,9 @@ struct KeyDoc {
   const char* key;  // without the type's prefix
   scorer::ValueType type;
   const char* description;
+  // The domain key (scorer/domain.h) this vendor key maps to, value for value; nullptr if
+  // none. A collector that computes a domain key itself declares it with an empty prefix.
+  const char* domain = nullptr;
 };
 std::vector<scorer::EvidenceKeySpec> describeKeys(const std::string& prefix,
                                                   const std::string& producer,

@@ -13,7 +13,10 @@ std::vector<scorer::EvidenceKeySpec> describeKeys(const std::string& prefix,
                                                   const std::string& producer,
                                                   std::initializer_list<KeyDoc> keys) {
   std::vector<scorer::EvidenceKeySpec> out;
-  for (const auto& k : keys) out.push_back({prefix + k.key, k.type, producer, k.description});
+  for (const auto& k : keys) {
+    out.push_back({prefix + k.key, k.type, producer, k.description});
+    if (k.domain) out.back().domain = k.domain;
+  }
   return out;
 }
 

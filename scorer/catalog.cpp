@@ -1,9 +1,42 @@
 #include "scorer/catalog.h"
 
+#include "scorer/domain.h"
+
 namespace opsm::scorer {
+
+EvidenceCatalog::EvidenceCatalog() {
+  for (const auto& d : domainKeys()) {
+    EvidenceKeySpec spec{d.key, d.type, "domain", d.description};
+    spec.is_domain = true;
+    spec.merge = mergeName(d.merge);
+    keys_.emplace(d.key, std::move(spec));
+  }
+}
 
 Status EvidenceCatalog::add(EvidenceKeySpec spec) {
   auto it = keys_.find(spec.key);
+  if (it != keys_.end() && it->second.is_domain) {
+    if (it->second.type != spec.type) {
+      return makeError(ErrorCode::kInternal, spec.producer + " reports domain key " + spec.key +
+                                                 " as a " + valueTypeName(spec.type) + ", not a " +
+                                                 valueTypeName(it->second.type));
+    }
+    it->second.producers.push_back(spec.producer);
+    return Status::success();
+  }
+  if (!spec.domain.empty()) {
+    auto d = keys_.find(spec.domain);
+    if (d == keys_.end() || !d->second.is_domain) {
+      return makeError(ErrorCode::kInternal, spec.key + " maps to " + spec.domain +
+                                                 ", which is not a domain key");
+    }
+    if (d->second.type != spec.type) {
+      return makeError(ErrorCode::kInternal, spec.key + " (a " + valueTypeName(spec.type) +
+                                                 ") maps to domain key " + spec.domain + " (a " +
+                                                 valueTypeName(d->second.type) + ")");
+    }
+    if (it == keys_.end()) d->second.producers.push_back(spec.producer + " via " + spec.key);
+  }
   if (it != keys_.end()) {
     if (it->second.type == spec.type && it->second.producer == spec.producer) return {};
     return makeError(ErrorCode::kInternal, "evidence key " + spec.key + " is declared by both " +

@@ -15,6 +15,13 @@ struct EvidenceKeySpec {
   ValueType type = ValueType::kNumber;
   std::string producer;     // collector type, e.g. "prometheus"; "agent" for built-in keys
   std::string description;  // how it is computed
+  // A vendor key that its collector maps to a domain key (scorer/domain.h): that domain key.
+  std::string domain{};
+  // A domain key: its merge, and its producers ("prometheus via
+  // monitoring.prometheus.alerting_rules", or a collector type that reports it itself).
+  bool is_domain = false;
+  std::string merge{};
+  std::vector<std::string> producers{};
   // A key ending in ".*" declares a namespace (plugin.*): any key under it, of any type.
   bool isNamespace() const { return key.size() > 2 && key.compare(key.size() - 2, 2, ".*") == 0; }
 };
@@ -22,7 +29,11 @@ struct EvidenceKeySpec {
 // Every evidence key rules may reference, with its type and producer.
 class EvidenceCatalog {
  public:
-  // Fails if the key is already registered by another producer or with another type.
+  // Adds every domain key (scorer/domain.h), without producers yet.
+  EvidenceCatalog();
+  // Fails if the key is already registered by another producer or with another type, or maps
+  // to a domain key that does not exist or has another type. A producer declaring a domain
+  // key itself becomes one of its producers.
   Status add(EvidenceKeySpec spec);
   // The spec of `key`, or of the namespace (plugin.*) it falls under; nullptr if none.
   const EvidenceKeySpec* find(const std::string& key) const;

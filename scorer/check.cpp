@@ -51,6 +51,16 @@ std::string typeMismatch(const Condition& c, ValueType type) {
   return "";
 }
 
+// A rule that names a vendor key passes only for systems that vendor's tool watches: the
+// shipped rules name domain keys (scorer/domain.h), which any tool of the kind can give.
+std::string vendorKeyWarning(const EvidenceKeySpec& spec) {
+  if (spec.is_domain || spec.producer == "agent" || spec.isNamespace()) return "";
+  return spec.key + " is a vendor key of " + spec.producer + "; name " +
+         (spec.domain.empty() ? "a domain key (docs/evidence-catalog.md)"
+                              : "the domain key " + spec.domain) +
+         " so that other tools of the kind count too";
+}
+
 void checkCondition(const std::string& file, const Condition& c, const EvidenceCatalog& catalog,
                     std::vector<Problem>* out) {
   for (const auto& child : c.children) checkCondition(file, child, catalog, out);
@@ -66,6 +76,7 @@ void checkCondition(const std::string& file, const Condition& c, const EvidenceC
     out->push_back({where, "evidence key " + c.key + " is produced by no known collector"});
     return;
   }
+  if (std::string w = vendorKeyWarning(*spec); !w.empty()) out->push_back({where, w, true});
   if (spec->isNamespace()) return;  // plugin facts: any type
   if (std::string why = typeMismatch(c, spec->type); !why.empty()) {
     out->push_back({where, c.source_text + ": " + c.key + " is a " + valueTypeName(spec->type) +
@@ -170,8 +181,11 @@ std::vector<Problem> checkRulePack(const std::string& dir, const EvidenceCatalog
                                        "evidence shows the requirement"});
         }
         for (const auto& h : c.hints) {
-          if (!catalog.find(h)) {
+          const EvidenceKeySpec* spec = catalog.find(h);
+          if (!spec) {
             out.push_back({where, c.id + ": hint " + h + " is produced by no known collector"});
+          } else if (std::string w = vendorKeyWarning(*spec); !w.empty()) {
+            out.push_back({where, c.id + ": hint " + w, true});
           }
         }
       }

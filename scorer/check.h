@@ -11,7 +11,9 @@ namespace opsm::scorer {
 struct Problem {
   std::string where;  // "rules/6.1.3-data-storage.yaml:12" or a file
   std::string message;
-  std::string describe() const { return where + ": " + message; }
+  // A warning (a rule naming a vendor key) does not make the pack invalid.
+  bool warning = false;
+  std::string describe() const { return where + ": " + (warning ? "warning: " : "") + message; }
 };
 
 // Validates the rule pack in `dir` without stopping at the first problem: every file

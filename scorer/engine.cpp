@@ -1,5 +1,7 @@
 #include "scorer/engine.h"
 
+#include "scorer/domain.h"
+
 #include <cmath>
 
 #include "scorer/check.h"
@@ -163,7 +165,7 @@ Tri evalCompare(const Condition& c, const EvalContext& ctx, std::string* why) {
   switch (c.selector) {
     case Selector::kValue:
       result = compareValue(c, e.value, &mismatch);
-      if (why) observed = c.key + " = " + e.value.toString();
+      if (why) observed = c.key + " = " + e.value.toString() + provenanceText(e);
       break;
     case Selector::kLength: {
       double n = 0;
@@ -285,6 +287,8 @@ std::string hintText(const Criterion& criterion, const EvalContext& ctx) {
       out += "none";
     } else {
       out += e->value.toString() + " (" + e->source.collector +
+             (e->source.via.empty() ? "" : " via " + e->source.via) +
+             (e->source.merged.empty() ? "" : "; " + e->source.merged) +
              (e->expired(ctx.now) ? ", expired" : "") + ")";
     }
   }

@@ -1,5 +1,7 @@
 #include "scorer/evidence.h"
 
+#include "scorer/domain.h"
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -103,6 +105,60 @@ std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact>
   return out;
 }
 
+void EvidenceStore::drop(const std::string& collector, const std::string& system,
+                         const std::string& key) {
+  auto sys = by_system_.find(system);
+  if (sys == by_system_.end()) return;
+  if (auto sh = shared_.find({system, key}); sh != shared_.end()) {
+    sh->second.erase(collector);
+    settle(sys->second, sh);
+  } else if (auto slot = sys->second.find(key);
+             // a slot another source wrote since is that source's now
+             slot != sys->second.end() && slot->second.source.collector == collector) {
+    sys->second.erase(slot);
+  }
+  if (sys->second.empty()) by_system_.erase(sys);
+}
+
+void EvidenceStore::add(const std::string& collector, Evidence e) {
+  auto& sys = by_system_[e.system];
+  auto slot = sys.find(e.key);
+  auto sh = shared_.end();
+  // A domain key another source gives too: both are kept and merged (scorer/domain.h).
+  if (slot != sys.end() && findDomainKey(e.key)) {
+    sh = shared_.find({e.system, e.key});
+    if (sh == shared_.end() && slot->second.source.collector != collector) {
+      sh = shared_.try_emplace({e.system, e.key}).first;
+      std::string other = slot->second.source.collector;
+      sh->second.emplace(std::move(other), std::move(slot->second));
+    }
+  }
+  if (sh == shared_.end()) {
+    std::string key = e.key;
+    sys[key] = std::move(e);
+    return;
+  }
+  sh->second[collector] = std::move(e);
+  settle(sys, sh);
+}
+
+void EvidenceStore::settle(std::map<std::string, Evidence>& sys, SharedSlots::iterator sh) {
+  const std::string& key = sh->first.second;
+  if (sh->second.empty()) {
+    sys.erase(key);
+    shared_.erase(sh);
+    return;
+  }
+  if (sh->second.size() == 1) {
+    sys[key] = std::move(sh->second.begin()->second);
+    shared_.erase(sh);
+    return;
+  }
+  std::vector<const Evidence*> parts;
+  for (const auto& [_, e] : sh->second) parts.push_back(&e);
+  sys[key] = mergeEvidence(findDomainKey(key)->merge, parts);
+}
+
 void EvidenceStore::replaceFromCollector(const std::string& collector,
                                          std::vector<Evidence> evidence) {
   std::lock_guard lock(mu_);
@@ -112,14 +168,7 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
       k->second.erase(collector);
       if (k->second.empty()) known_by_.erase(k);
     }
-    auto sys = by_system_.find(system);
-    if (sys == by_system_.end()) continue;
-    auto slot = sys->second.find(key);
-    // a slot another source wrote since is that source's now
-    if (slot != sys->second.end() && slot->second.source.collector == collector) {
-      sys->second.erase(slot);
-      if (sys->second.empty()) by_system_.erase(sys);
-    }
+    drop(collector, system, key);
   }
   written.clear();
   bool had_defaults = defaults_.erase(collector) > 0;
@@ -133,8 +182,7 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
     }
     written.emplace_back(e.system, e.key);
     known_by_[e.system].insert(collector);
-    auto& slot = by_system_[e.system][e.key];
-    slot = std::move(e);
+    add(collector, std::move(e));
   }
   if (written.empty()) written_.erase(collector);
   if (had_defaults || has_defaults) merged_.clear();
@@ -143,16 +191,27 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
 const std::map<std::string, const Evidence*>& EvidenceStore::mergedDefaults(
     const std::vector<std::string>& sources) const {
   auto [it, inserted] = merged_.try_emplace(sources);
-  if (!inserted) return it->second;
+  auto& merged = it->second;
+  if (!inserted) return merged.view;
+  std::map<std::string, std::vector<const Evidence*>> shared;  // domain keys of several sources
   for (const auto& collector : sources) {
     auto d = defaults_.find(collector);
     if (d == defaults_.end()) continue;
     for (const auto& [key, e] : d->second) {
-      auto& chosen = it->second[key];
+      auto& chosen = merged.view[key];
+      if (chosen && findDomainKey(key)) {
+        auto& parts = shared[key];
+        if (parts.empty()) parts.push_back(chosen);
+        parts.push_back(&e);
+      }
       if (!chosen || e.observed_at > chosen->observed_at) chosen = &e;
     }
   }
-  return it->second;
+  for (const auto& [key, parts] : shared) {
+    auto& e = merged.owned[key] = mergeEvidence(findDomainKey(key)->merge, parts);
+    merged.view[key] = &e;
+  }
+  return merged.view;
 }
 
 void EvidenceStore::put(Evidence evidence) {
@@ -163,9 +222,9 @@ void EvidenceStore::put(Evidence evidence) {
     merged_.clear();
     return;
   }
-  std::string system = evidence.system, key = evidence.key;
-  known_by_[system].insert(evidence.source.collector);
-  by_system_[system][key] = std::move(evidence);
+  std::string collector = evidence.source.collector;
+  known_by_[evidence.system].insert(collector);
+  add(collector, std::move(evidence));
 }
 
 namespace {

@@ -61,8 +61,17 @@ struct Fact {
 };
 
 struct Source {
+  Source() = default;
+  Source(std::string c, std::string l) : collector(std::move(c)), locator(std::move(l)) {}
   std::string collector;  // collector instance name from the config
   std::string locator;
+  // For a domain key (scorer/domain.h) derived from a vendor key: that vendor key.
+  std::string via;
+  // For a domain key several sources gave: the merge and every source's value
+  // ("max of prom 3, zbx 5"); empty otherwise.
+  std::string merged;
+  // For merged evidence: every contributing collector (the deciding one is `collector`).
+  std::vector<std::string> contributors;
 };
 
 struct Evidence {
@@ -95,7 +104,8 @@ inline const std::string kAnySystem = "*";
 bool isValidSystemName(std::string_view name, std::string* why = nullptr);
 
 // In-memory evidence, keyed by system then key. Thread-safe. When several sources report the
-// same key for the same system, the last one written is kept (the most recent poll).
+// same vendor key for the same system, the last one written is kept (the most recent poll); a
+// domain key (scorer/domain.h) several sources give is their merge, which names them all.
 class EvidenceStore {
  public:
   // Replaces everything `collector` reported before with `evidence`: evidence the collector
@@ -132,9 +142,19 @@ class EvidenceStore {
  private:
   // knownBy() into `out` (reusing its storage); mu_ held.
   void knowers(const std::string& system, std::vector<std::string>* out) const;
-  // The merged defaults of the sources in `sources` (sorted): the newest per key. mu_ held.
+  // The merged defaults of the sources in `sources` (sorted): the newest per key, a domain
+  // key's merge where several give it. mu_ held.
   const std::map<std::string, const Evidence*>& mergedDefaults(
       const std::vector<std::string>& sources) const;
+  // Contributions to a domain key that several sources give for one system, by (system, key)
+  // then collector; the system's slot holds their merge. A slot with one source is not here.
+  using SharedSlots =
+      std::map<std::pair<std::string, std::string>, std::map<std::string, Evidence>>;
+  // Removes what `collector` wrote to a slot / writes to a slot, merging a domain key that
+  // another source gives too; `settle` recomputes a shared slot. mu_ held.
+  void drop(const std::string& collector, const std::string& system, const std::string& key);
+  void add(const std::string& collector, Evidence e);
+  void settle(std::map<std::string, Evidence>& sys, SharedSlots::iterator sh);
 
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::string, Evidence>> by_system_;
@@ -147,7 +167,12 @@ class EvidenceStore {
   std::map<std::string, std::map<std::string, Evidence>> defaults_;  // by collector, key
   // Merged defaults per set of knowing sources with defaults (few distinct sets: systems are
   // mostly known by the same few sources); cleared whenever defaults change.
-  mutable std::map<std::vector<std::string>, std::map<std::string, const Evidence*>> merged_;
+  struct MergedDefaults {
+    std::map<std::string, const Evidence*> view;
+    std::map<std::string, Evidence> owned;  // merges of a domain key several sources give
+  };
+  mutable std::map<std::vector<std::string>, MergedDefaults> merged_;
+  SharedSlots shared_;
   mutable std::vector<std::string> scratch_;  // visit()'s knowing sources; mu_ held
 };
 

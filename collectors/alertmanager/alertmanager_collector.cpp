@@ -263,15 +263,21 @@ class AlertmanagerFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"integration_types", ValueType::kList, "Distinct integration types (email, webhook, slack, pagerduty, wechat, ...: the non-empty <type>_configs of a receiver) of the receivers the system's alerts can reach through the route tree (/api/v2/status config)."},
+        {"integration_types", ValueType::kList, "Distinct integration types (email, webhook, slack, pagerduty, wechat, ...: the non-empty <type>_configs of a receiver) of the receivers the system's alerts can reach through the route tree (/api/v2/status config).",
+         "alerting.notification_channels"},
         {"receivers", ValueType::kNumber, "Receivers the system's alerts can reach: those of the routes whose matchers on the system label accept the system."},
-        {"dedicated_route", ValueType::kBool, "A route below the root selects the system by a matcher on the system label."},
-        {"grouping_enabled", ValueType::kBool, "A route the system's alerts can reach groups alerts (non-empty group_by)."},
-        {"inhibit_rules", ValueType::kNumber, "Inhibit rules in the Alertmanager config."},
+        {"dedicated_route", ValueType::kBool, "A route below the root selects the system by a matcher on the system label.",
+         "alerting.dedicated_route"},
+        {"grouping_enabled", ValueType::kBool, "A route the system's alerts can reach groups alerts (non-empty group_by).",
+         "alerting.grouping"},
+        {"inhibit_rules", ValueType::kNumber, "Inhibit rules in the Alertmanager config.",
+         "alerting.inhibit_rules"},
         {"cluster_peers", ValueType::kNumber, "Peers of the Alertmanager cluster (0 when clustering is disabled)."},
         {"cluster_status", ValueType::kString, "Cluster status: ready, settling or disabled."},
-        {"alerts_active", ValueType::kNumber, "Active alerts (not silenced, not inhibited) labelled with the system (/api/v2/alerts)."},
-        {"silences_active", ValueType::kNumber, "Active silences with a matcher on the system label that selects the system (/api/v2/silences)."},
+        {"alerts_active", ValueType::kNumber, "Active alerts (not silenced, not inhibited) labelled with the system (/api/v2/alerts).",
+         "alerting.active_problems"},
+        {"silences_active", ValueType::kNumber, "Active silences with a matcher on the system label that selects the system (/api/v2/silences).",
+         "alerting.maintenance_windows"},
     });
   }
 

@@ -115,22 +115,27 @@ class BorgFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    return {
-        {std::string(kPrefix) + "archives", ValueType::kNumber, type(),
-         "Archives of the system in the repository (`borg list --json`; by `system`, or by the first capture group of `archive_regex` on the archive name); 0 for a known system with none."},
-        {std::string(kPrefix) + "newest_age_seconds", ValueType::kNumber, type(),
-         "Seconds since the newest archive of the system was made (absent when there is none)."},
-        {std::string(kPrefix) + "oldest_age_seconds", ValueType::kNumber, type(),
-         "Seconds since the oldest archive kept was made: how far back a restore can go."},
-        {std::string(kPrefix) + "repository_bytes", ValueType::kNumber, type(),
+    return describeKeys(kPrefix, type(), {
+        {"archives", ValueType::kNumber,
+         "Archives of the system in the repository (`borg list --json`; by `system`, or by the first capture group of `archive_regex` on the archive name); 0 for a known system with none.",
+         "backup.snapshots"},
+        {"newest_age_seconds", ValueType::kNumber,
+         "Seconds since the newest archive of the system was made (absent when there is none).",
+         "backup.newest_age_seconds"},
+        {"oldest_age_seconds", ValueType::kNumber,
+         "Seconds since the oldest archive kept was made: how far back a restore can go.",
+         "backup.oldest_age_seconds"},
+        {"repository_bytes", ValueType::kNumber,
          "Deduplicated, compressed size of the repository (`borg info --json` cache.stats.unique_csize), for systems with archives in it."},
-        {std::string(kPrefix) + "repository_modified_age_seconds", ValueType::kNumber, type(),
+        {"repository_modified_age_seconds", ValueType::kNumber,
          "Seconds since the repository last changed (`borg info --json` repository.last_modified), for systems with archives in it."},
-        {std::string(kPrefix) + "encrypted", ValueType::kBool, type(),
-         "The repository is encrypted (encryption mode other than none)."},
-        {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),
-         "`borg check --repository-only` exited 0 on the last poll; only with `check: true`, for systems with backups in the repository."},
-    };
+        {"encrypted", ValueType::kBool,
+         "The repository is encrypted (encryption mode other than none).",
+         "backup.encrypted"},
+        {"check_ok", ValueType::kBool,
+         "`borg check --repository-only` exited 0 on the last poll; only with `check: true`, for systems with backups in the repository.",
+         "backup.check_ok"},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

@@ -86,7 +86,8 @@ class GitFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"commits", ValueType::kNumber, "Commits reachable from `ref` committed within the window (default 30d)."},
+        {"commits", ValueType::kNumber, "Commits reachable from `ref` committed within the window (default 30d).",
+         "change.commits"},
         {"merges", ValueType::kNumber, "Merge commits (two or more parents) within the window: changes that went through a merge (request)."},
         {"reverts", ValueType::kNumber, "Commits within the window whose subject starts with `Revert \"` (git revert): rolled-back changes."},
         {"revert_ratio", ValueType::kNumber, "reverts / commits within the window (absent without commits)."},

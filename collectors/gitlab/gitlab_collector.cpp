@@ -140,10 +140,13 @@ class GitlabFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"deployments", ValueType::kNumber, "Finished deployments (success or failed) to `environment` (default production) within the window (default 30d)."},
+        {"deployments", ValueType::kNumber, "Finished deployments (success or failed) to `environment` (default production) within the window (default 30d).",
+         "change.deployments"},
         {"deployments_failed", ValueType::kNumber, "Failed deployments to the environment within the window."},
-        {"rollbacks", ValueType::kNumber, "Successful deployments within the window that shipped again a commit an earlier (not the latest) deployment had shipped: rollbacks."},
-        {"change_failure_ratio", ValueType::kNumber, "deployments_failed / deployments within the window (absent without deployments)."},
+        {"rollbacks", ValueType::kNumber, "Successful deployments within the window that shipped again a commit an earlier (not the latest) deployment had shipped: rollbacks.",
+         "change.rollbacks"},
+        {"change_failure_ratio", ValueType::kNumber, "deployments_failed / deployments within the window (absent without deployments).",
+         "change.deploy_failure_ratio"},
         {"deployments_per_day", ValueType::kNumber, "Successful deployments per day over the window: deployment frequency."},
         {"last_deployment_age_seconds", ValueType::kNumber, "Seconds since the newest successful deployment within the window finished."},
         {"environment_tiers", ValueType::kList, "Tiers of the project's available environments (production, staging, testing, development, other)."},

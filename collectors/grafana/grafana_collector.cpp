@@ -133,12 +133,18 @@ class GrafanaFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"dashboards", ValueType::kNumber, "Dashboards tagged `<system_tag_prefix><system>` (default system:payments)."},
-        {"templated_ratio", ValueType::kNumber, "Share of those dashboards with a template variable (query, custom, interval... not datasource, constant or textbox): reusable, templated views. Absent without dashboards."},
-        {"variables", ValueType::kList, "Distinct template variable names of the system's dashboards (e.g. cluster, instance): the dimensions a view can be filtered and aggregated by."},
-        {"panel_types", ValueType::kList, "Distinct panel types of the system's dashboards (timeseries, table, nodeGraph, ...), rows excluded, collapsed rows included."},
-        {"dashboard_links", ValueType::kNumber, "Links between dashboards (dashboard.links): navigation."},
-        {"data_links", ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links): drill-down from a panel."},
+        {"dashboards", ValueType::kNumber, "Dashboards tagged `<system_tag_prefix><system>` (default system:payments).",
+         "visualization.dashboards"},
+        {"templated_ratio", ValueType::kNumber, "Share of those dashboards with a template variable (query, custom, interval... not datasource, constant or textbox): reusable, templated views. Absent without dashboards.",
+         "visualization.templated_ratio"},
+        {"variables", ValueType::kList, "Distinct template variable names of the system's dashboards (e.g. cluster, instance): the dimensions a view can be filtered and aggregated by.",
+         "visualization.variables"},
+        {"panel_types", ValueType::kList, "Distinct panel types of the system's dashboards (timeseries, table, nodeGraph, ...), rows excluded, collapsed rows included.",
+         "visualization.panel_types"},
+        {"dashboard_links", ValueType::kNumber, "Links between dashboards (dashboard.links): navigation.",
+         "visualization.dashboard_links"},
+        {"data_links", ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links): drill-down from a panel.",
+         "visualization.data_links"},
     });
   }
 

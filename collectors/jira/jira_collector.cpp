@@ -224,13 +224,18 @@ class JiraFactory : public CollectorFactory {
         {"incident.jira.incidents", ValueType::kNumber, "Incident issues of the system (incidents JQL) created within the window (default 30d)."},
         {"incident.jira.resolved_ratio", ValueType::kNumber, "Share of those incidents with a restore time (resolutiondate, or the configured field)."},
         {"incident.jira.restore_seconds_mean", ValueType::kNumber, "Mean seconds from detection to restoration over restored incidents."},
-        {"incident.jira.detect_attainment_ratio", ValueType::kNumber, "Share of incidents detected within the detect target (default 3m) of the fault starting (needs a `started` field)."},
-        {"incident.jira.respond_attainment_ratio", ValueType::kNumber, "Share of incidents responded to within the respond target (default 5m) of detection (needs a `responded` field)."},
-        {"incident.jira.locate_attainment_ratio", ValueType::kNumber, "Share of incidents located within the locate target (default 5m) of detection (needs a `located` field)."},
-        {"incident.jira.restore_attainment_ratio", ValueType::kNumber, "Share of incidents restored within the restore target (default 10m) of detection."},
+        {"incident.jira.detect_attainment_ratio", ValueType::kNumber, "Share of incidents detected within the detect target (default 3m) of the fault starting (needs a `started` field).",
+         "incident.detect_attainment_ratio"},
+        {"incident.jira.respond_attainment_ratio", ValueType::kNumber, "Share of incidents responded to within the respond target (default 5m) of detection (needs a `responded` field).",
+         "incident.respond_attainment_ratio"},
+        {"incident.jira.locate_attainment_ratio", ValueType::kNumber, "Share of incidents located within the locate target (default 5m) of detection (needs a `located` field).",
+         "incident.locate_attainment_ratio"},
+        {"incident.jira.restore_attainment_ratio", ValueType::kNumber, "Share of incidents restored within the restore target (default 10m) of detection.",
+         "incident.restore_attainment_ratio"},
         {"change.jira.changes", ValueType::kNumber, "Change issues of the system (changes JQL) created within the window."},
         {"change.jira.changes_failed", ValueType::kNumber, "Those resolved with a failed resolution (failed_resolutions: Failed, Rolled Back, Backed Out)."},
-        {"change.jira.success_ratio", ValueType::kNumber, "Share of resolved changes not resolved as failed (absent when none is resolved)."},
+        {"change.jira.success_ratio", ValueType::kNumber, "Share of resolved changes not resolved as failed (absent when none is resolved).",
+         "change.ticket_success_ratio"},
     });
   }
 

@@ -207,12 +207,18 @@ class NetboxFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"devices", ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none."},
-        {"virtual_machines", ValueType::kNumber, "Virtual machines of the system in NetBox."},
-        {"cis", ValueType::kNumber, "Configuration items of the system: devices plus virtual machines."},
-        {"services", ValueType::kNumber, "Services (application ports) recorded on the system's devices and virtual machines."},
-        {"ci_complete_ratio", ValueType::kNumber, "Share of the system's CIs with every `required_fields` attribute set (default role, platform, primary_ip); absent without CIs."},
-        {"ci_related_ratio", ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs."},
+        {"devices", ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none.",
+         "cmdb.devices"},
+        {"virtual_machines", ValueType::kNumber, "Virtual machines of the system in NetBox.",
+         "cmdb.virtual_machines"},
+        {"cis", ValueType::kNumber, "Configuration items of the system: devices plus virtual machines.",
+         "cmdb.cis"},
+        {"services", ValueType::kNumber, "Services (application ports) recorded on the system's devices and virtual machines.",
+         "cmdb.services"},
+        {"ci_complete_ratio", ValueType::kNumber, "Share of the system's CIs with every `required_fields` attribute set (default role, platform, primary_ip); absent without CIs.",
+         "cmdb.ci_complete_ratio"},
+        {"ci_related_ratio", ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs.",
+         "cmdb.ci_related_ratio"},
     });
   }
 

@@ -88,7 +88,13 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     add("status_ok", code == 0, loc);
     add("backups", backups, loc);
     add("full_backups", full, loc);
-    if (newest >= 0) add("newest_age_seconds", std::max(0.0, now - newest), loc);
+    if (newest >= 0) {
+      add("newest_age_seconds", std::max(0.0, now - newest), loc);
+      // pgBackRest backs up databases: its backups are database backups (a domain key of
+      // their own, which file backups of the same system do not give)
+      facts.push_back(
+          scorer::Fact{"database.backup_age_seconds", system, std::max(0.0, now - newest), loc});
+    }
     if (newest_full >= 0) add("newest_full_age_seconds", std::max(0.0, now - newest_full), loc);
     if (newest_diff >= 0) add("newest_diff_age_seconds", std::max(0.0, now - newest_diff), loc);
     if (newest_incr >= 0) add("newest_incr_age_seconds", std::max(0.0, now - newest_incr), loc);
@@ -114,19 +120,30 @@ class PgBackRestFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    return describeKeys(kPrefix, type(), {
+    auto keys = describeKeys("", type(), {
+        {"database.backup_age_seconds", ValueType::kNumber, "Seconds since the newest backup of the stanza (any type) finished."},
+    });
+    auto vendor = describeKeys(kPrefix, type(), {
         {"status_ok", ValueType::kBool, "The stanza's status code in `pgbackrest info --output=json` is 0 (ok)."},
-        {"backups", ValueType::kNumber, "Backups of the stanza without errors (full, diff and incr)."},
+        {"backups", ValueType::kNumber, "Backups of the stanza without errors (full, diff and incr).",
+         "backup.snapshots"},
         {"full_backups", ValueType::kNumber, "Full backups of the stanza without errors."},
-        {"newest_age_seconds", ValueType::kNumber, "Seconds since the newest backup (any type) finished."},
+        {"newest_age_seconds", ValueType::kNumber, "Seconds since the newest backup (any type) finished.",
+         "backup.newest_age_seconds"},
         {"newest_full_age_seconds", ValueType::kNumber, "Seconds since the newest full backup finished."},
         {"newest_diff_age_seconds", ValueType::kNumber, "Seconds since the newest differential backup finished (absent without one)."},
         {"newest_incr_age_seconds", ValueType::kNumber, "Seconds since the newest incremental backup finished (absent without one)."},
-        {"oldest_age_seconds", ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go."},
-        {"pitr_possible", ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment."},
-        {"encrypted", ValueType::kBool, "The repository is encrypted (cipher other than none)."},
-        {"check_ok", ValueType::kBool, "`pgbackrest check` (configuration and WAL archiving) exited 0 on the last poll; only with `check: true`."},
+        {"oldest_age_seconds", ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go.",
+         "backup.oldest_age_seconds"},
+        {"pitr_possible", ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment.",
+         "backup.pitr_possible"},
+        {"encrypted", ValueType::kBool, "The repository is encrypted (cipher other than none).",
+         "backup.encrypted"},
+        {"check_ok", ValueType::kBool, "`pgbackrest check` (configuration and WAL archiving) exited 0 on the last poll; only with `check: true`.",
+         "backup.check_ok"},
     });
+    keys.insert(keys.end(), vendor.begin(), vendor.end());
+    return keys;
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

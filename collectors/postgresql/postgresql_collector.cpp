@@ -120,15 +120,22 @@ class PostgresqlFactory : public CollectorFactory {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
         {"in_recovery", ValueType::kBool, "The server is a standby (pg_is_in_recovery())."},
-        {"archive_mode_on", ValueType::kBool, "archive_mode is on or always: WAL is archived for point-in-time recovery."},
-        {"synchronous_standby_names_set", ValueType::kBool, "synchronous_standby_names is set: commits wait for a synchronous standby."},
-        {"streaming_replicas", ValueType::kNumber, "Standbys streaming from this server (pg_stat_replication, state = streaming)."},
-        {"sync_replicas", ValueType::kNumber, "Streaming standbys that are synchronous (sync_state sync or quorum)."},
-        {"replay_lag_seconds_max", ValueType::kNumber, "Largest replay_lag of the standbys, in seconds (0 without standbys)."},
-        {"wal_receiver_streaming", ValueType::kBool, "On a standby: its WAL receiver is streaming from the primary (pg_stat_wal_receiver). Absent on a primary."},
+        {"archive_mode_on", ValueType::kBool, "archive_mode is on or always: WAL is archived for point-in-time recovery.",
+         "database.wal_archiving"},
+        {"synchronous_standby_names_set", ValueType::kBool, "synchronous_standby_names is set: commits wait for a synchronous standby.",
+         "database.sync_configured"},
+        {"streaming_replicas", ValueType::kNumber, "Standbys streaming from this server (pg_stat_replication, state = streaming).",
+         "database.replicas"},
+        {"sync_replicas", ValueType::kNumber, "Streaming standbys that are synchronous (sync_state sync or quorum).",
+         "database.sync_replicas"},
+        {"replay_lag_seconds_max", ValueType::kNumber, "Largest replay_lag of the standbys, in seconds (0 without standbys).",
+         "database.replica_lag_seconds_max"},
+        {"wal_receiver_streaming", ValueType::kBool, "On a standby: its WAL receiver is streaming from the primary (pg_stat_wal_receiver). Absent on a primary.",
+         "database.replica_streaming"},
         {"archived_wal_total", ValueType::kNumber, "WAL files archived successfully since statistics were reset (pg_stat_archiver.archived_count)."},
         {"archive_failing", ValueType::kBool, "The last archiving attempt failed (last_failed_time after last_archived_time)."},
-        {"last_archived_age_seconds", ValueType::kNumber, "Seconds since a WAL file was last archived (absent if none ever was)."},
+        {"last_archived_age_seconds", ValueType::kNumber, "Seconds since a WAL file was last archived (absent if none ever was).",
+         "database.archive_age_seconds"},
     });
   }
 

@@ -256,19 +256,28 @@ class RedisFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"role", ValueType::kString, "The server's replication role: master or replica (INFO replication)."},
+        {"role", ValueType::kString, "The server's replication role: master or replica (INFO replication).",
+         "cache.role"},
         {"connected_replicas", ValueType::kNumber, "Replicas connected to this server (connected_slaves)."},
-        {"replicas_online", ValueType::kNumber, "Connected replicas in state online (in sync)."},
-        {"master_link_up", ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master."},
-        {"cluster_enabled", ValueType::kBool, "The server runs in Redis Cluster mode (INFO cluster cluster_enabled): data sharded across a distributed cluster."},
-        {"aof_enabled", ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled)."},
-        {"rdb_last_save_ok", ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok)."},
+        {"replicas_online", ValueType::kNumber, "Connected replicas in state online (in sync).",
+         "cache.replicas_online"},
+        {"master_link_up", ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master.",
+         "cache.replica_link_up"},
+        {"cluster_enabled", ValueType::kBool, "The server runs in Redis Cluster mode (INFO cluster cluster_enabled): data sharded across a distributed cluster.",
+         "cache.sharded"},
+        {"aof_enabled", ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled).",
+         "cache.append_log"},
+        {"rdb_last_save_ok", ValueType::kBool, "The last RDB background save succeeded (rdb_last_bgsave_status ok).",
+         "cache.snapshot_last_ok"},
         {"rdb_last_save_age_seconds", ValueType::kNumber, "Seconds since the last successful RDB save."},
-        {"rdb_save_configured", ValueType::kBool, "RDB snapshots are configured (CONFIG GET save is not empty); absent when CONFIG is not allowed."},
-        {"cluster_min_replicas_per_master", ValueType::kNumber, "In cluster mode: the fewest replicas (not failed) any master has (CLUSTER NODES); absent otherwise."},
+        {"rdb_save_configured", ValueType::kBool, "RDB snapshots are configured (CONFIG GET save is not empty); absent when CONFIG is not allowed.",
+         "cache.snapshot_configured"},
+        {"cluster_min_replicas_per_master", ValueType::kNumber, "In cluster mode: the fewest replicas (not failed) any master has (CLUSTER NODES); absent otherwise.",
+         "cache.min_replicas_per_shard"},
         {"cluster_masters", ValueType::kNumber, "In cluster mode: masters (not failed) of the cluster (CLUSTER NODES)."},
         {"sentinels_monitoring", ValueType::kNumber, "Configured Sentinels that answer and monitor master_name (SENTINEL MASTER); only with `sentinels`."},
-        {"sentinel_quorum_ok", ValueType::kBool, "SENTINEL CKQUORUM master_name succeeds: enough Sentinels to authorise a failover; only with `sentinels`."},
+        {"sentinel_quorum_ok", ValueType::kBool, "SENTINEL CKQUORUM master_name succeeds: enough Sentinels to authorise a failover; only with `sentinels`.",
+         "cache.failover_quorum_ok"},
     });
   }
 

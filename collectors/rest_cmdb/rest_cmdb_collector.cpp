@@ -111,14 +111,17 @@ class RestCmdbFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    return {
-        {std::string(kPrefix) + "cis", ValueType::kNumber, type(),
-         "Configuration items whose `system` pointer names the system, over every page."},
-        {std::string(kPrefix) + "ci_complete_ratio", ValueType::kNumber, type(),
-         "Share of the system's CIs where every `required` pointer is non-empty; only with `required`."},
-        {std::string(kPrefix) + "ci_related_ratio", ValueType::kNumber, type(),
-         "Share of the system's CIs where some `related` pointer is non-empty (a recorded relationship); only with `related`."},
-    };
+    return describeKeys(kPrefix, type(), {
+        {"cis", ValueType::kNumber,
+         "Configuration items whose `system` pointer names the system, over every page.",
+         "cmdb.cis"},
+        {"ci_complete_ratio", ValueType::kNumber,
+         "Share of the system's CIs where every `required` pointer is non-empty; only with `required`.",
+         "cmdb.ci_complete_ratio"},
+        {"ci_related_ratio", ValueType::kNumber,
+         "Share of the system's CIs where some `related` pointer is non-empty (a recorded relationship); only with `related`.",
+         "cmdb.ci_related_ratio"},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

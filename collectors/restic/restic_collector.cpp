@@ -108,16 +108,20 @@ class ResticFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    return {
-        {std::string(kPrefix) + "snapshots", ValueType::kNumber, type(),
-         "Snapshots of the system in the repository (`restic snapshots --json`; by `system`, or by the tag `<system_tag>=<system>`); 0 for a known system with none."},
-        {std::string(kPrefix) + "newest_age_seconds", ValueType::kNumber, type(),
-         "Seconds since the newest snapshot of the system was taken (absent when there is none)."},
-        {std::string(kPrefix) + "oldest_age_seconds", ValueType::kNumber, type(),
-         "Seconds since the oldest snapshot kept was taken: how far back a restore can go."},
-        {std::string(kPrefix) + "check_ok", ValueType::kBool, type(),
-         "`restic check` (repository structure) exited 0 on the last poll; only with `check: true`, for systems with backups in the repository."},
-    };
+    return describeKeys(kPrefix, type(), {
+        {"snapshots", ValueType::kNumber,
+         "Snapshots of the system in the repository (`restic snapshots --json`; by `system`, or by the tag `<system_tag>=<system>`); 0 for a known system with none.",
+         "backup.snapshots"},
+        {"newest_age_seconds", ValueType::kNumber,
+         "Seconds since the newest snapshot of the system was taken (absent when there is none).",
+         "backup.newest_age_seconds"},
+        {"oldest_age_seconds", ValueType::kNumber,
+         "Seconds since the oldest snapshot kept was taken: how far back a restore can go.",
+         "backup.oldest_age_seconds"},
+        {"check_ok", ValueType::kBool,
+         "`restic check` (repository structure) exited 0 on the last poll; only with `check: true`, for systems with backups in the repository.",
+         "backup.check_ok"},
+    });
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {

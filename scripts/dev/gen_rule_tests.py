@@ -52,7 +52,7 @@ def ideal(key):
             return ALL_SIGNALS
         if key.endswith(".alert_topics"):
             return ALL_TOPICS
-        if key.endswith(".integration_types"):
+        if key.endswith(".notification_channels"):
             return ["email", "pagerduty", "webhook"]
         if key.endswith(".alert_severities"):
             return ["critical", "warning"]
@@ -64,16 +64,16 @@ def ideal(key):
     if t == "bool":
         return not key.endswith("archive_failing")
     if t == "string":
-        return {"cache.redis.role": "master"}.get(key, "ready")
+        return {"cache.role": "master"}.get(key, "ready")
     if "age_seconds" in key:
         return 3600
-    if key.endswith(("change_failure_ratio", "revert_ratio")):
+    if key.endswith(("deploy_failure_ratio", "revert_ratio")):
         return 0.0
     if key.endswith("_ratio"):
         return 1.0
-    if key.endswith("storage_retention_seconds"):
+    if key.endswith("monitoring.retention_seconds"):
         return 1296000
-    if key.endswith("scrape_interval_seconds"):
+    if key.endswith("collection_interval_seconds"):
         return 15
     return 10
 
@@ -86,10 +86,10 @@ def short(key):
         return key.endswith("archive_failing")
     if t == "string":
         return "none"
-    if "age_seconds" in key or key.endswith(("storage_retention_seconds",
-                                              "scrape_interval_seconds")):
+    if "age_seconds" in key or key.endswith(("monitoring.retention_seconds",
+                                              "collection_interval_seconds")):
         return 1000000000
-    if key.endswith(("change_failure_ratio", "revert_ratio")):
+    if key.endswith(("deploy_failure_ratio", "revert_ratio")):
         return 1.0
     return 0
 

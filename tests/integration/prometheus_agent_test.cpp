@@ -137,7 +137,9 @@ TEST_F(PrometheusAgentTest, EvidenceEqualsWhatTheConfigImplies) {
   ASSERT_TRUE(explained.has_value());
   for (const auto& i : explained->items) {
     if (i.item != "6.1.3") continue;
-    EXPECT_NE(i.criteria[1].reason.find("monitoring.prometheus.remote_write_configured = false (prom)"),
+    EXPECT_NE(i.criteria[1].reason.find(
+                  "monitoring.remote_storage = false (prom via "
+                  "monitoring.prometheus.remote_write_configured)"),
               std::string::npos)
         << i.criteria[1].reason;
   }

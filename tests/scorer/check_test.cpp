@@ -104,32 +104,47 @@ TEST_F(CheckTest, SameAsWhereTheStandardListsRequirements) {
 }
 
 TEST_F(CheckTest, UnknownEvidenceKey) {
-  edit("6.1.3-data-storage.yaml", "monitoring.prometheus.tsdb_head_series, gt: 0",
-       "monitoring.prometheus.tsdb_series, gt: 0");
+  edit("6.1.3-data-storage.yaml", "monitoring.series, gt: 0", "monitoring.tsdb_series, gt: 0");
   expectProblem(path("6.1.3-data-storage.yaml") + ":11",
-                "evidence key monitoring.prometheus.tsdb_series is produced by no known collector");
+                "evidence key monitoring.tsdb_series is produced by no known collector");
+}
+
+// A rule naming a vendor key counts only for systems that vendor's tool watches: a warning
+// that names the domain key to use, which leaves the pack valid.
+TEST_F(CheckTest, AVendorKeyIsAWarningNamingItsDomainKey) {
+  edit("6.1.3-data-storage.yaml", "monitoring.series, gt: 0",
+       "monitoring.prometheus.tsdb_head_series, gt: 0");
+  auto problems = check();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_TRUE(problems[0].warning);
+  EXPECT_EQ(problems[0].where, path("6.1.3-data-storage.yaml") + ":11");
+  EXPECT_NE(problems[0].describe().find("warning: monitoring.prometheus.tsdb_head_series is a "
+                                        "vendor key of prometheus; name the domain key "
+                                        "monitoring.series"),
+            std::string::npos)
+      << problems[0].describe();
 }
 
 TEST_F(CheckTest, OperatorOfTheWrongTypeForTheKey) {
-  edit("6.6.2-cache-high-availability.yaml", "{key: cache.redis.aof_enabled, eq: true}",
-       "{key: cache.redis.aof_enabled, ge: 1}");
+  edit("6.6.2-cache-high-availability.yaml", "{key: cache.append_log, eq: true}",
+       "{key: cache.append_log, ge: 1}");
   expectProblem(path("6.6.2-cache-high-availability.yaml") + ":21",
-                "is a bool (from redis): ordering needs a number key");
+                "is a bool (from domain): ordering needs a number key");
 }
 
 // Every `when` says why its evidence shows the requirement; hints name known keys.
 TEST_F(CheckTest, AWhenWithoutRationaleAndAnUnknownHintAreReported) {
   edit("6.1.3-data-storage.yaml",
-       "      rationale: \"A Prometheus scrapes the system's targets into its own TSDB, which holds "
-       "series: the data has a store of its own.\"\n",
+       "      rationale: \"A monitoring server collects the system's targets into its own store, "
+       "which holds series: the data has a store of its own.\"\n",
        "");
   expectProblem(path("6.1.3-data-storage.yaml") + ":5", "6.1.3/L1/1: a `when` needs a one-line `rationale:`");
   fs::copy(std::string(kRules) + "/6.1.3-data-storage.yaml", path("6.1.3-data-storage.yaml"),
            fs::copy_options::overwrite_existing);
-  edit("6.1.3-data-storage.yaml", "hints: [monitoring.prometheus.remote_write_configured]",
-       "hints: [monitoring.prometheus.remote_writes]");
+  edit("6.1.3-data-storage.yaml", "hints: [monitoring.remote_storage]",
+       "hints: [monitoring.remote_writes]");
   expectProblem(path("6.1.3-data-storage.yaml") + ":14",
-                "hint monitoring.prometheus.remote_writes is produced by no known collector");
+                "hint monitoring.remote_writes is produced by no known collector");
 }
 
 TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {
@@ -164,6 +179,12 @@ TEST(CollectorDocs, EveryTypeDocumentsEveryKeyItProduces) {
     for (const auto& spec : registry.find(type)->evidenceKeys()) {
       EXPECT_NE(text.str().find("`" + spec.key + "`"), std::string::npos)
           << path << " does not document " << spec.key;
+      if (!spec.domain.empty()) {
+        EXPECT_NE(text.str().find("`" + spec.key + "` | " + scorer::valueTypeName(spec.type) +
+                                  " | `" + spec.domain + "`"),
+                  std::string::npos)
+            << path << " does not say that " << spec.key << " maps to " << spec.domain;
+      }
     }
   }
 }
