@@ -6,6 +6,7 @@
 #include "collectors/git/git_collector.h"
 #include "collectors/gitlab/gitlab_collector.h"
 #include "collectors/grafana/grafana_collector.h"
+#include "collectors/haproxy/haproxy_collector.h"
 #include "collectors/jira/jira_collector.h"
 #include "collectors/netbox/netbox_collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
@@ -25,7 +26,7 @@ Status registerAll(Registry& registry) {
                    &git::registerGit, &netbox::registerNetbox,
                    &gitlab::registerGitlab, &jira::registerJira,
                    &rest_cmdb::registerRestCmdb,
-                   &grafana::registerGrafana}) {
+                   &grafana::registerGrafana, &haproxy::registerHaproxy}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();
