@@ -9,6 +9,7 @@
 #include "collectors/haproxy/haproxy_collector.h"
 #include "collectors/jira/jira_collector.h"
 #include "collectors/netbox/netbox_collector.h"
+#include "collectors/patroni/patroni_collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
 #include "collectors/postgresql/postgresql_collector.h"
 #include "collectors/prometheus/prometheus_collector.h"
@@ -26,7 +27,8 @@ Status registerAll(Registry& registry) {
                    &git::registerGit, &netbox::registerNetbox,
                    &gitlab::registerGitlab, &jira::registerJira,
                    &rest_cmdb::registerRestCmdb,
-                   &grafana::registerGrafana, &haproxy::registerHaproxy}) {
+                   &grafana::registerGrafana, &haproxy::registerHaproxy,
+                   &patroni::registerPatroni}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

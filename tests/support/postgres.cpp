@@ -10,8 +10,6 @@
 
 namespace opsm::testing {
 
-namespace {
-
 std::vector<std::string> asPostgres(std::vector<std::string> argv) {
   if (geteuid() != 0) return argv;
   std::vector<std::string> out{"setpriv", "--reuid=postgres", "--regid=postgres",
@@ -20,7 +18,6 @@ std::vector<std::string> asPostgres(std::vector<std::string> argv) {
   return out;
 }
 
-// Gives the postgres user the directory (and makes its parents traversable).
 void handOver(const std::string& dir) {
   std::filesystem::create_directories(dir);
   if (geteuid() != 0) return;
@@ -31,6 +28,8 @@ void handOver(const std::string& dir) {
   }
   if (chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) return;
 }
+
+namespace {
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

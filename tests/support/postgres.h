@@ -8,6 +8,12 @@
 
 namespace opsm::testing {
 
+// `argv` run as the postgres user when we are root (through setpriv), else as is.
+std::vector<std::string> asPostgres(std::vector<std::string> argv);
+// Creates `dir` and, when we are root, gives it to the postgres user (its parents made
+// traversable).
+void handOver(const std::string& dir);
+
 // Runs a command to completion (no shell), as the postgres user when we are root (PostgreSQL
 // refuses to run as root). Returns its exit code; output goes to `log_path`.
 int runAs(const std::vector<std::string>& argv, const std::string& log_path);

@@ -60,10 +60,10 @@ int Process::wait() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-void Process::stop(int signal) {
+void Process::stop(int signal, std::chrono::milliseconds grace) {
   if (pid_ <= 0) return;
   kill(pid_, signal);
-  for (int i = 0; i < 50; ++i) {
+  for (long i = 0; i < grace.count() / 100; ++i) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

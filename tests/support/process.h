@@ -19,8 +19,8 @@ class Process {
   bool running();
   // Waits for the process to exit on its own; returns its exit code (128+signal if killed).
   int wait();
-  // Sends SIGTERM (or `signal`) and waits for the process to exit.
-  void stop(int signal = 15);
+  // Sends SIGTERM (or `signal`) and waits for the process to exit: SIGKILL after `grace`.
+  void stop(int signal = 15, std::chrono::milliseconds grace = std::chrono::seconds(5));
   int pid() const { return pid_; }
   std::string log() const;
 
