@@ -137,8 +137,14 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Key("name_en");
       str(w, info->en);
     }
+    w.Key("applicable");
+    w.Bool(d.applicable);
     w.Key("level");
-    w.Double(d.level);
+    if (d.applicable) {
+      w.Double(d.level);
+    } else {
+      w.Null();  // N/A: not 0 and not 5
+    }
     w.Key("progress");
     w.Double(d.progress);
     w.EndObject();
@@ -156,8 +162,18 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Key("name_en");
       str(w, info->en);
     }
+    w.Key("applicable");
+    w.Bool(item.applicable);
+    if (!item.applicability.empty()) {
+      w.Key("applicability");  // why it is not applicable, or why that is unknown
+      str(w, item.applicability);
+    }
     w.Key("level");
-    w.Int(item.level);
+    if (item.applicable) {
+      w.Int(item.level);
+    } else {
+      w.Null();  // N/A: not 0 and not 5
+    }
     w.Key("progress");
     w.Double(item.progress);
     w.Key("criteria");

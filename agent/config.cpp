@@ -147,22 +147,41 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
 
   if (YAML::Node systems = (*root)["systems"]) {
     if (!systems.IsSequence()) {
-      return fieldError(path, systems, "systems", "must be a list of names or {name, frontend}");
+      return fieldError(path, systems, "systems",
+                        "must be a list of names or {name, <profile attributes>}");
     }
     std::set<std::string> seen;
     for (const auto& s : systems) {
-      // "payments", or {name: web, frontend: true}.
+      // "payments", or {name: web, frontend: true, has_cache: false, ...}: the system's
+      // profile, which decides what applies to it (docs/configuration.md#systems).
       std::string name;
       if (s.IsMap()) {
-        if (auto st = checkKeys(path, s, {"name", "frontend"}, "system"); !st) return st.error();
+        if (auto st = checkKeys(path, s,
+                                {"name", "frontend", "steady_state", "has_cache", "has_database",
+                                 "runtime"},
+                                "system");
+            !st) {
+          return st.error();
+        }
         auto n = readString(path, s, "name");
         if (!n) return n.error();
         name = *n;
-        if (s["frontend"]) {
-          auto fe = readBool(path, s, "frontend", false);
-          if (!fe) return fe.error();
+        for (const char* attr : {"frontend", "steady_state", "has_cache", "has_database"}) {
+          if (!s[attr]) continue;
+          auto b = readBool(path, s, attr, false);
+          if (!b) return b.error();
           config.system_facts.push_back(
-              scorer::Fact{"system.frontend", name, *fe, where(path, s["frontend"])});
+              scorer::Fact{std::string("system.") + attr, name, *b, where(path, s[attr])});
+        }
+        if (s["runtime"]) {
+          auto rt = readString(path, s, "runtime");
+          if (!rt) return rt.error();
+          if (*rt != "container" && *rt != "vm" && *rt != "bare_metal") {
+            return fieldError(path, s["runtime"], "runtime",
+                              "must be container, vm or bare_metal");
+          }
+          config.system_facts.push_back(
+              scorer::Fact{"system.runtime", name, *rt, where(path, s["runtime"])});
         }
       } else if (s.IsScalar()) {
         name = s.Scalar();

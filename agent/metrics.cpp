@@ -223,10 +223,14 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
       ir.item = item.item;
       ir.level = item.level;
       ir.progress = item.progress;
+      ir.applicable = item.applicable;
+      ir.not_applicable_because = item.not_applicable_because;
       for (const auto& c : item.criteria) ++ir.counts[static_cast<int>(c.state)];
       r.items.push_back(std::move(ir));
     }
-    for (const auto& d : s.domains) r.domains.push_back({d.domain, d.level, d.progress});
+    for (const auto& d : s.domains) {
+      if (d.applicable) r.domains.push_back({d.domain, d.level, d.progress});
+    }
     rows.push_back(std::move(r));
   }
   auto by_name = [](const SystemRow& a, const SystemRow& b) { return a.system < b.system; };
@@ -314,6 +318,7 @@ void Metrics::renderScores(std::string* out) const {
   header(out, "opsmaturity_item_level", "gauge", "Maturity level (0-5) of a capability item for a system.");
   for (const auto& r : rows_) {
     for (const auto& i : r.items) {
+      if (!i.applicable) continue;
       *out += "opsmaturity_item_level{";
       appendLabel(out, "domain", i.domain, true);
       appendLabel(out, "item", i.item, false);
@@ -327,6 +332,7 @@ void Metrics::renderScores(std::string* out) const {
          "Level plus the share of the next level's criteria passed (0-5).");
   for (const auto& r : rows_) {
     for (const auto& i : r.items) {
+      if (!i.applicable) continue;
       *out += "opsmaturity_item_progress{";
       appendLabel(out, "domain", i.domain, true);
       appendLabel(out, "item", i.item, false);
@@ -334,6 +340,21 @@ void Metrics::renderScores(std::string* out) const {
       *out += "} ";
       appendValue(out, i.progress);
       *out += '\n';
+    }
+  }
+  header(out, "opsmaturity_item_not_applicable", "gauge",
+         "1 for an item that does not apply to a system (its profile says it lacks the item's "
+         "subject); such an item has no level or progress series and is left out of its "
+         "domain's level. `because` names the profile facts that decided it.");
+  for (const auto& r : rows_) {
+    for (const auto& i : r.items) {
+      if (i.applicable) continue;
+      *out += "opsmaturity_item_not_applicable{";
+      appendLabel(out, "because", i.not_applicable_because, true);
+      appendLabel(out, "domain", i.domain, false);
+      appendLabel(out, "item", i.item, false);
+      appendLabel(out, "system", r.system, false);
+      *out += "} 1\n";
     }
   }
   if (export_criteria_states_) {

@@ -77,6 +77,10 @@ class Metrics {
     int counts[4] = {0, 0, 0, 0};  // by CriterionState
     double regressions = 0;     // carried from row to row while the item is scored
     double level_change = -1;   // Unix time of the last level change; -1: none yet
+    // Not applicable to the system: no level or progress series, a not_applicable one
+    // with the profile facts that decided it.
+    bool applicable = true;
+    std::string not_applicable_because;
   };
   struct DomainRow {
     std::string domain;

@@ -51,9 +51,14 @@ std::string renderTable(const Agent& agent, bool explain) {
            "PASS FAIL UNKNOWN N/A\n";
     for (const auto& d : sys.domains) {
       const auto* info = model.findDomain(d.domain);
-      out += "  " + pad(d.domain, 7) +
-             pad(info ? info->zh + " " + info->en : d.domain, 36) + pad(fmt2(d.level), 6) +
-             pad(fmt2(d.progress), 9) + "(domain, " + std::to_string(d.items) + " items)\n";
+      out += "  " + pad(d.domain, 7) + pad(info ? info->zh + " " + info->en : d.domain, 36) +
+             (d.applicable ? pad(fmt2(d.level), 6) + pad(fmt2(d.progress), 9) + "(domain, " +
+                                 std::to_string(d.items) + " items" +
+                                 (d.not_applicable ? ", " + std::to_string(d.not_applicable) +
+                                                         " not applicable"
+                                                   : "") +
+                                 ")\n"
+                           : pad("N/A", 6) + pad("", 9) + "(domain: no item applies)\n");
       for (const auto& item : sys.items) {
         if (item.domain != d.domain) continue;
         const auto* ii = model.findItem(item.item);
@@ -75,10 +80,12 @@ std::string renderTable(const Agent& agent, bool explain) {
           }
         }
         out += "  " + pad(item.item, 7) + pad(ii ? ii->zh + " " + ii->en : item.item, 36) +
-               pad(std::to_string(item.level), 6) + pad(fmt2(item.progress), 9) +
+               (item.applicable ? pad(std::to_string(item.level), 6) + pad(fmt2(item.progress), 9)
+                                : pad("N/A", 6) + pad("", 9)) +
                pad(std::to_string(pass), 5) + pad(std::to_string(fail), 5) +
                pad(std::to_string(unknown), 8) + std::to_string(na) + "\n";
-        if (!explain) continue;
+        if (!item.applicability.empty()) out += "      " + item.applicability + "\n";
+        if (!explain || !item.applicable) continue;
         for (const auto& c : item.criteria) {
           out += "      " + pad(c.criterion->id, 12) +
                  pad(scorer::criterionStateName(c.state), 9) + c.criterion->zh + " — " +
@@ -135,8 +142,14 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
       w.StartObject();
       w.Key("domain");
       str(d.domain);
+      w.Key("applicable");
+      w.Bool(d.applicable);
       w.Key("level");
-      w.Double(d.level);
+      if (d.applicable) {
+        w.Double(d.level);
+      } else {
+        w.Null();
+      }
       w.Key("progress");
       w.Double(d.progress);
       w.EndObject();
@@ -150,8 +163,18 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
       str(item.item);
       w.Key("domain");
       str(item.domain);
+      w.Key("applicable");
+      w.Bool(item.applicable);
+      if (!item.applicability.empty()) {
+        w.Key("applicability");
+        str(item.applicability);
+      }
       w.Key("level");
-      w.Int(item.level);
+      if (item.applicable) {
+        w.Int(item.level);
+      } else {
+        w.Null();
+      }
       w.Key("progress");
       w.Double(item.progress);
       w.Key("criteria");

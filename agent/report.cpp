@@ -140,8 +140,19 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
   std::vector<std::vector<std::string>> rows;
   for (const auto& dom : it->domains) {
     const auto* info = model.findDomain(dom.domain);
+    if (!dom.applicable) {
+      rows.push_back({dom.domain, info ? name(info->zh, info->en) : dom.domain,
+                      tx.t("不适用", "N/A"), "", tx.t("0（", "0 (") + std::to_string(dom.not_applicable) +
+                      tx.t(" 项不适用）", " not applicable)")});
+      continue;
+    }
     rows.push_back({dom.domain, info ? name(info->zh, info->en) : dom.domain, num(dom.level),
-                    num(dom.progress), std::to_string(dom.items)});
+                    num(dom.progress),
+                    std::to_string(dom.items) +
+                        (dom.not_applicable ? tx.t("（另 ", " (and ") +
+                                                  std::to_string(dom.not_applicable) +
+                                                  tx.t(" 项不适用）", " not applicable)")
+                                            : "")});
   }
   d.h(2, tx.t("能力域", "Domains"));
   d.table({tx.t("域", "Domain"), tx.t("名称", "Name"), tx.t("等级", "Level"), tx.t("进度", "Progress"),
@@ -153,8 +164,16 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
   std::vector<std::string> gap_classes;
   for (const auto& item : it->items) {
     const auto* info = model.findItem(item.item);
+    if (!item.applicable) {
+      // N/A, not 0 and not 5: the reason, and nothing to attest or collect.
+      d.h(3, item.item + " " + (info ? name(info->zh, info->en) : "") +
+                 tx.t(" — 不适用", " — not applicable"));
+      d.p(item.applicability);
+      continue;
+    }
     d.h(3, item.item + " " + (info ? name(info->zh, info->en) : "") + tx.t(" — 等级 ", " — level ") +
                std::to_string(item.level) + tx.t("，进度 ", ", progress ") + num(item.progress));
+    if (!item.applicability.empty()) d.p(item.applicability);
     std::vector<std::vector<std::string>> crit;
     std::vector<std::string> classes;
     for (const auto& c : item.criteria) {

@@ -93,6 +93,11 @@ std::string renderEvidenceCatalog(const scorer::EvidenceCatalog& catalog,
                                   const scorer::RulePack& pack) {
   std::map<std::string, std::set<std::string>> used_by;
   for (const auto& item : pack.items) {
+    if (item.applies_to) {
+      std::vector<std::string> keys;
+      scorer::conditionKeys(*item.applies_to, &keys);
+      for (const auto& k : keys) used_by[k].insert(item.item + " (applies to)");
+    }
     for (const auto& level : item.levels) {
       for (const auto& c : level.criteria) {
         std::vector<std::string> keys;

@@ -66,11 +66,15 @@ std::vector<EvidenceKeySpec> EvidenceCatalog::all() const {
 }
 
 std::vector<EvidenceKeySpec> agentEvidenceKeys() {
-  return {
-      {"system.frontend", ValueType::kBool, "agent",
-       "The system is a front-end (user-facing client) system, as declared by `frontend:` in "
-       "the config's `systems:` entry. Criteria marked （仅前端系统考察） apply only when true."},
-  };
+  // The system profile as the config's `systems:` entries declare it (domain keys: a CMDB may
+  // give them too).
+  std::vector<EvidenceKeySpec> out;
+  for (const char* key : {"system.frontend", "system.steady_state", "system.has_cache",
+                          "system.has_database"}) {
+    out.push_back({key, ValueType::kBool, "agent (config)", ""});
+  }
+  out.push_back({"system.runtime", ValueType::kString, "agent (config)", ""});
+  return out;
 }
 
 bool isAttestationKey(const std::string& key) { return key.rfind("attestation.", 0) == 0; }

@@ -171,6 +171,7 @@ std::vector<Problem> checkRulePack(const std::string& dir, const EvidenceCatalog
       out.push_back({f, "item " + r->item + " is already defined in " + it->second});
       continue;
     }
+    if (r->applies_to) checkCondition(f, *r->applies_to, catalog, &out);
     for (const auto& level : r->levels) {
       for (const auto& c : level.criteria) {
         if (c.when) checkCondition(f, *c.when, catalog, &out);

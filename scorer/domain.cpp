@@ -185,6 +185,19 @@ std::vector<DomainKeySpec> makeDomainKeys() {
       {"probes.kinds", kList, kUnion, "Kinds of probe of the system: http, tcp, icmp, dns, grpc."},
       {"probes.success_ratio", kNumber, kMin,
        "Probes of the system that succeed now / all of them."},
+      // system: the profile, which decides what applies to a system
+      {"system.frontend", kBool, kAny,
+       "The system is a front-end (user-facing client) system. Criteria marked （仅前端系统考察） "
+       "apply only when true."},
+      {"system.has_cache", kBool, kAny,
+       "The system has a cache tier: 6.6.2 (cache high availability) applies to it."},
+      {"system.has_database", kBool, kAny,
+       "The system has a database: 6.6.3 (database high availability) applies to it."},
+      {"system.runtime", kString, kNewest,
+       "What the system runs on: container, vm or bare_metal."},
+      {"system.steady_state", kBool, kAll,
+       "A steady-state (稳态) system: the standard exempts it from some requirements (service "
+       "call relationships in 6.8.2/L2/3). Only when every source says so."},
       // visualization
       {"visualization.dashboard_links", kNumber, kMax,
        "Links between the system's dashboards (drill-down)."},

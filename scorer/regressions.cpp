@@ -31,6 +31,9 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
     auto& items = items_[system.system];
     for (size_t k = 0; k < system.items.size(); ++k) {
       const auto& item = system.items[k];
+      // An item not applicable to the system has no level to lose or gain: its baseline
+      // stays as it was (a profile change is not a regression).
+      if (!item.applicable) continue;
       State* found = find(items, item.item, k);
       if (!found) {
         State fresh;

@@ -162,7 +162,8 @@ Result<RuleTestOutcome> runRuleTestsImpl(const std::string& path, const Evidence
     }
     std::vector<std::string> diffs;
     for (const auto& e : expect) {
-      if (auto st = checkKeys(path, e, {"item", "level", "progress", "criterion", "state"}, "expectation");
+      if (auto st = checkKeys(path, e, {"item", "level", "progress", "applicable", "criterion", "state"},
+                              "expectation");
           !st) {
         return st.error();
       }
@@ -171,6 +172,15 @@ Result<RuleTestOutcome> runRuleTestsImpl(const std::string& path, const Evidence
         std::string item = e["item"].Scalar();
         const ItemScore* s = scoreOf(item);
         if (!s) return fieldError(path, e["item"], "item", "no rules for item " + item);
+        if (e["applicable"]) {
+          auto want = readBool(path, e, "applicable", true);
+          if (!want) return want.error();
+          if (s->applicable != *want) {
+            diffs.push_back(at + "item " + item + (s->applicable ? " applies" : " does not apply") +
+                            ", want " + (*want ? "it to apply" : "not applicable") + " (" +
+                            s->applicability + ")");
+          }
+        }
         if (e["level"]) {
           auto want = readNumber(path, e, "level", 0);
           if (!want) return want.error();

@@ -369,7 +369,9 @@ namespace {
 Result<ItemRules> loadItemRulesImpl(const std::string& file, const Model& model) {
   auto root = loadYamlFile(file);
   if (!root) return root.error();
-  if (auto st = checkKeys(file, *root, {"item", "levels"}, "rule file"); !st) return st.error();
+  if (auto st = checkKeys(file, *root, {"item", "applies_to", "levels"}, "rule file"); !st) {
+    return st.error();
+  }
   auto item_id = readString(file, *root, "item");
   if (!item_id) return item_id.error();
   if (item_id->empty()) return fieldError(file, *root, "item", "is required");
@@ -382,6 +384,11 @@ Result<ItemRules> loadItemRulesImpl(const std::string& file, const Model& model)
   rules.item = info->id;
   rules.domain = info->domain;
   rules.file = file;
+  if ((*root)["applies_to"]) {
+    auto a = compileCondition(file, (*root)["applies_to"]);
+    if (!a) return a.error();
+    rules.applies_to = std::move(*a);
+  }
 
   YAML::Node levels = (*root)["levels"];
   if (!levels.IsMap()) {

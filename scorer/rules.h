@@ -76,6 +76,10 @@ struct ItemRules {
   std::string item;    // "6.1.3"
   std::string domain;  // "6.1"
   std::string file;
+  // Whether the item applies to a system at all (its subject: a cache, a database). When it
+  // fails the item is not applicable: N/A, left out of the domain's aggregate. When it is
+  // unknown (a profile attribute nobody declared) the item is scored as usual.
+  std::optional<Condition> applies_to;
   std::array<LevelRules, kLevels> levels;
 };
 

@@ -1,5 +1,7 @@
 #include "scorer/scoring.h"
 
+#include "scorer/check.h"
+
 #include <algorithm>
 #include <numeric>
 
@@ -82,6 +84,37 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
   size_t total = 0;
   for (const auto& level : rules.levels) total += level.criteria.size();
   score.criteria.reserve(total);
+  if (rules.applies_to) {
+    std::string why;
+    Tri t = evaluate(*rules.applies_to, ctx, config.explain ? &why : nullptr);
+    if (t == Tri::kFail) {
+      // The system lacks the item's subject: N/A with the reason, every criterion too.
+      score.applicable = false;
+      if (config.explain) score.applicability = "not applicable: " + why;
+      std::vector<std::string> keys;
+      conditionKeys(*rules.applies_to, &keys);
+      for (const auto& k : keys) {
+        auto e = ctx.evidence.find(k);
+        if (e == ctx.evidence.end()) continue;
+        if (!score.not_applicable_because.empty()) score.not_applicable_because += ", ";
+        score.not_applicable_because += k + " = " + e->second.value.toString();
+      }
+      for (const auto& level : rules.levels) {
+        for (const auto& c : level.criteria) {
+          CriterionResult r;
+          r.criterion = &c;
+          r.state = CriterionState::kNotApplicable;
+          if (config.explain) r.reason = "item " + rules.item + " is " + score.applicability;
+          score.criteria.push_back(std::move(r));
+          ++score.tally[c.level - 1].not_applicable;
+        }
+      }
+      return score;
+    }
+    if (t == Tri::kUnknown && config.explain) {
+      score.applicability = "applies unless the profile says otherwise (" + why + ")";
+    }
+  }
   for (const auto& level : rules.levels) {
     for (const auto& c : level.criteria) {
       score.criteria.push_back(evaluateCriterion(c, ctx, config.explain));
@@ -152,17 +185,29 @@ SystemScore scoreSystem(const std::string& system, const RulePack& pack, const E
   std::vector<double> domain_levels, domain_progress;
   for (const auto& d : pack.model.domains) {
     std::vector<double> levels, progress;
+    int not_applicable = 0;
     for (const auto& item : out.items) {
       if (item.domain != d.id) continue;
+      if (!item.applicable) {
+        ++not_applicable;
+        continue;
+      }
       levels.push_back(item.level);
       progress.push_back(item.progress);
     }
-    if (levels.empty()) continue;
+    if (levels.empty() && not_applicable == 0) continue;
     DomainScore ds;
     ds.domain = d.id;
+    if (levels.empty()) {
+      ds.applicable = false;
+      ds.not_applicable = not_applicable;
+      out.domains.push_back(ds);
+      continue;
+    }
     ds.level = aggregate(config.domain_aggregate, levels);
     ds.progress = mean(progress);
     ds.items = static_cast<int>(levels.size());
+    ds.not_applicable = not_applicable;
     domain_levels.push_back(ds.level);
     domain_progress.push_back(ds.progress);
     out.domains.push_back(ds);

@@ -37,6 +37,16 @@ struct LevelTally {
 struct ItemScore {
   std::string item;
   std::string domain;
+  // False when the item's `applies_to` fails for the system (no cache, no database): the
+  // item is N/A, not 0 and not 5; its criteria are all not applicable, its level is 0 and
+  // means nothing, and it is left out of the domain's aggregate.
+  bool applicable = true;
+  // Why it is not applicable; or, when its applicability is unknown, why (scored as
+  // applicable). Empty otherwise, and always on the fast path.
+  std::string applicability;
+  // For an item not applicable: the profile facts that decided it, short
+  // ("system.has_cache = false"), also on the fast path (for metrics).
+  std::string not_applicable_because;
   int level = 0;          // highest L with levels 1..L all reached
   double progress = 0.0;  // level + share of level+1 passed
   std::array<LevelTally, kLevels> tally{};
@@ -47,7 +57,11 @@ struct DomainScore {
   std::string domain;
   double level = 0.0;     // aggregate of item levels (min by default)
   double progress = 0.0;  // mean of item progress
-  int items = 0;
+  int items = 0;          // applicable items scored
+  int not_applicable = 0; // items left out as not applicable
+  // False when every scored item of the domain is not applicable: N/A, left out of the
+  // system's aggregate (level and progress 0, meaning nothing).
+  bool applicable = true;
 };
 
 struct SystemScore {
@@ -60,7 +74,8 @@ struct SystemScore {
 
 ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const ScoringConfig& config);
 
-// Scores every item that has rules; domains with no scored item are left out.
+// Scores every item that has rules; domains with no scored item are left out, and domains
+// whose items are all not applicable are N/A and left out of the system's aggregate.
 SystemScore scoreSystem(const std::string& system, const RulePack& pack, const EvalContext& ctx,
                         const ScoringConfig& config);
 

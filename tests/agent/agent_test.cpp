@@ -94,6 +94,62 @@ TEST_F(AgentTest, DeclaredSystemsAreScoredWithTheirAttributesAndAttestations) {
   EXPECT_EQ(state(agent, "batch", "6.9.2/L2/3"), CS::kUnknown);
 }
 
+// The profile decides what applies: an item whose subject the system lacks is N/A (with the
+// reason, in the explanation and on /metrics), left out of its domain's level, and a profile
+// change is never a regression.
+TEST_F(AgentTest, AnItemWhoseSubjectTheSystemLacksIsNotApplicable) {
+  const std::string facts = dir_.write("facts.yaml", "facts: []\n");
+  auto write_config = [&](const std::string& cache) {
+    return dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) + "/rules\n" +
+                                       "systems:\n  - {name: batch, has_cache: " + cache +
+                                       ", has_database: false, steady_state: true, runtime: vm}\n"
+                                       "  - {name: shop, has_cache: true}\n"
+                                       "collectors:\n  - {name: cmdb, type: file, path: " + facts +
+                                       "}\n");
+  };
+  auto c = loadConfig(write_config("false"), registry_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto a = Agent::create(std::move(*c));
+  ASSERT_TRUE(a) << a.error().message;
+  Agent& agent = **a;
+  agent.rescore();
+  auto batch = agent.explainedScore("batch");
+  ASSERT_TRUE(batch);
+  const scorer::ItemScore* cache = nullptr;
+  const scorer::DomainScore* ha = nullptr;
+  for (const auto& i : batch->items) {
+    if (i.item == "6.6.2") cache = &i;
+  }
+  for (const auto& d : batch->domains) {
+    if (d.domain == "6.6") ha = &d;
+  }
+  ASSERT_TRUE(cache && ha);
+  EXPECT_FALSE(cache->applicable);
+  EXPECT_NE(cache->applicability.find("system.has_cache = false"), std::string::npos)
+      << cache->applicability;
+  for (const auto& r : cache->criteria) EXPECT_EQ(r.state, CS::kNotApplicable) << r.criterion->id;
+  // 6.6: 6.6.1 scored, 6.6.2 and 6.6.3 not applicable
+  EXPECT_TRUE(ha->applicable);
+  EXPECT_EQ(ha->items, 1);
+  EXPECT_EQ(ha->not_applicable, 2);
+  // shop declares a cache: 6.6.2 applies, its criteria unknown (no evidence), not passed
+  EXPECT_EQ(state(agent, "shop", "6.6.2/L1/1"), CS::kUnknown);
+  EXPECT_EQ(state(agent, "batch", "6.6.3/L1/2"), CS::kNotApplicable);
+
+  std::string metrics = agent.metricsText();
+  EXPECT_NE(metrics.find("opsmaturity_item_not_applicable{because=\"system.has_cache = false\","
+                         "domain=\"6.6\",item=\"6.6.2\",system=\"batch\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(metrics.find("opsmaturity_item_level{domain=\"6.6\",item=\"6.6.2\",system=\"batch\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("opsmaturity_item_level{domain=\"6.6\",item=\"6.6.2\",system=\"shop\"}"),
+            std::string::npos);
+  EXPECT_EQ(metrics.find("opsmaturity_item_not_applicable{because=\"system.has_cache = false\","
+                         "domain=\"6.6\",item=\"6.6.2\",system=\"shop\"}"),
+            std::string::npos);
+  EXPECT_TRUE(agent.regressions().empty());
+}
+
 // A source's default (system "*") fills what no source reports of a system the source knows,
 // never makes a system of its own, never reaches a system the source does not know, and loses
 // to any source's specific evidence.

@@ -128,7 +128,7 @@ TEST_F(CheckTest, AVendorKeyIsAWarningNamingItsDomainKey) {
 TEST_F(CheckTest, OperatorOfTheWrongTypeForTheKey) {
   edit("6.6.2-cache-high-availability.yaml", "{key: cache.append_log, eq: true}",
        "{key: cache.append_log, ge: 1}");
-  expectProblem(path("6.6.2-cache-high-availability.yaml") + ":21",
+  expectProblem(path("6.6.2-cache-high-availability.yaml") + ":23",
                 "is a bool (from domain): ordering needs a number key");
 }
 
