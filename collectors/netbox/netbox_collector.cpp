@@ -11,6 +11,8 @@ namespace opsm::collectors::netbox {
 
 namespace {
 
+bool isRuntime(const std::string& v) { return v == "container" || v == "vm" || v == "bare_metal"; }
+
 constexpr const char* kPrefix = "cmdb.netbox.";
 
 struct PerSystem {
@@ -113,10 +115,25 @@ Result<std::vector<scorer::Fact>> NetboxCollector::collect(const CollectContext&
   if (!cables) return cables.error();
 
   std::map<std::string, PerSystem> by_system;
+  std::vector<scorer::Fact> facts;
   if (config_.system_custom_field.empty()) {
     for (const auto& t : *tenants) {
       std::string slug = stringMember(t, "slug");
-      if (!slug.empty()) by_system[slug];
+      if (slug.empty()) continue;
+      by_system[slug];
+      // The profile: a custom field of the tenant that is set (null: not declared).
+      const auto* cf = objectMember(t, "custom_fields");
+      for (const auto& [attr, field] : config_.profile_custom_fields) {
+        const auto* v = cf ? member(*cf, field.c_str()) : nullptr;
+        const std::string loc = "/api/tenancy/tenants/ custom_fields." + field;
+        if (attr == "runtime") {
+          if (v && v->IsString() && isRuntime(v->GetString())) {
+            facts.push_back(scorer::Fact{"system.runtime", slug, std::string(v->GetString()), loc});
+          }
+        } else if (v && v->IsBool()) {
+          facts.push_back(scorer::Fact{"system." + attr, slug, v->GetBool(), loc});
+        }
+      }
     }
   }
   auto systemOf = [&](const rapidjson::Value& ci) -> std::string {
@@ -179,7 +196,6 @@ Result<std::vector<scorer::Fact>> NetboxCollector::collect(const CollectContext&
   }
 
   const std::string loc = "/api/dcim/devices/, /api/virtualization/virtual-machines/";
-  std::vector<scorer::Fact> facts;
   for (const auto& [system, p] : by_system) {
     auto add = [&](const char* key, scorer::Value v, const std::string& l) {
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
@@ -206,7 +222,14 @@ class NetboxFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    return describeKeys(kPrefix, type(), {
+    auto keys = describeKeys("", type(), {
+        {"system.frontend", ValueType::kBool, "The tenant's `profile_custom_fields.frontend` custom field, when set."},
+        {"system.steady_state", ValueType::kBool, "The tenant's `profile_custom_fields.steady_state` custom field, when set."},
+        {"system.has_cache", ValueType::kBool, "The tenant's `profile_custom_fields.has_cache` custom field, when set."},
+        {"system.has_database", ValueType::kBool, "The tenant's `profile_custom_fields.has_database` custom field, when set."},
+        {"system.runtime", ValueType::kString, "The tenant's `profile_custom_fields.runtime` custom field, when it is container, vm or bare_metal."},
+    });
+    auto vendor = describeKeys(kPrefix, type(), {
         {"devices", ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none.",
          "cmdb.devices"},
         {"virtual_machines", ValueType::kNumber, "Virtual machines of the system in NetBox.",
@@ -220,6 +243,8 @@ class NetboxFactory : public CollectorFactory {
         {"ci_related_ratio", ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs.",
          "cmdb.ci_related_ratio"},
     });
+    keys.insert(keys.end(), vendor.begin(), vendor.end());
+    return keys;
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
@@ -227,7 +252,8 @@ class NetboxFactory : public CollectorFactory {
     const YAML::Node& node = cc.node;
     std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
     allowed.insert(allowed.end(), {"url", "system_custom_field", "required_fields", "page_size",
-                                   "token_file", "token_env", "token_scheme", "tls"});
+                                   "profile_custom_fields", "token_file", "token_env",
+                                   "token_scheme", "tls"});
     if (auto st = checkAllowedKeys(file, node, allowed, "a netbox collector"); !st) {
       return st.error();
     }
@@ -253,6 +279,31 @@ class NetboxFactory : public CollectorFactory {
                             "status, description or custom_fields.<name>");
         }
         c.required_fields.push_back(name);
+      }
+    }
+    if (const YAML::Node pf = node["profile_custom_fields"]; pf) {
+      if (!pf.IsMap()) {
+        return fieldError(file, pf, "profile_custom_fields",
+                          "must map profile attributes to tenant custom fields");
+      }
+      if (!c.system_custom_field.empty()) {
+        return fieldError(file, pf, "profile_custom_fields",
+                          "reads the tenant's custom fields: it needs tenants to be the systems "
+                          "(no system_custom_field)");
+      }
+      static const std::set<std::string> kAttrs = {"frontend", "steady_state", "has_cache",
+                                                   "has_database", "runtime"};
+      for (const auto& kv : pf) {
+        const std::string attr = kv.first.as<std::string>();
+        if (!kAttrs.count(attr)) {
+          return fieldError(file, kv.first, "profile_custom_fields",
+                            "'" + attr + "' is not frontend, steady_state, has_cache, "
+                            "has_database or runtime");
+        }
+        if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+          return fieldError(file, kv.second, "profile_custom_fields", "names a custom field");
+        }
+        c.profile_custom_fields[attr] = kv.second.Scalar();
       }
     }
     auto ps = readNumber(file, node, "page_size", c.page_size);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct NetboxConfig {
   // What a complete CI record has: role, platform, primary_ip, site, serial, or
   // custom_fields.<name>.
   std::vector<std::string> required_fields = {"role", "platform", "primary_ip"};
+  // The system profile (system.frontend, ...) from the tenant's custom fields, by attribute:
+  // {frontend: is_frontend, has_cache: has_cache, runtime: runtime}. Only when tenants are
+  // the systems.
+  std::map<std::string, std::string> profile_custom_fields;
   int page_size = 100;
   int max_pages = 1000;  // per list: a bound on a misbehaving server's `next` chain
   HttpOptions http;

@@ -27,8 +27,8 @@ class NetboxFixture {
           return faults.apply([&] { return serve(r); }, R"({"detail": "Invalid token."})");
         }) {
     lists_["/api/tenancy/tenants/"] = {
-        R"({"id": 1, "name": "Payments", "slug": "payments"})",
-        R"({"id": 2, "name": "Ledger", "slug": "ledger"})",
+        R"({"id": 1, "name": "Payments", "slug": "payments", "custom_fields": {"is_frontend": false, "has_cache": true, "has_db": true, "runtime": "container"}})",
+        R"({"id": 2, "name": "Ledger", "slug": "ledger", "custom_fields": {"is_frontend": null, "has_cache": false, "has_db": true, "runtime": "mainframe"}})",
         R"({"id": 3, "name": "CRM", "slug": "crm"})"};
     const std::string pay = R"("tenant": {"id": 1, "name": "Payments", "slug": "payments"})";
     const std::string led = R"("tenant": {"id": 2, "name": "Ledger", "slug": "ledger"})";
@@ -142,6 +142,37 @@ TEST_F(NetboxCollectorTest, TenantsAreSystemsAndCisAreCountedAcrossPages) {
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_DOUBLE_EQ(facts->at({"payments", "cmdb.netbox.ci_related_ratio"}).asNumber(), 1.0 / 3);
   EXPECT_EQ(facts->at({"payments", "cmdb.netbox.services"}), Value(0));
+}
+
+// The system profile from the tenants' custom fields: a field that is set declares the
+// attribute, a null or missing one (or a runtime of another kind) declares nothing.
+TEST_F(NetboxCollectorTest, TenantCustomFieldsGiveTheSystemProfile) {
+  auto c = testing::buildCollector(
+      "name: cmdb\ntype: netbox\nurl: " + fixture_.url() +
+      "\ntoken_env: OPSM_TEST_NETBOX_TOKEN\nprofile_custom_fields: {frontend: is_frontend, "
+      "has_cache: has_cache, has_database: has_db, runtime: runtime}\n");
+  ASSERT_TRUE(c) << c.error().message;
+  auto facts = testing::pollOnce(**c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at({"payments", "system.frontend"}), Value(false));
+  EXPECT_EQ(facts->at({"payments", "system.has_cache"}), Value(true));
+  EXPECT_EQ(facts->at({"payments", "system.has_database"}), Value(true));
+  EXPECT_EQ(facts->at({"payments", "system.runtime"}), Value("container"));
+  EXPECT_EQ(facts->count({"ledger", "system.frontend"}), 0u);
+  EXPECT_EQ(facts->at({"ledger", "system.has_cache"}), Value(false));
+  EXPECT_EQ(facts->count({"ledger", "system.runtime"}), 0u);
+  EXPECT_EQ(facts->count({"crm", "system.has_cache"}), 0u);
+  // without the option, no profile
+  auto plain = testing::pollOnce(*collector_);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->count({"payments", "system.has_cache"}), 0u);
+
+  auto bad = testing::buildCollector("name: cmdb\ntype: netbox\nurl: " + fixture_.url() +
+                                     "\ntoken_env: OPSM_TEST_NETBOX_TOKEN\n"
+                                     "profile_custom_fields: {cache: has_cache}\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("'cache' is not frontend"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST_F(NetboxCollectorTest, BadTokenIsUnauthenticated) {
