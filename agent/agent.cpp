@@ -81,6 +81,7 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
   }
   metrics_->setShard(config_.shard.index, config_.shard.count);
   metrics_->setExportCriteriaStates(config_.export_criteria_states);
+  metrics_->setExportItemDimensions(config_.export_item_dimensions);
 }
 
 PollOutcome Agent::poll(size_t index) {

@@ -125,6 +125,13 @@ HttpReply system(Agent& agent, const std::string& id) {
   w.Double(it->level);
   w.Key("progress");
   w.Double(it->progress);
+  w.Key("dimensions");  // progress per dimension of the standard (§5)
+  w.StartObject();
+  for (int d = 0; d < scorer::kDimensions; ++d) {
+    w.Key(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
+    w.Double(it->dimension_progress[d]);
+  }
+  w.EndObject();
   w.Key("domains");
   w.StartArray();
   for (const auto& d : it->domains) {
@@ -176,6 +183,14 @@ HttpReply system(Agent& agent, const std::string& id) {
     }
     w.Key("progress");
     w.Double(item.progress);
+    w.Key("dimensions");
+    w.StartObject();
+    for (int d = 0; d < scorer::kDimensions; ++d) {
+      if (!item.applicable || item.dimension_criteria[d] == 0) continue;
+      w.Key(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
+      w.Double(item.dimension_progress[d]);
+    }
+    w.EndObject();
     w.Key("criteria");
     w.StartArray();
     std::vector<const scorer::CriterionResult*> gaps;
@@ -191,6 +206,14 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Int(c.criterion->level);
       w.Key("state");
       w.String(scorer::criterionStateName(c.state));
+      w.Key("dimensions");
+      w.StartArray();
+      for (int d = 0; d < scorer::kDimensions; ++d) {
+        if (c.criterion->hasDimension(static_cast<scorer::Dimension>(d))) {
+          w.String(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
+        }
+      }
+      w.EndArray();
       w.Key("evidenced_by");
       w.String(c.criterion->attestation && c.criterion->when ? "collectors_or_attestation"
                : c.criterion->attestation                    ? "attestation"

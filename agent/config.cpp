@@ -45,7 +45,8 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   if (auto st = checkKeys(path, *root,
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "storage_path", "retention", "api_token_file", "api_token_env",
-                           "evidence_ttl", "export_criteria_states", "max_concurrent_polls",
+                           "evidence_ttl", "export_criteria_states", "export_item_dimensions",
+                           "max_concurrent_polls",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -97,6 +98,9 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   auto states = readBool(path, *root, "export_criteria_states", config.export_criteria_states);
   if (!states) return states.error();
   config.export_criteria_states = *states;
+  auto dims = readBool(path, *root, "export_item_dimensions", config.export_item_dimensions);
+  if (!dims) return dims.error();
+  config.export_item_dimensions = *dims;
 
   bool has_token = false;
   auto token = collectors::readSecretField(path, *root, "api_token", &has_token);

@@ -41,6 +41,7 @@ struct AgentConfig {
     unsigned count = 1;
   } shard;
   bool export_criteria_states = true;  // opsmaturity_item_criteria on /metrics
+  bool export_item_dimensions = true;  // opsmaturity_item_dimension_progress on /metrics
   // A level drop must be seen in this many successful polls of the sources behind its
   // flipped criteria to be a regression.
   int regression_hysteresis = 2;

@@ -216,6 +216,7 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
     r.system = s.system;
     r.level = s.level;
     r.progress = s.progress;
+    r.dimension_progress = s.dimension_progress;
     r.items.reserve(s.items.size());
     for (const auto& item : s.items) {
       ItemRow ir;
@@ -225,6 +226,8 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
       ir.progress = item.progress;
       ir.applicable = item.applicable;
       ir.not_applicable_because = item.not_applicable_because;
+      ir.dimension_progress = item.dimension_progress;
+      ir.dimension_criteria = item.dimension_criteria;
       for (const auto& c : item.criteria) ++ir.counts[static_cast<int>(c.state)];
       r.items.push_back(std::move(ir));
     }
@@ -415,6 +418,43 @@ void Metrics::renderScores(std::string* out) const {
     *out += "} ";
     appendValue(out, r.progress);
     *out += '\n';
+  }
+  header(out, "opsmaturity_system_dimension_progress", "gauge",
+         "Progress (0-5) of a system in one dimension of the standard (people 组织人员, process "
+         "流程规范, tools 工具平台): the mean over its applicable items of the progress of their "
+         "criteria of that dimension.");
+  for (const auto& r : rows_) {
+    for (int d = 0; d < scorer::kDimensions; ++d) {
+      *out += "opsmaturity_system_dimension_progress{";
+      appendLabel(out, "dimension", scorer::dimensionName(static_cast<scorer::Dimension>(d)), true);
+      appendLabel(out, "system", r.system, false);
+      *out += "} ";
+      appendValue(out, r.dimension_progress[d]);
+      *out += '\n';
+    }
+  }
+  if (export_item_dimensions_) {
+    header(out, "opsmaturity_item_dimension_progress", "gauge",
+           "Progress (0-5) of an item's criteria of one dimension of the standard (people, "
+           "process, tools), computed like opsmaturity_item_progress; absent for a dimension "
+           "the item has no criteria of, and for an item not applicable.");
+    for (const auto& r : rows_) {
+      for (const auto& i : r.items) {
+        if (!i.applicable) continue;
+        for (int d = 0; d < scorer::kDimensions; ++d) {
+          if (i.dimension_criteria[d] == 0) continue;
+          *out += "opsmaturity_item_dimension_progress{";
+          appendLabel(out, "dimension", scorer::dimensionName(static_cast<scorer::Dimension>(d)),
+                      true);
+          appendLabel(out, "domain", i.domain, false);
+          appendLabel(out, "item", i.item, false);
+          appendLabel(out, "system", r.system, false);
+          *out += "} ";
+          appendValue(out, i.dimension_progress[d]);
+          *out += '\n';
+        }
+      }
+    }
   }
   header(out, "opsmaturity_item_regressions_total", "counter",
          "Level drops of an item where a criterion went from pass to fail (not drops from "

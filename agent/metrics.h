@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@ class Metrics {
   void setShard(unsigned index, unsigned count);
   // Whether opsmaturity_item_criteria (4 series per item, about half of all) is exported.
   void setExportCriteriaStates(bool on) { export_criteria_states_ = on; }
+  void setExportItemDimensions(bool on) { export_item_dimensions_ = on; }
 
   // Replaces every score series with `scores`.
   void setScores(const std::vector<scorer::SystemScore>& scores);
@@ -81,6 +83,8 @@ class Metrics {
     // with the profile facts that decided it.
     bool applicable = true;
     std::string not_applicable_because;
+    std::array<double, scorer::kDimensions> dimension_progress{};
+    std::array<int, scorer::kDimensions> dimension_criteria{};
   };
   struct DomainRow {
     std::string domain;
@@ -89,11 +93,13 @@ class Metrics {
   struct SystemRow {
     std::string system;
     double level = 0, progress = 0;
+    std::array<double, scorer::kDimensions> dimension_progress{};
     std::vector<ItemRow> items;
     std::vector<DomainRow> domains;
   };
   void renderScores(std::string* out) const;
   bool export_criteria_states_ = true;
+  bool export_item_dimensions_ = true;
   mutable std::mutex rows_mu_;
   mutable size_t last_scores_size_ = 0;  // bytes of the last rendering, to reserve the next
   std::vector<SystemRow> rows_;

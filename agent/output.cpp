@@ -46,7 +46,8 @@ std::string renderTable(const Agent& agent, bool explain) {
   }
   for (const auto& sys : scores) {
     out += "system " + sys.system + ": level " + fmt2(sys.level) + ", progress " +
-           fmt2(sys.progress) + "\n";
+           fmt2(sys.progress) + " (people " + fmt2(sys.dimension_progress[0]) + ", process " +
+           fmt2(sys.dimension_progress[1]) + ", tools " + fmt2(sys.dimension_progress[2]) + ")\n";
     out += "  " + pad("ITEM", 7) + pad("NAME", 36) + pad("LEVEL", 6) + pad("PROGRESS", 9) +
            "PASS FAIL UNKNOWN N/A\n";
     for (const auto& d : sys.domains) {
@@ -136,6 +137,13 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
     w.Double(sys.level);
     w.Key("progress");
     w.Double(sys.progress);
+    w.Key("dimensions");
+    w.StartObject();
+    for (int d = 0; d < scorer::kDimensions; ++d) {
+      w.Key(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
+      w.Double(sys.dimension_progress[d]);
+    }
+    w.EndObject();
     w.Key("domains");
     w.StartArray();
     for (const auto& d : sys.domains) {

@@ -135,8 +135,10 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
                                       ". Levels are computed requirement by requirement from "
                                       "collected evidence and attestations."));
   d.h(2, tx.t("总体等级", "Overall"));
-  d.table({tx.t("系统", "System"), tx.t("等级", "Level"), tx.t("进度", "Progress")},
-          {{system, num(it->level), num(it->progress)}});
+  d.table({tx.t("系统", "System"), tx.t("等级", "Level"), tx.t("进度", "Progress"),
+           tx.t("组织人员", "People"), tx.t("流程规范", "Process"), tx.t("工具平台", "Tools")},
+          {{system, num(it->level), num(it->progress), num(it->dimension_progress[0]),
+            num(it->dimension_progress[1]), num(it->dimension_progress[2])}});
   std::vector<std::vector<std::string>> rows;
   for (const auto& dom : it->domains) {
     const auto* info = model.findDomain(dom.domain);
@@ -173,6 +175,17 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
     }
     d.h(3, item.item + " " + (info ? name(info->zh, info->en) : "") + tx.t(" — 等级 ", " — level ") +
                std::to_string(item.level) + tx.t("，进度 ", ", progress ") + num(item.progress));
+    {
+      std::string dims;
+      const char* zh[] = {"组织人员 ", "流程规范 ", "工具平台 "};
+      const char* en[] = {"people ", "process ", "tools "};
+      for (int k = 0; k < scorer::kDimensions; ++k) {
+        if (item.dimension_criteria[k] == 0) continue;
+        dims += (dims.empty() ? "" : tx.t("，", ", ")) + tx.t(zh[k], en[k]) +
+                num(item.dimension_progress[k]);
+      }
+      if (!dims.empty()) d.p(tx.t("各维度进度：", "Progress by dimension: ") + dims);
+    }
     if (!item.applicability.empty()) d.p(item.applicability);
     std::vector<std::vector<std::string>> crit;
     std::vector<std::string> classes;

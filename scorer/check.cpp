@@ -177,6 +177,10 @@ std::vector<Problem> checkRulePack(const std::string& dir, const EvidenceCatalog
         if (c.when) checkCondition(f, *c.when, catalog, &out);
         if (c.applies_to) checkCondition(f, *c.applies_to, catalog, &out);
         std::string where = f + ":" + std::to_string(c.line);
+        if (c.dimensions == 0) {
+          out.push_back({where, c.id + ": `dimensions:` names none of people, process, tools "
+                                       "(the standard's 组织人员, 流程规范, 工具平台, §5)"});
+        }
         if (c.when && c.rationale.empty()) {
           out.push_back({where, c.id + ": a `when` needs a one-line `rationale:` saying why that "
                                        "evidence shows the requirement"});

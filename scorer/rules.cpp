@@ -267,13 +267,32 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
   return c;
 }
 
+const char* dimensionName(Dimension d) {
+  switch (d) {
+    case Dimension::kPeople:
+      return "people";
+    case Dimension::kProcess:
+      return "process";
+    case Dimension::kTools:
+      return "tools";
+  }
+  return "process";
+}
+
+std::optional<Dimension> dimensionOf(std::string_view name) {
+  for (int i = 0; i < kDimensions; ++i) {
+    if (name == dimensionName(static_cast<Dimension>(i))) return static_cast<Dimension>(i);
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& node, int level,
                                    const std::string& item) {
   if (auto st = checkKeys(file, node,
-                          {"id", "zh", "en", "when", "attestation", "applies_to", "rationale",
-                           "hints", "floor_of"},
+                          {"id", "zh", "en", "dimensions", "when", "attestation", "applies_to",
+                           "rationale", "hints", "floor_of"},
                           "criterion");
       !st) {
     return st.error();
@@ -335,6 +354,22 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
   auto rationale = readString(file, node, "rationale", "");
   if (!rationale) return rationale.error();
   c.rationale = *rationale;
+  if (YAML::Node dims = node["dimensions"]) {
+    if (!dims.IsSequence() || dims.size() == 0) {
+      return fieldError(file, dims, "dimensions",
+                        "must list one or more of people, process, tools (the standard's "
+                        "组织人员, 流程规范, 工具平台)");
+    }
+    for (const auto& d : dims) {
+      auto dim = dimensionOf(d.IsScalar() ? d.Scalar() : "");
+      if (!dim) {
+        return fieldError(file, d, "dimensions",
+                          "'" + (d.IsScalar() ? d.Scalar() : std::string()) +
+                              "' is not people, process or tools");
+      }
+      c.dimensions |= 1u << static_cast<unsigned>(*dim);
+    }
+  }
   if (YAML::Node hints = node["hints"]) {
     if (!c.attestation) {
       return fieldError(file, hints, "hints",

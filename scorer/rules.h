@@ -5,6 +5,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -39,11 +40,21 @@ struct Condition {
 
 const char* opName(Condition::Op op);
 
+// The standard's three dimensions (§5): 组织人员 (people), 流程规范 (process), 工具平台 (tools).
+enum class Dimension { kPeople = 0, kProcess = 1, kTools = 2 };
+inline constexpr int kDimensions = 3;
+const char* dimensionName(Dimension d);  // "people", "process", "tools"
+std::optional<Dimension> dimensionOf(std::string_view name);
+
 struct Criterion {
   std::string id;  // "6.1.3/L1/1"
   int level = 0;
   std::string zh;
   std::string en;
+  // The dimensions the requirement belongs to: bit i set for Dimension i (`dimensions:`;
+  // `rules check` wants at least one).
+  unsigned dimensions = 0;
+  bool hasDimension(Dimension d) const { return dimensions & (1u << static_cast<unsigned>(d)); }
   bool attestation = false;
   std::string attestation_key;  // "attestation.<id>", computed once at load
   int attestation_key_id = -1;  // internKey(attestation_key)

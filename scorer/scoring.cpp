@@ -172,6 +172,25 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
   // Level L+1 is the first level not reached, so its share is below the pass ratio and the
   // progress stays below L+1.
   score.progress = level >= kLevels ? static_cast<double>(kLevels) : level + share(level + 1);
+  // The same over each dimension's criteria alone (the standard's 组织人员, 流程规范, 工具平台).
+  for (int d = 0; d < kDimensions; ++d) {
+    std::array<int, kLevels> passed{}, total{};
+    for (const auto& r : score.criteria) {
+      if (!r.criterion->hasDimension(static_cast<Dimension>(d))) continue;
+      ++total[r.criterion->level - 1];
+      passed[r.criterion->level - 1] += r.state == CriterionState::kPass ||
+                                        r.state == CriterionState::kNotApplicable;
+      ++score.dimension_criteria[d];
+    }
+    if (score.dimension_criteria[d] == 0) continue;
+    auto dshare = [&](int l) {
+      return total[l - 1] == 0 ? 1.0 : static_cast<double>(passed[l - 1]) / total[l - 1];
+    };
+    int dlevel = 0;
+    for (int l = 1; l <= kLevels && dshare(l) + kEps >= config.level_pass_ratio; ++l) dlevel = l;
+    score.dimension_progress[d] =
+        dlevel >= kLevels ? static_cast<double>(kLevels) : dlevel + dshare(dlevel + 1);
+  }
   return score;
 }
 
@@ -214,6 +233,13 @@ SystemScore scoreSystem(const std::string& system, const RulePack& pack, const E
   }
   out.level = aggregate(config.system_aggregate, domain_levels);
   out.progress = mean(domain_progress);
+  for (int d = 0; d < kDimensions; ++d) {
+    std::vector<double> p;
+    for (const auto& item : out.items) {
+      if (item.applicable && item.dimension_criteria[d] > 0) p.push_back(item.dimension_progress[d]);
+    }
+    out.dimension_progress[d] = mean(p);
+  }
   return out;
 }
 

@@ -51,6 +51,11 @@ struct ItemScore {
   double progress = 0.0;  // level + share of level+1 passed
   std::array<LevelTally, kLevels> tally{};
   std::vector<CriterionResult> criteria;  // every criterion, in level order
+  // Per dimension of the standard (people, process, tools; Dimension): the progress of the
+  // item's criteria of that dimension alone, computed like `progress` (a level without such
+  // criteria is reached with the one below), and how many criteria it has (0: no progress).
+  std::array<double, kDimensions> dimension_progress{};
+  std::array<int, kDimensions> dimension_criteria{};
 };
 
 struct DomainScore {
@@ -68,6 +73,9 @@ struct SystemScore {
   std::string system;
   double level = 0.0;
   double progress = 0.0;
+  // Per dimension: the mean dimension progress of its applicable items that have criteria of
+  // that dimension.
+  std::array<double, kDimensions> dimension_progress{};
   std::vector<DomainScore> domains;
   std::vector<ItemScore> items;
 };

@@ -79,7 +79,8 @@ TEST_F(CheckTest, ChangedWordingIsReportedAtTheCriterion) {
 TEST_F(CheckTest, MissingRequirementIsReported) {
   edit("6.1.3-data-storage.yaml",
        "    - id: 6.1.3/L2/3\n      zh: 可存储多种数据结构和数据类型。\n"
-       "      en: Can store multiple data structures and data types.\n      attestation: true\n",
+       "      en: Can store multiple data structures and data types.\n"
+       "      dimensions: [tools]\n      attestation: true\n",
        "");
   expectProblem(path("6.1.3-data-storage.yaml"),
                 "requirement 6.1.3/L2/3 of the standard has no criterion");
@@ -87,7 +88,8 @@ TEST_F(CheckTest, MissingRequirementIsReported) {
 
 TEST_F(CheckTest, ExtraCriterionIsReported) {
   edit("6.1.3-data-storage.yaml", "  5:\n",
-       "    - id: 6.1.3/L4/3\n      zh: x\n      en: x\n      attestation: true\n  5:\n");
+       "    - id: 6.1.3/L4/3\n      zh: x\n      en: x\n      dimensions: [process]\n"
+       "      attestation: true\n  5:\n");
   auto problems = check();
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].message.find("6.1.3/L4/3 matches no numbered requirement"),
@@ -105,7 +107,7 @@ TEST_F(CheckTest, SameAsWhereTheStandardListsRequirements) {
 
 TEST_F(CheckTest, UnknownEvidenceKey) {
   edit("6.1.3-data-storage.yaml", "monitoring.series, gt: 0", "monitoring.tsdb_series, gt: 0");
-  expectProblem(path("6.1.3-data-storage.yaml") + ":11",
+  expectProblem(path("6.1.3-data-storage.yaml") + ":12",
                 "evidence key monitoring.tsdb_series is produced by no known collector");
 }
 
@@ -117,7 +119,7 @@ TEST_F(CheckTest, AVendorKeyIsAWarningNamingItsDomainKey) {
   auto problems = check();
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_TRUE(problems[0].warning);
-  EXPECT_EQ(problems[0].where, path("6.1.3-data-storage.yaml") + ":11");
+  EXPECT_EQ(problems[0].where, path("6.1.3-data-storage.yaml") + ":12");
   EXPECT_NE(problems[0].describe().find("warning: monitoring.prometheus.tsdb_head_series is a "
                                         "vendor key of prometheus; name the domain key "
                                         "monitoring.series"),
@@ -128,7 +130,7 @@ TEST_F(CheckTest, AVendorKeyIsAWarningNamingItsDomainKey) {
 TEST_F(CheckTest, OperatorOfTheWrongTypeForTheKey) {
   edit("6.6.2-cache-high-availability.yaml", "{key: cache.append_log, eq: true}",
        "{key: cache.append_log, ge: 1}");
-  expectProblem(path("6.6.2-cache-high-availability.yaml") + ":23",
+  expectProblem(path("6.6.2-cache-high-availability.yaml") + ":26",
                 "is a bool (from domain): ordering needs a number key");
 }
 
@@ -143,8 +145,22 @@ TEST_F(CheckTest, AWhenWithoutRationaleAndAnUnknownHintAreReported) {
            fs::copy_options::overwrite_existing);
   edit("6.1.3-data-storage.yaml", "hints: [monitoring.remote_storage]",
        "hints: [monitoring.remote_writes]");
-  expectProblem(path("6.1.3-data-storage.yaml") + ":14",
+  expectProblem(path("6.1.3-data-storage.yaml") + ":15",
                 "hint monitoring.remote_writes is produced by no known collector");
+}
+
+// Every criterion names its dimensions of the standard (people, process, tools).
+TEST_F(CheckTest, ACriterionWithoutDimensionsIsReported) {
+  edit("6.1.3-data-storage.yaml", "      en: Provides an independent data store.\n      dimensions: [tools]\n",
+       "      en: Provides an independent data store.\n");
+  expectProblem(path("6.1.3-data-storage.yaml") + ":5", "6.1.3/L1/1: `dimensions:` names none");
+  fs::copy(std::string(kRules) + "/6.1.3-data-storage.yaml", path("6.1.3-data-storage.yaml"),
+           fs::copy_options::overwrite_existing);
+  edit("6.1.3-data-storage.yaml", "      dimensions: [tools]\n", "      dimensions: [tooling]\n");
+  auto problems = check();
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].message.find("'tooling' is not people, process or tools"), std::string::npos)
+      << problems[0].describe();
 }
 
 TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {
@@ -152,7 +168,7 @@ TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {
   edit("6.1.6-alert-governance.yaml", "ge: 1}", "gee: 1}");
   auto problems = check();
   ASSERT_EQ(problems.size(), 2u);
-  EXPECT_EQ(problems[0].where, path("6.1.6-alert-governance.yaml") + ":8");
+  EXPECT_EQ(problems[0].where, path("6.1.6-alert-governance.yaml") + ":9");
   EXPECT_NE(problems[0].message.find("field 'gee': unknown operator"), std::string::npos)
       << problems[0].describe();
   EXPECT_NE(problems[1].message.find("item 6.9.9 系统画像 (System profile) has no rule file"),

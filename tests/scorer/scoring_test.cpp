@@ -182,3 +182,37 @@ TEST(ScoringConfigTest, ParsesAndRejectsBadValues) {
 
 }  // namespace
 }  // namespace opsm::scorer
+
+namespace opsm::scorer {
+namespace {
+
+// Per dimension (people, process, tools): the progress of the item's criteria of that
+// dimension alone; a level without such criteria is reached with the one below.
+TEST_F(ScoringTest, DimensionProgressCountsOnlyTheDimensionsCriteria) {
+  ItemRules item = makeItem("9.1.1", "9.1", {2, 2, 1, 1, 1});
+  auto tag = [&](int level, int n, unsigned dims) { item.levels[level - 1].criteria[n - 1].dimensions = dims; };
+  const unsigned people = 1u << 0, process = 1u << 1, tools = 1u << 2;
+  tag(1, 1, tools);
+  tag(1, 2, people | process);
+  tag(2, 1, tools);
+  tag(2, 2, process);
+  tag(3, 1, tools);
+  tag(4, 1, tools);
+  tag(5, 1, tools);
+  setLevel("9.1.1", 1, 2, true);
+  set("9.1.1.L2.1", true);   // tools
+  set("9.1.1.L2.2", false);  // process
+  set("9.1.1.L3.1", false);  // tools
+  ItemScore s = score(item);
+  EXPECT_EQ(s.level, 1);
+  EXPECT_EQ(s.dimension_criteria, (std::array<int, kDimensions>{1, 2, 5}));
+  // people: its only criterion (L1) passes; L2..L5 have none of it: 5
+  EXPECT_DOUBLE_EQ(s.dimension_progress[0], 5.0);
+  // process: L1 passes, L2's one process criterion fails: 1 + 0/1
+  EXPECT_DOUBLE_EQ(s.dimension_progress[1], 1.0);
+  // tools: L1 and L2 pass, L3 fails: 2 + 0/1
+  EXPECT_DOUBLE_EQ(s.dimension_progress[2], 2.0);
+}
+
+}  // namespace
+}  // namespace opsm::scorer
