@@ -1,5 +1,6 @@
 #include "agent/http_server.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -163,6 +164,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             }
           } else {
             self->warned_full = false;
+            ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
             std::make_shared<Session>(std::move(socket), self->handler, self->slots)->start();
           }
           self->accept();
@@ -195,6 +197,9 @@ Status HttpServer::listen(const std::string& host, unsigned short port) {
   tcp::endpoint endpoint(address, port);
   auto& a = impl_->acceptor;
   a.open(endpoint.protocol(), ec);
+  // Programs the agent runs (exec plugins, restic, borg, pgbackrest) must not inherit the
+  // listening socket: one still running would hold the agent's port after it exits.
+  if (!ec) ::fcntl(a.native_handle(), F_SETFD, FD_CLOEXEC);
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);

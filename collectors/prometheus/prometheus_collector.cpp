@@ -60,6 +60,12 @@ struct SystemTally {
   int alerting = 0;
   int alerting_with_runbook = 0;
   std::set<std::string> severities;
+  // Blackbox probes among its targets (probe_success), by (job, instance).
+  struct Probe {
+    double success = 0, duration = -1;
+    std::set<std::string> kinds;
+  };
+  std::map<std::pair<std::string, std::string>, Probe> probes;
 };
 
 // What an alerting rule's expression watches, by the functions and metric names it uses.
@@ -251,6 +257,45 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     }
   }
 
+  // Blackbox probes: probe_success of the probe targets (job, instance: the probed address),
+  // their duration, and their kind by the module's own metrics.
+  std::string probes_loc;
+  {
+    static const std::pair<const char*, const char*> kKinds[] = {
+        {"probe_http_status_code", "http"},
+        {"probe_icmp_duration_seconds", "icmp"},
+        {"probe_dns_answer_rrs", "dns"},  // (every prober reports probe_dns_lookup_time_seconds)
+        {"probe_grpc_status_code", "grpc"}};
+    std::string q = "{__name__=~\"probe_success|probe_duration_seconds";
+    for (const auto& [metric, _] : kKinds) q += std::string("|") + metric;
+    q += "\"}";
+    auto found = api("/api/v1/query?query=" + urlEncode(q), ctx, &probes_loc);
+    if (!found) return found.error();
+    const auto* list = arrayMember(*found, "result");
+    if (!list) return makeError(ErrorCode::kBadResponse, probes_loc + ": no result list in data");
+    for (const auto& s : list->GetArray()) {
+      Labels m = labelsOf(objectMember(s, "metric"));
+      auto sys = target_system.find({m["job"], m["instance"]});
+      if (sys == target_system.end()) continue;
+      const auto* value = arrayMember(s, "value");
+      double v = 0;
+      if (value && value->Size() == 2 && (*value)[1].IsString()) {
+        try {
+          v = std::stod((*value)[1].GetString());
+        } catch (const std::exception&) {
+          continue;
+        }
+      }
+      auto& probe = systems[sys->second].probes[{m["job"], m["instance"]}];
+      const std::string& name = m["__name__"];
+      if (name == "probe_success") probe.success = v;
+      if (name == "probe_duration_seconds") probe.duration = v;
+      for (const auto& [metric, kind] : kKinds) {
+        if (name == metric) probe.kinds.insert(kind);
+      }
+    }
+  }
+
   // Rules: alerting rules (with severities and runbooks) and recording rules. An alerting rule
   // belongs to the systems it selects: the one its system label names, else those whose
   // targets its selectors' job, instance or system-label matchers select. A rule without any
@@ -436,6 +481,25 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     add(system, "alert_topics", scorer::StringList(rules_of.topics.begin(), rules_of.topics.end()),
         rules_loc);
     add(system, "slo_recording_rules", slo_recording_of[system], rules_loc);
+    // Probes of the system: the ones probe_success was seen for (a module that reported
+    // neither http, icmp, dns nor grpc metrics probes tcp).
+    int probes = 0, succeeding = 0;
+    double slowest = -1;
+    std::set<std::string> kinds;
+    for (const auto& [_, p] : t.probes) {
+      ++probes;
+      succeeding += p.success >= 1;
+      slowest = std::max(slowest, p.duration);
+      if (p.kinds.empty()) kinds.insert("tcp");
+      kinds.insert(p.kinds.begin(), p.kinds.end());
+    }
+    add(system, "probes", probes, probes_loc);
+    if (probes > 0) {
+      add(system, "probes_succeeding", succeeding, probes_loc);
+      add(system, "probe_success_ratio", static_cast<double>(succeeding) / probes, probes_loc);
+      add(system, "probe_kinds", scorer::StringList(kinds.begin(), kinds.end()), probes_loc);
+      if (slowest >= 0) add(system, "probe_duration_seconds_max", slowest, probes_loc);
+    }
     add(system, "alerts_firing", t.firing, rules_loc);
     if (!monitored) continue;
     // What the server itself offers, for the systems whose data it holds.
@@ -460,6 +524,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   add(any, "alert_severities", scorer::StringList{}, rules_loc);
   add(any, "alert_topics", scorer::StringList{}, rules_loc);
   add(any, "slo_recording_rules", 0, rules_loc);
+  add(any, "probes", 0, probes_loc);
   add(any, "alerts_firing", 0, rules_loc);
   return facts;
 }
@@ -507,6 +572,15 @@ class PrometheusFactory : public CollectorFactory {
          "monitoring.signals"},
         {"alert_topics", ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe.",
          "monitoring.alert_topics"},
+        {"probes", ValueType::kNumber, "Blackbox probes of the system: its targets with a probe_success series (prometheus-blackbox-exporter scraped with the system label; instance is the probed address).",
+         "probes.count"},
+        {"probes_succeeding", ValueType::kNumber, "Probes of the system whose probe_success is 1 now."},
+        {"probe_success_ratio", ValueType::kNumber, "Probes of the system succeeding now / its probes; absent without probes.",
+         "probes.success_ratio"},
+        {"probe_kinds", ValueType::kList, "Kinds of the system's probes by their module's metrics: http (probe_http_status_code), icmp (probe_icmp_duration_seconds), dns (probe_dns_answer_rrs), grpc (probe_grpc_status_code); tcp otherwise.",
+         "probes.kinds"},
+        {"probe_duration_seconds_max", ValueType::kNumber, "The slowest of the system's probes (probe_duration_seconds).",
+         "probes.duration_seconds_max"},
         {"alerts_firing", ValueType::kNumber, "Alerts firing now whose labels name the system (the alerts of /api/v1/rules)."},
         {"slo_recording_rules", ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget) and that select the system (its system label, or job, instance or system-label matchers against its targets); server-wide ones count for no system.",
          "monitoring.slo_rules"},

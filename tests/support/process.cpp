@@ -33,6 +33,9 @@ Process::Process(std::vector<std::string> argv, std::string log_path)
       close(fd);
     }
     setpgid(0, 0);
+    // The test's own sockets (fixture servers, listeners) stay with the test: a server under
+    // test must not hold them open.
+    close_range(3, ~0U, 0);
     execvp(args[0], args.data());
     _exit(127);
   }

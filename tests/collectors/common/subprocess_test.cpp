@@ -1,5 +1,8 @@
 #include "collectors/common/subprocess.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -17,6 +20,17 @@ TEST(RunCommand, CapturesStdoutStderrAndExitCode) {
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_EQ(r->out, "out\n");
   EXPECT_EQ(r->err, "err\n");
+}
+
+// A program the agent runs gets stdin, stdout and stderr, and nothing else of the agent's:
+// here a descriptor deliberately left inheritable (no FD_CLOEXEC) does not reach it.
+TEST(RunCommand, TheProgramInheritsNoOtherDescriptor) {
+  int leaky = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC
+  ASSERT_GE(leaky, 3);
+  auto r = runCommand({"sh", "-c", "ls /proc/$$/fd"}, {});
+  ::close(leaky);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->out, "0\n1\n2\n");
 }
 
 TEST(RunCommand, NoShellArgumentsArePassedVerbatim) {
