@@ -16,6 +16,7 @@
 #include "collectors/redis/redis_collector.h"
 #include "collectors/rest_cmdb/rest_cmdb_collector.h"
 #include "collectors/restic/restic_collector.h"
+#include "collectors/zabbix/zabbix_collector.h"
 
 namespace opsm::collectors {
 
@@ -28,7 +29,7 @@ Status registerAll(Registry& registry) {
                    &gitlab::registerGitlab, &jira::registerJira,
                    &rest_cmdb::registerRestCmdb,
                    &grafana::registerGrafana, &haproxy::registerHaproxy,
-                   &patroni::registerPatroni}) {
+                   &patroni::registerPatroni, &zabbix::registerZabbix}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();
