@@ -21,6 +21,9 @@
 #include "collectors/common/http_client.h"
 #include "collectors/common/json.h"
 #include "collectors/zabbix/zabbix_collector.h"
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "tests/integration/prometheus_stack.h"
 #include "tests/support/collect.h"
 #include "tests/support/postgres.h"
 #include "tests/support/process.h"
@@ -99,6 +102,7 @@ class ZabbixIntegration : public ::testing::Test {
                     "'127.0.0.1';\n$ZBX_SERVER_PORT = '" +
                     std::to_string(server_port_) +
                     "';\n$ZBX_SERVER_NAME = 'test';\n$IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;\n");
+    setenv("PHP_CLI_SERVER_WORKERS", "2", 1);  // the API answers two requests at once
     web_ = new testing::Process({"php", "-S", "127.0.0.1:" + std::to_string(web_port_), "-t", root + "/web"},
                                 root + "/php.log");
     dir_->write("server.conf",
@@ -259,6 +263,150 @@ TEST_F(ZabbixIntegration, ASystemsMonitoringAndAlertRoutingFollowTheConfiguratio
   ASSERT_FALSE(denied);
   EXPECT_EQ(denied.error().code, ErrorCode::kUnauthenticated) << denied.error().message;
   EXPECT_EQ(denied.error().message.find("0000000000"), std::string::npos);
+}
+
+// The acceptance test of the vendor-neutral layer: the same practices, once watched by
+// Prometheus + Alertmanager (system payments) and once by Zabbix (system shop), reach the same
+// levels in every item of 6.1 (监控告警). Both systems: a host whose CPU and memory metrics are
+// collected, series stored and queryable, one derived series (a recording rule / a calculated
+// item), three alert rules of which two link a runbook, in at least two severities, reaching
+// e-mail and PagerDuty through a route / action that names the system, with no inhibition.
+// The attestation criteria of 6.1 are attested alike for both, so the levels rest on what the
+// collectors show.
+TEST_F(ZabbixIntegration, APrometheusAndAZabbixSystemWithTheSameFactsReachTheSameLevels) {
+  // Prometheus + Alertmanager: the stack's payments (node_exporter, 2 rules of payments with
+  // runbooks + 1 global rule without, 1 recording rule).
+  testing::PrometheusStack prom;
+  std::string started = prom.start();
+  ASSERT_TRUE(started.empty()) << started;
+  const std::string am_bin = testing::findExecutable("prometheus-alertmanager");
+  ASSERT_FALSE(am_bin.empty());
+  const unsigned short am_port = testing::freePort();
+  const std::string am_config = dir_->write("alertmanager.yml", R"(route:
+  receiver: default
+  group_by: [alertname, system]
+  routes:
+    - receiver: payments-oncall
+      matchers: ['system="payments"']
+receivers:
+  - name: default
+  - name: payments-oncall
+    email_configs: [{to: "oncall@example.invalid", from: "am@example.invalid", smarthost: "127.0.0.1:25"}]
+    pagerduty_configs: [{routing_key: "pd-key", url: "http://127.0.0.1:1/pd"}]
+)");
+  testing::Process am({am_bin, "--config.file=" + am_config, "--storage.path=" + dir_->path().string() + "/am",
+                       "--web.listen-address=127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
+                      dir_->path().string() + "/alertmanager.log");
+
+  // Zabbix: shop, configured through the API as an operator would.
+  const std::string s = must("user.login", R"({"username":"Admin","password":"zabbix"})", "", R"(^"([0-9a-f]+)\"$)");
+  ASSERT_FALSE(s.empty());
+  const std::string group = must("hostgroup.create", R"({"name":"Systems/shop"})", s, R"re("(\d+)")re");
+  const std::string host = must("host.create",
+                                R"({"host":"shop-web","groups":[{"groupid":")" + group +
+                                    R"("}],"tags":[{"tag":"system","value":"shop"}],"interfaces":[{"type":1,"main":1,"useip":1,"ip":"127.0.0.1","dns":"","port":")" +
+                                    std::to_string(agent_port_) + R"("}]})",
+                                s, R"re("(\d+)")re");
+  const std::string iface = must("hostinterface.get", R"({"hostids":")" + host + "\"}", s, R"re("interfaceid":"(\d+)")re");
+  for (const char* item : {R"("name":"load","key_":"system.cpu.load","value_type":0)",
+                           R"("name":"memory","key_":"vm.memory.size[available]","value_type":3)"}) {
+    must("item.create", std::string("{") + item + R"(,"hostid":")" + host + R"(","type":0,"interfaceid":")" + iface +
+                            R"(","delay":"5s"})",
+         s);
+  }
+  must("item.create", R"({"name":"load x2","key_":"load.double","hostid":")" + host +
+                          R"(","type":15,"value_type":0,"delay":"10s","params":"last(//system.cpu.load)*2"})",
+       s);
+  must("trigger.create",
+       R"([{"description":"load high","expression":"last(/shop-web/system.cpu.load)>100","priority":4,"url":"https://runbooks.invalid/load"},)"
+       R"({"description":"memory low","expression":"last(/shop-web/vm.memory.size[available])<1","priority":5,"url":"https://runbooks.invalid/memory"},)"
+       R"({"description":"load very high","expression":"last(/shop-web/system.cpu.load)>1000","priority":1}])",
+       s);
+  must("user.update",
+       R"({"userid":"1","medias":[{"mediatypeid":"1","sendto":["oncall@example.invalid"],"active":0},{"mediatypeid":"7","sendto":"pd-key","active":0}]})",
+       s);
+  must("action.create",
+       R"({"name":"shop problems","eventsource":0,"status":0,"esc_period":"1h","filter":{"evaltype":0,"conditions":[{"conditiontype":0,"operator":0,"value":")" +
+           group +
+           R"("}]},"operations":[{"operationtype":0,"esc_step_from":1,"esc_step_to":1,"opmessage_grp":[{"usrgrpid":"7"}],"opmessage":{"default_msg":1,"mediatypeid":"0"}}]})",
+       s);
+  const std::string token_id = must("token.create", R"({"name":"opsmaturity","userid":"1"})", s, R"re("(\d+)")re");
+  const std::string token = must("token.generate", "[\"" + token_id + "\"]", s, R"re("token":"([0-9a-f]+)")re");
+  setenv("OPSM_TEST_ZABBIX_TOKEN", token.c_str(), 1);
+
+  // Every attestation criterion of 6.1 attested met, alike for both systems.
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  auto pack = scorer::loadRulePack(std::string(OPSM_SOURCE_DIR) + "/rules");
+  ASSERT_TRUE(pack) << pack.error().message;
+  std::string attestations = "attestations:\n";
+  const std::string date = formatTime(Clock::now() - std::chrono::hours(24));
+  for (const auto& item : pack->items) {
+    if (item.domain != "6.1") continue;
+    for (const auto& level : item.levels) {
+      for (const auto& c : level.criteria) {
+        if (!c.attestation) continue;
+        for (const char* system : {"payments", "shop"}) {
+          attestations += std::string("  - {system: ") + system + ", criterion: " + c.id +
+                          ", attested_by: Li Wei, document: 'https://wiki.example.com/" + c.id +
+                          "', date: " + date + ", met: true}\n";
+        }
+      }
+    }
+  }
+  dir_->write("attestations.yaml", attestations);
+  auto config = agent::loadConfig(
+      dir_->write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) + "/rules\n" +
+                                   "attestations_file: attestations.yaml\ncollectors:\n"
+                                   "  - {name: prom, type: prometheus, url: '" + prom.prometheusUrl() + "'}\n"
+                                   "  - {name: am, type: alertmanager, url: 'http://127.0.0.1:" + std::to_string(am_port) + "'}\n"
+                                   "  - {name: zbx, type: zabbix, url: '" + url() + "', token_env: OPSM_TEST_ZABBIX_TOKEN, system_tag: system, interval: 60s, timeout: 30s}\n"),
+      registry);
+  ASSERT_TRUE(config) << config.error().message;
+  auto created = agent::Agent::create(std::move(*config));
+  ASSERT_TRUE(created) << created.error().message;
+  agent::Agent& agent = **created;
+  // Polls until every source answers and Zabbix has collected the host's metrics.
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        bool all = true;
+        for (const auto& o : agent.pollAll()) all = all && o.ok;
+        auto e = agent.evidence().find("shop", "monitoring.host_metrics");
+        return all && e && e->value == Value(true);
+      },
+      std::chrono::seconds(120)))
+      << server_->log() << am.log();
+  agent.rescore();
+  auto pay = agent.explainedScore("payments"), shop = agent.explainedScore("shop");
+  ASSERT_TRUE(pay && shop);
+  int nonzero = 0;
+  for (size_t i = 0; i < pay->items.size(); ++i) {
+    const auto& a = pay->items[i];
+    if (a.domain != "6.1") continue;
+    const auto& b = shop->items[i];
+    ASSERT_EQ(a.item, b.item);
+    std::string why;
+    for (size_t k = 0; k < a.criteria.size(); ++k) {
+      if (a.criteria[k].state != b.criteria[k].state) {
+        why += "\n  " + a.criteria[k].criterion->id + ": payments " +
+               scorer::criterionStateName(a.criteria[k].state) + " (" + a.criteria[k].reason +
+               "), shop " + scorer::criterionStateName(b.criteria[k].state) + " (" +
+               b.criteria[k].reason + ")";
+      }
+    }
+    EXPECT_EQ(a.level, b.level) << a.item << why;
+    nonzero += a.level > 0;
+  }
+  // Not a vacuous equality: the collected evidence carries both systems past level 0.
+  EXPECT_GE(nonzero, 3);
+  // The explanation of a merged or derived domain key names where it came from.
+  for (const auto& i : shop->items) {
+    for (const auto& c : i.criteria) {
+      if (c.criterion->id == "6.1.6/L1/1") {
+        EXPECT_NE(c.reason.find("via monitoring.zabbix.triggers"), std::string::npos) << c.reason;
+      }
+    }
+  }
 }
 
 TEST(ZabbixParsing, IntervalsTopicsAndSignals) {

@@ -65,18 +65,26 @@ int Process::wait() {
 
 void Process::stop(int signal, std::chrono::milliseconds grace) {
   if (pid_ <= 0) return;
-  kill(pid_, signal);
-  for (long i = 0; i < grace.count() / 100; ++i) {
+  // The child leads its own process group (setpgid in the constructor): signal the group, so
+  // that a server's workers (php -S, zabbix_server's processes) go with it.
+  if (kill(-pid_, signal) != 0) kill(pid_, signal);
+  bool exited = false;
+  for (long i = 0; i < grace.count() / 100 && !exited; ++i) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
+      exited = true;
+      break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  if (!exited) {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  // Whatever of the group outlived its leader is stopped too.
+  kill(-pid_, SIGKILL);
   pid_ = -1;
 }
 
