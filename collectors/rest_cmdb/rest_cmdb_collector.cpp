@@ -39,6 +39,8 @@ RestCmdbCollector::RestCmdbCollector(RestCmdbConfig config)
 Result<std::vector<scorer::Fact>> RestCmdbCollector::collect(const CollectContext& ctx) {
   struct PerSystem {
     int cis = 0, complete = 0, related = 0;
+    std::map<std::string, bool> flags;  // profile attribute -> any CI true
+    std::string runtime;
   };
   std::map<std::string, PerSystem> by_system;
   rapidjson::Pointer items_ptr(config_.items.c_str()), next_ptr(config_.next.c_str()),
@@ -46,6 +48,8 @@ Result<std::vector<scorer::Fact>> RestCmdbCollector::collect(const CollectContex
   std::vector<rapidjson::Pointer> required, related;
   for (const auto& p : config_.required) required.emplace_back(p.c_str());
   for (const auto& p : config_.related) related.emplace_back(p.c_str());
+  std::vector<std::pair<std::string, rapidjson::Pointer>> profile;
+  for (const auto& [attr, ptr] : config_.profile) profile.emplace_back(attr, rapidjson::Pointer(ptr.c_str()));
   std::string url = config_.url;
   std::set<std::string> seen;
   const std::string home = origin(config_.url);
@@ -74,6 +78,17 @@ Result<std::vector<scorer::Fact>> RestCmdbCollector::collect(const CollectContex
       bool rel = false;
       for (const auto& r : related) rel = rel || nonEmpty(r.Get(ci));
       p.related += rel;
+      for (const auto& [attr, ptr] : profile) {
+        const auto* v = ptr.Get(ci);
+        if (attr == "runtime") {
+          if (p.runtime.empty() && v && v->IsString()) {
+            std::string rt = v->GetString();
+            if (rt == "container" || rt == "vm" || rt == "bare_metal") p.runtime = rt;
+          }
+        } else if (v && v->IsBool()) {
+          p.flags[attr] = p.flags[attr] || v->GetBool();
+        }
+      }
     }
     url.clear();
     if (!config_.next.empty()) {
@@ -97,6 +112,12 @@ Result<std::vector<scorer::Fact>> RestCmdbCollector::collect(const CollectContex
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
     };
     add("cis", p.cis);
+    for (const auto& [attr, value] : p.flags) {
+      facts.push_back(scorer::Fact{"system." + attr, system, value, loc + " " + config_.profile.at(attr)});
+    }
+    if (!p.runtime.empty()) {
+      facts.push_back(scorer::Fact{"system.runtime", system, p.runtime, loc + " " + config_.profile.at("runtime")});
+    }
     if (!config_.required.empty()) add("ci_complete_ratio", static_cast<double>(p.complete) / p.cis);
     if (!config_.related.empty()) add("ci_related_ratio", static_cast<double>(p.related) / p.cis);
   }
@@ -111,7 +132,14 @@ class RestCmdbFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    return describeKeys(kPrefix, type(), {
+    auto keys = describeKeys("", type(), {
+        {"system.frontend", ValueType::kBool, "True when a CI of the system has true at `profile.frontend`; false when its CIs have only false there."},
+        {"system.steady_state", ValueType::kBool, "As for frontend, at `profile.steady_state`."},
+        {"system.has_cache", ValueType::kBool, "As for frontend, at `profile.has_cache`."},
+        {"system.has_database", ValueType::kBool, "As for frontend, at `profile.has_database`."},
+        {"system.runtime", ValueType::kString, "The first container, vm or bare_metal at `profile.runtime` among the system's CIs."},
+    });
+    auto vendor = describeKeys(kPrefix, type(), {
         {"cis", ValueType::kNumber,
          "Configuration items whose `system` pointer names the system, over every page.",
          "cmdb.cis"},
@@ -122,13 +150,15 @@ class RestCmdbFactory : public CollectorFactory {
          "Share of the system's CIs where some `related` pointer is non-empty (a recorded relationship); only with `related`.",
          "cmdb.ci_related_ratio"},
     });
+    keys.insert(keys.end(), vendor.begin(), vendor.end());
+    return keys;
   }
 
   Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
     const std::string& file = cc.file;
     const YAML::Node& node = cc.node;
     std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "items", "next", "system", "required", "related"});
+    allowed.insert(allowed.end(), {"url", "items", "next", "system", "required", "related", "profile"});
     allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
     if (auto st = checkAllowedKeys(file, node, allowed, "a rest_cmdb collector"); !st) {
       return st.error();
@@ -161,6 +191,22 @@ class RestCmdbFactory : public CollectorFactory {
           return fieldError(file, p, field, "'" + s + "' is not a JSON pointer like /owner");
         }
         out->push_back(s);
+      }
+    }
+    if (const YAML::Node prof = node["profile"]) {
+      if (!prof.IsMap()) return fieldError(file, prof, "profile", "must map profile attributes to JSON pointers");
+      for (const auto& kv : prof) {
+        const std::string attr = kv.first.as<std::string>();
+        static const std::set<std::string> kAttrs = {"frontend", "steady_state", "has_cache", "has_database", "runtime"};
+        if (!kAttrs.count(attr)) {
+          return fieldError(file, kv.first, "profile",
+                            "'" + attr + "' is not frontend, steady_state, has_cache, has_database or runtime");
+        }
+        std::string ptr = kv.second.IsScalar() ? kv.second.Scalar() : "";
+        if (ptr.empty() || ptr.front() != '/' || !rapidjson::Pointer(ptr.c_str()).IsValid()) {
+          return fieldError(file, kv.second, "profile", "'" + ptr + "' is not a JSON pointer like /is_frontend");
+        }
+        c.profile[attr] = ptr;
       }
     }
     auto http = parseHttpOptions(file, node);

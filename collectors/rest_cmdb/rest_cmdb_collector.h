@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct RestCmdbConfig {
   std::string system;                 // pointer, within a CI, to its system's name
   std::vector<std::string> required;  // pointers that must be non-empty for a complete CI
   std::vector<std::string> related;   // pointers: a CI with any non-empty one is related
+  // The system profile by attribute (frontend, steady_state, has_cache, has_database,
+  // runtime): a pointer within a CI. A boolean attribute is true when a CI of the system says
+  // true, false when CIs say so and none true; runtime is the first container/vm/bare_metal.
+  std::map<std::string, std::string> profile;
   int max_pages = 1000;
   HttpOptions http;
 };
