@@ -8,6 +8,7 @@
 #include "collectors/grafana/grafana_collector.h"
 #include "collectors/haproxy/haproxy_collector.h"
 #include "collectors/jira/jira_collector.h"
+#include "collectors/loki/loki_collector.h"
 #include "collectors/netbox/netbox_collector.h"
 #include "collectors/patroni/patroni_collector.h"
 #include "collectors/pgbackrest/pgbackrest_collector.h"
@@ -29,7 +30,8 @@ Status registerAll(Registry& registry) {
                    &gitlab::registerGitlab, &jira::registerJira,
                    &rest_cmdb::registerRestCmdb,
                    &grafana::registerGrafana, &haproxy::registerHaproxy,
-                   &patroni::registerPatroni, &zabbix::registerZabbix}) {
+                   &patroni::registerPatroni, &zabbix::registerZabbix,
+                   &loki::registerLoki}) {
     if (auto st = reg(registry); !st) return st;
   }
   return Status::success();

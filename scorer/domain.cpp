@@ -134,6 +134,10 @@ std::vector<DomainKeySpec> makeDomainKeys() {
       {"loadbalancer.servers", kNumber, kMax, "Servers in the system's load-balancer backends."},
       {"loadbalancer.servers_up", kNumber, kMax, "Servers up in the system's backends."},
       // logs
+      {"logs.application_logs", kBool, kAny,
+       "Application logs of the system are collected: the log store received, within the "
+       "window, streams of it that the site marks as application logs (Loki: "
+       "application_matchers)."},
       {"logs.collected", kBool, kAny,
        "Application logs of the system are collected centrally: a log store holds streams of it "
        "received recently."},

@@ -157,6 +157,7 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   if (!options_.bearer_token.empty()) {
     add_header("Authorization: " + options_.token_scheme + " " + options_.bearer_token);
   }
+  for (const auto& [name, value] : options_.extra_headers) add_header(name + ": " + value);
 
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   if (body) {

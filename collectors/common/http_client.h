@@ -18,6 +18,8 @@ struct HttpOptions {
   bool insecure_skip_verify = false;  // TLS verification is on unless this is set
   size_t max_body_bytes = 64u << 20;  // larger responses are an error, not an OOM
   std::string user_agent = "opsmaturity";
+  // Further request headers (Loki's X-Scope-OrgID); never secrets (those go in bearer_token).
+  std::map<std::string, std::string> extra_headers;
   // GETs that fail for a reason worth retrying (connection refused or reset, HTTP 429, 5xx)
   // are retried up to max_retries times, within the call's timeout: after Retry-After when
   // the server sends one (and it fits), else after retry_backoff, doubled each time, jittered.
