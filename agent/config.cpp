@@ -180,7 +180,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
         if (s["runtime"]) {
           auto rt = readString(path, s, "runtime");
           if (!rt) return rt.error();
-          if (*rt != "container" && *rt != "vm" && *rt != "bare_metal") {
+          if (!collectors::isRuntime(*rt)) {
             return fieldError(path, s["runtime"], "runtime",
                               "must be container, vm or bare_metal");
           }

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -69,6 +71,21 @@ struct KeyDoc {
 std::vector<scorer::EvidenceKeySpec> describeKeys(const std::string& prefix,
                                                   const std::string& producer,
                                                   std::initializer_list<KeyDoc> keys);
+
+// The attributes of a system's profile (evidence system.<attribute>, docs/configuration.md)
+// that the config and CMDB collectors declare; runtime is one of kRuntimes.
+inline constexpr std::string_view kProfileAttributes[] = {"frontend", "steady_state", "has_cache",
+                                                          "has_database", "runtime"};
+inline constexpr std::string_view kRuntimes[] = {"container", "vm", "bare_metal"};
+bool isProfileAttribute(std::string_view attribute);
+bool isRuntime(std::string_view value);
+// "'x' is not frontend, steady_state, has_cache, has_database or runtime"
+std::string notAProfileAttribute(std::string_view attribute);
+// The system.* keys a CMDB collector gives: each boolean attribute as `how(attribute)` says,
+// runtime as `runtime_how`.
+std::vector<scorer::EvidenceKeySpec> describeProfileKeys(
+    const std::string& producer, const std::function<std::string(const std::string&)>& how,
+    const std::string& runtime_how);
 
 // Explicit registry of collector types: registerAll() adds every built-in factory.
 class Registry {

@@ -20,6 +20,35 @@ std::vector<scorer::EvidenceKeySpec> describeKeys(const std::string& prefix,
   return out;
 }
 
+bool isProfileAttribute(std::string_view attribute) {
+  return std::find(std::begin(kProfileAttributes), std::end(kProfileAttributes), attribute) !=
+         std::end(kProfileAttributes);
+}
+
+bool isRuntime(std::string_view value) {
+  return std::find(std::begin(kRuntimes), std::end(kRuntimes), value) != std::end(kRuntimes);
+}
+
+std::string notAProfileAttribute(std::string_view attribute) {
+  return "'" + std::string(attribute) +
+         "' is not frontend, steady_state, has_cache, has_database or runtime";
+}
+
+std::vector<scorer::EvidenceKeySpec> describeProfileKeys(
+    const std::string& producer, const std::function<std::string(const std::string&)>& how,
+    const std::string& runtime_how) {
+  std::vector<scorer::EvidenceKeySpec> out;
+  for (auto attribute : kProfileAttributes) {
+    std::string a(attribute);
+    if (a == "runtime") {
+      out.push_back({"system.runtime", scorer::ValueType::kString, producer, runtime_how});
+    } else {
+      out.push_back({"system." + a, scorer::ValueType::kBool, producer, how(a)});
+    }
+  }
+  return out;
+}
+
 Status Registry::add(std::unique_ptr<CollectorFactory> factory) {
   std::string type = factory->type();
   if (factories_.count(type)) {

@@ -11,8 +11,6 @@ namespace opsm::collectors::netbox {
 
 namespace {
 
-bool isRuntime(const std::string& v) { return v == "container" || v == "vm" || v == "bare_metal"; }
-
 constexpr const char* kPrefix = "cmdb.netbox.";
 
 struct PerSystem {
@@ -222,13 +220,13 @@ class NetboxFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    auto keys = describeKeys("", type(), {
-        {"system.frontend", ValueType::kBool, "The tenant's `profile_custom_fields.frontend` custom field, when set."},
-        {"system.steady_state", ValueType::kBool, "The tenant's `profile_custom_fields.steady_state` custom field, when set."},
-        {"system.has_cache", ValueType::kBool, "The tenant's `profile_custom_fields.has_cache` custom field, when set."},
-        {"system.has_database", ValueType::kBool, "The tenant's `profile_custom_fields.has_database` custom field, when set."},
-        {"system.runtime", ValueType::kString, "The tenant's `profile_custom_fields.runtime` custom field, when it is container, vm or bare_metal."},
-    });
+    auto keys = describeProfileKeys(
+        type(),
+        [](const std::string& a) {
+          return "The tenant's `profile_custom_fields." + a + "` custom field, when set.";
+        },
+        "The tenant's `profile_custom_fields.runtime` custom field, when it is container, vm or "
+        "bare_metal.");
     auto vendor = describeKeys(kPrefix, type(), {
         {"devices", ValueType::kNumber, "Devices of the system (tenant slug, or `system_custom_field`) in NetBox; every tenant is a system, with 0 when it has none.",
          "cmdb.devices"},
@@ -291,14 +289,10 @@ class NetboxFactory : public CollectorFactory {
                           "reads the tenant's custom fields: it needs tenants to be the systems "
                           "(no system_custom_field)");
       }
-      static const std::set<std::string> kAttrs = {"frontend", "steady_state", "has_cache",
-                                                   "has_database", "runtime"};
       for (const auto& kv : pf) {
         const std::string attr = kv.first.as<std::string>();
-        if (!kAttrs.count(attr)) {
-          return fieldError(file, kv.first, "profile_custom_fields",
-                            "'" + attr + "' is not frontend, steady_state, has_cache, "
-                            "has_database or runtime");
+        if (!isProfileAttribute(attr)) {
+          return fieldError(file, kv.first, "profile_custom_fields", notAProfileAttribute(attr));
         }
         if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
           return fieldError(file, kv.second, "profile_custom_fields", "names a custom field");

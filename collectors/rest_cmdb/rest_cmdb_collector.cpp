@@ -83,7 +83,7 @@ Result<std::vector<scorer::Fact>> RestCmdbCollector::collect(const CollectContex
         if (attr == "runtime") {
           if (p.runtime.empty() && v && v->IsString()) {
             std::string rt = v->GetString();
-            if (rt == "container" || rt == "vm" || rt == "bare_metal") p.runtime = rt;
+            if (isRuntime(rt)) p.runtime = rt;
           }
         } else if (v && v->IsBool()) {
           p.flags[attr] = p.flags[attr] || v->GetBool();
@@ -132,13 +132,13 @@ class RestCmdbFactory : public CollectorFactory {
 
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
-    auto keys = describeKeys("", type(), {
-        {"system.frontend", ValueType::kBool, "True when a CI of the system has true at `profile.frontend`; false when its CIs have only false there."},
-        {"system.steady_state", ValueType::kBool, "As for frontend, at `profile.steady_state`."},
-        {"system.has_cache", ValueType::kBool, "As for frontend, at `profile.has_cache`."},
-        {"system.has_database", ValueType::kBool, "As for frontend, at `profile.has_database`."},
-        {"system.runtime", ValueType::kString, "The first container, vm or bare_metal at `profile.runtime` among the system's CIs."},
-    });
+    auto keys = describeProfileKeys(
+        type(),
+        [](const std::string& a) {
+          return "True when a CI of the system has true at `profile." + a +
+                 "`; false when its CIs have only false there.";
+        },
+        "The first container, vm or bare_metal at `profile.runtime` among the system's CIs.");
     auto vendor = describeKeys(kPrefix, type(), {
         {"cis", ValueType::kNumber,
          "Configuration items whose `system` pointer names the system, over every page.",
@@ -197,11 +197,7 @@ class RestCmdbFactory : public CollectorFactory {
       if (!prof.IsMap()) return fieldError(file, prof, "profile", "must map profile attributes to JSON pointers");
       for (const auto& kv : prof) {
         const std::string attr = kv.first.as<std::string>();
-        static const std::set<std::string> kAttrs = {"frontend", "steady_state", "has_cache", "has_database", "runtime"};
-        if (!kAttrs.count(attr)) {
-          return fieldError(file, kv.first, "profile",
-                            "'" + attr + "' is not frontend, steady_state, has_cache, has_database or runtime");
-        }
+        if (!isProfileAttribute(attr)) return fieldError(file, kv.first, "profile", notAProfileAttribute(attr));
         std::string ptr = kv.second.IsScalar() ? kv.second.Scalar() : "";
         if (ptr.empty() || ptr.front() != '/' || !rapidjson::Pointer(ptr.c_str()).IsValid()) {
           return fieldError(file, kv.second, "profile", "'" + ptr + "' is not a JSON pointer like /is_frontend");
