@@ -125,27 +125,34 @@ std::string itemSignal(const std::string& key) {
 }
 
 ZabbixCollector::ZabbixCollector(ZabbixConfig config)
-    : config_(std::move(config)), http_(config_.http) {}
+    : config_(std::move(config)), http_(config_.http), http_bearer_([this] {
+        HttpOptions o = config_.http;
+        o.bearer_token = config_.token;
+        return o;
+      }()) {}
 
 Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext& ctx) {
   const std::string endpoint = config_.url + "/api_jsonrpc.php";
   const std::string where = "Zabbix " + redactUrl(endpoint);
   int next_id = 1;
   std::string version;
-  // One JSON-RPC call; the token goes in the request's `auth` (Zabbix 6.0 and later accept it;
-  // it never appears in errors or evidence).
+  bool bearer = false;  // decided by the server's version, below
+  // One JSON-RPC call. The token goes in the request's `auth` field for Zabbix 6.0 and 6.2,
+  // in an `Authorization: Bearer` header from 6.4 (which 7.2 requires); it never appears in
+  // errors or evidence.
   auto call = [&](const char* method, const std::string& params,
                   bool auth = true) -> Result<rapidjson::Document> {
     std::string body = std::string(R"({"jsonrpc":"2.0","method":")") + method +
                        R"(","params":)" + params + R"(,"id":)" + std::to_string(next_id++);
-    if (auth) {
+    if (auth && !bearer) {
       rapidjson::StringBuffer tok;
       rapidjson::Writer<rapidjson::StringBuffer> w(tok);
       w.String(config_.token.c_str(), static_cast<rapidjson::SizeType>(config_.token.size()));
       body += std::string(R"(,"auth":)") + tok.GetString();
     }
     body += "}";
-    auto resp = http_.post(endpoint, body, "application/json-rpc", ctx.remaining());
+    auto resp = (auth && bearer ? http_bearer_ : http_)
+                    .post(endpoint, body, "application/json-rpc", ctx.remaining());
     if (!resp) return resp.error();
     auto doc = parseJson(resp->body, where + " " + method);
     if (!doc) return doc.error();
@@ -173,6 +180,7 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
     return makeError(ErrorCode::kBadResponse,
                      where + ": Zabbix " + printable(version) + " is not supported (6.0 or later)");
   }
+  bearer = major > 6 || minor >= 4;
   // 6.2 renamed host groups in the API (selectGroups -> selectHostGroups).
   const bool new_groups = major > 6 || minor >= 2;
   const char* select_groups = new_groups ? "selectHostGroups" : "selectGroups";

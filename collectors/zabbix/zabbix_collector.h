@@ -47,7 +47,8 @@ class ZabbixCollector : public Collector {
 
  private:
   ZabbixConfig config_;
-  HttpClient http_;
+  HttpClient http_;         // without credentials (apiinfo.version; 6.0/6.2: token in `auth`)
+  HttpClient http_bearer_;  // Zabbix 6.4+: the token in an Authorization: Bearer header
 };
 
 Status registerZabbix(Registry& registry);
