@@ -218,8 +218,8 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
   auto rows = parseStatCsv(*text);
   if (!rows) return rows.error();
   std::map<std::string, bool> redispatch;
-  bool have_config = false;
-  if (!config_.config_file.empty()) {
+  const bool have_config = !config_.config_file.empty();
+  if (have_config) {
     std::ifstream in(config_.config_file);
     if (!in) {
       return makeError(ErrorCode::kNotFound, config_.config_file + ": cannot read HAProxy config");
@@ -227,12 +227,11 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
     std::stringstream buf;
     buf << in.rdbuf();
     redispatch = redispatchByBackend(buf.str());
-    have_config = true;
   }
   auto systemOf = [&](const std::string& backend) {
     if (auto it = config_.backends.find(backend); it != config_.backends.end()) return it->second;
     std::string group;
-    if (config_.has_regex && config_.backend_regex.firstGroup(backend, &group)) return group;
+    if (config_.backend_regex.firstGroup(backend, &group)) return group;
     return std::string();
   };
   struct Backend {
@@ -382,9 +381,8 @@ class HaproxyFactory : public CollectorFactory {
                           "needs a capture group: the system's name");
       }
       c.backend_regex = std::move(*compiled);
-      c.has_regex = true;
     }
-    if (c.backends.empty() && !c.has_regex) {
+    if (c.backends.empty() && c.backend_regex.groups() == 0) {
       return fieldError(file, node, "backends",
                         "set 'backends' (backend name: system) or 'backend_regex' (its first "
                         "group names the system)");

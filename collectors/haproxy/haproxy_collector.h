@@ -15,10 +15,10 @@ struct HaproxyConfig {
   std::string url;     // the stats page in CSV (".../stats;csv"); or
   std::string socket;  // the runtime API's UNIX socket ("show stat")
   // Which system a backend belongs to: by name, else by the first capture group of
-  // backend_regex on the backend's name. Backends of no system are left out.
+  // backend_regex on the backend's name (unset: a regex without a group, which captures
+  // nothing). Backends of no system are left out.
   std::map<std::string, std::string> backends;
   Regex backend_regex;
-  bool has_regex = false;
   // haproxy.cfg, read for `option redispatch` per backend (not in the stats); optional.
   std::string config_file;
   size_t max_bytes = 64u << 20;

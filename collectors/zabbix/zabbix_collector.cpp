@@ -225,7 +225,7 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
         if (!g.IsObject()) continue;
         groupids.push_back(stringMember(g, "groupid"));
         std::string group_system;
-        if (system.empty() && config_.has_hostgroup_regex &&
+        if (system.empty() &&
             config_.hostgroup_regex.firstGroup(stringMember(g, "name"), &group_system)) {
           system = group_system;
         }
@@ -392,11 +392,9 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
   auto actions = call("action.get", R"({"output":["actionid","name","status"],"filter":{"eventsource":"0","status":"0"},)"
                                     R"("selectOperations":"extend","selectFilter":"extend"})");
   if (!actions) return actions.error();
-  int enabled_actions = 0;
   if (actions->IsArray()) {
     for (const auto& a : actions->GetArray()) {
       if (!a.IsObject()) continue;
-      ++enabled_actions;
       // Which systems the action selects: by host group, host or tag value conditions
       // (operator "equals"); an action without such conditions covers every system.
       std::set<std::string> selected;
@@ -505,7 +503,6 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
     add(kAlertPrefix, "maintenances_active", p.maintenances, "maintenance.get");
     add(kAlertPrefix, "problems", p.problems, "problem.get");
   }
-  (void)enabled_actions;
   return facts;
 }
 
@@ -580,9 +577,8 @@ class ZabbixFactory : public CollectorFactory {
         return fieldError(file, node["hostgroup_regex"], "hostgroup_regex", "needs a capture group: the system's name");
       }
       c.hostgroup_regex = std::move(*compiled);
-      c.has_hostgroup_regex = true;
     }
-    if (c.system_tag.empty() && !c.has_hostgroup_regex) {
+    if (c.system_tag.empty() && c.hostgroup_regex.groups() == 0) {
       return fieldError(file, node, "system_tag",
                         "set system_tag (a host tag naming the system) or hostgroup_regex (its first "
                         "group names the system)");

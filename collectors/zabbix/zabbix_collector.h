@@ -15,11 +15,10 @@ struct ZabbixConfig {
   std::string url;    // the frontend; the API is <url>/api_jsonrpc.php
   std::string token;  // API token (Administration > API tokens); never logged
   // Which system a host belongs to: the value of its tag `system_tag`, else the first
-  // capture group of `hostgroup_regex` on one of its host groups. Hosts of no system are
-  // left out.
+  // capture group of `hostgroup_regex` on one of its host groups (unset: a regex without a
+  // group, which captures nothing). Hosts of no system are left out.
   std::string system_tag;
   Regex hostgroup_regex;
-  bool has_hostgroup_regex = false;
   HttpOptions http;
 };
 

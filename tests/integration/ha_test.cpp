@@ -8,6 +8,7 @@
 #include "collectors/collector.h"
 #include "collectors/redis/redis_collector.h"
 #include "common/yaml_util.h"
+#include "tests/support/collect.h"
 #include "tests/support/postgres.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -18,28 +19,12 @@ namespace {
 using Facts = std::map<std::string, scorer::Value>;
 
 std::unique_ptr<collectors::Collector> build(const std::string& yaml) {
-  collectors::Registry registry;
-  EXPECT_TRUE(collectors::registerAll(registry).ok());
-  auto node = loadYamlString(yaml, "agent.yml");
-  EXPECT_TRUE(node) << node.error().message;
-  auto c = registry.find((*node)["type"].Scalar())->create({"c", "agent.yml", *node});
+  auto c = testing::buildCollector(yaml);
   EXPECT_TRUE(c) << c.error().message;
   return c ? std::move(*c) : nullptr;
 }
 
-Result<Facts> collect(collectors::Collector& c) {
-  collectors::CollectContext ctx;
-  ctx.now = Clock::now();
-  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  auto facts = c.collect(ctx);
-  if (!facts) return facts.error();
-  Facts out;
-  for (auto& f : *facts) {
-    EXPECT_EQ(f.system, "payments");
-    out[f.key] = f.value;
-  }
-  return out;
-}
+Result<Facts> collect(collectors::Collector& c) { return testing::pollSystem(c, "payments"); }
 
 TEST(PostgresqlIntegration, ReplicationAndArchivingFollowTheCluster) {
   testing::TempDir dir;

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "collectors/collector.h"
+#include "tests/support/collect.h"
 #include "collectors/haproxy/haproxy_collector.h"
 #include "common/yaml_util.h"
 #include "tests/support/process.h"
@@ -49,23 +50,17 @@ class Listener {
 };
 
 std::unique_ptr<collectors::Collector> build(const std::string& yaml) {
-  collectors::Registry registry;
-  EXPECT_TRUE(collectors::registerAll(registry).ok());
-  auto node = loadYamlString(yaml, "agent.yml");
-  EXPECT_TRUE(node) << node.error().message;
-  auto c = registry.find("haproxy")->create({"lb", "agent.yml", *node});
+  auto c = testing::buildCollector(yaml);
   EXPECT_TRUE(c) << c.error().message;
   return c ? std::move(*c) : nullptr;
 }
 
+// One poll, by system then key.
 Result<Facts> collect(collectors::Collector& c) {
-  collectors::CollectContext ctx;
-  ctx.now = Clock::now();
-  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  auto facts = c.collect(ctx);
+  auto facts = testing::pollOnce(c);
   if (!facts) return facts.error();
   Facts out;
-  for (auto& f : *facts) out[f.system][f.key] = f.value;
+  for (auto& [at, value] : *facts) out[at.first][at.second] = value;
   return out;
 }
 

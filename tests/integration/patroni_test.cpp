@@ -9,6 +9,7 @@
 #include <map>
 
 #include "collectors/collector.h"
+#include "tests/support/collect.h"
 #include "common/yaml_util.h"
 #include "tests/support/postgres.h"
 #include "tests/support/process.h"
@@ -19,19 +20,8 @@ namespace {
 
 using Facts = std::map<std::string, scorer::Value>;
 
-Result<Facts> collect(collectors::Collector& c) {
-  collectors::CollectContext ctx;
-  ctx.now = Clock::now();
-  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  auto facts = c.collect(ctx);
-  if (!facts) return facts.error();
-  Facts out;
-  for (auto& f : *facts) {
-    EXPECT_EQ(f.system, "payments");
-    out[f.key] = f.value;
-  }
-  return out;
-}
+// One poll, by key: every fact is of the cluster's system.
+Result<Facts> collect(collectors::Collector& c) { return testing::pollSystem(c, "payments"); }
 
 class PatroniIntegration : public ::testing::Test {
  protected:
@@ -141,13 +131,8 @@ class PatroniIntegration : public ::testing::Test {
   }
 
   std::unique_ptr<collectors::Collector> build() {
-    collectors::Registry registry;
-    EXPECT_TRUE(collectors::registerAll(registry).ok());
-    auto node = loadYamlString("name: pat\ntype: patroni\nsystem: payments\nurls: [" + url(0) +
-                                   ", " + url(1) + "]\n",
-                               "agent.yml");
-    EXPECT_TRUE(node) << node.error().message;
-    auto c = registry.find("patroni")->create({"pat", "agent.yml", *node});
+    auto c = testing::buildCollector("name: pat\ntype: patroni\nsystem: payments\nurls: [" +
+                                     url(0) + ", " + url(1) + "]\n");
     EXPECT_TRUE(c) << c.error().message;
     return c ? std::move(*c) : nullptr;
   }
@@ -233,13 +218,8 @@ TEST_F(PatroniIntegration, FailoverReadinessSyncModeAndHistoryFollowTheCluster) 
 }
 
 TEST(PatroniCollector, NoMemberAnsweringIsAFailedPollNamingThem) {
-  collectors::Registry registry;
-  ASSERT_TRUE(collectors::registerAll(registry).ok());
   const std::string dead = "http://127.0.0.1:" + std::to_string(testing::freePort());
-  auto node = loadYamlString("name: pat\ntype: patroni\nsystem: payments\nurls: [" + dead + "]\n",
-                             "agent.yml");
-  ASSERT_TRUE(node);
-  auto c = registry.find("patroni")->create({"pat", "agent.yml", *node});
+  auto c = testing::buildCollector("name: pat\ntype: patroni\nsystem: payments\nurls: [" + dead + "]\n");
   ASSERT_TRUE(c);
   auto facts = collect(**c);
   ASSERT_FALSE(facts);
@@ -249,13 +229,7 @@ TEST(PatroniCollector, NoMemberAnsweringIsAFailedPollNamingThem) {
 }
 
 TEST(PatroniConfig, UrlsAreRequiredAndChecked) {
-  collectors::Registry registry;
-  ASSERT_TRUE(collectors::registerAll(registry).ok());
-  auto make = [&](const std::string& yaml) {
-    auto node = loadYamlString(yaml, "agent.yml");
-    EXPECT_TRUE(node);
-    return registry.find("patroni")->create({"pat", "agent.yml", *node});
-  };
+  auto make = [](const std::string& yaml) { return testing::buildCollector(yaml); };
   auto no_urls = make("type: patroni\nsystem: payments\n");
   ASSERT_FALSE(no_urls);
   EXPECT_NE(no_urls.error().message.find("urls"), std::string::npos);

@@ -170,6 +170,40 @@ class ZabbixIntegration : public ::testing::Test {
     return m.size() > 1 ? m[1].str() : "";
   }
 
+  // What an operator sets up first: a session, the group Systems/shop and its host shop-web
+  // (tagged system=shop, its agent interface the test's zabbix_agentd) with agent items of
+  // the given fields, polled every 5 s.
+  struct Shop {
+    std::string session, group, host;
+  };
+  static Shop createShop(const std::vector<std::string>& agent_items) {
+    Shop shop;
+    shop.session = must("user.login", R"({"username":"Admin","password":"zabbix"})", "", R"(^"([0-9a-f]+)\"$)");
+    const std::string& s = shop.session;
+    shop.group = must("hostgroup.create", R"({"name":"Systems/shop"})", s, R"re("(\d+)")re");
+    shop.host = must("host.create",
+                     R"({"host":"shop-web","groups":[{"groupid":")" + shop.group +
+                         R"("}],"tags":[{"tag":"system","value":"shop"}],"interfaces":[{"type":1,"main":1,"useip":1,"ip":"127.0.0.1","dns":"","port":")" +
+                         std::to_string(agent_port_) + R"("}]})",
+                     s, R"re("(\d+)")re");
+    const std::string iface =
+        must("hostinterface.get", R"({"hostids":")" + shop.host + "\"}", s, R"re("interfaceid":"(\d+)")re");
+    for (const auto& item : agent_items) {
+      must("item.create", "{" + item + R"(,"hostid":")" + shop.host + R"(","type":0,"interfaceid":")" + iface +
+                              R"(","delay":"5s"})",
+           s);
+    }
+    return shop;
+  }
+
+  // An API token of the administrator, where the collectors' token_env reads it.
+  static std::string issueToken(const std::string& session) {
+    const std::string id = must("token.create", R"({"name":"opsmaturity","userid":"1"})", session, R"re("(\d+)")re");
+    const std::string token = must("token.generate", "[\"" + id + "\"]", session, R"re("token":"([0-9a-f]+)")re");
+    setenv("OPSM_TEST_ZABBIX_TOKEN", token.c_str(), 1);
+    return token;
+  }
+
   static inline std::string setup_error_;
   static inline testing::TempDir* dir_ = nullptr;
   static inline testing::PostgresServer* pg_ = nullptr;
@@ -178,21 +212,10 @@ class ZabbixIntegration : public ::testing::Test {
 };
 
 TEST_F(ZabbixIntegration, ASystemsMonitoringAndAlertRoutingFollowTheConfiguration) {
-  const std::string s = must("user.login", R"({"username":"Admin","password":"zabbix"})", "", R"(^"([0-9a-f]+)\"$)");
+  const Shop configured = createShop({R"("name":"load","key_":"system.cpu.load","value_type":0)",
+                                R"("name":"ping","key_":"agent.ping","value_type":3)"});
+  const std::string &s = configured.session, &group = configured.group;
   ASSERT_FALSE(s.empty());
-  const std::string group = must("hostgroup.create", R"({"name":"Systems/shop"})", s, R"re("(\d+)")re");
-  const std::string host = must("host.create",
-                                R"({"host":"shop-web","groups":[{"groupid":")" + group +
-                                    R"("}],"tags":[{"tag":"system","value":"shop"}],"interfaces":[{"type":1,"main":1,"useip":1,"ip":"127.0.0.1","dns":"","port":")" +
-                                    std::to_string(agent_port_) + R"("}]})",
-                                s, R"re("(\d+)")re");
-  const std::string iface = must("hostinterface.get", R"({"hostids":")" + host + "\"}", s, R"re("interfaceid":"(\d+)")re");
-  for (const char* item : {R"("name":"load","key_":"system.cpu.load","value_type":0)",
-                           R"("name":"ping","key_":"agent.ping","value_type":3)"}) {
-    must("item.create", std::string("{") + item + R"(,"hostid":")" + host + R"(","type":0,"interfaceid":")" + iface +
-                            R"(","delay":"5s"})",
-         s);
-  }
   must("trigger.create",
        R"([{"description":"load high","expression":"last(/shop-web/system.cpu.load)>100","priority":4,"url":"https://runbooks.invalid/load"},)"
        R"({"description":"agent down","expression":"nodata(/shop-web/agent.ping,30s)=1","priority":5}])",
@@ -208,10 +231,7 @@ TEST_F(ZabbixIntegration, ASystemsMonitoringAndAlertRoutingFollowTheConfiguratio
           R"("}]},"operations":[{"operationtype":0,"esc_step_from":1,"esc_step_to":1,"opmessage_grp":[{"usrgrpid":"7"}],"opmessage":{"default_msg":1,"mediatypeid":"0"}},)"
           R"({"operationtype":0,"esc_step_from":2,"esc_step_to":2,"opmessage_usr":[{"userid":"1"}],"opmessage":{"default_msg":1,"mediatypeid":"7"}}]})",
       s, R"re("(\d+)")re");
-  const std::string token_id = must("token.create", R"({"name":"opsmaturity","userid":"1"})", s, R"re("(\d+)")re");
-  const std::string token = must("token.generate", "[\"" + token_id + "\"]", s, R"re("token":"([0-9a-f]+)")re");
-  ASSERT_FALSE(token.empty());
-  setenv("OPSM_TEST_ZABBIX_TOKEN", token.c_str(), 1);
+  ASSERT_FALSE(issueToken(s).empty());
 
   auto c = testing::buildCollector("name: zbx\ntype: zabbix\nurl: " + url() +
                                    "\ntoken_env: OPSM_TEST_ZABBIX_TOKEN\nsystem_tag: system\n");
@@ -299,21 +319,10 @@ receivers:
                       dir_->path().string() + "/alertmanager.log");
 
   // Zabbix: shop, configured through the API as an operator would.
-  const std::string s = must("user.login", R"({"username":"Admin","password":"zabbix"})", "", R"(^"([0-9a-f]+)\"$)");
+  const Shop configured = createShop({R"("name":"load","key_":"system.cpu.load","value_type":0)",
+                                R"("name":"memory","key_":"vm.memory.size[available]","value_type":3)"});
+  const std::string &s = configured.session, &group = configured.group, &host = configured.host;
   ASSERT_FALSE(s.empty());
-  const std::string group = must("hostgroup.create", R"({"name":"Systems/shop"})", s, R"re("(\d+)")re");
-  const std::string host = must("host.create",
-                                R"({"host":"shop-web","groups":[{"groupid":")" + group +
-                                    R"("}],"tags":[{"tag":"system","value":"shop"}],"interfaces":[{"type":1,"main":1,"useip":1,"ip":"127.0.0.1","dns":"","port":")" +
-                                    std::to_string(agent_port_) + R"("}]})",
-                                s, R"re("(\d+)")re");
-  const std::string iface = must("hostinterface.get", R"({"hostids":")" + host + "\"}", s, R"re("interfaceid":"(\d+)")re");
-  for (const char* item : {R"("name":"load","key_":"system.cpu.load","value_type":0)",
-                           R"("name":"memory","key_":"vm.memory.size[available]","value_type":3)"}) {
-    must("item.create", std::string("{") + item + R"(,"hostid":")" + host + R"(","type":0,"interfaceid":")" + iface +
-                            R"(","delay":"5s"})",
-         s);
-  }
   must("item.create", R"({"name":"load x2","key_":"load.double","hostid":")" + host +
                           R"(","type":15,"value_type":0,"delay":"10s","params":"last(//system.cpu.load)*2"})",
        s);
@@ -330,9 +339,7 @@ receivers:
            group +
            R"("}]},"operations":[{"operationtype":0,"esc_step_from":1,"esc_step_to":1,"opmessage_grp":[{"usrgrpid":"7"}],"opmessage":{"default_msg":1,"mediatypeid":"0"}}]})",
        s);
-  const std::string token_id = must("token.create", R"({"name":"opsmaturity","userid":"1"})", s, R"re("(\d+)")re");
-  const std::string token = must("token.generate", "[\"" + token_id + "\"]", s, R"re("token":"([0-9a-f]+)")re");
-  setenv("OPSM_TEST_ZABBIX_TOKEN", token.c_str(), 1);
+  ASSERT_FALSE(issueToken(s).empty());
 
   // Every attestation criterion of 6.1 attested met, alike for both systems.
   collectors::Registry registry;

@@ -43,4 +43,18 @@ inline Result<FactMap> pollOnce(collectors::Collector& c,
   return out;
 }
 
+// One poll of a collector that reports a single system: its facts by key, each checked to be
+// of `system`.
+inline Result<std::map<std::string, scorer::Value>> pollSystem(collectors::Collector& c,
+                                                               const std::string& system) {
+  auto facts = pollOnce(c);
+  if (!facts) return facts.error();
+  std::map<std::string, scorer::Value> out;
+  for (auto& [at, value] : *facts) {
+    EXPECT_EQ(at.first, system) << at.second;
+    out[at.second] = value;
+  }
+  return out;
+}
+
 }  // namespace opsm::testing
