@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 #include "common/yaml_util.h"
 
@@ -77,6 +78,26 @@ Result<ScoringConfig> parseScoringConfig(const std::string& file, const YAML::No
   return config;
 }
 
+namespace {
+
+// The highest level L whose levels 1..L are reached (a level's share of criteria passed is at
+// least `ratio`; a level without criteria, such as 同 4 级, is reached), and the progress
+// L + the share of level L+1 passed. Level L+1 is the first not reached, so its share is below
+// the ratio and the progress stays below L+1.
+std::pair<int, double> levelAndProgress(const std::array<int, kLevels>& passed,
+                                        const std::array<int, kLevels>& total, double ratio) {
+  auto share = [&](int level) {
+    return total[level - 1] == 0 ? 1.0 : static_cast<double>(passed[level - 1]) / total[level - 1];
+  };
+  // A small tolerance so that a ratio such as 0.8 of 5 criteria (4/5) is reached exactly.
+  constexpr double kEps = 1e-9;
+  int level = 0;
+  while (level < kLevels && share(level + 1) + kEps >= ratio) ++level;
+  return {level, level >= kLevels ? static_cast<double>(kLevels) : level + share(level + 1)};
+}
+
+}  // namespace
+
 ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const ScoringConfig& config) {
   ItemScore score;
   score.item = rules.item;
@@ -137,8 +158,13 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
       }
     }
   }
+  // Per level: criteria passed (or not applicable) and all of them, for the item and for each
+  // dimension's criteria alone (the standard's 组织人员, 流程规范, 工具平台).
+  std::array<int, kLevels> passed{}, counted{};
+  std::array<std::array<int, kLevels>, kDimensions> dim_passed{}, dim_total{};
   for (const auto& r : score.criteria) {
-    LevelTally& t = score.tally[r.criterion->level - 1];
+    const int l = r.criterion->level - 1;
+    LevelTally& t = score.tally[l];
     switch (r.state) {
       case CriterionState::kPass:
         ++t.passed;
@@ -154,42 +180,21 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
         ++t.unknown;
         break;
     }
-  }
-
-  auto share = [&](int level) {
-    const LevelTally& t = score.tally[level - 1];
-    return t.total() == 0 ? 1.0 : static_cast<double>(t.passed) / t.total();
-  };
-  // A small tolerance so that a ratio such as 0.8 of 5 criteria (4/5) is reached exactly.
-  constexpr double kEps = 1e-9;
-  int level = 0;
-  for (const auto& lr : rules.levels) {
-    bool reached = lr.same_as_previous || share(lr.level) + kEps >= config.level_pass_ratio;
-    if (!reached) break;
-    level = lr.level;
-  }
-  score.level = level;
-  // Level L+1 is the first level not reached, so its share is below the pass ratio and the
-  // progress stays below L+1.
-  score.progress = level >= kLevels ? static_cast<double>(kLevels) : level + share(level + 1);
-  // The same over each dimension's criteria alone (the standard's 组织人员, 流程规范, 工具平台).
-  for (int d = 0; d < kDimensions; ++d) {
-    std::array<int, kLevels> passed{}, total{};
-    for (const auto& r : score.criteria) {
+    const bool ok = r.state == CriterionState::kPass || r.state == CriterionState::kNotApplicable;
+    passed[l] += ok;
+    ++counted[l];
+    for (int d = 0; d < kDimensions; ++d) {
       if (!r.criterion->hasDimension(static_cast<Dimension>(d))) continue;
-      ++total[r.criterion->level - 1];
-      passed[r.criterion->level - 1] += r.state == CriterionState::kPass ||
-                                        r.state == CriterionState::kNotApplicable;
+      dim_passed[d][l] += ok;
+      ++dim_total[d][l];
       ++score.dimension_criteria[d];
     }
+  }
+  std::tie(score.level, score.progress) = levelAndProgress(passed, counted, config.level_pass_ratio);
+  for (int d = 0; d < kDimensions; ++d) {
     if (score.dimension_criteria[d] == 0) continue;
-    auto dshare = [&](int l) {
-      return total[l - 1] == 0 ? 1.0 : static_cast<double>(passed[l - 1]) / total[l - 1];
-    };
-    int dlevel = 0;
-    for (int l = 1; l <= kLevels && dshare(l) + kEps >= config.level_pass_ratio; ++l) dlevel = l;
     score.dimension_progress[d] =
-        dlevel >= kLevels ? static_cast<double>(kLevels) : dlevel + dshare(dlevel + 1);
+        levelAndProgress(dim_passed[d], dim_total[d], config.level_pass_ratio).second;
   }
   return score;
 }
