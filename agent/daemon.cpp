@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "agent/api.h"
+#include "collectors/common/subprocess.h"
 #include "common/log.h"
 
 namespace opsm::agent {
@@ -70,7 +71,8 @@ struct Daemon::Impl {
         suspect_pool(std::max<size_t>(1, static_cast<size_t>(a.config().max_concurrent_polls) / 4)),
         server(io, [this](const HttpRequest& r) { return route(agent, r); }),
         score_timer(io),
-        rescore_timer(io) {}
+        rescore_timer(io),
+        reap_timer(io) {}
 
   struct Slot {
     std::unique_ptr<asio::steady_timer> timer;
@@ -150,6 +152,17 @@ struct Daemon::Impl {
     last_rescore_cost = last_rescore_end - started;
   }
 
+  // Orphans reparented to the agent (it is their subreaper, or PID 1 in a container) are
+  // reaped, and what finished plugins left behind is killed, off the I/O thread.
+  void scheduleReap() {
+    reap_timer.expires_after(std::chrono::seconds(2));
+    reap_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      asio::post(pool, [] { collectors::reapOrphans(); });
+      scheduleReap();
+    });
+  }
+
   void scheduleRescore() {
     score_timer.expires_after(agent.config().score_interval);
     score_timer.async_wait([this](boost::system::error_code ec) {
@@ -166,6 +179,7 @@ struct Daemon::Impl {
   HttpServer server;
   asio::steady_timer score_timer;
   asio::steady_timer rescore_timer;
+  asio::steady_timer reap_timer;
   bool rescore_pending = false;
   uint64_t rescore_generation = 0;
   std::chrono::steady_clock::time_point last_rescore_end{};
@@ -194,6 +208,7 @@ Status Daemon::start() {
     impl_->schedulePoll(i, std::chrono::seconds(0));
   }
   impl_->scheduleRescore();
+  if (collectors::reapsOrphans()) impl_->scheduleReap();
   return Status::success();
 }
 
@@ -227,6 +242,7 @@ void Daemon::stop() {
     impl->server.stop();
     impl->score_timer.cancel();
     impl->rescore_timer.cancel();
+    impl->reap_timer.cancel();
     for (auto& s : impl->slots) {
       if (s.timer) s.timer->cancel();
     }

@@ -1,10 +1,13 @@
 // opsmaturity: scores IT systems against the technical operations maturity standard from
 // evidence it collects itself. Wiring only; the work is in the libraries.
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -18,6 +21,7 @@
 #include "agent/report.h"
 #include "agent/rules_cli.h"
 #include "collectors/collector.h"
+#include "collectors/common/subprocess.h"
 #include "common/log.h"
 #include "scorer/check.h"
 #include "scorer/rule_tests.h"
@@ -313,6 +317,14 @@ int main(int argc, char** argv) {
     return all_ok ? 0 : 1;
   }
 
+  // What exec plugins leave behind is reparented to the agent, reaped and killed (as PID 1 in
+  // a container too), not left to pile up as orphans and zombies.
+  if (!opsm::collectors::adoptOrphans() && getpid() != 1) {
+    opsm::logger("agent")->warn(
+        "cannot become the subreaper of plugins' orphans (prctl: {}); what a plugin leaves "
+        "behind outside its process group and environment is left to init",
+        std::strerror(errno));
+  }
   opsm::agent::Daemon daemon(*agent);
   if (auto st = daemon.start(); !st) {
     std::fprintf(stderr, "opsmaturity: %s\n", st.error().message.c_str());

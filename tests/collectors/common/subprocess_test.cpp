@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -93,6 +97,95 @@ TEST(RunCommand, ChildrenLeftBehindAreKilledWithTheGroup) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(gone) << "child " << child << " still running";
+}
+
+// Whether `pid` is gone: no such process, or a zombie (killed, waiting to be reaped).
+bool goneOrZombie(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(stat, text);
+  return !stat || text.find(") Z ") != std::string::npos;
+}
+
+pid_t readPid(const std::string& path) {
+  pid_t pid = 0;
+  for (int i = 0; i < 100 && pid == 0; ++i) {
+    std::ifstream in(path);
+    in >> pid;
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pid;
+}
+
+TEST(RunCommand, AChildThatLeftTheGroupWithSetsidIsKilledToo) {
+  testing::TempDir dir;
+  const std::string pidfile = (dir.path() / "child.pid").string();
+  // setsid: a new session and process group, out of reach of the group kill.
+  auto r = runCommand({"sh", "-c",
+                       "setsid sh -c 'echo $$ > " + pidfile +
+                           "; exec sleep 100000' >/dev/null 2>&1 & sleep 0.2; echo ok"},
+                      CommandOptions{});
+  ASSERT_TRUE(r) << r.error().message;
+  pid_t child = readPid(pidfile);
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(goneOrZombie(child)) << "child " << child << " left running";
+  if (!goneOrZombie(child)) kill(child, SIGKILL);
+}
+
+TEST(RunCommand, ADoubleForkedChildOfAClosedProgramIsKilledAfterTheTimeout) {
+  testing::TempDir dir;
+  const std::string pidfile = (dir.path() / "child.pid").string();
+  CommandOptions opts;
+  opts.timeout = std::chrono::milliseconds(500);
+  // Closes its output, double-forks into a new session, and hangs.
+  auto r = runCommand({"sh", "-c",
+                       "exec >&- 2>&-; (setsid sh -c 'echo $$ > " + pidfile +
+                           "; exec sleep 100000' &); exec sleep 100000"},
+                      opts);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().message;
+  pid_t child = readPid(pidfile);
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(goneOrZombie(child)) << "child " << child << " left running";
+  if (!goneOrZombie(child)) kill(child, SIGKILL);
+}
+
+// Zombie children of this process that no one has reaped.
+int zombieChildren() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(e.path() / "stat");
+    std::string text;
+    if (!std::getline(stat, text)) continue;
+    auto close = text.rfind(')');
+    if (close == std::string::npos || close + 4 > text.size()) continue;
+    if (text[close + 2] == 'Z' && std::atoi(text.c_str() + close + 4) == getpid()) ++n;
+  }
+  return n;
+}
+
+TEST(RunCommand, AsSubreaperOrphansThatEscapedEverythingAreReaped) {
+  // In a child process: becoming a subreaper changes the whole process, not only this test.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (!adoptOrphans() || !reapsOrphans()) _exit(10);
+    // Leaves the group, the session and the environment mark behind; exits on its own.
+    auto r = runCommand({"sh", "-c", "env -i setsid sleep 0.5 >/dev/null 2>&1 & sleep 0.1; echo ok"},
+                        CommandOptions{});
+    if (!r || r->out != "ok\n") _exit(11);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    if (zombieChildren() != 1) _exit(12);  // reparented here, exited, not yet reaped
+    if (reapOrphans() != 1) _exit(13);
+    if (zombieChildren() != 0) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: not a subreaper, 11: run failed, 12: orphan not reparented or not exited, "
+         "13: reapOrphans did not reap it, 14: a zombie remains";
 }
 
 TEST(RunCommand, OutputCapKillsTheChild) {
