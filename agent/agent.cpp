@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/secrets.h"
 #include "common/yaml_util.h"
 #include "scorer/attestations.h"
 #include "scorer/domain.h"
@@ -115,6 +116,29 @@ PollOutcome Agent::poll(size_t index) {
       logger("collector")->warn("{}: {} facts dropped: a system name it sent {}", entry.name,
                                 dropped, example);
     }
+    // A configured secret a source echoes (a token in a target label, say) must not become a
+    // system name or a stored value: such facts are dropped, and values redacted.
+    dropped = std::erase_if(*facts, [](const scorer::Fact& f) { return holdsSecret(f.system); });
+    if (dropped) {
+      logger("collector")->warn(
+          "{}: {} facts dropped: a system name it sent holds a configured secret", entry.name,
+          dropped);
+    }
+    auto needs = [](const std::string& s) {
+      return holdsSecret(s) ||
+             (s.find("://") != std::string::npos && s.find('@') != std::string::npos);
+    };
+    for (auto& f : *facts) {
+      if (needs(f.locator)) f.locator = redactSecrets(std::move(f.locator));
+      if (f.value.type() == scorer::ValueType::kString && needs(f.value.asString())) {
+        f.value = scorer::Value(redactSecrets(f.value.asString()));
+      } else if (f.value.type() == scorer::ValueType::kList &&
+                 std::any_of(f.value.asList().begin(), f.value.asList().end(), needs)) {
+        scorer::StringList list = f.value.asList();
+        for (auto& e : list) e = redactSecrets(std::move(e));
+        f.value = scorer::Value(std::move(list));
+      }
+    }
     std::set<std::string> systems;
     for (const auto& f : *facts) {
       if (f.system != scorer::kAnySystem) systems.insert(f.system);
@@ -178,7 +202,7 @@ PollOutcome Agent::poll(size_t index) {
                                out.warning);
     }
   } else {
-    out.error = facts.error().describe();
+    out.error = redactSecrets(facts.error().describe());
     out.timed_out = facts.error().code == ErrorCode::kTimeout ||
                     std::chrono::steady_clock::now() >= ctx.deadline;
     logger("collector")->warn("{}: poll failed, keeping previous evidence: {}", entry.name,

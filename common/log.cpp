@@ -4,9 +4,26 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "common/secrets.h"
+
 namespace opsm {
 
 namespace {
+
+// Every line is redacted before any sink sees it (a sink added later too): a registered
+// secret, or URL userinfo, in a message never reaches a log.
+class RedactingLogger : public spdlog::logger {
+ public:
+  using spdlog::logger::logger;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string text = redactSecrets(std::string(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg copy(msg.time, msg.source, msg.logger_name, msg.level, text);
+    spdlog::logger::sink_it_(copy);
+  }
+};
+
 std::mutex g_mu;
 spdlog::level::level_enum g_level = spdlog::level::info;
 }  // namespace
@@ -14,7 +31,9 @@ spdlog::level::level_enum g_level = spdlog::level::info;
 std::shared_ptr<spdlog::logger> logger(const std::string& component) {
   std::lock_guard lock(g_mu);
   if (auto l = spdlog::get(component)) return l;
-  auto l = spdlog::stderr_color_mt(component);
+  auto l = std::make_shared<RedactingLogger>(
+      component, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  spdlog::register_logger(l);
   l->set_level(g_level);
   l->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [%n] %v");
   return l;

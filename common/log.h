@@ -9,7 +9,8 @@
 namespace opsm {
 
 // The named logger of a component ("agent", "scheduler", "collector"), created on first use,
-// writing to stderr. Never pass it a secret: log redacted URLs only.
+// writing to stderr. Every line is passed through redactSecrets (common/secrets.h) first;
+// still, never pass it a secret knowingly.
 std::shared_ptr<spdlog::logger> logger(const std::string& component);
 
 // Sets the level of every logger: trace, debug, info, warn, error, off. False if unknown.

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/regex.h"
+#include "common/secrets.h"
 
 namespace opsm::collectors {
 
@@ -206,7 +207,8 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   if (resp.status >= 200 && resp.status < 300) return resp;
 
   std::string msg = std::string(method) + " " + shown + ": HTTP " + std::to_string(resp.status);
-  if (!resp.body.empty()) msg += ": " + snippet(resp.body);
+  // Redacted before it is cut: a cut must not leave a secret's prefix behind.
+  if (!resp.body.empty()) msg += ": " + snippet(redactSecrets(resp.body.substr(0, 64 << 10)));
   ErrorCode code = ErrorCode::kBadResponse;
   if (resp.status == 401 || resp.status == 403) code = ErrorCode::kUnauthenticated;
   if (resp.status == 429 || resp.status >= 500) code = ErrorCode::kUnavailable;
@@ -219,6 +221,7 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   static const Regex kAuthValue =
       *Regex::compile(R"((Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,})", Regex::Case::kInsensitive);
   kAuthValue.replaceAll(&msg, "\\1 REDACTED");
+  msg = redactSecrets(std::move(msg));
   if (failed) *failed = std::move(resp);
   return makeError(code, msg);
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/secrets.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors {
@@ -17,6 +18,7 @@ Result<std::string> readSecretFile(const std::string& path) {
   std::string s = buf.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   if (s.empty()) return makeError(ErrorCode::kInvalidArgument, "secret file " + path + " is empty");
+  registerSecret(s);
   return s;
 }
 
@@ -26,6 +28,7 @@ Result<std::string> readSecretEnv(const std::string& name) {
     return makeError(ErrorCode::kInvalidArgument,
                      "environment variable " + name + " is not set or empty");
   }
+  registerSecret(v);
   return std::string(v);
 }
 

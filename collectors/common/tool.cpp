@@ -4,6 +4,7 @@
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 #include "common/regex.h"
+#include "common/secrets.h"
 
 namespace opsm::collectors {
 
@@ -16,7 +17,7 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
       text.replace(pos, s.size(), "***");
     }
   }
-  return printable(text);
+  return printable(redactSecrets(std::move(text)));
 }
 
 Result<std::string> runTool(const ToolOptions& tool, const std::vector<std::string>& args,
@@ -45,6 +46,8 @@ Result<std::string> runTool(const ToolOptions& tool, const std::vector<std::stri
         break;
       }
     }
+    // Redacted before it is cut: a cut must not leave a secret's prefix behind.
+    first = scrub(std::move(first), tool.secrets);
     if (first.size() > 300) first = first.substr(0, 300) + "...";
     return makeError(ErrorCode::kUnavailable,
                      scrub(what + ": exit " + std::to_string(r->exit_code) +

@@ -125,5 +125,75 @@ TEST(Secrets, NeverInLogsMetricsEvidenceOrErrors) {
   }
 }
 
+// A hostile source echoes the secrets it was sent in every form it can think of: as a system
+// name in a 2xx answer (a token in a label), base64 "user:password" without its "Basic "
+// prefix, a URL with a password, and a token placed where the error snippet is cut. None of it
+// reaches the logs, the errors, the evidence, the metrics or the systems the agent scores.
+TEST(Secrets, EchoedInAnyFormTheyAreRedactedAndNeverBecomeASystem) {
+  const std::string token = "S3CRET-cmdb-token-echoed-8";
+  const std::string password = "S3CRET-basic-pass-9";
+  testing::FixtureServer cmdb([&](const agent::HttpRequest&) {
+    return agent::HttpReply{200, "application/json",
+                            "[{\"app\": \"payments\", \"owner\": \"http://admin:" + password +
+                                "@wiki/x\"}, {\"app\": \"" + token + "\"}, {\"app\": \"" +
+                                base64(token) + "\"}]"};
+  });
+  testing::FixtureServer failing([&](const agent::HttpRequest& r) {
+    std::string auth = r.headers.count("authorization") ? r.headers.at("authorization") : "";
+    std::string basic = auth.size() > 6 ? auth.substr(6) : auth;  // without "Basic "
+    // The token straddles the snippet's 200-character cut.
+    return agent::HttpReply{500, "text/plain",
+                            std::string(190, 'x') + token + " creds " + basic + " url http://u:" +
+                                password + "@h/"};
+  });
+  testing::TempDir dir;
+  setenv("OPSM_SECRET_ECHO_CMDB", token.c_str(), 1);
+  std::string config =
+      "rules_dir: " + std::string(OPSM_SOURCE_DIR) + "/rules\n"
+      "systems: [payments]\n"
+      "collectors:\n"
+      "  - {name: cmdb, type: rest_cmdb, url: " + cmdb.url() + "/cis, system: /app, "
+      "required: [/owner], bearer_token_env: OPSM_SECRET_ECHO_CMDB}\n"
+      "  - name: failing\n    type: rest_cmdb\n    url: " + failing.url() + "/cis\n"
+      "    system: /app\n    basic_auth: {username: ops, password_file: " +
+      dir.write("basic.pw", password + "\n") + "}\n";
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  auto cfg = agent::loadConfig(dir.write("agent.yml", config), registry);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  std::ostringstream logs;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs);
+  for (const char* name : {"agent", "collector"}) logger(name)->sinks().push_back(sink);
+  auto a = agent::Agent::create(std::move(*cfg));
+  ASSERT_TRUE(a) << a.error().message;
+  std::string errors;
+  for (const auto& outcome : (*a)->pollAll()) errors += outcome.collector + ": " + outcome.error + "\n";
+  (*a)->rescore();
+  std::string evidence, systems;
+  for (const auto& system : (*a)->knownSystems()) {
+    systems += system + "\n";
+    for (const auto& e : (*a)->evidence().forSystem(system)) {
+      evidence += e.key + "=" + e.value.toString() + " @ " + e.source.locator + "\n";
+    }
+  }
+  std::string metrics = (*a)->metricsText();
+  for (const char* name : {"agent", "collector"}) logger(name)->sinks().pop_back();
+
+  EXPECT_EQ(systems, "payments\n") << "a secret became a system";
+  EXPECT_NE(errors.find("HTTP 500"), std::string::npos) << errors;
+  EXPECT_NE(logs.str().find("holds a configured secret"), std::string::npos) << logs.str();
+  const std::vector<std::string> forbidden = {token, password, base64(token),
+                                              base64("ops:" + password), token.substr(0, 5) + "ET-cmdb",
+                                              "admin:S3"};
+  for (const auto& secret : forbidden) {
+    for (const auto& [what, text] : {std::pair{"logs", logs.str()}, {"errors", errors},
+                                     {"evidence", evidence}, {"metrics", metrics}}) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << what << ":\n" << text;
+    }
+  }
+  // The cut did not leave the token's prefix: the snippet shows REDACTED, not "S3CRET-cm".
+  EXPECT_EQ(errors.find("S3CRET-cm"), std::string::npos) << errors;
+}
+
 }  // namespace
 }  // namespace opsm
