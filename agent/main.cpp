@@ -255,7 +255,8 @@ int main(int argc, char** argv) {
                    config_path.c_str());
       return 2;
     }
-    auto store = opsm::agent::Store::open(config->storage_path);
+    auto store = opsm::agent::Store::open(config->storage_path,
+                                         opsm::agent::Store::Access::kReadOnly);
     if (!store) {
       std::fprintf(stderr, "opsmaturity: %s\n", store.error().message.c_str());
       return 2;

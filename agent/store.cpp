@@ -1,7 +1,14 @@
 #include "agent/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <iterator>
 #include <set>
 
 #include <rapidjson/document.h>
@@ -50,6 +57,7 @@ class Stmt {
     return *this;
   }
   int step() { return sqlite3_step(s_); }
+  sqlite3_stmt* raw() const { return s_; }
   void reset() {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
@@ -122,25 +130,203 @@ std::map<std::string, scorer::CriterionState> decodeStates(const std::string& te
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+namespace {
+
+// PRAGMA application_id of an opsmaturity store: "OPSM".
+constexpr int kApplicationId = 0x4F50534D;
+
+// The tables of the schema before it was versioned (user_version 0, application_id 0).
+constexpr const char* kLegacyTables[] = {"evidence", "item_state", "score_history",
+                                         "regressions"};
+
+Result<long long> pragmaInt(sqlite3* db, const char* pragma, const std::string& path) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, pragma, -1, &s, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+    return makeError(ErrorCode::kIo, path + ": " + msg);
+  }
+  long long v = 0;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  std::string msg = rc == SQLITE_ROW ? "" : sqlite3_errmsg(db);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_ROW) {
+    return makeError(ErrorCode::kIo, path + ": not a readable store (" + msg + ")");
+  }
+  return v;
+}
+
+// Creates a new store whole: schema and identity written in a temporary file that is linked
+// into place, so that a crash never leaves a half-made (or empty) store behind.
+Status createStore(const std::string& path) {
+  const std::string tmp = path + ".new." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(tmp.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::string err;
+  if (rc == SQLITE_OK) {
+    const std::string sql = std::string("BEGIN;") + kSchema + "PRAGMA application_id=" +
+                            std::to_string(kApplicationId) + "; PRAGMA user_version=" +
+                            std::to_string(Store::kSchemaVersion) + "; COMMIT;";
+    char* e = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &e) != SQLITE_OK) {
+      err = e ? e : "unknown error";
+      sqlite3_free(e);
+    }
+  } else {
+    err = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  }
+  sqlite3_close(db);
+  // link, not rename: a store another agent created meanwhile is never replaced.
+  if (err.empty() && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    err = std::strerror(errno);
+  }
+  ::unlink(tmp.c_str());
+  if (!err.empty()) return makeError(ErrorCode::kIo, path + ": cannot create the store: " + err);
+  return Status::success();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access access) {
+  const bool owner = access == Access::kOwner;
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT || !owner) {
+      return makeError(ErrorCode::kIo, path + ": cannot open the store: " + std::strerror(errno));
+    }
+    if (auto made = createStore(path); !made) return made.error();
+  }
+  // Closing any descriptor of the file drops this process's POSIX locks on it, SQLite's
+  // included: a store this process already owns is refused before a descriptor is opened.
+  static std::mutex owned_mu;
+  static std::set<std::pair<dev_t, ino_t>> owned;
+  if (::stat(path.c_str(), &st) != 0) {
+    return makeError(ErrorCode::kIo, path + ": cannot open the store: " + std::strerror(errno));
+  }
+  const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+  if (owner) {
+    std::lock_guard lock(owned_mu);
+    if (owned.count(id)) {
+      return makeError(ErrorCode::kIo, path + ": the store is in use by another opsmaturity "
+                                              "agent (this process); give each agent its own "
+                                              "storage_path");
+    }
+  }
+  int lock_fd = ::open(path.c_str(), (owner ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (lock_fd < 0) {
+    return makeError(ErrorCode::kIo, path + ": cannot open the store: " + std::strerror(errno));
+  }
+  if (owner && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(lock_fd);
+    return makeError(ErrorCode::kIo, path + ": the store is in use by another opsmaturity agent (" +
+                                         std::strerror(e) + "); give each agent its own "
+                                         "storage_path");
+  }
+  char header[16] = {};
+  ssize_t got = ::pread(lock_fd, header, sizeof header, 0);
+  if (::fstat(lock_fd, &st) != 0) st.st_size = -1;
+  if (!owner) {
+    ::close(lock_fd);  // before SQLite opens the file: no lock of its own to drop yet
+    lock_fd = -1;
+  }
+  auto fail = [&](Error e) -> Error {
+    if (lock_fd >= 0) ::close(lock_fd);
+    return e;
+  };
+  // Refused, not reset: an empty file (a store truncated to 0 bytes) or something else.
+  if (st.st_size == 0) {
+    return fail(makeError(ErrorCode::kIo,
+                          path + ": the store is empty (truncated?); refusing to start afresh "
+                                 "over it: remove the file to start with no stored state"));
+  }
+  if (got != 16 || std::memcmp(header, "SQLite format 3", 16) != 0) {
+    return fail(makeError(ErrorCode::kIo, path + ": not an opsmaturity store (not a SQLite "
+                                                 "database); refusing to overwrite it"));
+  }
+  sqlite3* db = nullptr;
+  int flags = owner ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
-    return makeError(ErrorCode::kIo, path + ": cannot open the store: " + msg);
+    return fail(makeError(ErrorCode::kIo, path + ": cannot open the store: " + msg));
   }
-  std::unique_ptr<Store> store(new Store(db, path));
+  std::unique_ptr<Store> store(new Store(db, path, lock_fd));
+  if (owner) {
+    std::lock_guard lock(owned_mu);
+    owned.insert(id);
+    store->owned_ = [id] {
+      std::lock_guard l(owned_mu);
+      owned.erase(id);
+    };
+  }
   sqlite3_busy_timeout(db, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
-                             "PRAGMA foreign_keys=ON;"}) {
-    if (auto st = store->exec(pragma); !st) return st.error();
+  if (owner) {
+    for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
+                               "PRAGMA foreign_keys=ON;"}) {
+      if (auto ok = store->exec(pragma); !ok) return ok.error();
+    }
   }
-  if (auto st = store->exec(kSchema); !st) return st.error();
+  auto app = pragmaInt(db, "PRAGMA application_id", path);
+  if (!app) return app.error();
+  auto version = pragmaInt(db, "PRAGMA user_version", path);
+  if (!version) return version.error();
+  if (*app == 0 && *version == 0) {
+    // Before versioning: ours only if it holds exactly our tables.
+    Stmt q(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+               "('evidence', 'item_state', 'score_history', 'regressions')");
+    if (!q.ok() || q.step() != SQLITE_ROW ||
+        sqlite3_column_int(q.raw(), 0) != static_cast<int>(std::size(kLegacyTables))) {
+      return makeError(ErrorCode::kIo,
+                       path + ": not an opsmaturity store (a SQLite database of another "
+                              "program); refusing to write into it");
+    }
+  } else if (*app != kApplicationId) {
+    return makeError(ErrorCode::kIo,
+                     path + ": not an opsmaturity store (application_id " + std::to_string(*app) +
+                         "); refusing to write into it");
+  }
+  if (*version > kSchemaVersion) {
+    return makeError(ErrorCode::kIo,
+                     path + ": written by a newer opsmaturity (store schema " +
+                         std::to_string(*version) + "; this one knows up to " +
+                         std::to_string(kSchemaVersion) + ")");
+  }
+  if (*version < kSchemaVersion) {
+    if (!owner) {
+      return makeError(ErrorCode::kIo,
+                       path + ": store schema " + std::to_string(*version) +
+                           " is older than this opsmaturity's; start the agent once to "
+                           "migrate it");
+    }
+    // Migrations, each from version N to N+1, in one transaction with the version bump.
+    static const char* kMigrations[] = {
+        // 0 -> 1: the unversioned schema gets its identity; the tables are unchanged.
+        "",
+    };
+    static_assert(std::size(kMigrations) == kSchemaVersion);
+    for (long long v = *version; v < kSchemaVersion; ++v) {
+      std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
+                        "PRAGMA application_id=" + std::to_string(kApplicationId) +
+                        "; PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
+      if (auto ok = store->exec(sql); !ok) {
+        (void)store->exec("ROLLBACK");
+        return makeError(ErrorCode::kIo, "migrating the store to schema " +
+                                             std::to_string(v + 1) + ": " + ok.error().message);
+      }
+    }
+  }
   return store;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  sqlite3_close(db_);
+  if (owned_) owned_();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // after SQLite's descriptors: its locks are gone
+}
 
 Status Store::exec(const std::string& sql) const {
   char* err = nullptr;

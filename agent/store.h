@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,9 +23,22 @@ namespace opsm::agent {
 // a power loss may lose the last writes, not consistency): the evidence of every collector with
 // its provenance, each item's last level and criterion states (the regression baseline), the
 // history of level changes, and regression events. Thread-safe: each call is serialized.
+//
+// The file is the agent's alone: open() takes an exclusive lock on it (flock), so a second
+// agent configured with the same storage_path fails to start, naming the file, instead of
+// both writing into it. It is refused, never silently reset, when it is empty (a truncated
+// store), not a SQLite database, another program's database, or written by a newer schema.
+// A new file is created whole (schema, application_id 'OPSM' and user_version written in a
+// temporary file renamed into place). Older schemas are migrated, in order (kSchemaVersion).
 class Store {
  public:
-  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  static constexpr int kSchemaVersion = 1;
+  enum class Access {
+    kOwner,     // the agent: exclusive lock, creates the file, migrates its schema
+    kReadOnly,  // readers beside a running agent (evidence export): no lock, no writes
+  };
+  static Result<std::unique_ptr<Store>> open(const std::string& path,
+                                             Access access = Access::kOwner);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -58,11 +72,14 @@ class Store {
   const std::string& path() const { return path_; }
 
  private:
-  Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Store(sqlite3* db, std::string path, int lock_fd)
+      : db_(db), path_(std::move(path)), lock_fd_(lock_fd) {}
   Status exec(const std::string& sql) const;
   mutable std::mutex mu_;
   sqlite3* db_;
   std::string path_;
+  int lock_fd_ = -1;  // holds the exclusive flock while the store is open
+  std::function<void()> owned_;  // forgets the file in the process's list of owned stores
   std::map<std::pair<std::string, std::string>, std::pair<int, double>> recorded_;
 };
 
