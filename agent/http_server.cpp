@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <vector>
 #include <optional>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -26,23 +30,62 @@ namespace {
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr size_t kMaxRequestBytes = 64 * 1024;
 
-// Counts the sessions open; a session holds one slot until it is destroyed.
+class Session;
+
+// The sessions open, by client address; a session holds one slot until it is destroyed.
+// When the server is full, a new connection takes the slot of the connection that has waited
+// longest for a request among those of the address holding the most (an idle keep-alive, or a
+// request trickling in): one client cannot lock the others out by holding connections open,
+// and a scrape from a busy address still gets in. Only if no such connection exists (every
+// one is being answered) is the newcomer refused.
 struct Slots {
   std::atomic<size_t> open{0};
+  std::mutex mu;
+  std::map<std::string, std::map<const Session*, std::weak_ptr<Session>>> by_address;
+
+  void add(const std::string& address, const std::shared_ptr<Session>& s) {
+    std::lock_guard lock(mu);
+    by_address[address][s.get()] = s;
+  }
+  void remove(const std::string& address, const Session* s) {
+    std::lock_guard lock(mu);
+    auto it = by_address.find(address);
+    if (it == by_address.end()) return;
+    it->second.erase(s);
+    if (it->second.empty()) by_address.erase(it);
+  }
+  // The session to close for a newcomer, or null.
+  std::shared_ptr<Session> victim();
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpHandler> handler, std::shared_ptr<Slots> slots)
-      : stream_(std::move(socket)), handler_(std::move(handler)), slots_(std::move(slots)) {
+  Session(tcp::socket socket, std::shared_ptr<HttpHandler> handler, std::shared_ptr<Slots> slots,
+          std::string address)
+      : stream_(std::move(socket)),
+        handler_(std::move(handler)),
+        slots_(std::move(slots)),
+        address_(std::move(address)) {
     ++slots_->open;
   }
-  ~Session() { --slots_->open; }
+  ~Session() {
+    slots_->remove(address_, this);
+    --slots_->open;
+  }
+
+  // Since when it has waited for a request (steady clock, ns), or 0 while it is answered.
+  int64_t waitingSince() const { return waiting_since_.load(); }
+
+  // Closes the connection from any thread (a newcomer took its slot).
+  void evict() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
 
   void start() { read(); }
 
  private:
   void read() {
+    waiting_since_ = std::chrono::steady_clock::now().time_since_epoch().count();
     parser_.emplace();
     parser_->body_limit(kMaxRequestBytes);
     parser_->header_limit(16 * 1024);
@@ -54,14 +97,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void onRead(beast::error_code ec) {
+    waiting_since_ = 0;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted) {
       close();
       return;
     }
     if (ec) {
-      // Oversized or malformed request: answer 400/413 once and close.
-      unsigned status = ec == http::error::body_limit || ec == http::error::header_limit ? 413 : 400;
+      // Oversized or malformed request: answer once and close (RFC 6585's 431 for headers).
+      unsigned status = ec == http::error::header_limit ? 431
+                        : ec == http::error::body_limit ? 413
+                                                         : 400;
       HttpReply reply{status, "text/plain; charset=utf-8", std::string(ec.message()) + "\n"};
       send(std::move(reply), 11, false);
       return;
@@ -120,7 +166,27 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpHandler> handler_;
   std::shared_ptr<Slots> slots_;
+  std::string address_;
+  std::atomic<int64_t> waiting_since_{0};
 };
+
+std::shared_ptr<Session> Slots::victim() {
+  std::lock_guard lock(mu);
+  std::vector<std::pair<size_t, const std::string*>> order;
+  for (const auto& [address, sessions] : by_address) order.emplace_back(sessions.size(), &address);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [count, address] : order) {
+    std::shared_ptr<Session> oldest;
+    for (const auto& [raw, weak] : by_address[*address]) {
+      auto s = weak.lock();
+      if (!s || s->waitingSince() == 0) continue;
+      if (!oldest || s->waitingSince() < oldest->waitingSince()) oldest = std::move(s);
+    }
+    if (oldest) return oldest;
+  }
+  return nullptr;
+}
 
 size_t defaultMaxConnections() {
   size_t cap = 512;
@@ -154,18 +220,32 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             });
             return;
           }
+          beast::error_code addr_ec;
+          auto remote = socket.remote_endpoint(addr_ec);
+          const std::string address = addr_ec ? "" : remote.address().to_string();
+          std::shared_ptr<Session> victim;
           if (self->slots->open.load() >= self->max_connections) {
-            // Full: refuse this one at once rather than hold its descriptor.
-            beast::error_code ignored;
-            socket.close(ignored);
+            victim = self->slots->victim();
             if (!self->warned_full.exchange(true)) {
-              logger("http")->warn("{} connections open: refusing new ones until some close",
-                                   self->max_connections);
+              logger("http")->warn(
+                  "{} connections open: new ones take the slot of the longest-waiting "
+                  "connection of the client holding the most",
+                  self->max_connections);
             }
           } else {
             self->warned_full = false;
+          }
+          if (self->slots->open.load() >= self->max_connections && !victim) {
+            // Full, and every connection is being answered: refuse this one at once.
+            beast::error_code ignored;
+            socket.close(ignored);
+          } else {
+            if (victim) victim->evict();
             ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-            std::make_shared<Session>(std::move(socket), self->handler, self->slots)->start();
+            auto session = std::make_shared<Session>(std::move(socket), self->handler,
+                                                     self->slots, address);
+            self->slots->add(address, session);
+            session->start();
           }
           self->accept();
         });

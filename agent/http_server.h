@@ -39,8 +39,11 @@ using HttpHandler = std::function<HttpReply(const HttpRequest& request)>;
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded request size, idle timeout, and
 // at most `max_connections` open at once (default: 512, or a quarter of the process's file
 // descriptor limit if that is lower, so that connections cannot take the descriptors the
-// collectors need). A connection past the cap is closed at once; an accept that fails (no
-// descriptor left) is retried after a pause instead of spinning.
+// collectors need). Fair between clients: at the cap, a new connection takes the slot of the
+// connection that has waited longest for a request among those of the client address holding
+// the most, and is refused only when every connection is being answered. Headers over 16 KiB
+// get 431, bodies over 64 KiB 413. An accept that fails (no descriptor left) is retried after
+// a pause instead of spinning.
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, HttpHandler handler, size_t max_connections = 0);

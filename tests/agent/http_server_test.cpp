@@ -1,9 +1,15 @@
-// The HTTP server's connection cap: idle connections past it cannot pile up (a client holding
-// hundreds used to exhaust the descriptors, starving /metrics and every collector).
+// The HTTP server's connection cap and its fairness: idle connections past it cannot pile up
+// (a client holding hundreds used to exhaust the descriptors, starving /metrics and every
+// collector), and one client holding connections cannot lock the others out.
 #include "agent/http_server.h"
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -18,40 +24,128 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-TEST(HttpServer, ConnectionsPastTheCapAreClosedAndServiceResumes) {
+// A server on its own thread, answering "ok".
+struct Served {
+  explicit Served(size_t cap)
+      : server(io, [](const HttpRequest&) { return HttpReply{200, "text/plain", "ok\n"}; }, cap) {
+    EXPECT_TRUE(server.listen("127.0.0.1", 0).ok());
+    runner = std::thread([this] { io.run(); });
+  }
+  ~Served() {
+    server.stop();
+    io.stop();
+    runner.join();
+  }
+  tcp::endpoint endpoint() const {
+    return tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port());
+  }
   asio::io_context io;
-  HttpServer server(io, [](const HttpRequest&) { return HttpReply{200, "text/plain", "ok\n"}; }, 4);
-  ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
-  EXPECT_EQ(server.maxConnections(), 4u);
-  std::thread runner([&] { io.run(); });
-  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), server.port());
+  HttpServer server;
+  std::thread runner;
+};
 
+// A client connection from a given loopback address (127.0.0.2, ...: all of 127/8 is local).
+tcp::socket connectFrom(asio::io_context& client, const std::string& from, const tcp::endpoint& to) {
+  tcp::socket s(client);
+  s.open(tcp::v4());
+  s.bind(tcp::endpoint(asio::ip::make_address(from), 0));
+  s.connect(to);
+  return s;
+}
+
+// Sends one GET on `s` and reads the status line, or "" if the connection is closed.
+std::string exchange(tcp::socket& s) {
+  boost::system::error_code ec;
+  const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  asio::write(s, asio::buffer(req), ec);
+  if (ec) return "";
+  char buf[256];
+  size_t n = s.read_some(asio::buffer(buf), ec);
+  if (ec) return "";
+  std::string text(buf, n);
+  return text.substr(0, text.find("\r\n"));
+}
+
+// Whether the server has closed `s` (EOF or reset within `wait`).
+bool closedByServer(tcp::socket& s, std::chrono::milliseconds wait = std::chrono::milliseconds(1000)) {
+  ::timeval tv{0, static_cast<suseconds_t>(wait.count() * 1000)};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char byte;
+  ssize_t n = ::recv(s.native_handle(), &byte, 1, 0);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+TEST(HttpServer, AtTheCapANewcomerTakesTheSlotOfTheLongestWaitingConnection) {
+  Served s(4);
+  EXPECT_EQ(s.server.maxConnections(), 4u);
   asio::io_context client;
   std::vector<tcp::socket> idle;
   for (int i = 0; i < 4; ++i) {
-    idle.emplace_back(client);
-    idle.back().connect(ep);
+    idle.push_back(connectFrom(client, "127.0.0.2", s.endpoint()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // accepted in this order
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all four accepted
-  tcp::socket extra(client);
-  extra.connect(ep);  // the kernel accepts; the server closes it at once
-  char byte;
-  boost::system::error_code ec;
-  asio::read(extra, asio::buffer(&byte, 1), ec);
-  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  auto newcomer = connectFrom(client, "127.0.0.1", s.endpoint());
+  EXPECT_EQ(exchange(newcomer), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(closedByServer(idle[0])) << "the longest-waiting connection keeps its slot";
+  for (size_t i = 1; i < idle.size(); ++i) {
+    EXPECT_EQ(exchange(idle[i]), "HTTP/1.1 200 OK") << "connection " << i << " was closed";
+  }
+}
 
-  for (auto& s : idle) s.close();
-  collectors::HttpClient http{collectors::HttpOptions{}};
-  bool served = false;
-  for (int i = 0; i < 50 && !served; ++i) {
-    served = http.get("http://127.0.0.1:" + std::to_string(server.port()) + "/", std::chrono::seconds(1))
-                 .ok();
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+TEST(HttpServer, TheClientHoldingTheMostGivesUpASlotNotTheOthers) {
+  Served s(4);
+  asio::io_context client;
+  // B's connection is the oldest of all; A holds three.
+  auto b = connectFrom(client, "127.0.0.3", s.endpoint());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::vector<tcp::socket> a;
+  for (int i = 0; i < 3; ++i) {
+    a.push_back(connectFrom(client, "127.0.0.2", s.endpoint()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_TRUE(served);
-  server.stop();
-  io.stop();
-  runner.join();
+  auto newcomer = connectFrom(client, "127.0.0.3", s.endpoint());
+  EXPECT_EQ(exchange(newcomer), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(closedByServer(a[0])) << "A's longest-waiting connection should have gone";
+  EXPECT_EQ(exchange(b), "HTTP/1.1 200 OK") << "B's only connection was taken";
+}
+
+TEST(HttpServer, AThousandIdleConnectionsDoNotStarveAScrape) {
+  // The test holds both ends: allow it the descriptors (the server's cap is a quarter).
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  const rlimit saved = limit;
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_GE(limit.rlim_cur, 2200u) << "the hard descriptor limit is too low for this test";
+  {
+    Served s(0);
+    asio::io_context client;
+    std::vector<tcp::socket> idle;
+    for (int i = 0; i < 1000; ++i) idle.push_back(connectFrom(client, "127.0.0.2", s.endpoint()));
+    collectors::HttpClient http{collectors::HttpOptions{}};
+    int served = 0;
+    for (int i = 0; i < 20; ++i) {
+      served += http.get("http://127.0.0.1:" + std::to_string(s.server.port()) + "/",
+                         std::chrono::seconds(2))
+                    .ok();
+    }
+    EXPECT_EQ(served, 20);
+  }
+  setrlimit(RLIMIT_NOFILE, &saved);
+}
+
+TEST(HttpServer, OversizedHeadersGet431) {
+  Served s(0);
+  asio::io_context client;
+  auto c = connectFrom(client, "127.0.0.1", s.endpoint());
+  const std::string req =
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
+  boost::system::error_code ec;
+  asio::write(c, asio::buffer(req), ec);
+  char buf[256];
+  size_t n = c.read_some(asio::buffer(buf), ec);
+  std::string text(buf, ec ? 0 : n);
+  EXPECT_EQ(text.substr(0, text.find("\r\n")), "HTTP/1.1 431 Request Header Fields Too Large");
 }
 
 TEST(HttpServer, TheDefaultCapFollowsTheDescriptorLimit) {
