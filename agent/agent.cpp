@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "collectors/common/http_client.h"
 #include "common/log.h"
 #include "common/secrets.h"
 #include "common/yaml_util.h"
@@ -12,6 +13,8 @@
 namespace opsm::agent {
 
 Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
+  // One budget for the process's HTTP responses, across every collector.
+  collectors::setResponseBudget(config.max_inflight_response_bytes);
   auto pack = scorer::loadRulePack(config.rules_dir);
   if (!pack) return pack.error();
   if (pack->items.empty()) {

@@ -46,7 +46,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "storage_path", "retention", "api_token_file", "api_token_env",
                            "evidence_ttl", "export_criteria_states", "export_item_dimensions",
-                           "max_concurrent_polls",
+                           "max_concurrent_polls", "max_inflight_response_bytes",
                            "scoring", "systems", "attestations_file", "collectors"},
                           "agent config");
       !st) {
@@ -144,6 +144,17 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                       "must be a whole number of polls, 1 to 256");
   }
   config.max_concurrent_polls = static_cast<int>(*concurrency);
+
+  auto budget = readNumber(path, *root, "max_inflight_response_bytes",
+                           static_cast<double>(config.max_inflight_response_bytes));
+  if (!budget) return budget.error();
+  if (*budget != 0 && (*budget < (1 << 20) || *budget > 64.0 * (1ull << 30) ||
+                       *budget != static_cast<double>(static_cast<uint64_t>(*budget)))) {
+    return fieldError(path, (*root)["max_inflight_response_bytes"], "max_inflight_response_bytes",
+                      "must be a whole number of bytes, 1048576 (1 MiB) to 68719476736 (64 GiB), "
+                      "or 0 for no budget");
+  }
+  config.max_inflight_response_bytes = static_cast<size_t>(*budget);
 
   auto scoring = scorer::parseScoringConfig(path, (*root)["scoring"]);
   if (!scoring) return scoring.error();

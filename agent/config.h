@@ -48,6 +48,8 @@ struct AgentConfig {
   // Polls running at once, each on its own worker thread; a hung source holds one until its
   // timeout.
   int max_concurrent_polls = 16;
+  // The memory all HTTP responses being received or held may take together (0: no budget).
+  size_t max_inflight_response_bytes = 256u << 20;
   scorer::ScoringConfig scoring;
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
   // Declared system attributes, as evidence of the agent (e.g. system.frontend).

@@ -24,4 +24,16 @@ Result<std::vector<scorer::Fact>> parseFactDocument(const YAML::Node& root,
                                                     const std::string& locator,
                                                     size_t max_facts = 100000);
 
+// The YAML a plugin may print, at most: yaml-cpp takes ~250 times the text's size in memory
+// (a 1 MiB flow list costs ~260 MB), so larger fact documents must be JSON.
+inline constexpr size_t kMaxYamlFactBytes = 128u << 10;
+
+// Reads a fact document from text: JSON (it starts with '{') with RapidJSON, bounded in depth
+// and costing a few times its size; anything else as YAML, refused past kMaxYamlFactBytes.
+Result<std::vector<scorer::Fact>> parseFactText(const std::string& text,
+                                                const std::string& prefix,
+                                                const std::string& origin,
+                                                const std::string& locator,
+                                                size_t max_facts = 100000);
+
 }  // namespace opsm::collectors

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <cctype>
 #include <mutex>
@@ -22,10 +23,15 @@ void globalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+std::atomic<size_t> g_budget{256u << 20};
+std::atomic<size_t> g_held{0};
+
 struct Sink {
   std::string* body;
   size_t max;
+  BudgetLease* lease;
   bool overflow = false;
+  bool over_budget = false;
 };
 
 size_t writeBody(char* data, size_t size, size_t n, void* user) {
@@ -34,6 +40,10 @@ size_t writeBody(char* data, size_t size, size_t n, void* user) {
   if (sink->body->size() + bytes > sink->max) {
     sink->overflow = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  if (!sink->lease->take(bytes)) {
+    sink->over_budget = true;
+    return 0;
   }
   sink->body->append(data, bytes);
   return bytes;
@@ -62,6 +72,31 @@ std::string snippet(const std::string& body) {
 }
 
 }  // namespace
+
+void setResponseBudget(size_t bytes) { g_budget = bytes; }
+size_t responseBudget() { return g_budget.load(); }
+size_t responseBytesHeld() { return g_held.load(); }
+
+bool BudgetLease::take(size_t n) {
+  const size_t budget = g_budget.load();
+  size_t held = g_held.load();
+  do {
+    if (budget != 0 && held + n > budget) return false;
+  } while (!g_held.compare_exchange_weak(held, held + n));
+  bytes_ += n;
+  return true;
+}
+
+BudgetLease& BudgetLease::operator=(BudgetLease&& o) noexcept {
+  if (this != &o) {
+    g_held -= bytes_;
+    bytes_ = o.bytes_;
+    o.bytes_ = 0;
+  }
+  return *this;
+}
+
+BudgetLease::~BudgetLease() { g_held -= bytes_; }
 
 std::string redactUrl(const std::string& url) {
   auto scheme = url.find("://");
@@ -147,7 +182,7 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
   if (!curl) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
   CURL* h = curl.get();
   HttpResponse resp;
-  Sink sink{&resp.body, options_.max_body_bytes};
+  Sink sink{&resp.body, options_.max_body_bytes, &resp.lease};
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr,
                                                                       curl_slist_free_all);
   auto add_header = [&](const std::string& hdr) {
@@ -196,6 +231,13 @@ Result<HttpResponse> HttpClient::request(const char* method, const std::string& 
       return makeError(ErrorCode::kBadResponse,
                        std::string(method) + " " + shown + ": response larger than " +
                            std::to_string(options_.max_body_bytes) + " bytes");
+    }
+    if (sink.over_budget) {
+      return makeError(ErrorCode::kUnavailable,
+                       std::string(method) + " " + shown +
+                           ": response budget exhausted: the responses of all sources in memory "
+                           "would exceed max_inflight_response_bytes (" +
+                           std::to_string(g_budget.load()) + " bytes)");
     }
     ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
     std::string what = rc == CURLE_OPERATION_TIMEDOUT

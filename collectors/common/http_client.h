@@ -27,10 +27,38 @@ struct HttpOptions {
   Duration retry_backoff = std::chrono::milliseconds(250);
 };
 
+// The memory every HTTP response being received or held may take together, across all
+// collectors: the agent's max_inflight_response_bytes (default 256 MiB). Each response's
+// body holds its share from its first byte until the response is destroyed (parsed and
+// dropped); a response that would exceed it fails ("response budget exhausted", retried next
+// poll) instead of the agent's memory growing with the number of sources (16 endless or
+// gzip-bomb sources at the per-response cap used to take 1.4 GB). 0 means no budget.
+void setResponseBudget(size_t bytes);
+size_t responseBudget();
+size_t responseBytesHeld();
+
+// A share of the response budget, given back when destroyed. Copies hold no share.
+class BudgetLease {
+ public:
+  BudgetLease() = default;
+  BudgetLease(const BudgetLease&) {}
+  BudgetLease& operator=(const BudgetLease&) { return *this; }
+  BudgetLease(BudgetLease&& o) noexcept : bytes_(o.bytes_) { o.bytes_ = 0; }
+  BudgetLease& operator=(BudgetLease&& o) noexcept;
+  ~BudgetLease();
+  // Takes `n` more bytes of the budget; false (taking nothing) if that would exceed it.
+  bool take(size_t n);
+  size_t bytes() const { return bytes_; }
+
+ private:
+  size_t bytes_ = 0;
+};
+
 struct HttpResponse {
   long status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-cased
+  BudgetLease lease;  // the body's share of the response budget
 };
 
 // A blocking HTTP(S) GET client on libcurl. Thread-compatible: one instance per collector.

@@ -13,9 +13,7 @@ Result<std::vector<scorer::Fact>> ExecCollector::collect(const CollectContext& c
   auto out = runTool(config_.tool, args, ctx);
   if (!out) return out.error();
   std::string origin = config_.argv.front() + " output";
-  auto doc = loadYamlString(*out, origin);
-  if (!doc) return makeError(ErrorCode::kBadResponse, doc.error().message);
-  auto facts = parseFactDocument(*doc, "plugin.", origin, config_.argv.front());
+  auto facts = parseFactText(*out, "plugin.", origin, config_.argv.front());
   if (!facts) return makeError(ErrorCode::kBadResponse, facts.error().message);
   return facts;
 }

@@ -55,7 +55,7 @@ TEST(ExecCollector, TheSamplePluginReportsDrillReports) {
 
 TEST(ExecCollector, TypedValuesAndNoShell) {
   auto c = build(
-      "type: exec\ncommand: [printf, '%s', "
+      "type: exec\ncommand: [printf, '%s%.0s', "
       "'{\"facts\": [{\"system\": \"p\", \"key\": \"plugin.a.flag\", \"value\": true},"
       "{\"system\": \"p\", \"key\": \"plugin.a.n\", \"value\": 2.5},"
       "{\"system\": \"p\", \"key\": \"plugin.a.s\", \"value\": \"true\"},"
