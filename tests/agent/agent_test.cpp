@@ -2,6 +2,11 @@
 #include "agent/agent.h"
 #include "agent/store.h"
 
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -204,6 +209,49 @@ TEST_F(AgentTest, FactsOfSystemNamesThatBreakTheRuleAreDropped) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.systems, 1u);
   EXPECT_EQ((*a)->knownSystems(), (std::vector<std::string>{"ok"}));
+}
+
+// A full disk, for real: the file size limit (RLIMIT_FSIZE) makes every write that would grow
+// the store's files fail (EFBIG, which SQLite reports as a disk I/O error). The
+// poll's evidence is kept in memory, the failure is counted and the agent is not ready; when
+// there is room again, both recover and nothing stored was lost.
+TEST_F(AgentTest, AFullDiskIsCountedAndNotReadyAndLosesNothing) {
+  std::string facts = dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n");
+  const std::string db = (dir_.path() / "state.db").string();
+  auto a = withFileSource(facts, "storage_path: " + db + "\n");
+  ASSERT_TRUE(a) << a.error().message;
+  Agent& agent = **a;
+  ASSERT_TRUE(agent.poll(0).ok);
+  ASSERT_TRUE(agent.storeWritable());
+
+  std::string more = "facts:\n";
+  for (int i = 0; i < 2000; ++i) {
+    more += "  - {system: s" + std::to_string(i) + ", key: file.cmdb.tier, value: '" +
+            std::string(100, 'x') + "'}\n";
+  }
+  dir_.write("facts.yaml", more);
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of being killed
+  std::error_code ec;
+  const auto wal = std::filesystem::file_size(db + "-wal", ec);
+  rlimit full = saved;
+  full.rlim_cur = std::max<rlim_t>(std::filesystem::file_size(db), ec ? 0 : wal) + 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+  const bool polled = agent.poll(0).ok;
+  const bool writable = agent.storeWritable();
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_TRUE(polled) << "the poll itself succeeds; its evidence is kept in memory";
+  EXPECT_FALSE(writable);
+  EXPECT_NE(agent.metricsText().find("opsmaturity_store_errors_total 1"), std::string::npos);
+  EXPECT_TRUE(agent.evidence().find("s1999", "file.cmdb.tier").has_value());
+  ASSERT_TRUE(agent.poll(0).ok);
+  EXPECT_TRUE(agent.storeWritable());
+  a->reset();  // closes the store; a restart restores everything the last poll stored
+  auto b = withFileSource(dir_.write("none.yaml", "facts: []\n"), "storage_path: " + db + "\n");
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_TRUE((*b)->evidence().find("s1999", "file.cmdb.tier").has_value());
 }
 
 // A store that cannot be written is visible: counted, and the agent is not ready; when it can
