@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/regex.h"
+#include "common/url.h"
 
 namespace opsm {
 
@@ -38,28 +39,13 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-std::string percentEncoded(std::string_view in) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> secretForms(std::string_view secret) {
   std::vector<std::string> forms;
   if (secret.size() < kMinSecret) return forms;
   forms.emplace_back(secret);
-  if (std::string pct = percentEncoded(secret); pct != secret) forms.push_back(pct);
+  if (std::string pct = percentEncode(secret); pct != secret) forms.push_back(pct);
   // The secret after k bytes of anything, base64-encoded: output character i covers bits
   // [6i, 6i+6) of the input, so those with 6i >= 8k and 6i+6 <= 8(k+n) depend on the secret
   // alone, whatever precedes or follows it.

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/regex.h"
 #include "common/secrets.h"
+#include "common/url.h"
 
 namespace opsm::collectors {
 
@@ -108,20 +109,7 @@ std::string redactUrl(const std::string& url) {
   return url.substr(0, host_start) + "REDACTED@" + url.substr(at + 1);
 }
 
-std::string urlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string urlEncode(const std::string& s) { return percentEncode(s); }
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { globalInit(); }
 

@@ -6,11 +6,13 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <optional>
 #include <sstream>
 
 #include "agent/agent.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
+#include "tests/support/base64.h"
 #include "tests/support/fixture_server.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -23,23 +25,30 @@ const std::vector<std::string> kSecrets = {
     "S3CRET-cmdb-token-4",   "S3CRET-redis-pass-5",   "S3CRET-restic-pass-6",
     "S3CRET-prom-pass-7"};
 
-// base64 of "ops@example.com:S3CRET-jira-password-3", as a reflected Basic header would show.
-std::string base64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(k[(val >> bits) & 0x3F]);
-      bits -= 6;
+using testing::base64;
+
+// Captures what the named loggers write, at debug level, for as long as it lives.
+class LogCapture {
+ public:
+  explicit LogCapture(std::vector<std::string> names)
+      : names_(std::move(names)), sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+    setLogLevel("debug");
+    for (const auto& n : names_) {
+      logger(n)->sinks().push_back(sink_);
+      logger(n)->set_level(spdlog::level::debug);
     }
   }
-  if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
+  ~LogCapture() {
+    for (const auto& n : names_) logger(n)->sinks().pop_back();
+    setLogLevel("info");
+  }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::vector<std::string> names_;
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
 
 TEST(Secrets, NeverInLogsMetricsEvidenceOrErrors) {
   // A server that refuses everyone and reflects what it was sent.
@@ -88,13 +97,8 @@ TEST(Secrets, NeverInLogsMetricsEvidenceOrErrors) {
   auto cfg = agent::loadConfig(dir.write("agent.yml", config), registry);
   ASSERT_TRUE(cfg) << cfg.error().message;
 
-  std::ostringstream logs;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs);
-  ASSERT_TRUE(setLogLevel("debug"));
-  for (const char* name : {"agent", "collector", "scheduler", "http"}) {
-    logger(name)->sinks().push_back(sink);
-    logger(name)->set_level(spdlog::level::debug);
-  }
+  std::optional<LogCapture> capture(std::in_place,
+                                    std::vector<std::string>{"agent", "collector", "scheduler", "http"});
   auto a = agent::Agent::create(std::move(*cfg));
   ASSERT_TRUE(a) << a.error().message;
   std::string errors;
@@ -110,15 +114,15 @@ TEST(Secrets, NeverInLogsMetricsEvidenceOrErrors) {
     }
   }
   std::string metrics = (*a)->metricsText();
-  for (const char* name : {"agent", "collector", "scheduler", "http"}) logger(name)->sinks().pop_back();
-  setLogLevel("info");
+  const std::string log_text = capture->text();
+  capture.reset();
 
-  EXPECT_NE(logs.str().find("poll failed"), std::string::npos) << logs.str();
+  EXPECT_NE(log_text.find("poll failed"), std::string::npos) << log_text;
   EXPECT_NE(errors.find("HTTP 401"), std::string::npos) << errors;
   std::vector<std::string> forbidden = kSecrets;
   forbidden.push_back(base64("ops@example.com:" + kSecrets[2]));
   for (const auto& secret : forbidden) {
-    for (const auto& [what, text] : {std::pair{"logs", logs.str()}, {"errors", errors},
+    for (const auto& [what, text] : {std::pair{"logs", log_text}, {"errors", errors},
                                      {"evidence", evidence}, {"metrics", metrics}}) {
       EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << what << ":\n" << text;
     }
@@ -161,9 +165,7 @@ TEST(Secrets, EchoedInAnyFormTheyAreRedactedAndNeverBecomeASystem) {
   ASSERT_TRUE(collectors::registerAll(registry).ok());
   auto cfg = agent::loadConfig(dir.write("agent.yml", config), registry);
   ASSERT_TRUE(cfg) << cfg.error().message;
-  std::ostringstream logs;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs);
-  for (const char* name : {"agent", "collector"}) logger(name)->sinks().push_back(sink);
+  std::optional<LogCapture> capture(std::in_place, std::vector<std::string>{"agent", "collector"});
   auto a = agent::Agent::create(std::move(*cfg));
   ASSERT_TRUE(a) << a.error().message;
   std::string errors;
@@ -177,16 +179,17 @@ TEST(Secrets, EchoedInAnyFormTheyAreRedactedAndNeverBecomeASystem) {
     }
   }
   std::string metrics = (*a)->metricsText();
-  for (const char* name : {"agent", "collector"}) logger(name)->sinks().pop_back();
+  const std::string log_text = capture->text();
+  capture.reset();
 
   EXPECT_EQ(systems, "payments\n") << "a secret became a system";
   EXPECT_NE(errors.find("HTTP 500"), std::string::npos) << errors;
-  EXPECT_NE(logs.str().find("holds a configured secret"), std::string::npos) << logs.str();
+  EXPECT_NE(log_text.find("holds a configured secret"), std::string::npos) << log_text;
   const std::vector<std::string> forbidden = {token, password, base64(token),
                                               base64("ops:" + password), token.substr(0, 5) + "ET-cmdb",
                                               "admin:S3"};
   for (const auto& secret : forbidden) {
-    for (const auto& [what, text] : {std::pair{"logs", logs.str()}, {"errors", errors},
+    for (const auto& [what, text] : {std::pair{"logs", log_text}, {"errors", errors},
                                      {"evidence", evidence}, {"metrics", metrics}}) {
       EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << what << ":\n" << text;
     }

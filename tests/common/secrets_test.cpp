@@ -2,26 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/base64.h"
+
 namespace opsm {
 namespace {
 
-// base64 as RFC 4648 has it, written independently of the code under test.
-std::string b64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(k[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
+using testing::base64;
 
 class SecretsTest : public ::testing::Test {
  protected:
@@ -43,7 +29,7 @@ TEST_F(SecretsTest, Base64OfTheSecretInsideAnyLongerTextIsFound) {
   // Whatever precedes it, at each of the three alignments, and whatever follows it.
   for (std::string user : {"", "a", "ab", "ops@example.com:", "x:"}) {
     for (std::string tail : {"", "z", "!!"}) {
-      const std::string encoded = b64(user + secret + tail);
+      const std::string encoded = base64(user + secret + tail);
       EXPECT_TRUE(holdsSecret("echo: " + encoded)) << user << " | " << tail << " -> " << encoded;
       EXPECT_NE(redactSecrets(encoded), encoded);
     }
