@@ -290,7 +290,9 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
   const std::string loc = config_.url.empty() ? "show stat on " + config_.socket
                                               : redactUrl(config_.url);
   std::vector<scorer::Fact> facts;
-  for (const auto& [system, p] : by_system) {
+  for (const auto& entry : by_system) {
+    const auto& system = entry.first;  // not a structured binding: its lambdas capture it
+    const auto& p = entry.second;
     auto add = [&](const char* key, scorer::Value v, const std::string& l) {
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
     };

@@ -128,7 +128,9 @@ Result<std::vector<scorer::Fact>> LokiCollector::collect(const CollectContext& c
   const double now = toSeconds(ctx.now);
   std::vector<scorer::Fact> facts;
   const std::string loc = redactUrl(config_.url);
-  for (const auto& [system, n] : streams) {
+  for (const auto& entry : streams) {
+    const std::string& system = entry.first;  // a lambda may not capture a structured binding
+    const auto n = entry.second;              // before C++20 in clang 14
     auto add = [&](const char* key, scorer::Value v, const std::string& path) {
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc + path});
     };

@@ -107,7 +107,9 @@ Result<std::vector<scorer::Fact>> RestCmdbCollector::collect(const CollectContex
   }
   std::vector<scorer::Fact> facts;
   const std::string loc = redactUrl(config_.url);
-  for (const auto& [system, p] : by_system) {
+  for (const auto& entry : by_system) {
+    const auto& system = entry.first;  // not a structured binding: its lambdas capture it
+    const auto& p = entry.second;
     auto add = [&](const char* key, scorer::Value v) {
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
     };

@@ -85,7 +85,9 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
 
   double now = toSeconds(ctx.now);
   std::vector<scorer::Fact> facts;
-  for (const auto& [system, p] : by_system) {
+  for (const auto& entry : by_system) {
+    const auto& system = entry.first;  // not a structured binding: its lambdas capture it
+    const auto& p = entry.second;
     auto add = [&](const char* key, scorer::Value v, const std::string& l) {
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
     };

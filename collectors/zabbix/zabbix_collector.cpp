@@ -469,7 +469,9 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
 
   std::vector<scorer::Fact> facts;
   const std::string loc = redactUrl(endpoint);
-  for (const auto& [system, p] : systems) {
+  for (const auto& entry : systems) {
+    const auto& system = entry.first;  // not a structured binding: its lambdas capture it
+    const auto& p = entry.second;
     auto add = [&](const char* prefix, const char* key, scorer::Value v, const char* method) {
       facts.push_back(scorer::Fact{prefix + std::string(key), system, std::move(v), loc + " " + method});
     };
