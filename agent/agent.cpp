@@ -127,10 +127,7 @@ PollOutcome Agent::poll(size_t index) {
           "{}: {} facts dropped: a system name it sent holds a configured secret", entry.name,
           dropped);
     }
-    auto needs = [](const std::string& s) {
-      return holdsSecret(s) ||
-             (s.find("://") != std::string::npos && s.find('@') != std::string::npos);
-    };
+    auto needs = [](const std::string& s) { return needsRedaction(s); };
     for (auto& f : *facts) {
       if (needs(f.locator)) f.locator = redactSecrets(std::move(f.locator));
       if (f.value.type() == scorer::ValueType::kString && needs(f.value.asString())) {

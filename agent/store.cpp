@@ -140,21 +140,11 @@ constexpr const char* kLegacyTables[] = {"evidence", "item_state", "score_histor
                                          "regressions"};
 
 Result<long long> pragmaInt(sqlite3* db, const char* pragma, const std::string& path) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, pragma, -1, &s, nullptr) != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(db);
-    sqlite3_finalize(s);
-    return makeError(ErrorCode::kIo, path + ": " + msg);
+  Stmt q(db, pragma);
+  if (!q.ok() || q.step() != SQLITE_ROW) {
+    return makeError(ErrorCode::kIo, path + ": not a readable store (" + sqlite3_errmsg(db) + ")");
   }
-  long long v = 0;
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  std::string msg = rc == SQLITE_ROW ? "" : sqlite3_errmsg(db);
-  sqlite3_finalize(s);
-  if (rc != SQLITE_ROW) {
-    return makeError(ErrorCode::kIo, path + ": not a readable store (" + msg + ")");
-  }
-  return v;
+  return static_cast<long long>(sqlite3_column_int64(q.raw(), 0));
 }
 
 // Creates a new store whole: schema and identity written in a temporary file that is linked
@@ -206,12 +196,14 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
     return makeError(ErrorCode::kIo, path + ": cannot open the store: " + std::strerror(errno));
   }
   const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+  auto inUse = [&](const std::string& how) {
+    return makeError(ErrorCode::kIo, path + ": the store is in use by another opsmaturity agent (" +
+                                         how + "); give each agent its own storage_path");
+  };
   if (owner) {
     std::lock_guard lock(owned_mu);
     if (owned.count(id)) {
-      return makeError(ErrorCode::kIo, path + ": the store is in use by another opsmaturity "
-                                              "agent (this process); give each agent its own "
-                                              "storage_path");
+      return inUse("this process");
     }
   }
   int lock_fd = ::open(path.c_str(), (owner ? O_RDWR : O_RDONLY) | O_CLOEXEC);
@@ -221,9 +213,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
   if (owner && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     ::close(lock_fd);
-    return makeError(ErrorCode::kIo, path + ": the store is in use by another opsmaturity agent (" +
-                                         std::strerror(e) + "); give each agent its own "
-                                         "storage_path");
+    return inUse(std::strerror(e));
   }
   char header[16] = {};
   ssize_t got = ::pread(lock_fd, header, sizeof header, 0);
@@ -276,8 +266,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
   if (!version) return version.error();
   if (*app == 0 && *version == 0) {
     // Before versioning: ours only if it holds exactly our tables.
-    Stmt q(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-               "('evidence', 'item_state', 'score_history', 'regressions')");
+    std::string names;
+    for (const char* t : kLegacyTables) names += std::string(names.empty() ? "'" : ", '") + t + "'";
+    Stmt q(db, ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (" + names +
+                ")").c_str());
     if (!q.ok() || q.step() != SQLITE_ROW ||
         sqlite3_column_int(q.raw(), 0) != static_cast<int>(std::size(kLegacyTables))) {
       return makeError(ErrorCode::kIo,

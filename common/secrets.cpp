@@ -39,6 +39,10 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+bool mayHoldUserinfo(std::string_view text) {
+  return text.find("://") != std::string_view::npos && text.find('@') != std::string_view::npos;
+}
+
 }  // namespace
 
 std::vector<std::string> secretForms(std::string_view secret) {
@@ -81,7 +85,7 @@ std::string redactSecrets(std::string text) {
       }
     }
   }
-  if (text.find("://") != std::string::npos && text.find('@') != std::string::npos) {
+  if (mayHoldUserinfo(text)) {
     static const Regex kUserinfo = *Regex::compile(R"(://[^/?#@\s]+@)");
     kUserinfo.replaceAll(&text, "://REDACTED@");
   }
@@ -95,6 +99,8 @@ bool holdsSecret(std::string_view text) {
   }
   return false;
 }
+
+bool needsRedaction(std::string_view text) { return holdsSecret(text) || mayHoldUserinfo(text); }
 
 void clearSecretsForTesting() {
   std::unique_lock lock(g_mu);

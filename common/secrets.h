@@ -27,6 +27,10 @@ std::string redactSecrets(std::string text);
 // for that reason, URL userinfo aside).
 bool holdsSecret(std::string_view text);
 
+// Whether redactSecrets would change `text`: it holds a secret, or what may be URL userinfo.
+// Cheap; for callers that copy only what needs redacting.
+bool needsRedaction(std::string_view text);
+
 // The forms of `secret` that are searched for (exposed for tests).
 std::vector<std::string> secretForms(std::string_view secret);
 

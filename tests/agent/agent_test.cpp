@@ -47,6 +47,15 @@ class AgentTest : public ::testing::Test {
     return Agent::create(std::move(*c));
   }
 
+  // withFileSource on facts.yaml (one fact of system "ok"), storing in `db`, polled once.
+  Result<std::unique_ptr<Agent>> polledWithStore(const std::string& db) {
+    auto a = withFileSource(
+        dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n"),
+        "storage_path: " + db + "\n");
+    if (a && !(*a)->poll(0).ok) return makeError(ErrorCode::kInternal, "the first poll failed");
+    return a;
+  }
+
   // Rewrites the attestations file with a new modification time.
   void rewrite(const std::string& content) {
     dir_.write("attestations.yaml", content);
@@ -216,12 +225,10 @@ TEST_F(AgentTest, FactsOfSystemNamesThatBreakTheRuleAreDropped) {
 // poll's evidence is kept in memory, the failure is counted and the agent is not ready; when
 // there is room again, both recover and nothing stored was lost.
 TEST_F(AgentTest, AFullDiskIsCountedAndNotReadyAndLosesNothing) {
-  std::string facts = dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n");
   const std::string db = (dir_.path() / "state.db").string();
-  auto a = withFileSource(facts, "storage_path: " + db + "\n");
+  auto a = polledWithStore(db);
   ASSERT_TRUE(a) << a.error().message;
   Agent& agent = **a;
-  ASSERT_TRUE(agent.poll(0).ok);
   ASSERT_TRUE(agent.storeWritable());
 
   std::string more = "facts:\n";
@@ -258,12 +265,10 @@ TEST_F(AgentTest, AFullDiskIsCountedAndNotReadyAndLosesNothing) {
 // write again, both recover. (Another connection holding the database's write lock stands in
 // for a full disk: the tests run as root, whom read-only files do not stop.)
 TEST_F(AgentTest, AStoreThatCannotWriteIsCountedAndNotReady) {
-  std::string facts = dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n");
   const std::string db = (dir_.path() / "state.db").string();
-  auto a = withFileSource(facts, "storage_path: " + db + "\n");
+  auto a = polledWithStore(db);
   ASSERT_TRUE(a) << a.error().message;
   Agent& agent = **a;
-  ASSERT_TRUE(agent.poll(0).ok);
   EXPECT_TRUE(agent.storeWritable());
 
   sqlite3* other = nullptr;
