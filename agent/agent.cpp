@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "agent/documents.h"
 #include "collectors/common/http_client.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -22,7 +23,11 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
                      config.rules_dir + ": the rule pack has no item rule files");
   }
   std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(*pack)));
-  if (auto st = agent->refreshAttestations(); !st) return st.error();
+  auto tokens = agent->loadTokens();
+  if (!tokens) return tokens.error();
+  agent->tokens_ = std::move(*tokens);
+  // Attestations of the API kept as evidence by a store of schema 1 (before approval existed).
+  std::vector<scorer::Evidence> legacy_attestations;
   if (!agent->config_.storage_path.empty()) {
     auto db = Store::open(agent->config_.storage_path);
     if (!db) return db.error();
@@ -36,7 +41,8 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     for (auto& e : *evidence) {
       if (e.source.collector == "config" || e.source.collector == scorer::kAttestationSource) continue;
       if (e.source.collector == scorer::kApiAttestationSource) {
-        agent->api_attestations_[{e.system, e.key}] = e;
+        legacy_attestations.push_back(std::move(e));
+        continue;
       }
       if (!agent->mine(e.system)) continue;
       by_collector[e.source.collector].push_back(std::move(e));
@@ -54,7 +60,76 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     logger("agent")->info("{}: restored {} pieces of evidence and {} item levels",
                           agent->config_.storage_path, restored, items->size());
   }
+  auto ledger = Ledger::open(agent->db_.get());
+  if (!ledger) return ledger.error();
+  agent->ledger_ = std::move(*ledger);
+  if (!legacy_attestations.empty()) {
+    // Into the ledger, pending: nobody approved them (they count as before unless
+    // require_approval is set), then out of the evidence table, in that order.
+    std::vector<scorer::Attestation> records;
+    for (const auto& e : legacy_attestations) {
+      if (!scorer::isAttestationKey(e.key) || !e.value.isBool()) continue;
+      scorer::Attestation a;
+      a.system = e.system;
+      a.criterion = e.key.substr(scorer::attestationKey("").size());
+      a.met = e.value.asBool();
+      // The locator was "POST /api/v1/attestations request body by <who>: <document>".
+      const std::string& loc = e.source.locator;
+      auto by = loc.find(" by ");
+      auto colon = by == std::string::npos ? std::string::npos : loc.find(": ", by + 4);
+      a.attested_by = colon == std::string::npos ? "unknown" : loc.substr(by + 4, colon - by - 4);
+      a.document = colon == std::string::npos ? loc : loc.substr(colon + 2);
+      a.date = e.observed_at;
+      a.expires = e.expires_at;
+      a.comment = "imported from a store of schema 1 (before approval existed)";
+      records.push_back(std::move(a));
+    }
+    if (auto st = agent->ledger_->import(std::move(records), agent->clock_()); !st) return st.error();
+    if (auto st = agent->db_->replaceEvidence(scorer::kApiAttestationSource, {}); !st) {
+      return st.error();
+    }
+  }
+  if (auto st = agent->refreshAttestations(); !st) return st.error();
+  agent->publishAttestations();
   return agent;
+}
+
+Result<std::shared_ptr<const Tokens>> Agent::loadTokens() const {
+  Tokens tokens;
+  if (!config_.tokens_file.empty()) {
+    auto loaded = Tokens::load(config_.tokens_file);
+    if (!loaded) return loaded.error();
+    tokens = std::move(*loaded);
+  }
+  if (!config_.api_token.empty()) {
+    if (auto st = tokens.addToken("admin", Role::kAdmin, config_.api_token); !st) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       config_.file + ": api_token: " + st.error().message +
+                           " (it is the admin token, named 'admin': no token in tokens_file "
+                           "may be named 'admin' or be the same token)");
+    }
+  }
+  return std::make_shared<const Tokens>(std::move(tokens));
+}
+
+std::optional<Principal> Agent::authenticate(std::string_view token) const {
+  std::shared_ptr<const Tokens> tokens;
+  {
+    std::lock_guard lock(tokens_mu_);
+    tokens = tokens_;
+  }
+  return tokens ? tokens->find(token) : std::nullopt;
+}
+
+bool Agent::acceptsTokens() const {
+  std::lock_guard lock(tokens_mu_);
+  return tokens_ && !tokens_->empty();
+}
+
+void Agent::publishAttestations() {
+  auto ev = ledger_->evidence(clock_(), config_.require_approval);
+  store_.replaceFromCollector(scorer::kApiAttestationSource, std::move(ev.api));
+  store_.replaceFromCollector(scorer::kAttestationSource, std::move(ev.file));
 }
 
 Status Agent::refreshAttestations() {
@@ -64,11 +139,12 @@ Status Agent::refreshAttestations() {
   auto mtime = std::filesystem::last_write_time(file, ec);
   if (ec) return makeError(ErrorCode::kNotFound, file + ": cannot read attestations file");
   if (mtime == attestations_mtime_) return Status::success();
-  auto evidence = scorer::loadAttestations(file, pack_, clock_());
-  if (!evidence) return evidence.error();
-  logger("agent")->info("{}: {} attestations loaded", file, evidence->size());
-  store_.replaceFromCollector(scorer::kAttestationSource, std::move(*evidence));
+  auto records = scorer::loadAttestationFile(file, pack_, clock_());
+  if (!records) return records.error();
+  logger("agent")->info("{}: {} attestations loaded", file, records->size());
+  ledger_->setFileAttestations(std::move(*records), file, clock_());
   attestations_mtime_ = mtime;
+  publishAttestations();
   return Status::success();
 }
 
@@ -277,8 +353,14 @@ void Agent::rescore() {
     logger("agent")->error("attestations not reloaded, keeping the previous ones: {}",
                            st.error().message);
   }
-  std::vector<std::string> systems = knownSystems();
   TimePoint now = clock_();
+  publishAttestations();  // what counts changes with time too (expiry)
+  const auto waived = ledger_->waived(now);
+  auto waivedOf = [&](const std::string& system) -> const std::set<std::string>* {
+    auto w = waived.find(system);
+    return w == waived.end() ? nullptr : &w->second;
+  };
+  std::vector<std::string> systems = knownSystems();
   std::map<std::string, bool> collector_ok;
   std::map<std::string, uint64_t> successful_polls;
   {
@@ -322,7 +404,7 @@ void Agent::rescore() {
       stale_ratio[system] = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
       // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
       scorer::buildIndex(own, defaults, &index);
-      scorer::EvalContext ctx{own, now, &index};
+      scorer::EvalContext ctx{own, now, &index, nullptr, waivedOf(system)};
       scores.push_back(scorer::scoreSystem(system, pack_, ctx, fast));
     });
   }
@@ -388,6 +470,22 @@ void Agent::rescore() {
   }
   metrics_->setStaleRatios(stale_ratio);
   metrics_->setAttestationExpiries(attestation_expiry);
+  {
+    Metrics::LedgerView view;
+    for (const auto& a : ledger_->attestations()) {
+      const std::string state = scorer::effectiveState(a, now);
+      ++view.attestation_states[state];
+      if ((state == "pending" || state == "approved") &&
+          (a.document_status == "changed" || a.document_status == "missing") && mine(a.system)) {
+        view.flagged_documents[{a.system, a.criterion, a.document_status}] = 1;
+      }
+    }
+    for (const auto& x : ledger_->waivers()) {
+      ++view.waiver_states[effectiveState(x, now)];
+      if (inForce(x, now) && mine(x.system)) view.waiver_expiries[{x.system, x.criterion}] = x.expires;
+    }
+    metrics_->setLedger(view);
+  }
   metrics_->scored(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                    scores.size());
   std::lock_guard lock(scores_mu_);
@@ -398,7 +496,7 @@ void Agent::rescore() {
   }
 }
 
-Status Agent::reload() {
+Status Agent::reload(const std::string& actor) {
   auto pack = scorer::loadRulePack(config_.rules_dir);
   if (!pack) return pack.error();
   if (pack->items.empty()) {
@@ -406,9 +504,11 @@ Status Agent::reload() {
                      config_.rules_dir + ": the rule pack has no item rule files");
   }
   if (!config_.attestations_file.empty()) {
-    auto att = scorer::loadAttestations(config_.attestations_file, *pack, clock_());
+    auto att = scorer::loadAttestationFile(config_.attestations_file, *pack, clock_());
     if (!att) return att.error();
   }
+  auto tokens = loadTokens();
+  if (!tokens) return tokens.error();
   // The regression baseline survives a reload for the criteria whose rules did not change:
   // reloading (even in a loop) cannot hide a real regression, and what new rules decide is
   // never counted as one.
@@ -419,13 +519,48 @@ Status Agent::reload() {
     pack_ = std::move(*pack);
     scores_.clear();
   }
+  {
+    std::lock_guard lock(tokens_mu_);
+    tokens_ = std::move(*tokens);
+  }
   attestations_mtime_ = {};
   rescore();
-  logger("agent")->info("reloaded the rule pack ({} items) and attestations", pack_.items.size());
+  storeWrote(ledger_->audit(actor, "reload",
+                            "rule pack " + config_.rules_dir + " (" +
+                                std::to_string(pack_.items.size()) + " items), attestations and "
+                                "tokens",
+                            clock_()),
+             "audit log");
+  logger("agent")->info("{} reloaded the rule pack ({} items), attestations and tokens", actor,
+                        pack_.items.size());
   return Status::success();
 }
 
-Result<size_t> Agent::addAttestations(const std::string& body) {
+namespace {
+
+// The criterion of `id` in the pack, or null.
+const scorer::Criterion* criterionOf(const scorer::RulePack& pack, const std::string& id) {
+  for (const auto& item : pack.items) {
+    for (const auto& level : item.levels) {
+      for (const auto& c : level.criteria) {
+        if (c.id == id) return &c;
+      }
+    }
+  }
+  return nullptr;
+}
+
+Error storeFailed(const Error& e) {
+  // The writer learns it was not kept, not where the store is.
+  return makeError(ErrorCode::kIo, "not stored; nothing was changed (see the agent's log): " +
+                                       std::string(e.code == ErrorCode::kIo ? "store error"
+                                                                            : e.message));
+}
+
+}  // namespace
+
+Result<std::vector<scorer::Attestation>> Agent::addAttestations(const std::string& body,
+                                                                const Principal& who) {
   auto doc = loadYamlString(body, "request body");
   if (!doc) return doc.error();
   // One attestation object is a list of one. (Node::reset rebinds; assignment would
@@ -440,53 +575,184 @@ Result<size_t> Agent::addAttestations(const std::string& body) {
     wrapped["attestations"] = list;
     root.reset(wrapped);
   }
-  auto evidence = scorer::parseAttestations(root, "request body", pack_, clock_(),
-                                            scorer::kApiAttestationSource);
-  if (!evidence) return evidence.error();
-  if (evidence->empty()) {
+  // The author is who holds the token: attested_by may be left out, or must be that name.
+  if (root.IsMap() && root["attestations"].IsSequence()) {
+    for (auto a : root["attestations"]) {
+      if (!a.IsMap()) continue;
+      if (a["approved_by"]) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "request body: approved_by: an attestation is approved through "
+                         "POST /api/v1/attestations/{id}/approve, by someone else");
+      }
+      if (!a["attested_by"]) {
+        a["attested_by"] = who.name;
+      } else if (!a["attested_by"].IsScalar() || a["attested_by"].Scalar() != who.name) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "request body: attested_by: an attestation through the API is made by "
+                         "the token's holder (" + who.name + "); leave attested_by out");
+      }
+    }
+  }
+  std::vector<scorer::Attestation> records;
+  {
+    std::lock_guard lock(scores_mu_);  // the pack may be swapped by a reload
+    auto parsed = scorer::parseAttestationRecords(root, "request body", pack_, clock_());
+    if (!parsed) return parsed.error();
+    records = std::move(*parsed);
+  }
+  if (records.empty()) {
     return makeError(ErrorCode::kInvalidArgument, "request body: no attestation in it");
   }
   // Only for systems the agent scores: a typo must not make a phantom system kept for good.
   const auto known = knownSystems();
-  for (const auto& e : *evidence) {
-    if (!std::binary_search(known.begin(), known.end(), e.system)) {
+  for (const auto& a : records) {
+    if (!std::binary_search(known.begin(), known.end(), a.system)) {
       return makeError(ErrorCode::kInvalidArgument,
-                       "request body: system '" + e.system +
+                       "request body: system '" + a.system +
                            "' is not a system this agent scores (declared in its config or "
                            "reported by a source)");
     }
-    if (e.expires_at <= clock_()) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "request body: the attestation of " +
-                           e.key.substr(scorer::attestationKey("").size()) + " for " +
-                           e.system + " has already expired");
+    if (a.expires <= clock_()) {
+      return makeError(ErrorCode::kInvalidArgument, "request body: the attestation of " +
+                                                        a.criterion + " for " + a.system +
+                                                        " has already expired");
     }
   }
-  size_t n = evidence->size();
-  {
-    std::lock_guard lock(api_mu_);
-    auto next = api_attestations_;
-    for (auto& e : *evidence) {
-      e.source.locator = "POST /api/v1/attestations " + e.source.locator;
-      next[{e.system, e.key}] = std::move(e);
+  auto added = ledger_->attest(std::move(records), who, clock_());
+  if (!added) {
+    storeWrote(added.error(), "attestations");
+    return storeFailed(added.error());
+  }
+  storeWrote(Status::success(), "attestations");
+  logger("agent")->info("{}: {} attestation(s) received through the API", who.name,
+                        added->size());
+  rescore();
+  return added;
+}
+
+Result<scorer::Attestation> Agent::decideAttestation(int64_t id, Ledger::Decision decision,
+                                                     const Principal& who,
+                                                     const std::string& comment) {
+  auto decided = ledger_->decideAttestation(id, decision, who, comment, clock_());
+  if (!decided) {
+    if (decided.error().code != ErrorCode::kIo) return decided.error();
+    storeWrote(decided.error(), "attestation decision");
+    return storeFailed(decided.error());
+  }
+  logger("agent")->info("{}: attestation #{} ({} {}) {}", who.name, id, decided->system,
+                        decided->criterion, decided->state);
+  rescore();
+  return decided;
+}
+
+Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
+  auto doc = loadYamlString(body, "request body");
+  if (!doc) return doc.error();
+  const std::string origin = "request body";
+  auto parsed = guardYaml(origin, [&]() -> Result<Waiver> {
+    const YAML::Node& w = *doc;
+    if (!w.IsMap()) return fieldError(origin, w, "waiver", "expected a JSON object");
+    if (auto st = checkKeys(origin, w,
+                            {"system", "criterion", "justification", "risk", "expires"},
+                            "waiver");
+        !st) {
+      return st.error();
     }
-    std::vector<scorer::Evidence> all;
-    for (const auto& [_, e] : next) all.push_back(e);
-    if (db_) {
-      auto st = db_->replaceEvidence(scorer::kApiAttestationSource, all);
-      storeWrote(st, "attestations");
-      if (!st) {
-        // The writer learns it was not kept, not where the store is.
-        return makeError(ErrorCode::kIo, "the attestations could not be stored; nothing was "
-                                         "changed (see the agent's log)");
+    Waiver x;
+    for (auto [field, out] : {std::pair{"system", &x.system}, std::pair{"criterion", &x.criterion},
+                              std::pair{"justification", &x.justification},
+                              std::pair{"risk", &x.risk}}) {
+      auto v = readString(origin, w, field);
+      if (!v) return v.error();
+      if (v->empty()) return fieldError(origin, w, field, "is required");
+      *out = *v;
+    }
+    if (x.risk != "low" && x.risk != "medium" && x.risk != "high") {
+      return fieldError(origin, w["risk"], "risk", "must be low, medium or high");
+    }
+    if (x.justification.size() < 10) {
+      return fieldError(origin, w["justification"], "justification",
+                        "must say why (at least 10 characters)");
+    }
+    auto expires_text = readString(origin, w, "expires");
+    if (!expires_text) return expires_text.error();
+    if (expires_text->empty()) {
+      return fieldError(origin, w, "expires", "is required: a waiver always ends");
+    }
+    auto expires = parseDate(*expires_text);
+    if (!expires) return fieldError(origin, w["expires"], "expires", expires.error().message);
+    if (*expires <= clock_()) return fieldError(origin, w["expires"], "expires", "is in the past");
+    if (*expires > clock_() + std::chrono::hours(24 * 366)) {
+      return fieldError(origin, w["expires"], "expires",
+                        "is more than a year away: a waiver is reviewed at least yearly");
+    }
+    x.expires = *expires;
+    {
+      std::lock_guard lock(scores_mu_);
+      if (!criterionOf(pack_, x.criterion)) {
+        return fieldError(origin, w["criterion"], "criterion",
+                          "no criterion " + x.criterion + " in the rule pack");
       }
     }
-    store_.replaceFromCollector(scorer::kApiAttestationSource, std::move(all));
-    api_attestations_ = std::move(next);
+    return x;
+  });
+  if (!parsed) return parsed.error();
+  const auto known = knownSystems();
+  if (!std::binary_search(known.begin(), known.end(), parsed->system)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "request body: system '" + parsed->system +
+                         "' is not a system this agent scores");
   }
-  logger("agent")->info("{} attestation(s) received through the API", n);
+  auto added = ledger_->requestWaiver(std::move(*parsed), who, clock_());
+  if (!added) {
+    storeWrote(added.error(), "waiver");
+    return storeFailed(added.error());
+  }
+  logger("agent")->info("{}: waiver #{} asked for ({} {})", who.name, added->id, added->system,
+                        added->criterion);
+  return added;
+}
+
+Result<Waiver> Agent::decideWaiver(int64_t id, Ledger::Decision decision, const Principal& who,
+                                   const std::string& comment) {
+  auto decided = ledger_->decideWaiver(id, decision, who, comment, clock_());
+  if (!decided) {
+    if (decided.error().code != ErrorCode::kIo) return decided.error();
+    storeWrote(decided.error(), "waiver decision");
+    return storeFailed(decided.error());
+  }
+  logger("agent")->info("{}: waiver #{} ({} {}) {}", who.name, id, decided->system,
+                        decided->criterion, decided->state);
   rescore();
-  return n;
+  return decided;
+}
+
+size_t Agent::checkDocuments() {
+  const TimePoint now = clock_();
+  size_t checked = 0;
+  for (const auto& a : ledger_->attestations()) {
+    if (!a.id) continue;  // the file's: their record is the file
+    const std::string state = scorer::effectiveState(a, now);
+    if (state != "pending" && state != "approved") continue;
+    if (a.document_checked_at != TimePoint{} &&
+        now - a.document_checked_at < config_.document_check_interval) {
+      continue;
+    }
+    auto found = checkDocument(a.document, a.document_sha256, config_.document_roots,
+                               std::chrono::seconds(10));
+    storeWrote(ledger_->recordDocumentCheck(a.id, found.sha256, found.status, found.detail,
+                                            clock_()),
+               "document check");
+    if (found.status != a.document_status) {
+      logger("agent")->log(found.status == "ok" || found.status == "not_fetched"
+                               ? spdlog::level::info
+                               : spdlog::level::warn,
+                           "attestation #{} ({} {}): document {}: {}", a.id, a.system,
+                           a.criterion, found.status, redactSecrets(found.detail));
+    }
+    ++checked;
+  }
+  return checked;
 }
 
 std::vector<scorer::RegressionEvent> Agent::regressions() const {
@@ -499,7 +765,9 @@ std::optional<scorer::SystemScore> Agent::explainedScore(const std::string& syst
   if (std::find(known.begin(), known.end(), system) == known.end()) return std::nullopt;
   auto evidence = store_.snapshot(system);
   auto unknown_to = unknownTo(system);
-  scorer::EvalContext ctx{evidence, clock_(), nullptr, &unknown_to};
+  const TimePoint now = clock_();
+  auto waived = ledger_->waived(now)[system];
+  scorer::EvalContext ctx{evidence, now, nullptr, &unknown_to, &waived};
   std::lock_guard lock(scores_mu_);  // the pack may be swapped by a reload
   return scorer::scoreSystem(system, pack_, ctx, config_.scoring);
 }

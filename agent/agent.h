@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/auth.h"
 #include "agent/config.h"
+#include "agent/ledger.h"
 #include "agent/metrics.h"
 #include "agent/store.h"
 #include "common/result.h"
@@ -78,18 +80,39 @@ class Agent {
   const scorer::EvidenceStore& evidence() const { return store_; }
   Store* durableStore() { return db_.get(); }
 
-  // Adds attestations from a JSON body ({"attestations": [...]} or one attestation object),
-  // validated like the attestations file; replaces earlier API attestations of the same
-  // system and criterion, stores them durably and rescores. Returns how many were accepted;
-  // an invalid body changes nothing.
-  Result<size_t> addAttestations(const std::string& body);
+  // Who holds `token` (tokens file, api_token), or nullopt.
+  std::optional<Principal> authenticate(std::string_view token) const;
+  // Whether any token is configured (else writes are disabled).
+  bool acceptsTokens() const;
 
-  // Re-reads the rule pack and the attestations file and rescores. A broken rule pack or
-  // attestations file keeps the running ones and returns why. Level changes caused by new
+  // Adds attestations by `who` from a JSON body ({"attestations": [...]} or one attestation
+  // object), validated like the attestations file (attested_by, when given, must be who's
+  // name); they start pending (docs/attestations.md), are stored durably with their audit
+  // entries, and the agent rescores. An invalid body changes nothing.
+  Result<std::vector<scorer::Attestation>> addAttestations(const std::string& body,
+                                                           const Principal& who);
+  // Approves, rejects or revokes an attestation (Ledger::decideAttestation), then rescores.
+  Result<scorer::Attestation> decideAttestation(int64_t id, Ledger::Decision decision,
+                                                const Principal& who,
+                                                const std::string& comment);
+  // Asks for a waiver from a JSON body {system, criterion, justification, risk, expires}.
+  Result<Waiver> addWaiver(const std::string& body, const Principal& who);
+  Result<Waiver> decideWaiver(int64_t id, Ledger::Decision decision, const Principal& who,
+                              const std::string& comment);
+  const Ledger& ledger() const { return *ledger_; }
+
+  // Fetches the documents of the API's attestations not checked within
+  // document_check_interval (or never) and records what it found (agent/documents.h).
+  // Returns how many were checked. Blocking: run it off the I/O thread.
+  size_t checkDocuments();
+
+  // Re-reads the rule pack, the attestations file and the tokens file and rescores; audited
+  // with `actor` (a token's name, or "SIGHUP"). A broken rule pack, attestations file or
+  // tokens file keeps the running ones and returns why. Level changes caused by new
   // rules are not regressions: the baseline is kept only for criteria whose rules did not
   // change (RegressionTracker::carryOver). Collectors, listen address
   // and storage are read at start only. Call from the thread that rescores.
-  Status reload();
+  Status reload(const std::string& actor = "SIGHUP");
   scorer::EvidenceStore& evidence() { return store_; }
 
   // Re-reads the attestations file if it changed since it was last read. A broken file is
@@ -111,8 +134,13 @@ class Agent {
   std::filesystem::file_time_type attestations_mtime_{};
   scorer::RegressionTracker tracker_;
   std::unique_ptr<Store> db_;  // durable state; null without storage_path
-  std::mutex api_mu_;
-  std::map<std::pair<std::string, std::string>, scorer::Evidence> api_attestations_;
+  std::unique_ptr<Ledger> ledger_;
+  mutable std::mutex tokens_mu_;
+  std::shared_ptr<const Tokens> tokens_;
+  // The tokens of the tokens file and api_token.
+  Result<std::shared_ptr<const Tokens>> loadTokens() const;
+  // Puts the evidence of the attestations that count now into the evidence store.
+  void publishAttestations();
   TimePoint last_prune_{};
   std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded

@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <algorithm>
+#include <functional>
 #include <optional>
+#include <variant>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -66,27 +68,48 @@ void writeEvidence(Writer& w, const scorer::Evidence& e, TimePoint now) {
   w.EndObject();
 }
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A query component percent-decoded ('+' is a space, as forms send it); a malformed escape
+// is kept as it is.
+std::string percentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() &&
+               hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::string query(const HttpRequest& r, const std::string& name) {
   auto q = r.target.find('?');
   if (q == std::string::npos) return "";
-  std::string rest = r.target.substr(q + 1);
+  std::string_view rest = std::string_view(r.target).substr(q + 1);
   size_t start = 0;
   while (start <= rest.size()) {
     size_t end = rest.find('&', start);
     if (end == std::string::npos) end = rest.size();
-    std::string kv = rest.substr(start, end - start);
-    if (kv.rfind(name + "=", 0) == 0) return kv.substr(name.size() + 1);
+    std::string_view kv = rest.substr(start, end - start);
+    auto eq = kv.find('=');
+    if (percentDecode(kv.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? "" : percentDecode(kv.substr(eq + 1));
+    }
     start = end + 1;
   }
   return "";
-}
-
-// Compares without stopping at the first difference, so timing tells nothing of the token.
-bool constantTimeEqual(const std::string& a, const std::string& b) {
-  if (a.size() != b.size() || b.empty()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 HttpReply systems(Agent& agent) {
@@ -115,6 +138,21 @@ HttpReply system(Agent& agent, const std::string& id) {
   if (!explained) return error(404, "no system '" + id + "' is scored by this agent");
   const scorer::SystemScore* it = &*explained;
   TimePoint now = Clock::now();
+  std::map<std::string, std::vector<scorer::Attestation>> attested;
+  for (auto& a : agent.ledger().attestations()) {
+    const std::string state = scorer::effectiveState(a, now);
+    if (a.system != id || (state != "pending" && state != "approved" && state != "expired")) {
+      continue;
+    }
+    attested[a.criterion].push_back(std::move(a));
+  }
+  std::map<std::string, std::vector<Waiver>> waived;
+  for (auto& x : agent.ledger().waivers()) {
+    const std::string state = effectiveState(x, now);
+    if (x.system == id && (state == "pending" || state == "approved")) {
+      waived[x.criterion].push_back(std::move(x));
+    }
+  }
   const auto& model = agent.rules().model;
   rapidjson::StringBuffer buf;
   Writer w(buf);
@@ -125,6 +163,12 @@ HttpReply system(Agent& agent, const std::string& id) {
   w.Double(it->level);
   w.Key("progress");
   w.Double(it->progress);
+  w.Key("level_with_waivers");  // counting waived criteria as passed (docs/attestations.md)
+  w.Double(it->level_with_waivers);
+  w.Key("progress_with_waivers");
+  w.Double(it->progress_with_waivers);
+  w.Key("waived");
+  w.Int(it->waived);
   w.Key("dimensions");  // progress per dimension of the standard (§5)
   w.StartObject();
   for (int d = 0; d < scorer::kDimensions; ++d) {
@@ -154,6 +198,12 @@ HttpReply system(Agent& agent, const std::string& id) {
     }
     w.Key("progress");
     w.Double(d.progress);
+    w.Key("level_with_waivers");
+    if (d.applicable) {
+      w.Double(d.level_with_waivers);
+    } else {
+      w.Null();
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -183,6 +233,14 @@ HttpReply system(Agent& agent, const std::string& id) {
     }
     w.Key("progress");
     w.Double(item.progress);
+    w.Key("level_with_waivers");
+    if (item.applicable) {
+      w.Int(item.level_with_waivers);
+    } else {
+      w.Null();
+    }
+    w.Key("waived");
+    w.Int(item.waived);
     w.Key("dimensions");
     w.StartObject();
     for (int d = 0; d < scorer::kDimensions; ++d) {
@@ -206,6 +264,8 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Int(c.criterion->level);
       w.Key("state");
       w.String(scorer::criterionStateName(c.state));
+      w.Key("waived");  // not passed, and a waiver is in force: passed with waivers only
+      w.Bool(c.waived);
       w.Key("dimensions");
       w.StartArray();
       for (int d = 0; d < scorer::kDimensions; ++d) {
@@ -238,6 +298,26 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.StartArray();
       for (const auto& k : c.criterion->hints) {
         if (auto e = agent.evidence().find(it->system, k)) writeEvidence(w, *e, now);
+      }
+      w.EndArray();
+      // The attestations (not rejected, revoked or superseded) and waivers (pending or in
+      // force) of the criterion: what a person said of it and what is waiting for approval.
+      w.Key("attestations");
+      w.StartArray();
+      if (auto a = attested.find(c.criterion->id); a != attested.end()) {
+        for (const auto& one : a->second) {
+          std::string text = toJson(one, &now, agent.config().require_approval);
+          w.RawValue(text.c_str(), text.size(), rapidjson::kObjectType);
+        }
+      }
+      w.EndArray();
+      w.Key("waivers");
+      w.StartArray();
+      if (auto x = waived.find(c.criterion->id); x != waived.end()) {
+        for (const auto& one : x->second) {
+          std::string text = toJson(one, &now);
+          w.RawValue(text.c_str(), text.size(), rapidjson::kObjectType);
+        }
       }
       w.EndArray();
       w.EndObject();
@@ -314,14 +394,222 @@ HttpReply regressions(Agent& agent) {
   return json(200, buf.GetString());
 }
 
-HttpReply postAttestations(Agent& agent, const HttpRequest& r) {
-  if (auto denied = requireAdmin(agent, r, "the attestation API")) return *denied;
-  if (!hasMediaType(r, "application/json")) {
-    return error(415, "send the attestations as application/json");
+unsigned statusOf(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kIo:
+      return 503;
+    default:
+      return 500;
   }
-  auto added = agent.addAttestations(r.body);
-  if (!added) return error(added.error().code == ErrorCode::kIo ? 503 : 400, added.error().message);
-  return json(201, "{\"accepted\": " + std::to_string(*added) + "}");
+}
+
+// The principal of a request with at least `role`, or the reply refusing it.
+std::variant<Principal, HttpReply> authorize(const Agent& agent, const HttpRequest& r, Role role,
+                                             const std::string& what) {
+  Principal who;
+  if (auto denied = requireRole(agent, r, role, what, &who)) return *denied;
+  return who;
+}
+
+// A decision's optional body: {"comment": "..."} as application/json, or nothing.
+Result<std::string> decisionComment(const HttpRequest& r) {
+  if (r.body.empty()) return std::string();
+  if (!hasMediaType(r, "application/json")) {
+    return makeError(ErrorCode::kInvalidArgument, "send the comment as application/json");
+  }
+  auto doc = collectors::parseJson(r.body, "request body");
+  if (!doc) return makeError(ErrorCode::kInvalidArgument, doc.error().message);
+  if (!doc->IsObject()) {
+    return makeError(ErrorCode::kInvalidArgument, "request body: expected {\"comment\": \"...\"}");
+  }
+  for (const auto& m : doc->GetObject()) {
+    if (std::string(m.name.GetString()) != "comment" || !m.value.IsString()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       std::string("request body: unknown field '") + m.name.GetString() +
+                           "' (a decision takes only a comment)");
+    }
+  }
+  return std::string(doc->HasMember("comment") ? (*doc)["comment"].GetString() : "");
+}
+
+std::optional<Ledger::Decision> decisionOf(const std::string& verb) {
+  if (verb == "approve") return Ledger::Decision::kApprove;
+  if (verb == "reject") return Ledger::Decision::kReject;
+  if (verb == "revoke") return Ledger::Decision::kRevoke;
+  return std::nullopt;
+}
+
+// "/api/v1/attestations/12/approve" under `prefix` -> (12, "approve"); id 0 when malformed.
+std::pair<int64_t, std::string> idAndVerb(const std::string& path, const std::string& prefix) {
+  std::string rest = path.substr(prefix.size());
+  std::string id_text = rest.substr(0, rest.find('/'));
+  std::string verb = rest.find('/') == std::string::npos ? "" : rest.substr(rest.find('/') + 1);
+  if (id_text.empty() || id_text.size() > 18 ||
+      id_text.find_first_not_of("0123456789") != std::string::npos) {
+    return {0, verb};
+  }
+  return {std::stoll(id_text), verb};
+}
+
+template <typename Record>
+HttpReply listReply(const char* key, const std::vector<Record>& records,
+                    const std::function<std::string(const Record&)>& render) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key(key);
+  w.StartArray();
+  for (const auto& r : records) {
+    std::string one = render(r);
+    w.RawValue(one.c_str(), one.size(), rapidjson::kObjectType);
+  }
+  w.EndArray();
+  w.EndObject();
+  return json(200, buf.GetString());
+}
+
+HttpReply attestations(Agent& agent, const HttpRequest& r) {
+  const std::string path = r.path();
+  const TimePoint now = Clock::now();
+  const bool approval = agent.config().require_approval;
+  auto render = [&](const scorer::Attestation& a) { return toJson(a, &now, approval); };
+  if (path == "/api/v1/attestations") {
+    if (r.method == "POST") {
+      auto who = authorize(agent, r, Role::kAttester, "attesting");
+      if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
+      if (!hasMediaType(r, "application/json")) {
+        return error(415, "send the attestations as application/json");
+      }
+      auto added = agent.addAttestations(r.body, std::get<Principal>(who));
+      if (!added) return error(statusOf(added.error()), added.error().message);
+      auto reply = listReply<scorer::Attestation>("attestations", *added, render);
+      reply.status = 201;
+      // `accepted`, as before lifecycle existed, for scripts that count.
+      reply.body = "{\"accepted\": " + std::to_string(added->size()) + ", " + reply.body.substr(1);
+      return reply;
+    }
+    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET or POST");
+    const std::string system = query(r, "system"), criterion = query(r, "criterion"),
+                      state = query(r, "state");
+    std::vector<scorer::Attestation> out;
+    for (auto& a : agent.ledger().attestations()) {
+      if (!system.empty() && a.system != system) continue;
+      if (!criterion.empty() && a.criterion != criterion) continue;
+      if (!state.empty() && scorer::effectiveState(a, now) != state) continue;
+      out.push_back(std::move(a));
+    }
+    // Newest first.
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.created_at > b.created_at;
+    });
+    return listReply<scorer::Attestation>("attestations", out, render);
+  }
+  auto [id, verb] = idAndVerb(path, "/api/v1/attestations/");
+  if (!id) return error(404, "no such attestation: " + path);
+  if (verb.empty()) {
+    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET");
+    auto a = agent.ledger().attestation(id);
+    if (!a) return error(404, "no attestation #" + std::to_string(id));
+    return json(200, render(*a));
+  }
+  auto decision = decisionOf(verb);
+  if (!decision) return error(404, "no such action: " + verb + " (approve, reject, revoke)");
+  if (r.method != "POST") return error(405, "use POST");
+  auto who = authorize(agent, r, *decision == Ledger::Decision::kRevoke ? Role::kAttester
+                                                                        : Role::kApprover,
+                       verb == "revoke" ? "revoking" : "deciding on attestations");
+  if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
+  auto comment = decisionComment(r);
+  if (!comment) return error(400, comment.error().message);
+  auto decided = agent.decideAttestation(id, *decision, std::get<Principal>(who), *comment);
+  if (!decided) return error(statusOf(decided.error()), decided.error().message);
+  return json(200, render(*decided));
+}
+
+HttpReply waivers(Agent& agent, const HttpRequest& r) {
+  const std::string path = r.path();
+  const TimePoint now = Clock::now();
+  auto render = [&](const Waiver& x) { return toJson(x, &now); };
+  if (path == "/api/v1/waivers") {
+    if (r.method == "POST") {
+      auto who = authorize(agent, r, Role::kAttester, "asking for waivers");
+      if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
+      if (!hasMediaType(r, "application/json")) return error(415, "send the waiver as application/json");
+      auto added = agent.addWaiver(r.body, std::get<Principal>(who));
+      if (!added) return error(statusOf(added.error()), added.error().message);
+      return json(201, render(*added));
+    }
+    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET or POST");
+    const std::string system = query(r, "system"), criterion = query(r, "criterion"),
+                      state = query(r, "state");
+    std::vector<Waiver> out;
+    for (auto& x : agent.ledger().waivers()) {
+      if (!system.empty() && x.system != system) continue;
+      if (!criterion.empty() && x.criterion != criterion) continue;
+      if (!state.empty() && effectiveState(x, now) != state) continue;
+      out.push_back(std::move(x));
+    }
+    std::reverse(out.begin(), out.end());  // newest first
+    return listReply<Waiver>("waivers", out, render);
+  }
+  auto [id, verb] = idAndVerb(path, "/api/v1/waivers/");
+  if (!id) return error(404, "no such waiver: " + path);
+  if (verb.empty()) {
+    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET");
+    auto x = agent.ledger().waiver(id);
+    if (!x) return error(404, "no waiver #" + std::to_string(id));
+    return json(200, render(*x));
+  }
+  auto decision = decisionOf(verb);
+  if (!decision) return error(404, "no such action: " + verb + " (approve, reject, revoke)");
+  if (r.method != "POST") return error(405, "use POST");
+  auto who = authorize(agent, r, *decision == Ledger::Decision::kRevoke ? Role::kAttester
+                                                                        : Role::kApprover,
+                       verb == "revoke" ? "revoking" : "deciding on waivers");
+  if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
+  auto comment = decisionComment(r);
+  if (!comment) return error(400, comment.error().message);
+  auto decided = agent.decideWaiver(id, *decision, std::get<Principal>(who), *comment);
+  if (!decided) return error(statusOf(decided.error()), decided.error().message);
+  return json(200, render(*decided));
+}
+
+HttpReply auditLog(Agent& agent, const HttpRequest& r) {
+  auto number = [&](const char* name, long long fallback, long long max) -> long long {
+    std::string v = query(r, name);
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return fallback;
+    }
+    return std::min(std::stoll(v), max);
+  };
+  auto entries = agent.ledger().auditLog(query(r, "system"), number("before", 0, INT64_MAX / 2),
+                                         static_cast<size_t>(number("limit", 100, 1000)));
+  if (!entries) return error(503, "the audit log cannot be read (see the agent's log)");
+  return listReply<Store::AuditEntry>("audit", *entries,
+                                      [](const Store::AuditEntry& e) { return toJson(e); });
+}
+
+HttpReply whoami(Agent& agent, const HttpRequest& r) {
+  auto who = authorize(agent, r, Role::kViewer, "identifying");
+  if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
+  const Principal& p = std::get<Principal>(who);
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("name");
+  str(w, p.name);
+  w.Key("role");
+  w.String(roleName(p.role));
+  w.EndObject();
+  return json(200, buf.GetString());
 }
 
 }  // namespace
@@ -330,32 +618,43 @@ std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request) {
   const std::string path = request.path();
   if (path.rfind("/api/v1/", 0) != 0) return std::nullopt;
   const bool get = request.method == "GET" || request.method == "HEAD";
-  if (path == "/api/v1/attestations") {
-    if (request.method != "POST") return error(405, "use POST");
-    return postAttestations(agent, request);
+  if (path == "/api/v1/attestations" || path.rfind("/api/v1/attestations/", 0) == 0) {
+    return attestations(agent, request);
+  }
+  if (path == "/api/v1/waivers" || path.rfind("/api/v1/waivers/", 0) == 0) {
+    return waivers(agent, request);
   }
   if (!get) return error(405, "use GET");
   if (path == "/api/v1/systems") return systems(agent);
   if (path.rfind("/api/v1/systems/", 0) == 0) {
-    return system(agent, path.substr(std::string("/api/v1/systems/").size()));
+    return system(agent, percentDecode(path.substr(std::string("/api/v1/systems/").size())));
   }
   if (path == "/api/v1/evidence") return evidence(agent, request);
   if (path == "/api/v1/regressions") return regressions(agent);
+  if (path == "/api/v1/audit") return auditLog(agent, request);
+  if (path == "/api/v1/whoami") return whoami(agent, request);
   return error(404, "no such API endpoint: " + path);
 }
 
-std::optional<HttpReply> requireAdmin(const Agent& agent, const HttpRequest& r,
-                                      const std::string& what) {
-  const std::string& token = agent.config().api_token;
-  if (token.empty()) {
-    return error(403, what + " is disabled: set api_token_file or api_token_env");
+std::optional<HttpReply> requireRole(const Agent& agent, const HttpRequest& r, Role role,
+                                     const std::string& what, Principal* who) {
+  if (!agent.acceptsTokens()) {
+    return error(403, what + " is disabled: no token is configured (tokens_file, or "
+                             "api_token_file / api_token_env)");
   }
   auto auth = r.headers.find("authorization");
   std::string given = auth == r.headers.end() ? "" : auth->second;
-  if (given.rfind("Bearer ", 0) != 0 || !constantTimeEqual(given.substr(7), token)) {
+  std::optional<Principal> p;
+  if (given.rfind("Bearer ", 0) == 0) p = agent.authenticate(given.substr(7));
+  if (!p) {
     return error(401, "a valid bearer token is required",
                  {{"WWW-Authenticate", "Bearer realm=\"opsmaturity\""}});
   }
+  if (p->role < role) {
+    return error(403, p->name + " (" + roleName(p->role) + ") may not do this: " + what +
+                          " needs the " + roleName(role) + " role");
+  }
+  if (who) *who = *p;
   return std::nullopt;
 }
 

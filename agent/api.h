@@ -10,12 +10,13 @@ namespace opsm::agent {
 // POST /api/v1/attestations (bearer token). Returns nullopt for paths it does not serve.
 std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request);
 
-// The admin credential of write endpoints (POST /api/v1/attestations, POST /-/reload): the
-// bearer token of api_token_file/api_token_env, compared in constant time. Returns the error
-// reply (403 without a token configured, naming `what`; 401 with a missing or wrong one), or
-// nullopt when the request may proceed.
-std::optional<HttpReply> requireAdmin(const Agent& agent, const HttpRequest& request,
-                                      const std::string& what);
+// The credential of write endpoints: a bearer token of the tokens file (or api_token, the
+// admin named "admin") whose role is at least `role`. Returns the error reply (403 without any
+// token configured, naming `what`; 401 with a missing or unknown token; 403 naming the token
+// and the role needed when its role is too low), or nullopt when the request may proceed,
+// with `who` (if not null) set to the token's holder.
+std::optional<HttpReply> requireRole(const Agent& agent, const HttpRequest& request, Role role,
+                                     const std::string& what, Principal* who = nullptr);
 
 // Whether the request's Content-Type is exactly `media_type` (parameters such as charset
 // allowed): "application/jsonfoo" is not application/json.

@@ -47,7 +47,8 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                            "storage_path", "retention", "api_token_file", "api_token_env",
                            "evidence_ttl", "export_criteria_states", "export_item_dimensions",
                            "max_concurrent_polls", "max_inflight_response_bytes",
-                           "scoring", "systems", "attestations_file", "collectors"},
+                           "scoring", "systems", "attestations_file", "tokens_file", "require_approval",
+                           "document_check_interval", "document_roots", "collectors"},
                           "agent config");
       !st) {
     return st.error();
@@ -218,6 +219,35 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     fs::path a(*attestations);
     if (a.is_relative()) a = fs::path(path).parent_path() / a;
     config.attestations_file = a.lexically_normal().string();
+  }
+  auto relative = [&](const std::string& p) {
+    fs::path f(p);
+    if (f.is_relative()) f = fs::path(path).parent_path() / f;
+    return f.lexically_normal().string();
+  };
+  auto tokens = readString(path, *root, "tokens_file");
+  if (!tokens) return tokens.error();
+  if (!tokens->empty()) config.tokens_file = relative(*tokens);
+  auto approval = readBool(path, *root, "require_approval", config.require_approval);
+  if (!approval) return approval.error();
+  config.require_approval = *approval;
+  auto check = readDuration(path, *root, "document_check_interval", config.document_check_interval);
+  if (!check) return check.error();
+  if (*check < std::chrono::minutes(1)) {
+    return fieldError(path, (*root)["document_check_interval"], "document_check_interval",
+                      "must be at least 1m");
+  }
+  config.document_check_interval = *check;
+  if (YAML::Node roots = (*root)["document_roots"]) {
+    if (!roots.IsSequence()) {
+      return fieldError(path, roots, "document_roots", "must be a list of directories");
+    }
+    for (const auto& r : roots) {
+      if (!r.IsScalar() || r.Scalar().empty()) {
+        return fieldError(path, r, "document_roots", "entries must be directory paths");
+      }
+      config.document_roots.push_back(relative(r.Scalar()));
+    }
   }
 
   YAML::Node list = (*root)["collectors"];

@@ -60,6 +60,15 @@ struct AgentConfig {
   std::string storage_path;  // SQLite file; empty: nothing is kept across restarts
   Duration retention{std::chrono::hours(24 * 90)};  // score history and regressions
   std::string attestations_file;
+  // Users and roles (agent/auth.h): names, roles and token hashes; empty: only api_token.
+  std::string tokens_file;
+  // An attestation counts only once approved by someone other than its author.
+  bool require_approval = false;
+  // How often the documents attestations link to are fetched again to see that they are
+  // still there and unchanged (agent/documents.h).
+  Duration document_check_interval{std::chrono::hours(1)};
+  // Directories under which file: documents may be read (none: file documents are not read).
+  std::vector<std::string> document_roots;
   // Bearer token required by POST /api/v1/attestations; empty: that endpoint is disabled.
   std::string api_token;  // absolute, or relative to the config file; may be empty
   std::vector<CollectorEntry> collectors;

@@ -26,10 +26,12 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
     }
     // A reload restarts what the rules decide: the admin credential only (SIGHUP reloads too),
     // so that no web page can make a browser post it.
-    if (auto denied = requireAdmin(agent, request, "reloading over HTTP (SIGHUP reloads)")) {
+    Principal who;
+    if (auto denied = requireRole(agent, request, Role::kAdmin,
+                                  "reloading over HTTP (SIGHUP reloads)", &who)) {
       return *denied;
     }
-    if (auto st = agent.reload(); !st) {
+    if (auto st = agent.reload(who.name); !st) {
       logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
       return HttpReply{500, "text/plain; charset=utf-8",
                        "reload failed, keeping the running rules: " + st.error().message + "\n"};

@@ -58,6 +58,22 @@ Metrics::Metrics(const scorer::Model& model)
                                 "Unix time at which the attestation of a criterion for a system "
                                 "expires (it then counts as unknown).",
                                 {"system", "criterion"});
+  attestations_ = makeSet("opsmaturity_attestations",
+                          "Attestations by state (pending, approved, rejected, revoked, "
+                          "superseded, expired), the attestations file's included.",
+                          {"state"});
+  waivers_ = makeSet("opsmaturity_waivers",
+                     "Waivers by state (pending, approved, rejected, revoked, expired).",
+                     {"state"});
+  flagged_documents_ = makeSet(
+      "opsmaturity_attestation_document_flagged",
+      "1 for each pending or approved attestation whose document changed (status=changed) or "
+      "vanished (status=missing) since it was attested.",
+      {"system", "criterion", "status"});
+  waiver_expiry_ = makeSet("opsmaturity_waiver_expiry_timestamp_seconds",
+                           "Unix time at which a waiver in force expires (the criterion's real "
+                           "state then counts again in the level with waivers).",
+                           {"system", "criterion"});
   collector_up_ = &prometheus::BuildGauge()
                        .Name("opsmaturity_collector_up")
                        .Help("1 if the collector's last poll succeeded, 0 if it failed.")
@@ -159,6 +175,23 @@ void Metrics::setAttestationExpiries(
   attestation_expiry_.commit();
 }
 
+void Metrics::setLedger(const LedgerView& view) {
+  for (const char* st : {"pending", "approved", "rejected", "revoked", "superseded", "expired"}) {
+    auto n = view.attestation_states.find(st);
+    attestations_.set({st}, n == view.attestation_states.end() ? 0 : n->second);
+  }
+  attestations_.commit();
+  for (const char* st : {"pending", "approved", "rejected", "revoked", "expired"}) {
+    auto n = view.waiver_states.find(st);
+    waivers_.set({st}, n == view.waiver_states.end() ? 0 : n->second);
+  }
+  waivers_.commit();
+  for (const auto& [labels, v] : view.flagged_documents) flagged_documents_.set(labels, v);
+  flagged_documents_.commit();
+  for (const auto& [k, at] : view.waiver_expiries) waiver_expiry_.set({k.first, k.second}, toSeconds(at));
+  waiver_expiry_.commit();
+}
+
 void Metrics::setStaleRatios(const std::map<std::string, double>& ratios) {
   for (const auto& [system, r] : ratios) stale_ratio_.set({system}, r);
   stale_ratio_.commit();
@@ -216,6 +249,7 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
     r.system = s.system;
     r.level = s.level;
     r.progress = s.progress;
+    r.level_with_waivers = s.level_with_waivers;
     r.dimension_progress = s.dimension_progress;
     r.items.reserve(s.items.size());
     for (const auto& item : s.items) {
@@ -224,6 +258,8 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
       ir.item = item.item;
       ir.level = item.level;
       ir.progress = item.progress;
+      ir.level_with_waivers = item.level_with_waivers;
+      ir.waived = item.waived;
       ir.applicable = item.applicable;
       ir.not_applicable_because = item.not_applicable_because;
       ir.dimension_progress = item.dimension_progress;
@@ -410,6 +446,37 @@ void Metrics::renderScores(std::string* out) const {
     *out += "} ";
     appendValue(out, r.level);
     *out += '\n';
+  }
+  header(out, "opsmaturity_system_level_with_waivers", "gauge",
+         "Maturity level of a system counting waived criteria as passed (equal to "
+         "opsmaturity_system_level when none is waived).");
+  for (const auto& r : rows_) {
+    *out += "opsmaturity_system_level_with_waivers{";
+    appendLabel(out, "system", r.system, true);
+    *out += "} ";
+    appendValue(out, r.level_with_waivers);
+    *out += '\n';
+  }
+  bool any_waived = false;
+  for (const auto& r : rows_) {
+    for (const auto& i : r.items) any_waived = any_waived || (i.applicable && i.waived > 0);
+  }
+  if (any_waived) {
+    header(out, "opsmaturity_item_level_with_waivers", "gauge",
+           "Level of an item counting waived criteria as passed; only for items with a waived "
+           "criterion (elsewhere it equals opsmaturity_item_level).");
+    for (const auto& r : rows_) {
+      for (const auto& i : r.items) {
+        if (!i.applicable || i.waived == 0) continue;
+        *out += "opsmaturity_item_level_with_waivers{";
+        appendLabel(out, "domain", i.domain, true);
+        appendLabel(out, "item", i.item, false);
+        appendLabel(out, "system", r.system, false);
+        *out += "} ";
+        appendValue(out, i.level_with_waivers);
+        *out += '\n';
+      }
+    }
   }
   header(out, "opsmaturity_system_progress", "gauge", "Mean progress of a system's scored domains.");
   for (const auto& r : rows_) {

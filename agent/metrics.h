@@ -47,6 +47,15 @@ class Metrics {
   void setStaleRatios(const std::map<std::string, double>& ratios);
   // Per (system, criterion): when its attestation expires.
   void setAttestationExpiries(const std::map<std::pair<std::string, std::string>, TimePoint>& e);
+  // The attestations and waivers: how many are in each (effective) state, the attestations
+  // whose document changed or vanished (system, criterion, status), and when each waiver in
+  // force expires (system, criterion).
+  struct LedgerView {
+    std::map<std::string, int> attestation_states, waiver_states;
+    std::map<std::vector<std::string>, int> flagged_documents;  // {system, criterion, status}
+    std::map<std::pair<std::string, std::string>, TimePoint> waiver_expiries;
+  };
+  void setLedger(const LedgerView& view);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -67,7 +76,8 @@ class Metrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   const scorer::Model& model_;
-  GaugeSet stale_ratio_, attestation_expiry_;
+  GaugeSet stale_ratio_, attestation_expiry_, attestations_, waivers_, flagged_documents_,
+      waiver_expiry_;
 
   // The score families (≈ 265 series per system) are kept as plain rows and written straight
   // into the exposition: at 10,000 systems prometheus-cpp's families and their copies in
@@ -76,6 +86,8 @@ class Metrics {
     std::string domain, item;
     int level = 0;
     double progress = 0;
+    int level_with_waivers = 0;
+    int waived = 0;  // criteria waived: a level_with_waivers series only then
     int counts[4] = {0, 0, 0, 0};  // by CriterionState
     double regressions = 0;     // carried from row to row while the item is scored
     double level_change = -1;   // Unix time of the last level change; -1: none yet
@@ -93,6 +105,7 @@ class Metrics {
   struct SystemRow {
     std::string system;
     double level = 0, progress = 0;
+    double level_with_waivers = 0;
     std::array<double, scorer::kDimensions> dimension_progress{};
     std::vector<ItemRow> items;
     std::vector<DomainRow> domains;

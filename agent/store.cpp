@@ -38,6 +38,27 @@ CREATE TABLE IF NOT EXISTS regressions (
   new_level INTEGER NOT NULL, flipped TEXT NOT NULL);
 )sql";
 
+// Schema 2: attestations and waivers with their life (agent/ledger.h), each row the record as
+// JSON beside the columns one filters on, and the append-only audit log: SQLite itself refuses
+// to change or delete an audit row.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS attestations (
+  id INTEGER PRIMARY KEY, system TEXT NOT NULL, criterion TEXT NOT NULL, state TEXT NOT NULL,
+  record TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS waivers (
+  id INTEGER PRIMARY KEY, system TEXT NOT NULL, criterion TEXT NOT NULL, state TEXT NOT NULL,
+  record TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, system TEXT NOT NULL, subject TEXT NOT NULL, before TEXT NOT NULL,
+  after TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_system ON audit (system, seq);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql";
+
 // A prepared statement, finalized on scope exit.
 class Stmt {
  public:
@@ -56,6 +77,10 @@ class Stmt {
     sqlite3_bind_int(s_, i, v);
     return *this;
   }
+  Stmt& int64(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
   int step() { return sqlite3_step(s_); }
   sqlite3_stmt* raw() const { return s_; }
   void reset() {
@@ -67,6 +92,7 @@ class Stmt {
     return t ? reinterpret_cast<const char*>(t) : "";
   }
   double num(int i) const { return sqlite3_column_double(s_, i); }
+  int64_t int64(int i) const { return sqlite3_column_int64(s_, i); }
 
  private:
   sqlite3_stmt* s_ = nullptr;
@@ -156,7 +182,7 @@ Status createStore(const std::string& path) {
   int rc = sqlite3_open_v2(tmp.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   std::string err;
   if (rc == SQLITE_OK) {
-    const std::string sql = std::string("BEGIN;") + kSchema + "PRAGMA application_id=" +
+    const std::string sql = std::string("BEGIN;") + kSchema + kSchemaV2 + "PRAGMA application_id=" +
                             std::to_string(kApplicationId) + "; PRAGMA user_version=" +
                             std::to_string(Store::kSchemaVersion) + "; COMMIT;";
     char* e = nullptr;
@@ -298,6 +324,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
     static const char* kMigrations[] = {
         // 0 -> 1: the unversioned schema gets its identity; the tables are unchanged.
         "",
+        // 1 -> 2: attestations, waivers and the audit log.
+        kSchemaV2,
     };
     static_assert(std::size(kMigrations) == kSchemaVersion);
     for (long long v = *version; v < kSchemaVersion; ++v) {
@@ -448,6 +476,71 @@ Status Store::recordRegressions(const std::vector<scorer::RegressionEvent>& even
     }
   }
   return exec("COMMIT");
+}
+
+Status Store::write(const std::vector<RecordWrite>& records,
+                    const std::vector<AuditEntry>& audit, TimePoint now) {
+  std::lock_guard lock(mu_);
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
+  auto fail = [&](const char* what) -> Status {
+    std::string msg = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
+    (void)exec("ROLLBACK");
+    return makeError(ErrorCode::kIo, msg);
+  };
+  {
+    Stmt att(db_, "INSERT OR REPLACE INTO attestations VALUES (?, ?, ?, ?, ?, ?)");
+    Stmt wai(db_, "INSERT OR REPLACE INTO waivers VALUES (?, ?, ?, ?, ?, ?)");
+    Stmt log(db_,
+             "INSERT INTO audit (at, actor, action, system, subject, before, after) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!att.ok() || !wai.ok() || !log.ok()) return fail("prepare");
+    for (const auto& r : records) {
+      Stmt& q = r.table == Table::kAttestations ? att : wai;
+      q.int64(1, r.id).text(2, r.system).text(3, r.criterion).text(4, r.state).text(5, r.record)
+          .real(6, toSeconds(now));
+      if (q.step() != SQLITE_DONE) return fail("write record");
+      q.reset();
+    }
+    for (const auto& a : audit) {
+      log.real(1, toSeconds(a.at)).text(2, a.actor).text(3, a.action).text(4, a.system)
+          .text(5, a.subject).text(6, a.before).text(7, a.after);
+      if (log.step() != SQLITE_DONE) return fail("append to the audit log");
+      log.reset();
+    }
+  }
+  if (auto st = exec("COMMIT"); !st) return fail("commit");
+  return Status::success();
+}
+
+Result<std::vector<std::string>> Store::loadRecords(Table table) const {
+  std::lock_guard lock(mu_);
+  Stmt q(db_, table == Table::kAttestations ? "SELECT record FROM attestations ORDER BY id"
+                                            : "SELECT record FROM waivers ORDER BY id");
+  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(q.col(0));
+  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<Store::AuditEntry>> Store::loadAudit(const std::string& system,
+                                                        int64_t before_seq, size_t limit) const {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT seq, at, actor, action, system, subject, before, after FROM audit "
+         "WHERE (?1 = 0 OR seq < ?1) AND (?2 = '' OR system = ?2 OR system = '') "
+         "ORDER BY seq DESC LIMIT ?3");
+  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  q.int64(1, before_seq).text(2, system).int64(3, static_cast<int64_t>(limit));
+  std::vector<AuditEntry> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    out.push_back(AuditEntry{q.int64(0), fromSeconds(q.num(1)), q.col(2), q.col(3), q.col(4),
+                             q.col(5), q.col(6), q.col(7)});
+  }
+  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  return out;
 }
 
 Status Store::prune(TimePoint before) {

@@ -32,7 +32,7 @@ namespace opsm::agent {
 // temporary file renamed into place). Older schemas are migrated, in order (kSchemaVersion).
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   enum class Access {
     kOwner,     // the agent: exclusive lock, creates the file, migrates its schema
     kReadOnly,  // readers beside a running agent (evidence export): no lock, no writes
@@ -59,7 +59,36 @@ class Store {
   Result<std::vector<ItemState>> loadItemStates() const;
   Status recordRegressions(const std::vector<scorer::RegressionEvent>& events);
 
-  // Deletes history and regression rows older than `before`.
+  // One entry of the append-only audit log: who did what, when, to what.
+  struct AuditEntry {
+    int64_t seq = 0;  // assigned by the store, increasing
+    TimePoint at{};
+    std::string actor;   // a token's name, "file" (the attestations file), "SIGHUP", "agent"
+    std::string action;  // attestation.create, waiver.approve, reload, ... (docs/api.md)
+    std::string system;  // empty for agent-wide actions (reloads)
+    std::string subject;  // "attestation #12 (payments 6.7.4/L1/2)"
+    std::string before;   // the record before, as JSON; empty when it did not exist
+    std::string after;    // the record after, as JSON; empty when none
+  };
+  enum class Table { kAttestations, kWaivers };
+  // A record (attestation or waiver, as JSON) to insert or replace by id.
+  struct RecordWrite {
+    Table table = Table::kAttestations;
+    int64_t id = 0;
+    std::string system, criterion, state, record;
+  };
+  // Writes the records and appends the audit entries in one transaction: either all are kept
+  // or none is.
+  Status write(const std::vector<RecordWrite>& records, const std::vector<AuditEntry>& audit,
+               TimePoint now);
+  // Every record of a table (as JSON), by id.
+  Result<std::vector<std::string>> loadRecords(Table table) const;
+  // Audit entries newest first: those before `before_seq` (0: from the newest), of `system`
+  // and the agent-wide ones when `system` is not empty, at most `limit`.
+  Result<std::vector<AuditEntry>> loadAudit(const std::string& system, int64_t before_seq,
+                                            size_t limit) const;
+
+  // Deletes history and regression rows older than `before` (never audit entries).
   Status prune(TimePoint before);
 
   // Everything kept about one system, as JSON for auditors (opsmaturity evidence export).

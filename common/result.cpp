@@ -16,6 +16,10 @@ const char* errorCodeName(ErrorCode code) {
       return "timeout";
     case ErrorCode::kUnauthenticated:
       return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kConflict:
+      return "conflict";
     case ErrorCode::kBadResponse:
       return "bad_response";
     case ErrorCode::kInternal:

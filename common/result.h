@@ -15,6 +15,8 @@ enum class ErrorCode {
   kTimeout,          // a remote system did not answer in time
   kUnauthenticated,  // a remote system refused our credentials
   kBadResponse,      // a remote system answered with something we cannot use
+  kPermissionDenied, // the caller may not do this (a role, or approving one's own)
+  kConflict,         // the request does not fit the current state (approving a revoked one)
   kInternal,
 };
 

@@ -26,26 +26,21 @@ Result<std::string> required(const std::string& file, const YAML::Node& n, const
   return s;
 }
 
-}  // namespace
-
-namespace {
-
-Result<std::vector<Evidence>> parseImpl(const YAML::Node& root, const std::string& path,
-                                        const RulePack& pack, TimePoint now,
-                                        const std::string& source) {
+Result<std::vector<Attestation>> parseImpl(const YAML::Node& root, const std::string& path,
+                                           const RulePack& pack, TimePoint now) {
   if (!root.IsMap()) return fieldError(path, root, "attestations", "expected a mapping");
   if (auto st = checkKeys(path, root, {"attestations"}, "attestations file"); !st) {
     return st.error();
   }
   YAML::Node list = root["attestations"];
-  if (!list.IsDefined() || list.IsNull()) return std::vector<Evidence>{};
+  if (!list.IsDefined() || list.IsNull()) return std::vector<Attestation>{};
   if (!list.IsSequence()) return fieldError(path, list, "attestations", "must be a list");
-  std::vector<Evidence> out;
+  std::vector<Attestation> out;
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& a : list) {
     if (auto st = checkKeys(path, a,
-                            {"system", "criterion", "met", "attested_by", "document", "date",
-                             "expires", "note"},
+                            {"system", "criterion", "met", "attested_by", "approved_by",
+                             "document", "date", "expires", "note", "comment"},
                             "attestation");
         !st) {
       return st.error();
@@ -58,17 +53,26 @@ Result<std::vector<Evidence>> parseImpl(const YAML::Node& root, const std::strin
     auto id = required(path, a, "criterion");
     if (!id) return id.error();
     const Criterion* c = findCriterion(pack, *id);
-    if (!c) return fieldError(path, a["criterion"], "criterion", "no criterion " + *id + " in the rule pack");
+    if (!c) {
+      return fieldError(path, a["criterion"], "criterion",
+                        "no criterion " + *id + " in the rule pack");
+    }
     if (!c->attestation) {
       return fieldError(path, a["criterion"], "criterion",
                         *id + " is evidenced by collected evidence, not by attestation");
     }
     auto by = required(path, a, "attested_by");
     if (!by) return by.error();
+    auto approved_by = readString(path, a, "approved_by");
+    if (!approved_by) return approved_by.error();
     auto doc = required(path, a, "document");
     if (!doc) return doc.error();
     auto met = readBool(path, a, "met", true);
     if (!met) return met.error();
+    auto note = readString(path, a, "note");
+    if (!note) return note.error();
+    auto comment = readString(path, a, "comment", *note);
+    if (!comment) return comment.error();
     auto date_text = required(path, a, "date");
     if (!date_text) return date_text.error();
     auto date = parseDate(*date_text);
@@ -85,32 +89,76 @@ Result<std::vector<Evidence>> parseImpl(const YAML::Node& root, const std::strin
       return fieldError(path, a, "criterion",
                         "a second attestation of " + *id + " for " + *system);
     }
-    Evidence ev;
-    ev.key = attestationKey(*id);
-    ev.system = *system;
-    ev.value = *met;
-    ev.observed_at = *date;
-    ev.expires_at = expires;
-    ev.source = Source{source, where(path, a) + " by " + *by + ": " + *doc};
-    out.push_back(std::move(ev));
+    Attestation att;
+    att.origin = where(path, a);
+    att.system = *system;
+    att.criterion = *id;
+    att.met = *met;
+    att.attested_by = *by;
+    att.approved_by = *approved_by;
+    att.document = *doc;
+    att.comment = *comment;
+    att.date = *date;
+    att.expires = expires;
+    att.state = approved_by->empty() ? "pending" : "approved";
+    att.created_at = *date;
+    out.push_back(std::move(att));
   }
   return out;
 }
 
 }  // namespace
 
-Result<std::vector<Evidence>> loadAttestations(const std::string& path, const RulePack& pack, TimePoint now) {
-  return guardYaml(path, [&]() -> Result<std::vector<Evidence>> {
+std::string effectiveState(const Attestation& a, TimePoint now) {
+  if ((a.state == "pending" || a.state == "approved") && now >= a.expires) return "expired";
+  return a.state;
+}
+
+bool counts(const Attestation& a, TimePoint now, bool require_approval) {
+  const std::string state = effectiveState(a, now);
+  if (state == "approved") {
+    return !require_approval || (!a.approved_by.empty() && a.approved_by != a.attested_by);
+  }
+  return state == "pending" && !require_approval;
+}
+
+Evidence attestationEvidence(const Attestation& a, const std::string& source) {
+  Evidence ev;
+  ev.key = attestationKey(a.criterion);
+  ev.system = a.system;
+  ev.value = a.met;
+  ev.observed_at = a.date;
+  ev.expires_at = a.expires;
+  std::string who = (a.id ? "attestation #" + std::to_string(a.id) : a.origin) + " by " +
+                    a.attested_by;
+  if (a.state == "approved" && !a.approved_by.empty()) who += ", approved by " + a.approved_by;
+  if (a.state == "pending") who += ", not approved";
+  ev.source = Source{source, who + ": " + a.document};
+  return ev;
+}
+
+Result<std::vector<Attestation>> loadAttestationFile(const std::string& path,
+                                                     const RulePack& pack, TimePoint now) {
+  return guardYaml(path, [&]() -> Result<std::vector<Attestation>> {
     auto root = loadYamlFile(path);
     if (!root) return root.error();
-    return parseImpl(*root, path, pack, now, kAttestationSource);
+    return parseImpl(*root, path, pack, now);
   });
 }
 
-Result<std::vector<Evidence>> parseAttestations(const YAML::Node& root, const std::string& origin,
-                                                const RulePack& pack, TimePoint now,
-                                                const std::string& source) {
-  return guardYaml(origin, [&] { return parseImpl(root, origin, pack, now, source); });
+Result<std::vector<Attestation>> parseAttestationRecords(const YAML::Node& root,
+                                                         const std::string& origin,
+                                                         const RulePack& pack, TimePoint now) {
+  return guardYaml(origin, [&] { return parseImpl(root, origin, pack, now); });
+}
+
+Result<std::vector<Evidence>> loadAttestations(const std::string& path, const RulePack& pack,
+                                               TimePoint now) {
+  auto records = loadAttestationFile(path, pack, now);
+  if (!records) return records.error();
+  std::vector<Evidence> out;
+  for (const auto& a : *records) out.push_back(attestationEvidence(a, kAttestationSource));
+  return out;
 }
 
 }  // namespace opsm::scorer

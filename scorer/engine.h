@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct EvalContext {
   // Optional, for explanations: why a key has no evidence, by key ("source prometheus-main
   // does not know system billing"; EvidenceStore::unknownTo).
   const std::map<std::string, std::string>* unknown_to = nullptr;
+  // Optional: the ids of the criteria waived for the system now (agent/ledger.h). A waived
+  // criterion keeps its real state and counts as passed only in the levels *with waivers*.
+  const std::set<std::string>* waived = nullptr;
 };
 
 // Evaluates a compiled condition. When `why` is not null it receives an explanation naming
@@ -37,6 +41,8 @@ struct CriterionResult {
   const Criterion* criterion = nullptr;
   CriterionState state = CriterionState::kUnknown;
   std::string reason;
+  // Not passed (fail or unknown) and waived: passed in the level with waivers only.
+  bool waived = false;
 };
 
 // "supporting evidence for the attester (not proof): k = v (source), ..." for the hints of

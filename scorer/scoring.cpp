@@ -158,9 +158,19 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
       }
     }
   }
+  // Waived criteria keep their real state; they are counted as passed with waivers only.
+  if (ctx.waived && !ctx.waived->empty()) {
+    for (auto& r : score.criteria) {
+      if (r.state == CriterionState::kPass || r.state == CriterionState::kNotApplicable) continue;
+      if (ctx.waived->count(r.criterion->id)) {
+        r.waived = true;
+        ++score.waived;
+      }
+    }
+  }
   // Per level: criteria passed (or not applicable) and all of them, for the item and for each
   // dimension's criteria alone (the standard's 组织人员, 流程规范, 工具平台).
-  std::array<int, kLevels> passed{}, counted{};
+  std::array<int, kLevels> passed{}, counted{}, passed_with_waivers{};
   std::array<std::array<int, kLevels>, kDimensions> dim_passed{}, dim_total{};
   for (const auto& r : score.criteria) {
     const int l = r.criterion->level - 1;
@@ -182,6 +192,7 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
     }
     const bool ok = r.state == CriterionState::kPass || r.state == CriterionState::kNotApplicable;
     passed[l] += ok;
+    passed_with_waivers[l] += ok || r.waived;
     ++counted[l];
     for (int d = 0; d < kDimensions; ++d) {
       if (!r.criterion->hasDimension(static_cast<Dimension>(d))) continue;
@@ -191,6 +202,13 @@ ItemScore scoreItem(const ItemRules& rules, const EvalContext& ctx, const Scorin
     }
   }
   std::tie(score.level, score.progress) = levelAndProgress(passed, counted, config.level_pass_ratio);
+  if (score.waived) {
+    std::tie(score.level_with_waivers, score.progress_with_waivers) =
+        levelAndProgress(passed_with_waivers, counted, config.level_pass_ratio);
+  } else {
+    score.level_with_waivers = score.level;
+    score.progress_with_waivers = score.progress;
+  }
   for (int d = 0; d < kDimensions; ++d) {
     if (score.dimension_criteria[d] == 0) continue;
     score.dimension_progress[d] =
@@ -206,9 +224,10 @@ SystemScore scoreSystem(const std::string& system, const RulePack& pack, const E
   out.items.reserve(pack.items.size());
   for (const auto& rules : pack.items) out.items.push_back(scoreItem(rules, ctx, config));
 
-  std::vector<double> domain_levels, domain_progress;
+  std::vector<double> domain_levels, domain_progress, domain_levels_w, domain_progress_w;
+  for (const auto& item : out.items) out.waived += item.waived;
   for (const auto& d : pack.model.domains) {
-    std::vector<double> levels, progress;
+    std::vector<double> levels, progress, levels_w, progress_w;
     int not_applicable = 0;
     for (const auto& item : out.items) {
       if (item.domain != d.id) continue;
@@ -218,6 +237,8 @@ SystemScore scoreSystem(const std::string& system, const RulePack& pack, const E
       }
       levels.push_back(item.level);
       progress.push_back(item.progress);
+      levels_w.push_back(item.level_with_waivers);
+      progress_w.push_back(item.progress_with_waivers);
     }
     if (levels.empty() && not_applicable == 0) continue;
     DomainScore ds;
@@ -230,14 +251,20 @@ SystemScore scoreSystem(const std::string& system, const RulePack& pack, const E
     }
     ds.level = aggregate(config.domain_aggregate, levels);
     ds.progress = mean(progress);
+    ds.level_with_waivers = aggregate(config.domain_aggregate, levels_w);
+    ds.progress_with_waivers = mean(progress_w);
     ds.items = static_cast<int>(levels.size());
     ds.not_applicable = not_applicable;
     domain_levels.push_back(ds.level);
     domain_progress.push_back(ds.progress);
+    domain_levels_w.push_back(ds.level_with_waivers);
+    domain_progress_w.push_back(ds.progress_with_waivers);
     out.domains.push_back(ds);
   }
   out.level = aggregate(config.system_aggregate, domain_levels);
   out.progress = mean(domain_progress);
+  out.level_with_waivers = aggregate(config.system_aggregate, domain_levels_w);
+  out.progress_with_waivers = mean(domain_progress_w);
   for (int d = 0; d < kDimensions; ++d) {
     std::vector<double> p;
     for (const auto& item : out.items) {

@@ -49,6 +49,12 @@ struct ItemScore {
   std::string not_applicable_because;
   int level = 0;          // highest L with levels 1..L all reached
   double progress = 0.0;  // level + share of level+1 passed
+  // The same counting waived criteria as passed (EvalContext::waived); equal to level and
+  // progress when none of the item's criteria is waived. The strict level above is the one
+  // regressions, reports and alerts rest on.
+  int level_with_waivers = 0;
+  double progress_with_waivers = 0.0;
+  int waived = 0;  // criteria waived (not passed, waiver in force)
   std::array<LevelTally, kLevels> tally{};
   std::vector<CriterionResult> criteria;  // every criterion, in level order
   // Per dimension of the standard (people, process, tools; Dimension): the progress of the
@@ -62,6 +68,8 @@ struct DomainScore {
   std::string domain;
   double level = 0.0;     // aggregate of item levels (min by default)
   double progress = 0.0;  // mean of item progress
+  double level_with_waivers = 0.0;  // the same of the items' levels with waivers
+  double progress_with_waivers = 0.0;
   int items = 0;          // applicable items scored
   int not_applicable = 0; // items left out as not applicable
   // False when every scored item of the domain is not applicable: N/A, left out of the
@@ -73,6 +81,9 @@ struct SystemScore {
   std::string system;
   double level = 0.0;
   double progress = 0.0;
+  double level_with_waivers = 0.0;  // the same of the domains' levels with waivers
+  double progress_with_waivers = 0.0;
+  int waived = 0;  // criteria waived, over all items
   // Per dimension: the mean dimension progress of its applicable items that have criteria of
   // that dimension.
   std::array<double, kDimensions> dimension_progress{};

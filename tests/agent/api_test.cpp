@@ -77,7 +77,7 @@ class ApiTest : public ::testing::Test {
 
 std::string attestation(const std::string& criterion, const std::string& system = "payments") {
   return "{\"system\": \"" + system + "\", \"criterion\": \"" + criterion +
-         "\", \"attested_by\": \"Li Wei\", \"document\": \"https://wiki.example.com/crisis-org\", "
+         "\", \"document\": \"https://wiki.example.com/crisis-org\", "
          "\"date\": \"" + formatTime(Clock::now() - std::chrono::hours(1)).substr(0, 10) + "\"}";
 }
 
@@ -123,7 +123,7 @@ TEST_F(ApiTest, AttestationsNeedTheTokenAndAValidBody) {
             "the system name contains a control character"},
            {attestation("6.7.4/L1/2", "pay\\u0085"), kToken, "application/json",
             "the system name contains a control character"},
-           {"{\"system\": \"payments\", \"criterion\": \"6.7.4/L1/2\", \"attested_by\": \"Li\", "
+           {"{\"system\": \"payments\", \"criterion\": \"6.7.4/L1/2\", "
             "\"document\": \"d\", \"date\": \"" +
                 formatTime(Clock::now() - std::chrono::hours(72)).substr(0, 10) +
                 "\", \"expires\": \"" +
