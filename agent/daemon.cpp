@@ -1,6 +1,7 @@
 #include "agent/daemon.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
@@ -74,7 +75,8 @@ struct Daemon::Impl {
         server(io, [this](const HttpRequest& r) { return route(agent, r); }),
         score_timer(io),
         rescore_timer(io),
-        reap_timer(io) {}
+        reap_timer(io),
+        document_timer(io) {}
 
   struct Slot {
     std::unique_ptr<asio::steady_timer> timer;
@@ -165,6 +167,23 @@ struct Daemon::Impl {
     });
   }
 
+  // The documents of attestations are fetched off the I/O thread: new ones within seconds,
+  // the others every document_check_interval (Agent::checkDocuments decides which are due).
+  void scheduleDocumentChecks() {
+    document_timer.expires_after(std::chrono::seconds(5));
+    document_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (!documents_in_flight.exchange(true)) {
+        asio::post(pool, [this] {
+          size_t checked = agent.checkDocuments();
+          documents_in_flight = false;
+          if (checked) asio::post(io, [this] { requestRescore(); });
+        });
+      }
+      scheduleDocumentChecks();
+    });
+  }
+
   void scheduleRescore() {
     score_timer.expires_after(agent.config().score_interval);
     score_timer.async_wait([this](boost::system::error_code ec) {
@@ -182,6 +201,8 @@ struct Daemon::Impl {
   asio::steady_timer score_timer;
   asio::steady_timer rescore_timer;
   asio::steady_timer reap_timer;
+  asio::steady_timer document_timer;
+  std::atomic<bool> documents_in_flight{false};
   bool rescore_pending = false;
   uint64_t rescore_generation = 0;
   std::chrono::steady_clock::time_point last_rescore_end{};
@@ -210,6 +231,7 @@ Status Daemon::start() {
     impl_->schedulePoll(i, std::chrono::seconds(0));
   }
   impl_->scheduleRescore();
+  impl_->scheduleDocumentChecks();
   if (collectors::reapsOrphans()) impl_->scheduleReap();
   return Status::success();
 }
@@ -245,6 +267,7 @@ void Daemon::stop() {
     impl->score_timer.cancel();
     impl->rescore_timer.cancel();
     impl->reap_timer.cancel();
+    impl->document_timer.cancel();
     for (auto& s : impl->slots) {
       if (s.timer) s.timer->cancel();
     }

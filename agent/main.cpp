@@ -13,6 +13,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/hash.h"
+#include "agent/auth.h"
 #include "agent/agent.h"
 #include "agent/store.h"
 #include "agent/config.h"
@@ -230,6 +232,19 @@ int main(int argc, char** argv) {
   auto* rtest = rules->add_subcommand("test", "Run rule unit tests (promtool-style YAML files)");
   rtest->add_option("files", test_files, "Rule test files")->required()->check(CLI::ExistingFile);
 
+  auto* token_cmd = app.add_subcommand("token", "Make tokens for the tokens file");
+  token_cmd->require_subcommand(1);
+  auto* token_new = token_cmd->add_subcommand(
+      "new", "Print a new random token and its tokens-file entry (only the SHA-256 is kept)");
+  std::string token_name, token_role = "viewer";
+  token_new->add_option("--name", token_name, "Who holds it (shown in logs and the audit log)")
+      ->required();
+  token_new->add_option("--role", token_role, "viewer, attester, approver or admin")
+      ->check(CLI::IsMember({"viewer", "attester", "approver", "admin"}))
+      ->capture_default_str();
+  auto* token_hash = token_cmd->add_subcommand(
+      "hash", "Print the SHA-256 of a token read from standard input (for an existing token)");
+
   CLI11_PARSE(app, argc, argv);
   if (!opsm::setLogLevel(log_level)) {
     std::fprintf(stderr, "opsmaturity: --log.level: unknown level '%s'\n", log_level.c_str());
@@ -240,6 +255,36 @@ int main(int argc, char** argv) {
     return runRules(check->parsed(), list->parsed(), catalog->parsed(), coverage->parsed(),
                     rtest->parsed(), rules_dir,
                     standard_path, coverage_only, test_files);
+  }
+
+  if (*token_new) {
+    if (!opsm::agent::isValidTokenName(token_name)) {
+      std::fprintf(stderr, "opsmaturity: --name must be 1-64 characters of A-Z a-z 0-9 . _ @ -\n");
+      return 2;
+    }
+    const std::string token = opsm::randomToken(32);
+    if (token.empty()) {
+      std::fprintf(stderr, "opsmaturity: the system's random generator failed\n");
+      return 2;
+    }
+    // The token on stdout alone's first line, for scripts; the entry after it.
+    std::cout << token << "\n";
+    std::cerr << "Give the token above to " << token_name
+              << " (it is not stored anywhere); add this entry to the tokens file:\n";
+    std::cout << "  - {name: " << token_name << ", role: " << token_role
+              << ", sha256: " << opsm::sha256Hex(token) << "}\n";
+    return 0;
+  }
+  if (*token_hash) {
+    std::string token;
+    std::getline(std::cin, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty()) {
+      std::fprintf(stderr, "opsmaturity: no token on standard input\n");
+      return 2;
+    }
+    std::cout << opsm::sha256Hex(token) << "\n";
+    return 0;
   }
 
   if (*export_cmd) {

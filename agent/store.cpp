@@ -660,6 +660,54 @@ Result<std::string> Store::exportSystem(
     }
   }
   w.EndArray();
+  // What people said of the system (attestations, waivers: every state, for the record) and
+  // the audit log of every write about it and of agent-wide ones (reloads), oldest first.
+  for (const auto& [key, table] : {std::pair{"attestations", "attestations"},
+                                   std::pair{"waivers", "waivers"}}) {
+    w.Key(key);
+    w.StartArray();
+    Stmt q(db_, (std::string("SELECT record FROM ") + table + " WHERE system = ? ORDER BY id").c_str());
+    q.text(1, system);
+    while (q.step() == SQLITE_ROW) {
+      std::string record = q.col(0);
+      w.RawValue(record.c_str(), record.size(), rapidjson::kObjectType);
+    }
+    w.EndArray();
+  }
+  w.Key("audit");
+  w.StartArray();
+  {
+    Stmt q(db_,
+           "SELECT seq, at, actor, action, system, subject, before, after FROM audit "
+           "WHERE system = ? OR system = '' ORDER BY seq");
+    q.text(1, system);
+    while (q.step() == SQLITE_ROW) {
+      w.StartObject();
+      w.Key("seq");
+      w.Int64(q.int64(0));
+      w.Key("at");
+      w.String(formatTime(fromSeconds(q.num(1))).c_str());
+      w.Key("actor");
+      w.String(q.col(2).c_str());
+      w.Key("action");
+      w.String(q.col(3).c_str());
+      w.Key("system");
+      w.String(q.col(4).c_str());
+      w.Key("subject");
+      w.String(q.col(5).c_str());
+      for (int c : {6, 7}) {
+        w.Key(c == 6 ? "before" : "after");
+        std::string v = q.col(c);
+        if (v.empty()) {
+          w.Null();
+        } else {
+          w.RawValue(v.c_str(), v.size(), rapidjson::kObjectType);
+        }
+      }
+      w.EndObject();
+    }
+  }
+  w.EndArray();
   w.EndObject();
   return std::string(buf.GetString());
 }
