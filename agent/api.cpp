@@ -1,5 +1,7 @@
 #include "agent/api.h"
 
+#include "agent/output.h"
+
 #include <cctype>
 #include <algorithm>
 #include <functional>
@@ -19,7 +21,13 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Every object the API answers carries the schema version of its shapes first.
 HttpReply json(unsigned status, const std::string& body) {
+  if (body.size() >= 2 && body[0] == '{') {
+    return HttpReply{status, "application/json",
+                     "{\"schema_version\":" + std::to_string(kJsonSchemaVersion) +
+                         (body[1] == '}' ? "" : ",") + body.substr(1) + "\n"};
+  }
   return HttpReply{status, "application/json", body + "\n"};
 }
 

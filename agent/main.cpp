@@ -189,7 +189,16 @@ int main(int argc, char** argv) {
   bool json = false, explain = false;
   auto* once = app.add_subcommand("once", "Poll every collector once, score and print");
   once->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
-  once->add_flag("--json", json, "Print JSON with criteria, reasons and evidence");
+  once->add_flag("--json", json, "Print JSON with criteria, reasons and evidence (--format json)");
+  std::string once_format = "table";
+  once->add_option("--format", once_format,
+                   "table, json, junit (a test case per criterion and system) or csv")
+      ->check(CLI::IsMember({"table", "json", "junit", "csv"}))
+      ->capture_default_str();
+  int fail_below = -1;
+  once->add_option("--fail-below", fail_below,
+                   "Exit with status 3 when a system's (strict) level is below LEVEL")
+      ->check(CLI::Range(0, 5));
   once->add_option("--shard", shard, "Score only shard i of n (i/n); overrides `shard`");
   once->add_flag("--explain", explain, "List every criterion with its state and reason");
 
@@ -358,8 +367,27 @@ int main(int argc, char** argv) {
                      system.c_str());
       }
     }
-    std::cout << (json ? opsm::agent::renderJson(*agent, polls)
-                       : opsm::agent::renderTable(*agent, explain));
+    if (json) once_format = "json";
+    if (once_format == "json") {
+      std::cout << opsm::agent::renderJson(*agent, polls);
+    } else if (once_format == "junit") {
+      std::cout << opsm::agent::renderJunit(*agent);
+    } else if (once_format == "csv") {
+      std::cout << opsm::agent::renderCsv(*agent);
+    } else {
+      std::cout << opsm::agent::renderTable(*agent, explain);
+    }
+    if (fail_below >= 0) {
+      int below = 0;
+      for (const auto& s : agent->scores()) {
+        if (s.level + 1e-9 < fail_below) {
+          std::fprintf(stderr, "opsmaturity: %s is at level %.2f, below %d\n", s.system.c_str(),
+                       s.level, fail_below);
+          ++below;
+        }
+      }
+      if (below) return 3;
+    }
     return all_ok ? 0 : 1;
   }
 

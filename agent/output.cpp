@@ -104,6 +104,8 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
   w.StartObject();
+  w.Key("schema_version");
+  w.Int(kJsonSchemaVersion);
   w.Key("collectors");
   w.StartArray();
   for (const auto& p : polls) {
@@ -137,6 +139,10 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
     w.Double(sys.level);
     w.Key("progress");
     w.Double(sys.progress);
+    w.Key("level_with_waivers");
+    w.Double(sys.level_with_waivers);
+    w.Key("waived");
+    w.Int(sys.waived);
     w.Key("dimensions");
     w.StartObject();
     for (int d = 0; d < scorer::kDimensions; ++d) {
@@ -185,6 +191,12 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
       }
       w.Key("progress");
       w.Double(item.progress);
+      w.Key("level_with_waivers");
+      if (item.applicable) {
+        w.Int(item.level_with_waivers);
+      } else {
+        w.Null();
+      }
       w.Key("criteria");
       w.StartArray();
       for (const auto& c : item.criteria) {
@@ -195,6 +207,8 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
         w.Int(c.criterion->level);
         w.Key("state");
         w.String(scorer::criterionStateName(c.state));
+        w.Key("waived");
+        w.Bool(c.waived);
         w.Key("reason");
         str(c.reason);
         w.Key("zh");
@@ -242,6 +256,121 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   w.EndArray();
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize()) + "\n";
+}
+
+namespace {
+
+std::vector<scorer::SystemScore> explainedScores(const Agent& agent) {
+  std::vector<scorer::SystemScore> out;
+  for (const auto& s : agent.scores()) {
+    if (auto e = agent.explainedScore(s.system)) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+// Text for an XML attribute or element: the five entities, and characters XML 1.0 forbids
+// (other control characters) dropped.
+std::string xml(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (c < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') break;
+        out += ch;
+    }
+  }
+  return out;
+}
+
+std::string csvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+const char* evidencedBy(const scorer::Criterion& c) {
+  return c.attestation && c.when ? "collectors_or_attestation"
+         : c.attestation         ? "attestation"
+                                 : "collectors";
+}
+
+}  // namespace
+
+std::string renderJunit(const Agent& agent) {
+  const auto scores = explainedScores(agent);
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  std::string suites;
+  for (const auto& sys : scores) {
+    int t = 0, f = 0, e = 0, s = 0;
+    std::string cases;
+    for (const auto& item : sys.items) {
+      for (const auto& c : item.criteria) {
+        ++t;
+        cases += "    <testcase classname=\"" + xml(sys.system + "." + item.item) + "\" name=\"" +
+                 xml(c.criterion->id + " " + c.criterion->en) + "\">";
+        if (c.state == scorer::CriterionState::kNotApplicable) {
+          ++s;
+          cases += "<skipped message=\"not applicable: " + xml(c.reason) + "\"/>";
+        } else if (c.waived) {
+          ++s;
+          cases += "<skipped message=\"waived (" + xml(scorer::criterionStateName(c.state)) +
+                   "): " + xml(c.reason) + "\"/>";
+        } else if (c.state == scorer::CriterionState::kFail) {
+          ++f;
+          cases += "<failure message=\"" + xml(c.reason) + "\" type=\"fail\"/>";
+        } else if (c.state == scorer::CriterionState::kUnknown) {
+          ++e;
+          cases += "<error message=\"" + xml(c.reason) + "\" type=\"unknown\"/>";
+        }
+        cases += "</testcase>\n";
+      }
+    }
+    suites += "  <testsuite name=\"" + xml(sys.system) + "\" tests=\"" + std::to_string(t) +
+              "\" failures=\"" + std::to_string(f) + "\" errors=\"" + std::to_string(e) +
+              "\" skipped=\"" + std::to_string(s) + "\">\n    <properties>\n" +
+              "      <property name=\"level\" value=\"" + fmt2(sys.level) + "\"/>\n" +
+              "      <property name=\"level_with_waivers\" value=\"" +
+              fmt2(sys.level_with_waivers) + "\"/>\n" +
+              "      <property name=\"progress\" value=\"" + fmt2(sys.progress) + "\"/>\n" +
+              "    </properties>\n" + cases + "  </testsuite>\n";
+    tests += t;
+    failures += f;
+    errors += e;
+    skipped += s;
+  }
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"opsmaturity\" tests=\"" +
+         std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
+         std::to_string(errors) + "\" skipped=\"" + std::to_string(skipped) + "\">\n" + suites +
+         "</testsuites>\n";
+}
+
+std::string renderCsv(const Agent& agent) {
+  std::string out =
+      "system,system_level,domain,item,item_level,criterion,criterion_level,state,waived,"
+      "evidenced_by,reason\r\n";
+  for (const auto& sys : explainedScores(agent)) {
+    for (const auto& item : sys.items) {
+      for (const auto& c : item.criteria) {
+        out += csvField(sys.system) + "," + fmt2(sys.level) + "," + item.domain + "," + item.item +
+               "," + (item.applicable ? std::to_string(item.level) : std::string("N/A")) + "," +
+               c.criterion->id + "," + std::to_string(c.criterion->level) + "," +
+               scorer::criterionStateName(c.state) + "," + (c.waived ? "true" : "false") + "," +
+               evidencedBy(*c.criterion) + "," + csvField(c.reason) + "\r\n";
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace opsm::agent
