@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "agent/api.h"
+#include "agent/console.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 
@@ -21,6 +22,7 @@ namespace asio = boost::asio;
 HttpReply route(Agent& agent, const HttpRequest& request) {
   const std::string path = request.path();
   if (auto reply = apiRoute(agent, request)) return *reply;
+  if (auto reply = consoleRoute(agent, request)) return *reply;
   if (path == "/-/reload") {
     if (request.method != "POST") {
       return HttpReply{405, "text/plain; charset=utf-8", "use POST /-/reload\n"};
@@ -59,7 +61,8 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
   if (path == "/") {
     return HttpReply{200, "text/html; charset=utf-8",
                      "<html><head><title>opsmaturity</title></head><body><h1>opsmaturity</h1>"
-                     "<ul><li><a href=\"/metrics\">/metrics</a></li>"
+                     "<ul><li><a href=\"/ui/\">/ui/</a> (console)</li>"
+                     "<li><a href=\"/metrics\">/metrics</a></li>"
                      "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
                      "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n"};
   }

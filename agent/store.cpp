@@ -478,6 +478,22 @@ Status Store::recordRegressions(const std::vector<scorer::RegressionEvent>& even
   return exec("COMMIT");
 }
 
+Result<std::vector<Store::HistoryRow>> Store::loadHistory(const std::string& system) const {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT at, system, item, level, progress FROM score_history "
+         "WHERE ?1 = '' OR system = ?1 ORDER BY at, rowid");
+  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  q.text(1, system);
+  std::vector<HistoryRow> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    out.push_back({fromSeconds(q.num(0)), q.col(1), q.col(2), static_cast<int>(q.num(3)), q.num(4)});
+  }
+  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  return out;
+}
+
 Status Store::write(const std::vector<RecordWrite>& records,
                     const std::vector<AuditEntry>& audit, TimePoint now) {
   std::lock_guard lock(mu_);

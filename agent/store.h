@@ -59,6 +59,16 @@ class Store {
   Result<std::vector<ItemState>> loadItemStates() const;
   Status recordRegressions(const std::vector<scorer::RegressionEvent>& events);
 
+  // The level history (a row per change of an item's level or progress), oldest first: of
+  // `system`, or of every system when it is empty.
+  struct HistoryRow {
+    TimePoint at{};
+    std::string system, item;
+    int level = 0;
+    double progress = 0;
+  };
+  Result<std::vector<HistoryRow>> loadHistory(const std::string& system) const;
+
   // One entry of the append-only audit log: who did what, when, to what.
   struct AuditEntry {
     int64_t seq = 0;  // assigned by the store, increasing

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <optional>
+
+#include "agent/agent.h"
+#include "agent/http_server.h"
+
+namespace opsm::agent {
+
+// The web console for assessors under /ui (docs/console.md): the estate overview (a heat map of
+// systems x items), a page per system (domains, items, criteria with their evidence,
+// attestations and waivers, gaps, level history, a radar of the 9 domains and dimension bars),
+// the review queue (pending attestations and waivers), and the report card (most improved,
+// worst drops, at risk over 7/30/90 days). Server-rendered HTML in Chinese or English
+// (?lang=zh|en), one stylesheet and one small script served by the agent: it works air-gapped.
+// Writes go through the API with the bearer token the person enters once per browser session
+// (kept in sessionStorage, never in the page). Returns nullopt for paths outside /ui.
+std::optional<HttpReply> consoleRoute(Agent& agent, const HttpRequest& request);
+
+}  // namespace opsm::agent
