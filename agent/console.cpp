@@ -184,7 +184,7 @@ HttpReply page(const Lang& l, const std::string& title, const std::string& here,
       "<!DOCTYPE html>\n<html lang=\"" + std::string(l.zh ? "zh-CN" : "en") +
       "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
       "initial-scale=1\"><title>" + esc(title) + " · opsmaturity</title>"
-      "<link rel=\"stylesheet\" href=\"/ui/static/app.css\">"
+      "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/ui/static/app.css\">"
       "<script src=\"/ui/static/app.js\" defer></script></head><body data-lang=\"" +
       (l.zh ? "zh" : "en") + "\"><header><span class=\"brand\">opsmaturity</span><nav>" + nav +
       "</nav><a class=\"lang\" href=\"" + esc(other) + "\">" + (l.zh ? "English" : "中文") +
@@ -762,6 +762,7 @@ const char* kJs = R"js(
   const signin = document.getElementById('signin');
   const signout = document.getElementById('signout');
   async function showWho() {
+    delete document.body.dataset.role;
     if (!token()) { who.hidden = true; signout.hidden = true; signin.hidden = false; return; }
     try {
       const me = await call('GET', '/api/v1/whoami');
@@ -847,7 +848,7 @@ const char* kJs = R"js(
   submitter('waive', '/api/v1/waivers', (f) => ({
     system: f.system.value, criterion: f.criterion.value, justification: f.justification.value,
     risk: f.risk.value, expires: f.expires.value }));
-  showWho();
+  showWho().then(() => { document.documentElement.dataset.ready = 'yes'; });
 })();
 )js";
 
