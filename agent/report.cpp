@@ -1,9 +1,11 @@
 #include "agent/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
+#include "agent/charts.h"
 #include "scorer/check.h"
 
 namespace opsm::agent {
@@ -67,6 +69,10 @@ class Doc {
   void p(const std::string& text) {
     out_ += html_ ? "<p>" + esc(text) + "</p>\n" : text + "\n\n";
   }
+  // Markup the agent drew itself (charts): HTML only.
+  void raw(const std::string& html) {
+    if (html_) out_ += html + "\n";
+  }
   void table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows,
              const std::vector<std::string>& row_classes = {}) {
     if (rows.empty()) return;
@@ -105,6 +111,7 @@ class Doc {
            "th,td{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top;font-size:90%}\n"
            "th{background:#eee}tr.fail td{background:#fde2e2}tr.unknown td{background:#fff6d6}\n"
            "tr.pass td{background:#e6f4e6}h1{font-size:1.6em}h2{border-bottom:2px solid #444;margin-top:1.5em}\n"
+           ".charts{display:flex;flex-wrap:wrap;gap:2em;align-items:center}.charts svg{width:480px;max-width:100%}\n"
            "@media print{body{margin:1cm}h2{page-break-before:auto}tr{page-break-inside:avoid}}\n"
            "</style></head><body>\n" +
            out_ + "</body></html>\n";
@@ -135,10 +142,39 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
                                       ". Levels are computed requirement by requirement from "
                                       "collected evidence and attestations."));
   d.h(2, tx.t("总体等级", "Overall"));
-  d.table({tx.t("系统", "System"), tx.t("等级", "Level"), tx.t("进度", "Progress"),
-           tx.t("组织人员", "People"), tx.t("流程规范", "Process"), tx.t("工具平台", "Tools")},
-          {{system, num(it->level), num(it->progress), num(it->dimension_progress[0]),
-            num(it->dimension_progress[1]), num(it->dimension_progress[2])}});
+  d.table({tx.t("系统", "System"), tx.t("等级", "Level"), tx.t("含豁免", "With waivers"),
+           tx.t("进度", "Progress"), tx.t("组织人员", "People"), tx.t("流程规范", "Process"),
+           tx.t("工具平台", "Tools")},
+          {{system, num(it->level), num(it->level_with_waivers), num(it->progress),
+            num(it->dimension_progress[0]), num(it->dimension_progress[1]),
+            num(it->dimension_progress[2])}});
+  {
+    // The usual picture of a maturity assessment: the 9 domains on a radar, and the
+    // dimensions as bars (HTML only; drawn by the agent, no script).
+    std::vector<std::string> labels;
+    ChartSeries strict{tx.t("严格", "strict"), {}, "strict"};
+    ChartSeries waived{tx.t("含豁免", "with waivers"), {}, "waivers"};
+    for (const auto& dom : model.domains) {
+      labels.push_back(dom.id + " " + name(dom.zh, dom.en));
+      double v = std::nan(""), w = std::nan("");
+      for (const auto& ds : it->domains) {
+        if (ds.domain == dom.id && ds.applicable) {
+          v = ds.level;
+          w = ds.level_with_waivers;
+        }
+      }
+      strict.values.push_back(v);
+      waived.values.push_back(w);
+    }
+    std::vector<ChartSeries> series{strict};
+    if (it->waived > 0) series.push_back(waived);
+    d.raw("<div class=\"charts\">" +
+          radarSvg(labels, series, 5, tx.t("九个能力域的等级", "Levels of the 9 domains")) +
+          barsSvg({tx.t("组织人员", "people"), tx.t("流程规范", "process"), tx.t("工具平台", "tools")},
+                  {it->dimension_progress[0], it->dimension_progress[1], it->dimension_progress[2]},
+                  5, tx.t("各维度进度", "Progress per dimension")) +
+          "</div>");
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& dom : it->domains) {
     const auto* info = model.findDomain(dom.domain);
@@ -210,7 +246,8 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
       }
       if (evidence.empty()) evidence = tx.t("（无）", "(none)");
       crit.push_back({c.criterion->id, name(c.criterion->zh, c.criterion->en),
-                      stateName(c.state, tx), evidence});
+                      std::string(stateName(c.state, tx)) + (c.waived ? tx.t("（已豁免）", " (waived)") : ""),
+                      evidence});
       classes.push_back(scorer::criterionStateName(c.state));
       if (c.criterion->level == item.level + 1 && c.state != scorer::CriterionState::kPass &&
           c.state != scorer::CriterionState::kNotApplicable) {
@@ -250,6 +287,35 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
   d.h(2, tx.t("30 天内到期的证明", "Attestations due within 30 days"));
   if (due.empty()) d.p(tx.t("无。", "None."));
   d.table({tx.t("要求", "Criterion"), tx.t("证明", "Attestation"), tx.t("到期", "Expires"), ""}, due);
+
+  // What people said and excused: the waivers in force or pending, and the attestations whose
+  // document changed or vanished since they were attested.
+  std::vector<std::vector<std::string>> waivers, flagged;
+  for (const auto& x : agent.ledger().waivers()) {
+    const std::string st = effectiveState(x, now);
+    if (x.system != system || (st != "approved" && st != "pending")) continue;
+    waivers.push_back({x.criterion, st, x.risk, x.justification,
+                       x.requested_by + (x.approved_by.empty() ? "" : " / " + x.approved_by),
+                       formatTime(x.expires)});
+  }
+  for (const auto& a : agent.ledger().attestations()) {
+    const std::string st = scorer::effectiveState(a, now);
+    if (a.system != system || (st != "approved" && st != "pending")) continue;
+    if (a.document_status != "changed" && a.document_status != "missing") continue;
+    flagged.push_back({a.criterion, "#" + std::to_string(a.id) + " " + a.attested_by, a.document,
+                       a.document_status, a.document_detail});
+  }
+  d.h(2, tx.t("豁免", "Waivers"));
+  if (waivers.empty()) d.p(tx.t("无。", "None."));
+  d.table({tx.t("要求", "Criterion"), tx.t("状态", "State"), tx.t("风险", "Risk"),
+           tx.t("理由", "Justification"), tx.t("申请人 / 批准人", "Requested / approved by"),
+           tx.t("到期", "Expires")},
+          waivers);
+  d.h(2, tx.t("文档已变更或丢失的证明", "Attestations whose document changed or vanished"));
+  if (flagged.empty()) d.p(tx.t("无。", "None."));
+  d.table({tx.t("要求", "Criterion"), tx.t("证明", "Attestation"), tx.t("文档", "Document"),
+           tx.t("状态", "Status"), tx.t("详情", "Detail")},
+          flagged);
   return d.finish(title, tx.zh);
 }
 

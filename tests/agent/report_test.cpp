@@ -63,6 +63,35 @@ TEST_F(ReportTest, HtmlInChineseIsOneEscapedPage) {
   EXPECT_NE(r->find("</html>"), std::string::npos);
 }
 
+TEST_F(ReportTest, HtmlHasTheRadarOfTheDomainsAndTheWaivers) {
+  // A waiver of 6.7.4/L2/1: the item is at level 1 strictly; the radar then draws both levels.
+  auto w = agent_->addWaiver(
+      "{\"system\": \"payments\", \"criterion\": \"6.7.4/L2/1\", \"justification\": "
+      "\"escalation tooling arrives in Q1 <soon>\", \"risk\": \"high\", \"expires\": \"" +
+          formatTime(Clock::now() + std::chrono::hours(24 * 20)).substr(0, 10) + "\"}",
+      Principal{"li.wei", Role::kAttester});
+  ASSERT_TRUE(w) << w.error().message;
+  ASSERT_TRUE(agent_->decideWaiver(w->id, Ledger::Decision::kApprove,
+                                   Principal{"wang.fang", Role::kApprover}, ""));
+  auto r = renderReport(*agent_, "payments", ReportFormat::kHtml, ReportLang::kEn, Clock::now());
+  ASSERT_TRUE(r) << r.error().message;
+  auto svg = r->find("<svg class=\"chart radar\"");
+  ASSERT_NE(svg, std::string::npos);
+  size_t axes = 0;
+  for (size_t p = svg; (p = r->find("class=\"axis\"", p)) != std::string::npos; ++p) ++axes;
+  EXPECT_EQ(axes, 9u);
+  EXPECT_NE(r->find("6.7 IT continuity"), std::string::npos);
+  EXPECT_NE(r->find("<polygon class=\"series waivers\""), std::string::npos);
+  EXPECT_NE(r->find("<svg class=\"chart bars\""), std::string::npos);
+  EXPECT_NE(r->find("<h2>Waivers</h2>"), std::string::npos);
+  EXPECT_NE(r->find("escalation tooling arrives in Q1 &lt;soon&gt;"), std::string::npos);
+  EXPECT_NE(r->find("unknown (waived)"), std::string::npos) << "6.7.4/L2/1's state, waived";
+  // Markdown has no pictures.
+  auto md = renderReport(*agent_, "payments", ReportFormat::kMarkdown, ReportLang::kEn, Clock::now());
+  ASSERT_TRUE(md);
+  EXPECT_EQ(md->find("<svg"), std::string::npos);
+}
+
 TEST_F(ReportTest, StaleEvidenceIsListedAndAnUnknownSystemIsAnError) {
   auto later = Clock::now() + std::chrono::hours(2);  // past the exec evidence's 5m TTL
   auto r = renderReport(*agent_, "payments", ReportFormat::kMarkdown, ReportLang::kEn, later);
