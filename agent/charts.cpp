@@ -1,5 +1,7 @@
 #include "agent/charts.h"
 
+#include "agent/web.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,19 +10,7 @@ namespace opsm::agent {
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return htmlEscape(s); }
 
 std::string f(double v) {
   char buf[32];
@@ -126,6 +116,35 @@ std::string barsSvg(const std::vector<std::string>& labels, const std::vector<do
            f(v) + "</text>";
   }
   return out + "</svg>";
+}
+
+std::string domainRadarSvg(const scorer::SystemScore& score, const scorer::Model& model,
+                           bool zh) {
+  std::vector<std::string> labels;
+  ChartSeries strict{zh ? "严格" : "strict", {}, "strict"};
+  ChartSeries waived{zh ? "含豁免" : "with waivers", {}, "waivers"};
+  for (const auto& d : model.domains) {
+    labels.push_back(d.id + " " + (zh ? d.zh : d.en));
+    double v = std::nan(""), w = std::nan("");
+    for (const auto& ds : score.domains) {
+      if (ds.domain == d.id && ds.applicable) {
+        v = ds.level;
+        w = ds.level_with_waivers;
+      }
+    }
+    strict.values.push_back(v);
+    waived.values.push_back(w);
+  }
+  std::vector<ChartSeries> series{strict};
+  if (score.waived > 0) series.push_back(waived);
+  return radarSvg(labels, series, 5, zh ? "九个能力域的等级" : "Levels of the 9 domains");
+}
+
+std::string dimensionBarsSvg(const scorer::SystemScore& score, bool zh) {
+  return barsSvg({zh ? "组织人员" : "people", zh ? "流程规范" : "process", zh ? "工具平台" : "tools"},
+                 {score.dimension_progress[0], score.dimension_progress[1],
+                  score.dimension_progress[2]},
+                 5, zh ? "各维度进度" : "Progress per dimension");
 }
 
 }  // namespace opsm::agent

@@ -9,6 +9,8 @@
 
 #include "agent/charts.h"
 #include "agent/ledger.h"
+#include "agent/web.h"
+#include "common/url.h"
 #include "scorer/check.h"
 
 namespace opsm::agent {
@@ -17,72 +19,15 @@ namespace {
 
 // ---- text ----------------------------------------------------------------------------------
 
-std::string esc(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return htmlEscape(s); }
 
 // A path segment or query value percent-encoded (system names may hold anything printable).
-std::string enc(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string enc(const std::string& s) { return percentEncode(s); }
 
-std::string dec(std::string_view s) {
-  auto hex = [](char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+std::string dec(std::string_view s) { return percentDecode(s); }
 
 std::string param(const HttpRequest& r, const std::string& name) {
-  auto q = r.target.find('?');
-  if (q == std::string::npos) return "";
-  std::string_view rest = std::string_view(r.target).substr(q + 1);
-  for (size_t start = 0; start <= rest.size();) {
-    size_t end = rest.find('&', start);
-    if (end == std::string::npos) end = rest.size();
-    std::string_view kv = rest.substr(start, end - start);
-    auto eq = kv.find('=');
-    if (dec(kv.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? "" : dec(kv.substr(eq + 1));
-    }
-    start = end + 1;
-  }
-  return "";
+  return queryParam(r.target, name);
 }
 
 std::string num(double d, int decimals = 1) {
@@ -222,30 +167,11 @@ std::string levelCell(const scorer::ItemScore& item, const Lang& l, const std::s
 }
 
 std::string radarOf(const scorer::SystemScore& s, const scorer::Model& model, const Lang& l) {
-  std::vector<std::string> labels;
-  ChartSeries strict{l.t("严格", "strict"), {}, "strict"};
-  ChartSeries waived{l.t("含豁免", "with waivers"), {}, "waivers"};
-  for (const auto& d : model.domains) {
-    labels.push_back(d.id + " " + (l.zh ? d.zh : d.en));
-    double v = std::nan(""), w = std::nan("");
-    for (const auto& ds : s.domains) {
-      if (ds.domain == d.id && ds.applicable) {
-        v = ds.level;
-        w = ds.level_with_waivers;
-      }
-    }
-    strict.values.push_back(v);
-    waived.values.push_back(w);
-  }
-  std::vector<ChartSeries> series{strict};
-  if (s.waived > 0) series.push_back(waived);
-  return radarSvg(labels, series, 5, l.t("九个能力域的等级", "Levels of the 9 domains"));
+  return domainRadarSvg(s, model, l.zh);
 }
 
 std::string dimensionBars(const scorer::SystemScore& s, const Lang& l) {
-  return barsSvg({l.t("组织人员", "people"), l.t("流程规范", "process"), l.t("工具平台", "tools")},
-                 {s.dimension_progress[0], s.dimension_progress[1], s.dimension_progress[2]}, 5,
-                 l.t("各维度进度", "Progress per dimension"));
+  return dimensionBarsSvg(s, l.zh);
 }
 
 std::string actionButtons(const std::string& kind, int64_t id, const std::string& state,

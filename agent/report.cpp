@@ -6,25 +6,14 @@
 #include <set>
 
 #include "agent/charts.h"
+#include "agent/web.h"
 #include "scorer/check.h"
 
 namespace opsm::agent {
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return htmlEscape(s); }
 
 // Markdown table cells: no pipes or newlines.
 std::string cell(std::string s) {
@@ -151,29 +140,8 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
   {
     // The usual picture of a maturity assessment: the 9 domains on a radar, and the
     // dimensions as bars (HTML only; drawn by the agent, no script).
-    std::vector<std::string> labels;
-    ChartSeries strict{tx.t("严格", "strict"), {}, "strict"};
-    ChartSeries waived{tx.t("含豁免", "with waivers"), {}, "waivers"};
-    for (const auto& dom : model.domains) {
-      labels.push_back(dom.id + " " + name(dom.zh, dom.en));
-      double v = std::nan(""), w = std::nan("");
-      for (const auto& ds : it->domains) {
-        if (ds.domain == dom.id && ds.applicable) {
-          v = ds.level;
-          w = ds.level_with_waivers;
-        }
-      }
-      strict.values.push_back(v);
-      waived.values.push_back(w);
-    }
-    std::vector<ChartSeries> series{strict};
-    if (it->waived > 0) series.push_back(waived);
-    d.raw("<div class=\"charts\">" +
-          radarSvg(labels, series, 5, tx.t("九个能力域的等级", "Levels of the 9 domains")) +
-          barsSvg({tx.t("组织人员", "people"), tx.t("流程规范", "process"), tx.t("工具平台", "tools")},
-                  {it->dimension_progress[0], it->dimension_progress[1], it->dimension_progress[2]},
-                  5, tx.t("各维度进度", "Progress per dimension")) +
-          "</div>");
+    d.raw("<div class=\"charts\">" + domainRadarSvg(*it, model, tx.zh) +
+          dimensionBarsSvg(*it, tx.zh) + "</div>");
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& dom : it->domains) {

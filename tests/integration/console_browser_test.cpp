@@ -202,6 +202,18 @@ class ConsoleBrowserTest : public ::testing::Test {
         std::chrono::seconds(10)))
         << "signed in as " << script("return document.getElementById('whoami').textContent;");
   }
+  // Marks the current document, so that waitReloaded() knows when the page has reloaded itself
+  // (the console reloads after a write): navigating before that would race the reload.
+  void markPage() { script("window.__opsmOld = true; return true;"); }
+  void waitReloaded() {
+    ASSERT_TRUE(testing::waitFor(
+        [&] {
+          return script("return window.__opsmOld === undefined && "
+                        "document.documentElement.dataset.ready === 'yes';") == "true";
+        },
+        std::chrono::seconds(20)))
+        << "the page did not reload after the write";
+  }
   int itemLevel(const std::string& item) {
     for (const auto& s : agent_->scores()) {
       for (const auto& i : s.items) {
@@ -259,7 +271,9 @@ TEST_F(ConsoleBrowserTest, EveryPageLoadsCleanlyAndAnAttestationApprovedRaisesTh
   click("button.attest[data-criterion='6.7.4/L1/2']");
   type("#attest-form input[name=document]", "https://wiki.example.com/应急组织");
   type("#attest-form textarea[name=comment]", "crisis team reviewed");
+  markPage();
   click("#attest-form button[value=submit]");
+  waitReloaded();
   ASSERT_TRUE(testing::waitFor(
       [&] {
         auto all = agent_->ledger().attestations();
@@ -275,7 +289,9 @@ TEST_F(ConsoleBrowserTest, EveryPageLoadsCleanlyAndAnAttestationApprovedRaisesTh
   click("#signout");
   signIn(kApprover, "wang.fang (approver)");
   type(".actions[data-kind=attestations] input.comment", "org chart checked");
+  markPage();
   click(".actions[data-kind=attestations] button[data-action=approve]");
+  waitReloaded();
   ASSERT_TRUE(testing::waitFor(
       [&] {
         auto all = agent_->ledger().attestations();
