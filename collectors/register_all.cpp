@@ -2,6 +2,7 @@
 #include "collectors/borg/borg_collector.h"
 #include "collectors/collector.h"
 #include "collectors/exec/exec_collector.h"
+#include "collectors/docs/docs_collector.h"
 #include "collectors/file/file_collector.h"
 #include "collectors/git/git_collector.h"
 #include "collectors/gitlab/gitlab_collector.h"
@@ -25,7 +26,7 @@ Status registerAll(Registry& registry) {
   for (auto* reg : {&prometheus::registerPrometheus, &alertmanager::registerAlertmanager,
                    &restic::registerRestic, &borg::registerBorg, &pgbackrest::registerPgBackRest,
                    &postgresql::registerPostgresql, &redis::registerRedis,
-                   &exec::registerExec, &file::registerFile,
+                   &exec::registerExec, &file::registerFile, &docs::registerDocs,
                    &git::registerGit, &netbox::registerNetbox,
                    &gitlab::registerGitlab, &jira::registerJira,
                    &rest_cmdb::registerRestCmdb,

@@ -300,6 +300,8 @@ std::vector<std::string> keysOf(const Criterion& criterion) {
   if (criterion.attestation) {
     out.push_back(criterion.attestation_key.empty() ? attestationKey(criterion.id)
                                                     : criterion.attestation_key);
+    out.push_back(criterion.document_key.empty() ? documentKey(criterion.id)
+                                                 : criterion.document_key);
   }
   if (criterion.when) conditionKeys(*criterion.when, &out);
   if (criterion.applies_to) conditionKeys(*criterion.applies_to, &out);
@@ -342,7 +344,15 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
     const long long now_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.now.time_since_epoch()).count();
     if (!slot || !slot->evidence || now_ns >= slot->expires_ns) {
-      r.state = CriterionState::kUnknown;
+      // No attestation in force: an approved document within its review period counts.
+      const IndexEntry* doc = nullptr;
+      if (criterion.document_key_id >= 0) {
+        const size_t d = static_cast<size_t>(criterion.document_key_id);
+        doc = d < ctx.index->size() ? &(*ctx.index)[d] : nullptr;
+      }
+      r.state = doc && doc->evidence && now_ns < doc->expires_ns && doc->is_true
+                    ? CriterionState::kPass
+                    : CriterionState::kUnknown;
     } else {
       r.state = slot->is_true ? CriterionState::kPass : CriterionState::kFail;
     }
@@ -354,7 +364,20 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
         criterion.attestation_key.empty()
             ? lookup(ctx, attestationKey(criterion.id), -1)
             : lookup(ctx, criterion.attestation_key, criterion.attestation_key_id);
-    if (!a) {
+    // No attestation in force: an approved document within its review period counts.
+    const Evidence* doc =
+        !a || a->expired(ctx.now)
+            ? (criterion.document_key.empty()
+                   ? lookup(ctx, documentKey(criterion.id), -1)
+                   : lookup(ctx, criterion.document_key, criterion.document_key_id))
+            : nullptr;
+    if (doc && !doc->expired(ctx.now) && doc->value.isBool() && doc->value.asBool()) {
+      r.state = CriterionState::kPass;
+      if (explain) {
+        r.reason = "documented: " + doc->source.locator + " (" + doc->source.collector +
+                   "; approved, within its review period)";
+      }
+    } else if (!a) {
       r.state = CriterionState::kUnknown;
       if (explain) r.reason = "needs an attestation; none on file";
     } else if (a->expired(ctx.now)) {
@@ -370,6 +393,11 @@ CriterionResult evaluateCriterion(const Criterion& criterion, const EvalContext&
     } else {
       r.state = CriterionState::kFail;
       if (explain) r.reason = "attested as not met: " + a->source.locator;
+    }
+    if (explain && doc && r.state != CriterionState::kPass) {
+      r.reason += "; its document does not count (" +
+                  std::string(doc->expired(ctx.now) ? "no longer reported" : "not approved by someone other than its owner, or past its review date") +
+                  "): " + doc->source.locator;
     }
     if (explain && criterion.when) r.reason += "; the evidence does not show it: " + evidence_why;
     if (explain && !criterion.hints.empty()) r.reason += "; " + hintText(criterion, ctx);

@@ -52,6 +52,8 @@ std::string attestationKey(const std::string& criterion_id) {
   return "attestation." + criterion_id;
 }
 
+std::string documentKey(const std::string& criterion_id) { return "document." + criterion_id; }
+
 namespace {
 
 constexpr std::pair<std::string_view, Op> kOps[] = {
@@ -393,6 +395,8 @@ Result<Criterion> compileCriterion(const std::string& file, const YAML::Node& no
   if (c.attestation) {
     c.attestation_key = attestationKey(c.id);
     c.attestation_key_id = internKey(c.attestation_key);
+    c.document_key = documentKey(c.id);
+    c.document_key_id = internKey(c.document_key);
   }
   return c;
 }

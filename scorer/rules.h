@@ -58,6 +58,11 @@ struct Criterion {
   bool attestation = false;
   std::string attestation_key;  // "attestation.<id>", computed once at load
   int attestation_key_id = -1;  // internKey(attestation_key)
+  // For attestation criteria: the key of a documents collector's word on it ("document.<id>":
+  // true when an approved document within its review period evidences it; docs collector),
+  // which counts when no attestation does.
+  std::string document_key;
+  int document_key_id = -1;
   // For attestation criteria: what the attestation must link to, and how long one is valid.
   std::string attestation_document;
   Duration attestation_max_age = std::chrono::hours(24 * 365);
@@ -102,6 +107,8 @@ struct RulePack {
 
 // The evidence key an attestation of criterion `id` is stored under.
 std::string attestationKey(const std::string& criterion_id);
+// The evidence key of the documents evidencing criterion `id` (collectors/docs).
+std::string documentKey(const std::string& criterion_id);
 
 // Compiles one condition node. Errors name file, line and field.
 Result<Condition> compileCondition(const std::string& file, const YAML::Node& node);

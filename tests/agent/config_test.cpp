@@ -67,7 +67,7 @@ TEST_F(ConfigTest, UnknownTopLevelKey) {
 
 TEST_F(ConfigTest, UnknownCollectorType) {
   expectError("rules_dir: r\ncollectors:\n  - type: nagios\n", 3,
-              "'nagios' is not a collector type (known: alertmanager, borg, exec, file, git, gitlab, grafana, haproxy, jira, loki, netbox, patroni, pgbackrest, postgresql, prometheus, redis, rest_cmdb, restic, zabbix)");
+              "'nagios' is not a collector type (known: alertmanager, borg, docs, exec, file, git, gitlab, grafana, haproxy, jira, loki, netbox, patroni, pgbackrest, postgresql, prometheus, redis, rest_cmdb, restic, zabbix)");
 }
 
 TEST_F(ConfigTest, DuplicateCollectorName) {
