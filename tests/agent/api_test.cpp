@@ -9,6 +9,7 @@
 #include "agent/daemon.h"
 #include "collectors/common/http_client.h"
 #include "tests/support/drill_pack.h"
+#include "tests/support/running_agent.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -20,40 +21,23 @@ const std::string kToken = "api-token-for-tests-0123";
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(collectors::registerAll(registry_).ok());
     // A private copy of the rule pack, so that /-/reload can be tested with a broken one;
     // in it the drill plugin decides 6.7.4/L1/1.
     testing::drillRulePack(dir_);
     dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
                              "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
     setenv("OPSM_TEST_API_TOKEN", kToken.c_str(), 1);
-    auto config = loadConfig(
+    std::string error;
+    running_ = testing::RunningAgent::start(
         dir_.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: rules\n"
                                 "api_token_env: OPSM_TEST_API_TOKEN\nsystems: [payments]\n"
                                 "collectors:\n  - {name: drills, type: exec, command: [cat, " +
                                     (dir_.path() / "facts.json").string() + "]}\n"),
-        registry_);
-    ASSERT_TRUE(config) << config.error().message;
-    auto a = Agent::create(std::move(*config));
-    ASSERT_TRUE(a) << a.error().message;
-    agent_ = std::move(*a);
-    daemon_ = std::make_unique<Daemon>(*agent_);
-    ASSERT_TRUE(daemon_->start().ok());
-    runner_ = std::thread([this] { daemon_->run(false); });
-    base_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
-    ASSERT_TRUE(waitReady());
+        &error);
+    ASSERT_TRUE(running_) << error;
+    base_ = running_->base();
   }
-  void TearDown() override {
-    daemon_->stop();
-    runner_.join();
-  }
-  bool waitReady() {
-    for (int i = 0; i < 100; ++i) {
-      if (plain_.get(base_ + "/-/ready", std::chrono::seconds(1))) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
+  void TearDown() override { running_.reset(); }
   Result<collectors::HttpResponse> post(const std::string& path, const std::string& body,
                                         const std::string& token = kToken,
                                         const std::string& type = "application/json") {
@@ -66,11 +50,8 @@ class ApiTest : public ::testing::Test {
     return r ? r->body : r.error().message;
   }
 
-  collectors::Registry registry_;
   testing::TempDir dir_;
-  std::unique_ptr<Agent> agent_;
-  std::unique_ptr<Daemon> daemon_;
-  std::thread runner_;
+  std::unique_ptr<testing::RunningAgent> running_;
   std::string base_;
   collectors::HttpClient plain_{collectors::HttpOptions{}};
 };

@@ -16,6 +16,7 @@
 #include "common/hash.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/fixture_server.h"
+#include "tests/support/running_agent.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -48,7 +49,6 @@ std::string today(int days_ago = 0) {
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(collectors::registerAll(registry_).ok());
     // In the drill pack, 6.7.4/L1/1 passes on the plugin's evidence; 6.7.4/L1/2 needs an
     // attestation, so item 6.7.4 is at level 1 exactly when that attestation counts.
     testing::drillRulePack(dir_);
@@ -61,32 +61,22 @@ class LedgerTest : public ::testing::Test {
   void TearDown() override { stop(); }
 
   void start() {
-    auto config = loadConfig(
+    std::string error;
+    running_ = testing::RunningAgent::start(
         dir_.write("agent.yml",
                    "listen_address: 127.0.0.1:0\nrules_dir: rules\ntokens_file: tokens.yml\n"
                    "require_approval: true\nstorage_path: state.db\n"
                    "document_roots: [docs]\nsystems: [payments, ledger]\n"
                    "collectors:\n  - {name: drills, type: exec, command: [cat, " +
                        (dir_.path() / "facts.json").string() + "]}\n"),
-        registry_);
-    ASSERT_TRUE(config) << config.error().message;
-    auto a = Agent::create(std::move(*config));
-    ASSERT_TRUE(a) << a.error().message;
-    agent_ = std::move(*a);
-    daemon_ = std::make_unique<Daemon>(*agent_);
-    ASSERT_TRUE(daemon_->start().ok());
-    runner_ = std::thread([this] { daemon_->run(false); });
-    base_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
-    for (int i = 0; i < 100 && !client_.get(base_ + "/-/ready", std::chrono::seconds(1)); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+        &error);
+    ASSERT_TRUE(running_) << error;
+    agent_ = &running_->agent();
+    base_ = running_->base();
   }
   void stop() {
-    if (!daemon_) return;
-    daemon_->stop();
-    runner_.join();
-    daemon_.reset();
-    agent_.reset();
+    agent_ = nullptr;
+    running_.reset();
   }
 
   // POSTs as `who` (empty: no token); returns the status and the body (or error message).
@@ -132,11 +122,9 @@ class LedgerTest : public ::testing::Test {
            "\"}";
   }
 
-  collectors::Registry registry_;
   testing::TempDir dir_;
-  std::unique_ptr<Agent> agent_;
-  std::unique_ptr<Daemon> daemon_;
-  std::thread runner_;
+  std::unique_ptr<testing::RunningAgent> running_;
+  Agent* agent_ = nullptr;
   std::string base_;
   collectors::HttpClient client_{collectors::HttpOptions{}};
 };

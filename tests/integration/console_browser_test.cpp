@@ -18,6 +18,7 @@
 #include "common/hash.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/process.h"
+#include "tests/support/running_agent.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -70,29 +71,23 @@ class ConsoleBrowserTest : public ::testing::Test {
     browser_path_ = testing::findExecutable("chromium");
     ASSERT_FALSE(driver_path_.empty()) << "chromedriver is not installed (scripts/setup)";
     ASSERT_FALSE(browser_path_.empty()) << "chromium is not installed (scripts/setup)";
-    ASSERT_TRUE(collectors::registerAll(registry_).ok());
     testing::drillRulePack(dir_);
     dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
                              "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
     dir_.write("tokens.yml", "tokens:\n  - {name: li.wei, role: attester, sha256: " +
                                  sha256Hex(kAttester) + "}\n  - {name: wang.fang, role: approver, "
                                  "sha256: " + sha256Hex(kApprover) + "}\n");
-    auto config = loadConfig(
+    std::string error;
+    running_ = testing::RunningAgent::start(
         dir_.write("agent.yml",
                    "listen_address: 127.0.0.1:0\nrules_dir: rules\ntokens_file: tokens.yml\n"
                    "require_approval: true\nstorage_path: state.db\nsystems: [payments]\n"
                    "collectors:\n  - {name: drills, type: exec, command: [cat, " +
                        (dir_.path() / "facts.json").string() + "]}\n"),
-        registry_);
-    ASSERT_TRUE(config) << config.error().message;
-    auto a = Agent::create(std::move(*config));
-    ASSERT_TRUE(a) << a.error().message;
-    agent_ = std::move(*a);
-    daemon_ = std::make_unique<Daemon>(*agent_);
-    ASSERT_TRUE(daemon_->start().ok());
-    runner_ = std::thread([this] { daemon_->run(false); });
-    base_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
-    ASSERT_TRUE(testing::waitFor([&] { return agent_->ready(); }, std::chrono::seconds(10)));
+        &error);
+    ASSERT_TRUE(running_) << error;
+    agent_ = &running_->agent();
+    base_ = running_->base();
 
     const unsigned short port = testing::freePort();
     driver_ = std::make_unique<testing::Process>(
@@ -118,10 +113,7 @@ class ConsoleBrowserTest : public ::testing::Test {
   void TearDown() override {
     if (!session_.empty()) request("DELETE", session_);
     driver_.reset();
-    if (daemon_) {
-      daemon_->stop();
-      runner_.join();
-    }
+    running_.reset();
   }
 
   void go(const std::string& path) {
@@ -224,11 +216,9 @@ class ConsoleBrowserTest : public ::testing::Test {
   }
 
   std::string driver_path_, browser_path_;
-  collectors::Registry registry_;
   testing::TempDir dir_;
-  std::unique_ptr<Agent> agent_;
-  std::unique_ptr<Daemon> daemon_;
-  std::thread runner_;
+  std::unique_ptr<testing::RunningAgent> running_;
+  Agent* agent_ = nullptr;
   std::string base_, webdriver_, session_;
   std::unique_ptr<testing::Process> driver_;
 };
