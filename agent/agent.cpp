@@ -433,12 +433,8 @@ void Agent::rescore() {
     auto unknown_to = unknownTo(r.system);
     scorer::EvalContext ctx{evidence, now, nullptr, &unknown_to};
     for (auto& [id, reason] : r.flipped) {
-      for (const auto& item : pack_.items) {
-        for (const auto& level : item.levels) {
-          for (const auto& c : level.criteria) {
-            if (c.id == id) reason = scorer::evaluateCriterion(c, ctx, true).reason;
-          }
-        }
+      if (const auto* c = scorer::findCriterion(pack_, id)) {
+        reason = scorer::evaluateCriterion(*c, ctx, true).reason;
       }
     }
   }
@@ -537,18 +533,6 @@ Status Agent::reload(const std::string& actor) {
 }
 
 namespace {
-
-// The criterion of `id` in the pack, or null.
-const scorer::Criterion* criterionOf(const scorer::RulePack& pack, const std::string& id) {
-  for (const auto& item : pack.items) {
-    for (const auto& level : item.levels) {
-      for (const auto& c : level.criteria) {
-        if (c.id == id) return &c;
-      }
-    }
-  }
-  return nullptr;
-}
 
 Error storeFailed(const Error& e) {
   // The writer learns it was not kept, not where the store is.
@@ -689,7 +673,7 @@ Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
     x.expires = *expires;
     {
       std::lock_guard lock(scores_mu_);
-      if (!criterionOf(pack_, x.criterion)) {
+      if (!scorer::findCriterion(pack_, x.criterion)) {
         return fieldError(origin, w["criterion"], "criterion",
                           "no criterion " + x.criterion + " in the rule pack");
       }

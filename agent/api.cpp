@@ -107,21 +107,9 @@ HttpReply system(Agent& agent, const std::string& id) {
   if (!explained) return error(404, "no system '" + id + "' is scored by this agent");
   const scorer::SystemScore* it = &*explained;
   TimePoint now = Clock::now();
-  std::map<std::string, std::vector<scorer::Attestation>> attested;
-  for (auto& a : agent.ledger().attestations()) {
-    const std::string state = scorer::effectiveState(a, now);
-    if (a.system != id || (state != "pending" && state != "approved" && state != "expired")) {
-      continue;
-    }
-    attested[a.criterion].push_back(std::move(a));
-  }
-  std::map<std::string, std::vector<Waiver>> waived;
-  for (auto& x : agent.ledger().waivers()) {
-    const std::string state = effectiveState(x, now);
-    if (x.system == id && (state == "pending" || state == "approved")) {
-      waived[x.criterion].push_back(std::move(x));
-    }
-  }
+  const auto open = agent.ledger().openRecords(id, now);
+  const auto& attested = open.attestations;
+  const auto& waived = open.waivers;
   const auto& model = agent.rules().model;
   rapidjson::StringBuffer buf;
   Writer w(buf);

@@ -325,18 +325,9 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
   const auto& model = agent.rules().model;
   const TimePoint now = Clock::now();
   const bool approval = agent.config().require_approval;
-  std::map<std::string, std::vector<scorer::Attestation>> attested;
-  for (auto& a : agent.ledger().attestations()) {
-    const std::string st = scorer::effectiveState(a, now);
-    if (a.system == id && (st == "pending" || st == "approved" || st == "expired")) {
-      attested[a.criterion].push_back(std::move(a));
-    }
-  }
-  std::map<std::string, std::vector<Waiver>> waivers;
-  for (auto& x : agent.ledger().waivers()) {
-    const std::string st = effectiveState(x, now);
-    if (x.system == id && (st == "pending" || st == "approved")) waivers[x.criterion].push_back(std::move(x));
-  }
+  const auto open = agent.ledger().openRecords(id, now);
+  const auto& attested = open.attestations;
+  const auto& waivers = open.waivers;
   std::string body = "<h1>" + esc(id) + "</h1><section class=\"summary\"><div><p class=\"big\">" +
                      l.t("等级 ", "Level ") + num(s.level) + "</p><p>" +
                      l.t("含豁免 ", "with waivers ") + num(s.level_with_waivers) + " · " +

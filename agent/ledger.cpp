@@ -533,6 +533,23 @@ std::optional<Waiver> Ledger::waiver(int64_t id) const {
   return it->second;
 }
 
+Ledger::OpenRecords Ledger::openRecords(const std::string& system, TimePoint now) const {
+  OpenRecords out;
+  for (auto& a : attestations()) {
+    const std::string st = scorer::effectiveState(a, now);
+    if (a.system == system && (st == "pending" || st == "approved" || st == "expired")) {
+      out.attestations[a.criterion].push_back(std::move(a));
+    }
+  }
+  for (auto& x : waivers()) {
+    const std::string st = effectiveState(x, now);
+    if (x.system == system && (st == "pending" || st == "approved")) {
+      out.waivers[x.criterion].push_back(std::move(x));
+    }
+  }
+  return out;
+}
+
 Result<std::vector<Store::AuditEntry>> Ledger::auditLog(const std::string& system,
                                                         int64_t before_seq, size_t limit) const {
   if (store_) return store_->loadAudit(system, before_seq, limit);

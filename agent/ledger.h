@@ -95,6 +95,13 @@ class Ledger {
   std::optional<scorer::Attestation> attestation(int64_t id) const;
   std::vector<Waiver> waivers() const;
   std::optional<Waiver> waiver(int64_t id) const;
+  // What the API and the console show beside each criterion of `system`: its attestations
+  // that are pending, approved or expired, and its waivers pending or in force, by criterion.
+  struct OpenRecords {
+    std::map<std::string, std::vector<scorer::Attestation>> attestations;
+    std::map<std::string, std::vector<Waiver>> waivers;
+  };
+  OpenRecords openRecords(const std::string& system, TimePoint now) const;
   Result<std::vector<Store::AuditEntry>> auditLog(const std::string& system, int64_t before_seq,
                                                   size_t limit) const;
 

@@ -8,17 +8,6 @@ namespace opsm::scorer {
 
 namespace {
 
-const Criterion* findCriterion(const RulePack& pack, const std::string& id) {
-  for (const auto& item : pack.items) {
-    for (const auto& level : item.levels) {
-      for (const auto& c : level.criteria) {
-        if (c.id == id) return &c;
-      }
-    }
-  }
-  return nullptr;
-}
-
 Result<std::string> required(const std::string& file, const YAML::Node& n, const char* field) {
   auto s = readString(file, n, field);
   if (!s) return s.error();

@@ -29,17 +29,6 @@ Value scalarOrList(const YAML::Node& n) {
 
 bool typeFits(const Value& v, ValueType want) { return v.type() == want; }
 
-const Criterion* findCriterion(const RulePack& pack, const std::string& id) {
-  for (const auto& item : pack.items) {
-    for (const auto& level : item.levels) {
-      for (const auto& c : level.criteria) {
-        if (c.id == id) return &c;
-      }
-    }
-  }
-  return nullptr;
-}
-
 const char* stateName(CriterionState s) { return criterionStateName(s); }
 
 }  // namespace

@@ -48,6 +48,17 @@ const ItemRules* RulePack::findItem(const std::string& id) const {
   return nullptr;
 }
 
+const Criterion* findCriterion(const RulePack& pack, const std::string& id) {
+  for (const auto& item : pack.items) {
+    for (const auto& level : item.levels) {
+      for (const auto& c : level.criteria) {
+        if (c.id == id) return &c;
+      }
+    }
+  }
+  return nullptr;
+}
+
 std::string attestationKey(const std::string& criterion_id) {
   return "attestation." + criterion_id;
 }

@@ -105,6 +105,9 @@ struct RulePack {
   const ItemRules* findItem(const std::string& id) const;
 };
 
+// The criterion `id` ("6.7.4/L1/2") of the pack, or null.
+const Criterion* findCriterion(const RulePack& pack, const std::string& id);
+
 // The evidence key an attestation of criterion `id` is stored under.
 std::string attestationKey(const std::string& criterion_id);
 // The evidence key of the documents evidencing criterion `id` (collectors/docs).
