@@ -28,6 +28,8 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   agent->tokens_ = std::move(*tokens);
   // Attestations of the API kept as evidence by a store of schema 1 (before approval existed).
   std::vector<scorer::Evidence> legacy_attestations;
+  // Stored evidence of collectors the config no longer has, pieces by collector.
+  std::map<std::string, size_t> removed;
   if (!agent->config_.storage_path.empty()) {
     auto db = Store::open(agent->config_.storage_path);
     if (!db) return db.error();
@@ -37,11 +39,18 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     auto evidence = agent->db_->loadEvidence();
     if (!evidence) return evidence.error();
     std::map<std::string, std::vector<scorer::Evidence>> by_collector;
+    std::set<std::string> configured;
+    for (const auto& c : agent->config_.collectors) configured.insert(c.name);
     size_t restored = 0;
     for (auto& e : *evidence) {
-      if (e.source.collector == "config" || e.source.collector == scorer::kAttestationSource) continue;
       if (e.source.collector == scorer::kApiAttestationSource) {
         legacy_attestations.push_back(std::move(e));
+        continue;
+      }
+      if (!configured.count(e.source.collector)) {
+        // A collector no longer configured: its word is not renewed by anyone, so it must not
+        // count until it expires. Deleted below, said in the log and the audit log.
+        ++removed[e.source.collector];
         continue;
       }
       if (!agent->mine(e.system)) continue;
@@ -57,12 +66,22 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     auto items = agent->db_->loadItemStates();
     if (!items) return items.error();
     for (auto& i : *items) agent->tracker_.restore(i.system, i.item, i.level, std::move(i.states));
-    logger("agent")->info("{}: restored {} pieces of evidence and {} item levels",
+    agent->tracker_.recordBaselineChanges(true);
+    logger("agent")->info("{}: restored {} pieces of evidence and {} item baselines",
                           agent->config_.storage_path, restored, items->size());
   }
   auto ledger = Ledger::open(agent->db_.get());
   if (!ledger) return ledger.error();
   agent->ledger_ = std::move(*ledger);
+  for (const auto& [collector, pieces] : removed) {
+    if (auto st = agent->db_->replaceEvidence(collector, {}); !st) return st.error();
+    const std::string what = std::to_string(pieces) + " pieces of evidence of collector '" +
+                             collector + "', no longer in " + agent->config_.file;
+    logger("agent")->warn("{}: deleted {}", agent->config_.storage_path, what);
+    if (auto st = agent->ledger_->audit("agent", "evidence.forget", what, agent->clock_()); !st) {
+      return st.error();
+    }
+  }
   if (!legacy_attestations.empty()) {
     // Into the ledger, pending: nobody approved them (they count as before unless
     // require_approval is set), then out of the evidence table, in that order.
@@ -384,17 +403,15 @@ void Agent::rescore() {
       // the score rests on without it being confirmed now.
       int from_collectors = 0, stale = 0;
       auto account = [&](const std::string& key, const scorer::Evidence& e) {
-        const std::string& source = e.source.collector;
-        if ((source == scorer::kAttestationSource || source == scorer::kApiAttestationSource) &&
+        const auto kind = e.source.kind;
+        if ((kind == scorer::SourceKind::kAttestationFile ||
+             kind == scorer::SourceKind::kAttestationApi) &&
             scorer::isAttestationKey(key)) {
           attestation_expiry[{system, key.substr(std::string("attestation.").size())}] = e.expires_at;
         }
-        if (source == "config" || source == scorer::kAttestationSource ||
-            source == scorer::kApiAttestationSource) {
-          return;
-        }
+        if (!e.source.polled()) return;
         ++from_collectors;
-        auto ok = collector_ok.find(source);
+        auto ok = collector_ok.find(e.source.collector);
         stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
       };
       for (const auto& [key, e] : own) account(key, e);
@@ -415,11 +432,13 @@ void Agent::rescore() {
     std::map<std::string, uint64_t> out;
     for (const auto& key : scorer::keysOf(c)) {
       auto e = store_.find(system, key);
-      if (!e) continue;
-      // a domain key several sources give rests on all of them
+      if (!e || !e->source.polled()) continue;
+      // A domain key several sources give rests on all of them. A collector not yet polled
+      // successfully since start counts 0 polls: its evidence restored from the store is one
+      // poll's word, to be confirmed like any other, not a verdict at once.
       auto count = [&](const std::string& source) {
         auto n = successful_polls.find(source);
-        if (n != successful_polls.end()) out[n->first] = n->second;
+        out[source] = n == successful_polls.end() ? 0 : n->second;
       };
       count(e->source.collector);
       for (const auto& c : e->source.contributors) count(c);
@@ -455,7 +474,18 @@ void Agent::rescore() {
                           r.old_level, r.new_level, why);
   }
   if (db_) {
-    storeWrote(db_->recordScores(scores, now), "scores");
+    // Baselines not kept by a failed write are written with the next ones (the last of an
+    // item wins).
+    for (auto& b : tracker_.takeChangedBaselines()) {
+      auto key = std::make_pair(b.system, b.item);
+      unsaved_baselines_.insert_or_assign(std::move(key), std::move(b));
+    }
+    std::vector<Store::Baseline> baselines;
+    baselines.reserve(unsaved_baselines_.size());
+    for (const auto& [key, b] : unsaved_baselines_) baselines.push_back(b);
+    const Status recorded = db_->recordScores(scores, baselines, now);
+    if (recorded) unsaved_baselines_.clear();
+    storeWrote(recorded, "scores");
     storeWrote(db_->recordRegressions(update.regressions), "regressions");
     if (now - last_prune_ > std::chrono::hours(1)) {
       if (auto st = db_->prune(now - config_.retention); !st) {

@@ -276,6 +276,11 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
       return fieldError(path, node["name"], "name",
                         "'" + *name + "' must be 1-64 characters of A-Z a-z 0-9 _ . -");
     }
+    if (scorer::isReservedSourceName(*name)) {
+      return fieldError(path, node["name"].IsDefined() ? node["name"] : node, "name",
+                        "'" + *name + "' is reserved for the agent's own evidence (config, "
+                        "attestations, attestations-api): choose another name");
+    }
     if (!names.insert(*name).second) {
       return fieldError(path, node["name"].IsDefined() ? node["name"] : node, "name",
                         "two collectors are named '" + *name + "'");

@@ -578,8 +578,7 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
   for (const auto& s : agent.scores()) {
     int stale = 0, going = 0;
     for (const auto& e : agent.evidence().forSystem(s.system)) {
-      const std::string& src = e.source.collector;
-      if (src == "config" || src == scorer::kAttestationSource || src == scorer::kApiAttestationSource) continue;
+      if (!e.source.polled()) continue;
       if (e.expired(now)) {
         ++stale;
       } else if (e.expires_at <= stale_soon) {

@@ -135,7 +135,9 @@ std::string encodeStates(const std::map<std::string, scorer::CriterionState>& st
   return out;
 }
 
-std::map<std::string, scorer::CriterionState> decodeStates(const std::string& text) {
+// The inverse of encodeStates(); a line it did not write is an error, not skipped: a baseline
+// restored with a criterion missing would hide that criterion's regression.
+Result<std::map<std::string, scorer::CriterionState>> decodeStates(const std::string& text) {
   std::map<std::string, scorer::CriterionState> out;
   size_t start = 0;
   while (start < text.size()) {
@@ -144,12 +146,18 @@ std::map<std::string, scorer::CriterionState> decodeStates(const std::string& te
     std::string line = text.substr(start, end - start);
     start = end + 1;
     auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string st = line.substr(eq + 1);
-    for (int s = 0; s < 4; ++s) {
-      auto cs = static_cast<scorer::CriterionState>(s);
-      if (st == scorer::criterionStateName(cs)) out[line.substr(0, eq)] = cs;
+    bool known = false;
+    if (eq != std::string::npos && eq > 0) {
+      std::string st = line.substr(eq + 1);
+      for (auto cs : {scorer::CriterionState::kPass, scorer::CriterionState::kFail,
+                      scorer::CriterionState::kUnknown, scorer::CriterionState::kNotApplicable}) {
+        if (st == scorer::criterionStateName(cs)) {
+          out[line.substr(0, eq)] = cs;
+          known = true;
+        }
+      }
     }
+    if (!known) return makeError(ErrorCode::kIo, "unreadable criterion state '" + line + "'");
   }
   return out;
 }
@@ -358,32 +366,44 @@ Status Store::exec(const std::string& sql) const {
   return Status::success();
 }
 
+Status Store::sqlError(const char* what) const {
+  return makeError(ErrorCode::kIo, path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+Status Store::transaction(const std::function<Status()>& body) {
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) {
+    ++errors_;
+    return st;
+  }
+  Status st = body();
+  if (st) st = exec("COMMIT");
+  if (!st) {
+    ++errors_;
+    // Nothing of it is kept, and no transaction is left open for the next write to join.
+    if (sqlite3_get_autocommit(db_) == 0) (void)exec("ROLLBACK");
+  }
+  return st;
+}
+
 Status Store::replaceEvidence(const std::string& collector,
                               const std::vector<scorer::Evidence>& ev) {
   std::lock_guard lock(mu_);
-  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
-  auto fail = [&](const char* what) -> Status {
-    std::string msg = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
-    (void)exec("ROLLBACK");
-    return makeError(ErrorCode::kIo, msg);
-  };
-  {
+  return transaction([&]() -> Status {
     Stmt del(db_, "DELETE FROM evidence WHERE collector = ?");
-    if (!del.ok()) return fail("prepare");
+    if (!del.ok()) return sqlError("prepare");
     del.text(1, collector);
-    if (del.step() != SQLITE_DONE) return fail("delete evidence");
+    if (del.step() != SQLITE_DONE) return sqlError("delete evidence");
     Stmt ins(db_, "INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (!ins.ok()) return fail("prepare");
+    if (!ins.ok()) return sqlError("prepare");
     for (const auto& e : ev) {
       ins.text(1, e.system).text(2, e.key).text(3, collector).text(4, e.source.locator)
           .text(5, encodeValue(e.value)).real(6, toSeconds(e.observed_at))
           .real(7, toSeconds(e.expires_at));
-      if (ins.step() != SQLITE_DONE) return fail("insert evidence");
+      if (ins.step() != SQLITE_DONE) return sqlError("insert evidence");
       ins.reset();
     }
-  }
-  if (auto st = exec("COMMIT"); !st) return fail("commit");
-  return Status::success();
+    return Status::success();
+  });
 }
 
 Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
@@ -408,74 +428,79 @@ Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
   return out;
 }
 
-Status Store::recordScores(const std::vector<scorer::SystemScore>& scores, TimePoint now) {
+Status Store::recordScores(const std::vector<scorer::SystemScore>& scores,
+                           const std::vector<Baseline>& baselines, TimePoint now) {
   std::lock_guard lock(mu_);
-  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
-  auto fail = [&](const char* what) -> Status {
-    std::string msg = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
-    (void)exec("ROLLBACK");
-    return makeError(ErrorCode::kIo, msg);
-  };
-  auto changed = recorded_;
-  {
+  auto recorded = recorded_;
+  Status st = transaction([&]() -> Status {
     Stmt up(db_, "INSERT OR REPLACE INTO item_state VALUES (?, ?, ?, ?, ?, ?)");
+    Stmt del(db_, "DELETE FROM item_state WHERE system = ? AND item = ?");
     Stmt hist(db_, "INSERT INTO score_history VALUES (?, ?, ?, ?, ?)");
-    if (!up.ok() || !hist.ok()) return fail("prepare");
+    if (!up.ok() || !del.ok() || !hist.ok()) return sqlError("prepare");
+    for (const auto& b : baselines) {
+      if (b.removed) {
+        del.text(1, b.system).text(2, b.item);
+        if (del.step() != SQLITE_DONE) return sqlError("forget item state");
+        del.reset();
+        continue;
+      }
+      up.text(1, b.system).text(2, b.item).integer(3, b.level).real(4, b.level)
+          .text(5, encodeStates(b.states)).real(6, toSeconds(now));
+      if (up.step() != SQLITE_DONE) return sqlError("record item state");
+      up.reset();
+    }
     for (const auto& s : scores) {
       for (const auto& item : s.items) {
         auto key = std::make_pair(s.system, item.item);
-        auto it = changed.find(key);
-        if (it != changed.end() && it->second == std::make_pair(item.level, item.progress)) continue;
-        std::map<std::string, scorer::CriterionState> states;
-        for (const auto& c : item.criteria) states[c.criterion->id] = c.state;
-        up.text(1, s.system).text(2, item.item).integer(3, item.level).real(4, item.progress)
-            .text(5, encodeStates(states)).real(6, toSeconds(now));
-        if (up.step() != SQLITE_DONE) return fail("record item state");
-        up.reset();
+        auto it = recorded.find(key);
+        if (it != recorded.end() && it->second == std::make_pair(item.level, item.progress)) continue;
         hist.real(1, toSeconds(now)).text(2, s.system).text(3, item.item).integer(4, item.level)
             .real(5, item.progress);
-        if (hist.step() != SQLITE_DONE) return fail("record history");
+        if (hist.step() != SQLITE_DONE) return sqlError("record history");
         hist.reset();
-        changed[key] = {item.level, item.progress};
+        recorded[key] = {item.level, item.progress};
       }
     }
-  }
-  if (auto st = exec("COMMIT"); !st) return fail("commit");
-  recorded_ = std::move(changed);
-  return Status::success();
+    return Status::success();
+  });
+  if (st) recorded_ = std::move(recorded);  // after a rollback, the next call writes them again
+  return st;
 }
 
 Result<std::vector<Store::ItemState>> Store::loadItemStates() const {
   std::lock_guard lock(mu_);
-  Stmt q(db_, "SELECT system, item, level, progress, states FROM item_state");
-  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  Stmt q(db_, "SELECT system, item, level, states FROM item_state");
+  if (!q.ok()) return sqlError("read item states").error();
   std::vector<ItemState> out;
-  while (q.step() == SQLITE_ROW) {
-    out.push_back({q.col(0), q.col(1), static_cast<int>(q.num(2)), q.num(3), decodeStates(q.col(4))});
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto states = decodeStates(q.col(3));
+    if (!states) {
+      return makeError(ErrorCode::kIo, path_ + ": item state of " + q.col(0) + " " + q.col(1) +
+                                           " is unreadable: " + states.error().message);
+    }
+    out.push_back({q.col(0), q.col(1), static_cast<int>(q.int64(2)), std::move(*states)});
   }
+  if (rc != SQLITE_DONE) return sqlError("read item states").error();
   return out;
 }
 
 Status Store::recordRegressions(const std::vector<scorer::RegressionEvent>& events) {
   std::lock_guard lock(mu_);
   if (events.empty()) return Status::success();
-  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
-  {
+  return transaction([&]() -> Status {
     Stmt ins(db_, "INSERT INTO regressions VALUES (?, ?, ?, ?, ?, ?)");
+    if (!ins.ok()) return sqlError("prepare");
     for (const auto& e : events) {
       std::string flipped;
       for (const auto& [id, why] : e.flipped) flipped += id + ": " + why + "\n";
       ins.real(1, toSeconds(e.at)).text(2, e.system).text(3, e.item).integer(4, e.old_level)
           .integer(5, e.new_level).text(6, flipped);
-      if (ins.step() != SQLITE_DONE) {
-        std::string msg = path_ + ": record regression: " + sqlite3_errmsg(db_);
-        (void)exec("ROLLBACK");
-        return makeError(ErrorCode::kIo, msg);
-      }
+      if (ins.step() != SQLITE_DONE) return sqlError("record regression");
       ins.reset();
     }
-  }
-  return exec("COMMIT");
+    return Status::success();
+  });
 }
 
 Result<std::vector<Store::HistoryRow>> Store::loadHistory(const std::string& system) const {
@@ -497,35 +522,28 @@ Result<std::vector<Store::HistoryRow>> Store::loadHistory(const std::string& sys
 Status Store::write(const std::vector<RecordWrite>& records,
                     const std::vector<AuditEntry>& audit, TimePoint now) {
   std::lock_guard lock(mu_);
-  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
-  auto fail = [&](const char* what) -> Status {
-    std::string msg = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
-    (void)exec("ROLLBACK");
-    return makeError(ErrorCode::kIo, msg);
-  };
-  {
+  return transaction([&]() -> Status {
     Stmt att(db_, "INSERT OR REPLACE INTO attestations VALUES (?, ?, ?, ?, ?, ?)");
     Stmt wai(db_, "INSERT OR REPLACE INTO waivers VALUES (?, ?, ?, ?, ?, ?)");
     Stmt log(db_,
              "INSERT INTO audit (at, actor, action, system, subject, before, after) "
              "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (!att.ok() || !wai.ok() || !log.ok()) return fail("prepare");
+    if (!att.ok() || !wai.ok() || !log.ok()) return sqlError("prepare");
     for (const auto& r : records) {
       Stmt& q = r.table == Table::kAttestations ? att : wai;
       q.int64(1, r.id).text(2, r.system).text(3, r.criterion).text(4, r.state).text(5, r.record)
           .real(6, toSeconds(now));
-      if (q.step() != SQLITE_DONE) return fail("write record");
+      if (q.step() != SQLITE_DONE) return sqlError("write record");
       q.reset();
     }
     for (const auto& a : audit) {
       log.real(1, toSeconds(a.at)).text(2, a.actor).text(3, a.action).text(4, a.system)
           .text(5, a.subject).text(6, a.before).text(7, a.after);
-      if (log.step() != SQLITE_DONE) return fail("append to the audit log");
+      if (log.step() != SQLITE_DONE) return sqlError("append to the audit log");
       log.reset();
     }
-  }
-  if (auto st = exec("COMMIT"); !st) return fail("commit");
-  return Status::success();
+    return Status::success();
+  });
 }
 
 Result<std::vector<std::string>> Store::loadRecords(Table table) const {
@@ -561,14 +579,16 @@ Result<std::vector<Store::AuditEntry>> Store::loadAudit(const std::string& syste
 
 Status Store::prune(TimePoint before) {
   std::lock_guard lock(mu_);
-  Stmt a(db_, "DELETE FROM score_history WHERE at < ?");
-  Stmt b(db_, "DELETE FROM regressions WHERE at < ?");
-  a.real(1, toSeconds(before));
-  b.real(1, toSeconds(before));
-  if (a.step() != SQLITE_DONE || b.step() != SQLITE_DONE) {
-    return makeError(ErrorCode::kIo, path_ + ": prune: " + sqlite3_errmsg(db_));
-  }
-  return Status::success();
+  return transaction([&]() -> Status {
+    for (const char* sql : {"DELETE FROM score_history WHERE at < ?",
+                            "DELETE FROM regressions WHERE at < ?"}) {
+      Stmt q(db_, sql);
+      if (!q.ok()) return sqlError("prepare");
+      q.real(1, toSeconds(before));
+      if (q.step() != SQLITE_DONE) return sqlError("prune");
+    }
+    return Status::success();
+  });
 }
 
 Result<std::string> Store::exportSystem(

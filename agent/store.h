@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -47,15 +48,21 @@ class Store {
   Status replaceEvidence(const std::string& collector, const std::vector<scorer::Evidence>& ev);
   Result<std::vector<scorer::Evidence>> loadEvidence() const;
 
+  // An item's regression baseline (the tracker's, not the current level: while a drop waits
+  // for hysteresis the baseline is the level before it).
   struct ItemState {
     std::string system, item;
     int level = 0;
-    double progress = 0;
     std::map<std::string, scorer::CriterionState> states;
   };
-  // Records the items whose level or progress changed since the last call, in one transaction:
-  // their current state and a history row each.
-  Status recordScores(const std::vector<scorer::SystemScore>& scores, TimePoint now);
+  using Baseline = scorer::RegressionTracker::Baseline;
+  // In one transaction: the baselines that changed (RegressionTracker::takeChangedBaselines,
+  // removed ones deleted), and a history row for each item whose level or progress changed
+  // since the last successful call. Nothing is kept when any of it fails.
+  Status recordScores(const std::vector<scorer::SystemScore>& scores,
+                      const std::vector<Baseline>& baselines, TimePoint now);
+  // Every stored baseline; an unreadable one is an error (a baseline missing a criterion
+  // would hide its regression), not skipped.
   Result<std::vector<ItemState>> loadItemStates() const;
   Status recordRegressions(const std::vector<scorer::RegressionEvent>& events);
 
@@ -109,11 +116,20 @@ class Store {
       const std::map<std::string, std::vector<std::string>>& systems_from = {}) const;
 
   const std::string& path() const { return path_; }
+  // Failed write transactions since open (each rolled back whole).
+  uint64_t errors() const { return errors_.load(); }
 
  private:
   Store(sqlite3* db, std::string path, int lock_fd)
       : db_(db), path_(std::move(path)), lock_fd_(lock_fd) {}
   Status exec(const std::string& sql) const;
+  // `what` failed: the path, what and SQLite's message.
+  Status sqlError(const char* what) const;
+  // Runs `body` in one write transaction (BEGIN IMMEDIATE ... COMMIT). When the body or the
+  // COMMIT fails, the transaction is rolled back (never left open for the next write to
+  // join) and counted. Call with mu_ held.
+  Status transaction(const std::function<Status()>& body);
+  std::atomic<uint64_t> errors_{0};
   mutable std::mutex mu_;
   sqlite3* db_;
   std::string path_;

@@ -122,7 +122,9 @@ Evidence attestationEvidence(const Attestation& a, const std::string& source) {
                     a.attested_by;
   if (a.state == "approved" && !a.approved_by.empty()) who += ", approved by " + a.approved_by;
   if (a.state == "pending") who += ", not approved";
-  ev.source = Source{source, who + ": " + a.document};
+  ev.source = Source{source, who + ": " + a.document,
+                     source == kApiAttestationSource ? SourceKind::kAttestationApi
+                                                     : SourceKind::kAttestationFile};
   return ev;
 }
 

@@ -88,8 +88,15 @@ bool isValidSystemName(std::string_view name, std::string* why) {
   return true;
 }
 
+bool isReservedSourceName(std::string_view name) {
+  for (const char* r : kReservedSourceNames) {
+    if (name == r) return true;
+  }
+  return false;
+}
+
 std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact> facts,
-                                 TimePoint now, Duration ttl) {
+                                 TimePoint now, Duration ttl, SourceKind kind) {
   std::vector<Evidence> out;
   out.reserve(facts.size());
   for (auto& f : facts) {
@@ -99,7 +106,7 @@ std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact>
     e.value = std::move(f.value);
     e.observed_at = now;
     e.expires_at = now + ttl;
-    e.source = Source{collector, std::move(f.locator)};
+    e.source = Source{collector, std::move(f.locator), kind};
     out.push_back(std::move(e));
   }
   return out;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -60,11 +61,29 @@ struct Fact {
   std::string locator;  // where exactly it came from: URL path, query, command
 };
 
+// What kind of source evidence comes from. Only collectors are polled: their evidence goes
+// stale when they fail, is stored durably and counts in the stale ratio. The others are the
+// agent's own, under reserved names no collector may take (kReservedSourceNames).
+enum class SourceKind : uint8_t {
+  kCollector,        // a configured collector, by its name
+  kConfig,           // the config's system attributes ("config")
+  kAttestationFile,  // the attestations file ("attestations")
+  kAttestationApi,   // attestations made through the API ("attestations-api")
+};
+
+// The names of the agent's own sources, refused as collector names.
+inline constexpr const char* kReservedSourceNames[] = {"config", "attestations",
+                                                       "attestations-api"};
+bool isReservedSourceName(std::string_view name);
+
 struct Source {
   Source() = default;
-  Source(std::string c, std::string l) : collector(std::move(c)), locator(std::move(l)) {}
-  std::string collector;  // collector instance name from the config
+  Source(std::string c, std::string l, SourceKind k = SourceKind::kCollector)
+      : collector(std::move(c)), locator(std::move(l)), kind(k) {}
+  std::string collector;  // collector instance name from the config, or a reserved name
   std::string locator;
+  SourceKind kind = SourceKind::kCollector;
+  bool polled() const { return kind == SourceKind::kCollector; }
   // For a domain key (scorer/domain.h) derived from a vendor key: that vendor key.
   std::string via;
   // For a domain key several sources gave: the merge and every source's value
@@ -87,7 +106,8 @@ struct Evidence {
 
 // Turns a collector's facts into evidence observed at `now`, valid for `ttl`.
 std::vector<Evidence> toEvidence(const std::string& collector, std::vector<Fact> facts,
-                                 TimePoint now, Duration ttl);
+                                 TimePoint now, Duration ttl,
+                                 SourceKind kind = SourceKind::kCollector);
 
 // The system of a source's default evidence: what a source says of every system it knows
 // (reports something specific of) without repeating it per system: a Prometheus server's

@@ -7,10 +7,16 @@ namespace opsm::scorer {
 
 namespace {
 
-// Sets the baseline to this scoring, reusing the vector's storage.
-void setBaseline(const ItemScore& item, std::vector<CriterionState>* states) {
+// Sets the baseline to this scoring, reusing the vector's storage. Returns whether any
+// criterion's state differs from the baseline before.
+bool setBaseline(const ItemScore& item, std::vector<CriterionState>* states) {
+  bool differs = states->size() != item.criteria.size();
   states->resize(item.criteria.size());
-  for (size_t k = 0; k < item.criteria.size(); ++k) (*states)[k] = item.criteria[k].state;
+  for (size_t k = 0; k < item.criteria.size(); ++k) {
+    differs = differs || (*states)[k] != item.criteria[k].state;
+    (*states)[k] = item.criteria[k].state;
+  }
+  return differs;
 }
 
 }  // namespace
@@ -39,17 +45,28 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
         State fresh;
         fresh.level = item.level;
         setBaseline(item, &fresh.states);
+        changed(system.system, item.item, fresh, &item);
         items.emplace_back(item.item, std::move(fresh));
         continue;
       }
       State& s = *found;
       auto rebase = [&] {
+        const bool level_changed = s.level != item.level;
         s.level = item.level;
         s.pending = 0;
-        s.restored.clear();
         s.polls_at_drop.clear();
         s.drop_seen = false;
-        setBaseline(item, &s.states);
+        bool differs = setBaseline(item, &s.states);
+        if (!s.restored.empty()) {
+          // The first scoring since a restore: compare with the restored states by id.
+          differs = s.restored.size() != item.criteria.size();
+          for (const auto& c : item.criteria) {
+            auto r = s.restored.find(c.criterion->id);
+            differs = differs || r == s.restored.end() || r->second != c.state;
+          }
+          s.restored.clear();
+        }
+        if (level_changed || differs) changed(system.system, item.item, s, &item);
       };
       if (item.level >= s.level) {
         if (item.level > s.level) {
@@ -149,10 +166,14 @@ void RegressionTracker::carryOver(const RulePack& previous, const RulePack& next
     for (auto& [item, state] : items) {
       const ItemRules* before = previous.findItem(item);
       const ItemRules* after = next.findItem(item);
-      if (!after) continue;
+      if (!after) {
+        if (record_changes_) changed_.push_back(Baseline{system, item, state.level, {}, true});
+        continue;
+      }
       State s;
       s.level = state.level;
       if (!before) {  // an item new to the scored pack keeps only its level
+        changed(system, item, s, nullptr);
         kept.emplace_back(item, std::move(s));
         continue;
       }
@@ -174,10 +195,39 @@ void RegressionTracker::carryOver(const RulePack& previous, const RulePack& next
         }
       }
       s.restored = std::move(carried);
+      changed(system, item, s, nullptr);
       kept.emplace_back(item, std::move(s));
     }
     items = std::move(kept);
   }
+}
+
+void RegressionTracker::changed(const std::string& system, const std::string& item,
+                                const State& s, const ItemScore* scored) {
+  if (!record_changes_) return;
+  Baseline b{system, item, s.level, {}, false};
+  if (scored) {
+    for (const auto& c : scored->criteria) b.states.emplace(c.criterion->id, c.state);
+  } else {
+    b.states = s.restored;
+  }
+  changed_.push_back(std::move(b));
+}
+
+std::vector<RegressionTracker::Baseline> RegressionTracker::takeChangedBaselines() {
+  // The last change of an item wins; in the order first seen.
+  std::vector<Baseline> out;
+  std::map<std::pair<std::string, std::string>, size_t> at;
+  for (auto& b : changed_) {
+    auto [it, fresh] = at.try_emplace({b.system, b.item}, out.size());
+    if (fresh) {
+      out.push_back(std::move(b));
+    } else {
+      out[it->second] = std::move(b);
+    }
+  }
+  changed_.clear();
+  return out;
 }
 
 int RegressionTracker::level(const std::string& system, const std::string& item) const {

@@ -38,7 +38,7 @@ struct LevelChange {
 
 // The successful polls so far of each collector whose evidence `criterion` reads for
 // `system`, by collector name. Sources that are not polled (attestations, the config) are
-// left out.
+// left out; a collector not yet polled successfully counts 0.
 using SourcePolls = std::function<std::map<std::string, uint64_t>(const std::string& system,
                                                                   const Criterion& criterion)>;
 
@@ -73,6 +73,22 @@ class RegressionTracker {
   void restore(const std::string& system, const std::string& item, int level,
                std::map<std::string, CriterionState> states);
 
+  // An item's baseline as it is to be kept durably: restoring it gives the tracker the same
+  // comparison point (level and the state of every criterion).
+  struct Baseline {
+    std::string system, item;
+    int level = 0;
+    std::map<std::string, CriterionState> states;
+    bool removed = false;  // the item is gone from the rule pack: forget its baseline
+  };
+  // The baselines set or changed (level or any criterion's state) since the last call, and
+  // those removed by carryOver(), to persist: a baseline kept only when the level changes
+  // would, after a restart, compare against criterion states older than the tracker's.
+  // Restored baselines are not reported until a scoring changes them. Only once
+  // recordBaselineChanges(true) (else nothing is kept to take).
+  std::vector<Baseline> takeChangedBaselines();
+  void recordBaselineChanges(bool on) { record_changes_ = on; }
+
  private:
   struct State {
     int level = 0;
@@ -92,7 +108,13 @@ class RegressionTracker {
   static State* find(std::vector<std::pair<std::string, State>>& items, const std::string& item,
                      size_t hint);
 
+  // Notes the baseline of (system, item) as changed: persisted by takeChangedBaselines().
+  void changed(const std::string& system, const std::string& item, const State& s,
+               const ItemScore* scored);
+
   int hysteresis_;
+  bool record_changes_ = false;
+  std::vector<Baseline> changed_;
   std::unordered_map<std::string, std::vector<std::pair<std::string, State>>> items_;
 };
 

@@ -261,6 +261,38 @@ TEST_F(AgentTest, AFullDiskIsCountedAndNotReadyAndLosesNothing) {
   EXPECT_TRUE((*b)->evidence().find("s1999", "file.cmdb.tier").has_value());
 }
 
+// Evidence of a collector taken out of the config is not restored at the next start (nobody
+// renews it, yet it would count until it expired): it is deleted, in the log and the audit log.
+TEST_F(AgentTest, EvidenceOfARemovedCollectorIsDeletedAtStartAndAudited) {
+  const std::string db = (dir_.path() / "state.db").string();
+  {
+    auto a = polledWithStore(db);
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_TRUE((*a)->evidence().find("ok", "file.cmdb.tier").has_value());
+  }
+  // The same store, the collector renamed: the evidence of "cmdb" is gone.
+  auto c = loadConfig(dir_.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                  "/rules\nstorage_path: " + db +
+                                                  "\ncollectors:\n  - {name: inventory, "
+                                                  "type: file, path: none.yaml}\n"),
+                      registry_);
+  dir_.write("none.yaml", "facts: []\n");
+  ASSERT_TRUE(c) << c.error().message;
+  auto a = Agent::create(std::move(*c));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_FALSE((*a)->evidence().find("ok", "file.cmdb.tier").has_value());
+  auto stored = (*a)->durableStore()->loadEvidence();
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->empty());
+  auto audit = (*a)->durableStore()->loadAudit("", 0, 10);
+  ASSERT_TRUE(audit);
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "evidence.forget");
+  EXPECT_EQ((*audit)[0].actor, "agent");
+  EXPECT_NE((*audit)[0].subject.find("1 pieces of evidence of collector 'cmdb'"), std::string::npos)
+      << (*audit)[0].subject;
+}
+
 // A store that cannot be written is visible: counted, and the agent is not ready; when it can
 // write again, both recover. (Another connection holding the database's write lock stands in
 // for a full disk: the tests run as root, whom read-only files do not stop.)

@@ -75,6 +75,16 @@ TEST_F(ConfigTest, DuplicateCollectorName) {
               6, "two collectors are named 'prom'");
 }
 
+// The agent's own sources have reserved names: a collector named like one would mix its
+// evidence with the config's or the attestations' (and be mistaken for them).
+TEST_F(ConfigTest, ReservedSourceNamesAreRefused) {
+  for (const std::string name : {"config", "attestations", "attestations-api"}) {
+    expectError("rules_dir: r\ncollectors:\n  - name: " + name +
+                    "\n    type: prometheus\n    url: http://x\n",
+                3, "'" + name + "' is reserved for the agent's own evidence");
+  }
+}
+
 TEST_F(ConfigTest, TimeoutLongerThanInterval) {
   expectError("rules_dir: r\n" + kCollector + "    interval: 10s\n    timeout: 30s\n", 7,
               "field 'timeout': must be positive and at most the interval (10s)");

@@ -25,9 +25,15 @@ class RegressionAgentTest : public ::testing::Test {
                "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
     drill(100);
     testing::drillRulePack(dir_);  // 6.7.4/L1/1 decided by the drill plugin
+    start("");
+  }
+
+  // (Re)starts the agent; `extra` is more top-level config.
+  void start(const std::string& extra) {
+    agent_.reset();
     auto config = loadConfig(
-        dir_.write("agent.yml", "rules_dir: rules\nattestations_file: attestations.yaml\n"
-                                    "systems: [payments]\ncollectors:\n"
+        dir_.write("agent.yml", "rules_dir: rules\nattestations_file: attestations.yaml\n" +
+                                    extra + "systems: [payments]\ncollectors:\n"
                                     "  - {name: drills, type: exec, interval: 1m, ttl: 5m,\n"
                                     "     command: [cat, " + (dir_.path() / "facts.json").string() + "]}\n"),
         registry_);
@@ -127,6 +133,38 @@ TEST_F(RegressionAgentTest, AFailingCriterionIsARegressionAnOutageIsNot) {
   EXPECT_EQ(level(), 0);
   EXPECT_EQ(agent_->regressions().size(), 1u);
   EXPECT_TRUE(metric("opsmaturity_item_regressions_total{item=\"6.7.4\",system=\"payments\"} 1"));
+}
+
+// A drop seen once (waiting for hysteresis) when the agent restarts is judged against the
+// level before it: the baseline kept is the tracker's, not the score of the moment. A restart
+// in the middle neither hides the regression nor reports it early.
+TEST_F(RegressionAgentTest, ARestartDuringHysteresisNeitherHidesNorHastensARegression) {
+  start("storage_path: state.db\n");
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  ASSERT_EQ(level(), 1);
+  drill(2 * 366 * 86400.0);
+  now_ += std::chrono::minutes(1);
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  ASSERT_EQ(level(), 0);
+  ASSERT_TRUE(agent_->regressions().empty());
+
+  start("storage_path: state.db\n");
+  // The restored evidence, before any poll, is still the one poll that saw the drop, however
+  // often the agent rescores.
+  for (int i = 0; i < 3; ++i) agent_->rescore();
+  EXPECT_EQ(level(), 0);
+  EXPECT_TRUE(agent_->regressions().empty());
+  // The second poll that sees it confirms it, as without the restart.
+  now_ += std::chrono::minutes(1);
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  auto regressions = agent_->regressions();
+  ASSERT_EQ(regressions.size(), 1u);
+  EXPECT_EQ(regressions[0].old_level, 1);
+  ASSERT_EQ(regressions[0].flipped.size(), 1u);
+  EXPECT_EQ(regressions[0].flipped[0].first, "6.7.4/L1/1");
 }
 
 TEST(RegressionConfig, HysteresisMustBeAWholeNumber) {

@@ -179,5 +179,199 @@ TEST(StoreFile, AnUnversionedStoreOfAnOlderAgentIsMigratedWithItsRows) {
   EXPECT_EQ(pragma(path, "PRAGMA user_version"), Store::kSchemaVersion);
 }
 
+// Round trips: what is written is read back exactly.
+
+const TimePoint kT0 = TimePoint(std::chrono::seconds(1'800'000'000));
+
+scorer::Evidence evidence(const std::string& system, const std::string& key, scorer::Value v) {
+  scorer::Evidence e;
+  e.system = system;
+  e.key = key;
+  e.value = std::move(v);
+  e.source = scorer::Source{"prom", "GET /api/v1/query?query=up"};
+  e.observed_at = kT0;
+  e.expires_at = kT0 + std::chrono::hours(1);
+  return e;
+}
+
+std::vector<scorer::SystemScore> oneItem(const std::string& system, int level, double progress) {
+  scorer::SystemScore s;
+  s.system = system;
+  scorer::ItemScore item;
+  item.item = "6.1.1";
+  item.level = level;
+  item.progress = progress;
+  s.items.push_back(item);
+  return {s};
+}
+
+using CS = scorer::CriterionState;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = Store::open(path_);
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  void reopen() {
+    store_.reset();
+    auto s = Store::open(path_);
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  testing::TempDir dir_;
+  const std::string path_ = (dir_.path() / "s.db").string();
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, EvidenceOfEveryValueTypeRoundTripsAndReplacesOnlyItsCollector) {
+  std::vector<scorer::Evidence> ev = {
+      evidence("payments", "a.bool", scorer::Value(true)),
+      evidence("payments", "a.number", scorer::Value(0.25)),
+      evidence("支付", "a.string", scorer::Value(std::string("含 \"引号\" 的值"))),
+      evidence("*", "a.list", scorer::Value(scorer::StringList{"x", "y"})),
+  };
+  ASSERT_TRUE(store_->replaceEvidence("prom", ev));
+  auto other = evidence("shop", "b.x", scorer::Value(1.0));
+  other.source.collector = "zbx";
+  ASSERT_TRUE(store_->replaceEvidence("zbx", {other}));
+  // A new poll of prom replaces all it said before, and nothing of zbx.
+  ASSERT_TRUE(store_->replaceEvidence("prom", {ev[0], ev[1], ev[2], ev[3]}));
+  reopen();
+  auto loaded = store_->loadEvidence();
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 5u);
+  std::map<std::string, scorer::Evidence> by_key;
+  for (auto& e : *loaded) by_key[e.key] = e;
+  EXPECT_TRUE(by_key.at("a.bool").value.asBool());
+  EXPECT_EQ(by_key.at("a.number").value.asNumber(), 0.25);
+  EXPECT_EQ(by_key.at("a.string").value.asString(), "含 \"引号\" 的值");
+  EXPECT_EQ(by_key.at("a.string").system, "支付");
+  EXPECT_EQ(by_key.at("a.list").value.asList(), (scorer::StringList{"x", "y"}));
+  EXPECT_EQ(by_key.at("a.list").system, "*");
+  EXPECT_EQ(by_key.at("a.bool").source.collector, "prom");
+  EXPECT_EQ(by_key.at("a.bool").source.locator, "GET /api/v1/query?query=up");
+  EXPECT_EQ(by_key.at("a.bool").observed_at, kT0);
+  EXPECT_EQ(by_key.at("a.bool").expires_at, kT0 + std::chrono::hours(1));
+  EXPECT_EQ(by_key.at("b.x").source.collector, "zbx");
+  ASSERT_TRUE(store_->replaceEvidence("prom", {}));
+  EXPECT_EQ(store_->loadEvidence()->size(), 1u);
+}
+
+TEST_F(StoreTest, BaselinesRoundTripExactlyAndRemovedOnesAreForgotten) {
+  std::vector<Store::Baseline> b = {
+      {"payments", "6.1.1", 2, {{"6.1.1/L1/1", CS::kPass}, {"6.1.1/L2/1", CS::kUnknown},
+                                {"6.1.1/L3/1", CS::kNotApplicable}, {"6.1.1/L3/2", CS::kFail}},
+       false},
+      {"payments", "6.2.1", 1, {{"6.2.1/L1/1", CS::kPass}}, false},
+  };
+  ASSERT_TRUE(store_->recordScores({}, b, kT0));
+  // A later change of one, and the other gone from the rule pack.
+  b[0].states["6.1.1/L2/1"] = CS::kPass;
+  b[1].removed = true;
+  ASSERT_TRUE(store_->recordScores({}, b, kT0));
+  reopen();
+  auto items = store_->loadItemStates();
+  ASSERT_TRUE(items) << items.error().message;
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].system, "payments");
+  EXPECT_EQ((*items)[0].item, "6.1.1");
+  EXPECT_EQ((*items)[0].level, 2);
+  EXPECT_EQ((*items)[0].states, b[0].states);
+}
+
+TEST_F(StoreTest, AnUnreadableBaselineIsAnErrorNotASilentlyShorterOne) {
+  ASSERT_TRUE(store_->recordScores({}, {{"payments", "6.1.1", 1, {{"6.1.1/L1/1", CS::kPass}}, false}},
+                                   kT0));
+  execSql(path_, "UPDATE item_state SET states = '6.1.1/L1/1=pass\n6.1.1/L2/1=maybe\n'");
+  auto items = store_->loadItemStates();
+  ASSERT_FALSE(items);
+  EXPECT_NE(items.error().message.find("payments 6.1.1"), std::string::npos)
+      << items.error().message;
+  EXPECT_NE(items.error().message.find("6.1.1/L2/1=maybe"), std::string::npos);
+}
+
+TEST_F(StoreTest, HistoryHasARowPerChangeOfLevelOrProgress) {
+  ASSERT_TRUE(store_->recordScores(oneItem("payments", 1, 1.5), {}, kT0));
+  ASSERT_TRUE(store_->recordScores(oneItem("payments", 1, 1.5), {}, kT0 + std::chrono::minutes(1)));
+  ASSERT_TRUE(store_->recordScores(oneItem("payments", 2, 2.0), {}, kT0 + std::chrono::minutes(2)));
+  auto h = store_->loadHistory("payments");
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].level, 1);
+  EXPECT_EQ((*h)[0].progress, 1.5);
+  EXPECT_EQ((*h)[1].level, 2);
+  EXPECT_EQ((*h)[1].at, kT0 + std::chrono::minutes(2));
+  EXPECT_TRUE(store_->loadHistory("shop")->empty());
+}
+
+// A write that fails half-way keeps nothing, leaves no transaction open, is counted, and is
+// written whole by the next call.
+TEST_F(StoreTest, AFailedWriteIsRolledBackWholeAndTheNextOneWritesIt) {
+  execSql(path_, "CREATE TRIGGER injected BEFORE INSERT ON score_history "
+                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+  const std::vector<Store::Baseline> b = {{"payments", "6.1.1", 1, {{"6.1.1/L1/1", CS::kPass}}, false}};
+  auto st = store_->recordScores(oneItem("payments", 1, 1.0), b, kT0);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("injected failure"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find(path_), std::string::npos);
+  EXPECT_EQ(store_->errors(), 1u);
+  // The baseline, written before the failing history row, is not kept.
+  EXPECT_TRUE(store_->loadItemStates()->empty());
+  // No transaction left open: another write commits (seen by a new connection).
+  ASSERT_TRUE(store_->replaceEvidence("prom", {evidence("payments", "a.b", scorer::Value(true))}));
+  EXPECT_EQ(pragma(path_, "SELECT count(*) FROM evidence"), 1);
+  execSql(path_, "DROP TRIGGER injected");
+  ASSERT_TRUE(store_->recordScores(oneItem("payments", 1, 1.0), b, kT0));
+  EXPECT_EQ(store_->loadItemStates()->size(), 1u);
+  EXPECT_EQ(store_->loadHistory("payments")->size(), 1u);  // not skipped as "already recorded"
+  EXPECT_EQ(store_->errors(), 1u);
+}
+
+TEST_F(StoreTest, RecordsAndTheAuditLogRoundTripAndTheLogIsAppendOnly) {
+  Store::AuditEntry a{0, kT0, "wang.fang", "attestation.approve", "payments",
+                      "attestation #1 (payments 6.7.4/L1/2)", R"({"state":"pending"})",
+                      R"({"state":"approved"})"};
+  ASSERT_TRUE(store_->write({{Store::Table::kAttestations, 1, "payments", "6.7.4/L1/2", "approved",
+                              R"({"id":1})"},
+                             {Store::Table::kWaivers, 7, "payments", "6.3.1/L3/1", "pending",
+                              R"({"id":7})"}},
+                            {a}, kT0));
+  reopen();
+  EXPECT_EQ(*store_->loadRecords(Store::Table::kAttestations), std::vector<std::string>{R"({"id":1})"});
+  EXPECT_EQ(*store_->loadRecords(Store::Table::kWaivers), std::vector<std::string>{R"({"id":7})"});
+  auto log = store_->loadAudit("payments", 0, 10);
+  ASSERT_TRUE(log);
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].actor, "wang.fang");
+  EXPECT_EQ((*log)[0].before, a.before);
+  EXPECT_EQ((*log)[0].after, a.after);
+  EXPECT_EQ((*log)[0].at, kT0);
+  EXPECT_TRUE(store_->loadAudit("shop", 0, 10)->empty());
+  // SQLite itself refuses to change the log, and pruning never touches it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE audit SET actor = 'x'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_TRUE(store_->prune(kT0 + std::chrono::hours(24 * 365)));
+  EXPECT_EQ(store_->loadAudit("", 0, 10)->size(), 1u);
+}
+
+TEST_F(StoreTest, PruneDeletesOnlyOldHistoryAndRegressions) {
+  ASSERT_TRUE(store_->recordScores(oneItem("payments", 2, 2.0), {}, kT0));
+  ASSERT_TRUE(store_->recordScores(oneItem("payments", 1, 1.0), {}, kT0 + std::chrono::hours(2)));
+  scorer::RegressionEvent r{"payments", "6.1.1", 2, 1, kT0 + std::chrono::hours(2), {{"x", "y"}}};
+  ASSERT_TRUE(store_->recordRegressions({r}));
+  ASSERT_TRUE(store_->prune(kT0 + std::chrono::hours(1)));
+  auto h = store_->loadHistory("payments");
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].level, 1);
+  EXPECT_EQ(pragma(path_, "SELECT count(*) FROM regressions"), 1);
+  ASSERT_TRUE(store_->prune(kT0 + std::chrono::hours(3)));
+  EXPECT_EQ(pragma(path_, "SELECT count(*) FROM regressions"), 0);
+}
+
 }  // namespace
 }  // namespace opsm::agent

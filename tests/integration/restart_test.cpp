@@ -1,6 +1,9 @@
-// Durable state: the agent binary is killed with SIGKILL while it polls, and restarted with
-// its source gone: the scores and evidence are back from the SQLite store, no regression is
-// reported for the restart, and `opsmaturity evidence export` shows what was kept.
+// Durable state: the agent binary is killed with SIGKILL while a poll is in flight, and
+// restarted with its source gone: the scores and evidence are back from the SQLite store, no
+// regression is reported for the restart, and `opsmaturity evidence export` shows what was
+// kept. Restarted after the source's answer changed while it was down, the agent reports the
+// regression against the level it had before (which a restart without the stored baseline
+// would silently take as a new start).
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -23,16 +26,22 @@ class RestartTest : public ::testing::Test {
                "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
                "    attested_by: Li Wei\n    document: https://wiki.example.com/crisis-org\n"
                "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
-    dir_.write("facts.json",
-               "{\"facts\": [{\"system\": \"payments\", \"key\": "
-               "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
+    drill(3600);
     config_ = dir_.write(
         "agent.yml",
         "listen_address: 127.0.0.1:" + std::to_string(port_) + "\nscore_interval: 1s\n"
         "rules_dir: " + testing::drillRulePack(dir_) + "\nstorage_path: state.db\n"
         "attestations_file: attestations.yaml\nsystems: [payments]\ncollectors:\n"
         "  - {name: drills, type: exec, interval: 1s, timeout: 1s, ttl: 1h,\n"
-        "     command: [sh, -c, 'sleep 0.3; cat " + (dir_.path() / "facts.json").string() + "']}\n");
+        "     command: [sh, -c, 'touch " + marker() + "; sleep 0.5; cat " +
+            (dir_.path() / "facts.json").string() + "; rm -f " + marker() + "']}\n");
+  }
+  // Exists while a poll of the plugin is in flight.
+  std::string marker() const { return (dir_.path() / "in-poll").string(); }
+  void drill(double age_seconds) {
+    dir_.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
+                             "\"plugin.drill.last_report_age_seconds\", \"value\": " +
+                                 std::to_string(age_seconds) + "}]}");
   }
   std::unique_ptr<testing::Process> start() {
     return std::make_unique<testing::Process>(
@@ -58,8 +67,10 @@ TEST_F(RestartTest, Sigkill_DuringAPollLosesNothingAndReportsNoRegression) {
   ASSERT_TRUE(testing::waitFor([&] { return metrics().find(level) != std::string::npos; },
                                std::chrono::seconds(30)))
       << agent->log();
-  // Let a few polls run, then kill it in the middle of one (each poll takes 0.3 s of 1 s).
-  std::this_thread::sleep_for(std::chrono::milliseconds(2150));
+  // Kill it in the middle of a poll: once the plugin of the next one has started.
+  std::filesystem::remove(marker());
+  ASSERT_TRUE(testing::waitFor([&] { return std::filesystem::exists(marker()); },
+                               std::chrono::seconds(30)));
   agent->stop(SIGKILL);
   agent.reset();
 
@@ -95,6 +106,33 @@ TEST_F(RestartTest, Sigkill_DuringAPollLosesNothingAndReportsNoRegression) {
   EXPECT_NE(out->out.find("\"collector\":\"drills\""), std::string::npos);
   EXPECT_NE(out->out.find("\"item\":\"6.7.4\",\"level\":1"), std::string::npos) << out->out;
   EXPECT_NE(out->out.find("\"regressions\":[]"), std::string::npos);
+}
+
+TEST_F(RestartTest, ADropWhileTheAgentWasDownIsARegressionAfterTheRestart) {
+  const std::string level1 =
+      "opsmaturity_item_level{domain=\"6.7\",item=\"6.7.4\",system=\"payments\"} 1";
+  auto agent = start();
+  ASSERT_TRUE(testing::waitFor([&] { return metrics().find(level1) != std::string::npos; },
+                               std::chrono::seconds(30)))
+      << agent->log();
+  agent->stop();
+  agent.reset();
+  // While it is down, the last drill report becomes two years old: 6.7.4/L1/1 fails.
+  drill(2 * 366 * 86400.0);
+  agent = start();
+  // Two polls confirm it (regression_hysteresis 2): a regression from the stored level 1.
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        return metrics().find(
+                   "opsmaturity_item_regressions_total{item=\"6.7.4\",system=\"payments\"} 1") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << metrics() << agent->log();
+  EXPECT_NE(agent->log().find("6.7.4: regression from level 1 to 0: 6.7.4/L1/1"),
+            std::string::npos)
+      << agent->log();
+  agent->stop();
 }
 
 TEST_F(RestartTest, AnUnreadableStoreFailsStartUpClearly) {

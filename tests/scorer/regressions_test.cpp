@@ -170,5 +170,77 @@ TEST_F(RegressionsTest, ARestoredBaselineMakesARestartSilent) {
   EXPECT_TRUE(t.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0).changes.empty());
 }
 
+// Without the restored baseline the first scoring after a restart would be a new baseline:
+// a criterion that failed while the agent was down would never be reported.
+TEST_F(RegressionsTest, ADropWhileTheAgentWasDownIsARegressionAgainstTheRestoredBaseline) {
+  RegressionTracker t;
+  t.restore("payments", "6.1.1", 2,
+            {{"6.1.1/L1/1", CS::kPass}, {"6.1.1/L2/1", CS::kPass}, {"6.1.1/L3/1", CS::kFail}});
+  EXPECT_EQ(t.level("payments", "6.1.1"), 2);
+  auto u = t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0);
+  ASSERT_EQ(u.regressions.size(), 1u);
+  EXPECT_EQ(u.regressions[0].old_level, 2);
+  EXPECT_EQ(u.regressions[0].new_level, 1);
+  ASSERT_EQ(u.regressions[0].flipped.size(), 1u);
+  EXPECT_EQ(u.regressions[0].flipped[0].first, "6.1.1/L2/1");
+}
+
+TEST_F(RegressionsTest, EveryChangeOfTheBaselineIsReportedForPersistenceAndOnlyThen) {
+  RegressionTracker t(2);
+  t.recordBaselineChanges(true);
+  t.observe(scores(1, {CS::kPass, CS::kUnknown, CS::kFail}), kT0);
+  auto b = t.takeChangedBaselines();  // the first scoring sets it
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].level, 1);
+  EXPECT_EQ(b[0].states.at("6.1.1/L2/1"), CS::kUnknown);
+  // The same scoring again: nothing to write.
+  t.observe(scores(1, {CS::kPass, CS::kUnknown, CS::kFail}), kT0);
+  EXPECT_TRUE(t.takeChangedBaselines().empty());
+  // Same level, a criterion's state changed: the baseline changed, so it is written.
+  t.observe(scores(1, {CS::kPass, CS::kFail, CS::kPass}), kT0);
+  b = t.takeChangedBaselines();
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].level, 1);
+  EXPECT_EQ(b[0].states.at("6.1.1/L2/1"), CS::kFail);
+  EXPECT_EQ(b[0].states.at("6.1.1/L3/1"), CS::kPass);
+  // A drop waiting for hysteresis leaves the baseline (level 1) as it is.
+  t.observe(scores(0, {CS::kFail, CS::kFail, CS::kPass}), kT0);
+  EXPECT_TRUE(t.takeChangedBaselines().empty());
+}
+
+// The states persisted are the tracker's own: restoring them (a restart) makes the next
+// scoring compare against exactly what the running agent would have compared against.
+TEST_F(RegressionsTest, APersistedBaselineRestoredGivesTheSameVerdictAsNoRestart) {
+  RegressionTracker running(1);
+  running.recordBaselineChanges(true);
+  std::map<std::pair<std::string, std::string>, RegressionTracker::Baseline> disk;
+  auto persist = [&] {
+    for (auto& b : running.takeChangedBaselines()) disk[{b.system, b.item}] = b;
+  };
+  // Level 2 throughout (a pass ratio below 1 lets it stand on an unknown criterion); L2/1
+  // goes from unknown to passing: the level never changes, the baseline does.
+  running.observe(scores(2, {CS::kPass, CS::kUnknown, CS::kFail}), kT0);
+  persist();
+  running.observe(scores(2, {CS::kPass, CS::kPass, CS::kFail}), kT0);
+  persist();
+  RegressionTracker restarted(1);
+  for (auto& [key, b] : disk) restarted.restore(b.system, b.item, b.level, b.states);
+  // L2/1 fails: a regression for the running tracker, so for the restarted one too (a
+  // baseline kept only at level changes would say L2/1 was unknown: no regression).
+  const auto drop = scores(1, {CS::kPass, CS::kFail, CS::kFail});
+  auto a = running.observe(drop, kT0);
+  auto r = restarted.observe(drop, kT0);
+  ASSERT_EQ(a.regressions.size(), 1u);
+  ASSERT_EQ(r.regressions.size(), 1u);
+  EXPECT_EQ(r.regressions[0].old_level, a.regressions[0].old_level);
+  EXPECT_EQ(r.regressions[0].flipped, a.regressions[0].flipped);
+}
+
+TEST_F(RegressionsTest, WithoutRecordingNothingIsKept) {
+  RegressionTracker t;
+  t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0);
+  EXPECT_TRUE(t.takeChangedBaselines().empty());
+}
+
 }  // namespace
 }  // namespace opsm::scorer
