@@ -14,10 +14,13 @@
 namespace opsm::agent {
 namespace {
 
+// The file's content; a file that cannot be read fails the test (an empty text would make
+// every "uses only documented metrics" check pass).
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
+  if (!in.is_open() || s.str().empty()) ADD_FAILURE() << "cannot read " << path;
   return s.str();
 }
 
@@ -85,9 +88,14 @@ TEST(Dashboard, QueriesUseOnlyDocumentedMetrics) {
 
 TEST(Dashboard, AlertRulesUseOnlyDocumentedMetrics) {
   auto known = documented();
-  for (const auto& name : metricNames(
-           slurp(std::string(OPSM_SOURCE_DIR) + "/config/prometheus/opsmaturity-alerts.yml"))) {
-    EXPECT_TRUE(known.count(name)) << name;
+  const auto used = metricNames(
+      slurp(std::string(OPSM_SOURCE_DIR) + "/config/prometheus/opsmaturity-alerts.yml"));
+  for (const auto& name : used) EXPECT_TRUE(known.count(name)) << name;
+  // What the alerts are for: regressions, collectors down, stale evidence, waivers.
+  for (const char* must : {"opsmaturity_item_regressions_total", "opsmaturity_collector_up",
+                           "opsmaturity_evidence_stale_ratio",
+                           "opsmaturity_waiver_expiry_timestamp_seconds"}) {
+    EXPECT_TRUE(used.count(must)) << must;
   }
 }
 

@@ -218,8 +218,18 @@ TEST(PgBackRestIntegration, BackupsAndPointInTimeRecoveryOfARealCluster) {
   pg->psql("CREATE TABLE t(x int); INSERT INTO t VALUES (1);");
   ASSERT_EQ(backrest({"backup", "--type=incr"}), 0);
   ASSERT_EQ(pg->psql("SELECT pg_switch_wal() IS NOT NULL"), "t");
-  facts = collect(*c);
+  // PostgreSQL archives the switched WAL segment asynchronously (its archiver runs
+  // archive_command later): poll until the repository holds WAL past the newest backup, as the
+  // agent's next poll would see it, on a loaded machine too.
+  const bool archived = testing::waitFor(
+      [&] {
+        facts = collect(*c);
+        return facts && facts->count({"payments", "backup.pgbackrest.pitr_possible"}) &&
+               facts->at({"payments", "backup.pgbackrest.pitr_possible"}) == scorer::Value(true);
+      },
+      std::chrono::seconds(60));
   ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_TRUE(archived) << "no WAL archived past the newest backup within 60 s";
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.backups"}), scorer::Value(2));
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.full_backups"}), scorer::Value(1));
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.status_ok"}), scorer::Value(true));

@@ -21,7 +21,6 @@ namespace {
 class RestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    port_ = testing::freePort();
     dir_.write("attestations.yaml",
                "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
                "    attested_by: Li Wei\n    document: https://wiki.example.com/crisis-org\n"
@@ -29,7 +28,7 @@ class RestartTest : public ::testing::Test {
     drill(3600);
     config_ = dir_.write(
         "agent.yml",
-        "listen_address: 127.0.0.1:" + std::to_string(port_) + "\nscore_interval: 1s\n"
+        "listen_address: 127.0.0.1:0\nscore_interval: 1s\n"
         "rules_dir: " + testing::drillRulePack(dir_) + "\nstorage_path: state.db\n"
         "attestations_file: attestations.yaml\nsystems: [payments]\ncollectors:\n"
         "  - {name: drills, type: exec, interval: 1s, timeout: 1s, ttl: 1h,\n"
@@ -43,10 +42,14 @@ class RestartTest : public ::testing::Test {
                              "\"plugin.drill.last_report_age_seconds\", \"value\": " +
                                  std::to_string(age_seconds) + "}]}");
   }
+  // Starts the agent binary; it binds a port of its own (port 0) and says which in its log.
   std::unique_ptr<testing::Process> start() {
-    return std::make_unique<testing::Process>(
+    auto p = std::make_unique<testing::Process>(
         std::vector<std::string>{OPSM_BINARY, "run", "--config", config_},
         (dir_.path() / ("agent-" + std::to_string(++runs_) + ".log")).string());
+    port_ = testing::agentPort(*p, std::chrono::seconds(30));
+    EXPECT_NE(port_, 0) << p->log();
+    return p;
   }
   std::string metrics() {
     auto r = http_.get("http://127.0.0.1:" + std::to_string(port_) + "/metrics",

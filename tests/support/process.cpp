@@ -111,6 +111,21 @@ unsigned short freePort() {
   return ntohs(addr.sin_port);
 }
 
+unsigned short agentPort(const Process& agent, std::chrono::milliseconds timeout) {
+  static const std::string kSays = "listening on http://127.0.0.1:";
+  unsigned short port = 0;
+  waitFor(
+      [&] {
+        const std::string log = agent.log();
+        auto at = log.find(kSays);
+        if (at == std::string::npos) return false;
+        port = static_cast<unsigned short>(std::strtoul(log.c_str() + at + kSays.size(), nullptr, 10));
+        return port != 0;
+      },
+      timeout);
+  return port;
+}
+
 std::string findExecutable(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path ? path : "/usr/bin:/bin");

@@ -29,8 +29,15 @@ class Process {
   std::string log_path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close): for
+// third-party servers that cannot report the port they bound. Racy: another process may take
+// it before the server binds it. An opsmaturity agent binds port 0 itself and reports it
+// (agentPort()).
 unsigned short freePort();
+
+// The port an opsmaturity agent started with `listen_address: 127.0.0.1:0` bound, read from
+// its log ("listening on http://127.0.0.1:PORT/metrics"); 0 if it did not say so in `timeout`.
+unsigned short agentPort(const Process& agent, std::chrono::milliseconds timeout);
 
 // Full path of `name` on $PATH, or "" if absent.
 std::string findExecutable(const std::string& name);
