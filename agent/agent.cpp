@@ -158,7 +158,7 @@ Status Agent::refreshAttestations() {
   auto mtime = std::filesystem::last_write_time(file, ec);
   if (ec) return makeError(ErrorCode::kNotFound, file + ": cannot read attestations file");
   if (mtime == attestations_mtime_) return Status::success();
-  auto records = scorer::loadAttestationFile(file, pack_, clock_());
+  auto records = scorer::loadAttestationFile(file, *rules(), clock_());
   if (!records) return records.error();
   logger("agent")->info("{}: {} attestations loaded", file, records->size());
   ledger_->setFileAttestations(std::move(*records), file, clock_());
@@ -168,8 +168,15 @@ Status Agent::refreshAttestations() {
 }
 
 Agent::Agent(AgentConfig config, scorer::RulePack pack)
-    : config_(std::move(config)), pack_(std::move(pack)), tracker_(config_.regression_hysteresis) {
-  metrics_ = std::make_unique<Metrics>(pack_.model);
+    : config_(std::move(config)),
+      pack_(std::make_shared<const scorer::RulePack>(std::move(pack))),
+      tracker_(config_.regression_hysteresis),
+      regressions_(std::make_shared<const std::vector<scorer::RegressionEvent>>()) {
+  metrics_ = std::make_unique<Metrics>(pack_->model);
+  auto empty = std::make_shared<Snapshot>();
+  empty->pack = pack_;
+  empty->regressions = regressions_;
+  snapshot_ = std::move(empty);
   // Declared system attributes never expire: they change with the config.
   store_.replaceFromCollector(
       "config", scorer::toEvidence("config", config_.system_facts, clock_(),
@@ -366,8 +373,21 @@ std::vector<std::string> Agent::knownSystems() const {
   return {systems.begin(), systems.end()};
 }
 
+std::shared_ptr<const scorer::RulePack> Agent::rules() const {
+  std::lock_guard lock(pack_mu_);
+  return pack_;
+}
+
+std::shared_ptr<const Snapshot> Agent::snapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
 void Agent::rescore() {
+  std::lock_guard rescoring(rescore_mu_);
   const auto started = std::chrono::steady_clock::now();
+  // The pack this scoring uses, whatever a reload does meanwhile: the snapshot keeps it.
+  const std::shared_ptr<const scorer::RulePack> pack = rules();
   if (auto st = refreshAttestations(); !st) {
     logger("agent")->error("attestations not reloaded, keeping the previous ones: {}",
                            st.error().message);
@@ -422,7 +442,7 @@ void Agent::rescore() {
       // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
       scorer::buildIndex(own, defaults, &index);
       scorer::EvalContext ctx{own, now, &index, nullptr, waivedOf(system)};
-      scores.push_back(scorer::scoreSystem(system, pack_, ctx, fast));
+      scores.push_back(scorer::scoreSystem(system, *pack, ctx, fast));
     });
   }
   // A level drop counts as a regression once the sources behind its flipped criteria have
@@ -452,7 +472,7 @@ void Agent::rescore() {
     auto unknown_to = unknownTo(r.system);
     scorer::EvalContext ctx{evidence, now, nullptr, &unknown_to};
     for (auto& [id, reason] : r.flipped) {
-      if (const auto* c = scorer::findCriterion(pack_, id)) {
+      if (const auto* c = scorer::findCriterion(*pack, id)) {
         reason = scorer::evaluateCriterion(*c, ctx, true).reason;
       }
     }
@@ -514,12 +534,20 @@ void Agent::rescore() {
   }
   metrics_->scored(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                    scores.size());
-  std::lock_guard lock(scores_mu_);
-  scores_ = std::move(scores);
-  for (auto& r : update.regressions) {
-    regressions_.push_back(std::move(r));
-    if (regressions_.size() > 1000) regressions_.pop_front();
+  if (!update.regressions.empty()) {
+    auto all = std::make_shared<std::vector<scorer::RegressionEvent>>(*regressions_);
+    for (auto& r : update.regressions) all->push_back(std::move(r));
+    if (all->size() > 1000) all->erase(all->begin(), all->end() - 1000);
+    regressions_ = std::move(all);
   }
+  auto snap = std::make_shared<Snapshot>();
+  snap->pack = pack;
+  snap->scores = std::move(scores);
+  snap->regressions = regressions_;
+  snap->scored_at = now;
+  snap->generation = ++generation_;
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_ = std::move(snap);
 }
 
 Status Agent::reload(const std::string& actor) {
@@ -535,30 +563,31 @@ Status Agent::reload(const std::string& actor) {
   }
   auto tokens = loadTokens();
   if (!tokens) return tokens.error();
-  // The regression baseline survives a reload for the criteria whose rules did not change:
-  // reloading (even in a loop) cannot hide a real regression, and what new rules decide is
-  // never counted as one.
-  tracker_.carryOver(pack_, *pack);
+  const size_t items = pack->items.size();
   {
-    // Scores point into the pack: replace both at once, then rescore.
-    std::lock_guard lock(scores_mu_);
-    pack_ = std::move(*pack);
-    scores_.clear();
+    // The regression baseline survives a reload for the criteria whose rules did not change:
+    // reloading (even in a loop) cannot hide a real regression, and what new rules decide is
+    // never counted as one. Scores published before keep the pack they point into.
+    std::lock_guard rescoring(rescore_mu_);
+    auto next = std::make_shared<const scorer::RulePack>(std::move(*pack));
+    tracker_.carryOver(*rules(), *next);
+    std::lock_guard lock(pack_mu_);
+    pack_ = std::move(next);
+    attestations_mtime_ = {};
   }
   {
     std::lock_guard lock(tokens_mu_);
     tokens_ = std::move(*tokens);
   }
-  attestations_mtime_ = {};
   rescore();
   storeWrote(ledger_->audit(actor, "reload",
                             "rule pack " + config_.rules_dir + " (" +
-                                std::to_string(pack_.items.size()) + " items), attestations and "
+                                std::to_string(items) + " items), attestations and "
                                 "tokens",
                             clock_()),
              "audit log");
   logger("agent")->info("{} reloaded the rule pack ({} items), attestations and tokens", actor,
-                        pack_.items.size());
+                        items);
   return Status::success();
 }
 
@@ -609,8 +638,7 @@ Result<std::vector<scorer::Attestation>> Agent::addAttestations(const std::strin
   }
   std::vector<scorer::Attestation> records;
   {
-    std::lock_guard lock(scores_mu_);  // the pack may be swapped by a reload
-    auto parsed = scorer::parseAttestationRecords(root, "request body", pack_, clock_());
+    auto parsed = scorer::parseAttestationRecords(root, "request body", *rules(), clock_());
     if (!parsed) return parsed.error();
     records = std::move(*parsed);
   }
@@ -701,12 +729,9 @@ Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
                         "is more than a year away: a waiver is reviewed at least yearly");
     }
     x.expires = *expires;
-    {
-      std::lock_guard lock(scores_mu_);
-      if (!scorer::findCriterion(pack_, x.criterion)) {
-        return fieldError(origin, w["criterion"], "criterion",
-                          "no criterion " + x.criterion + " in the rule pack");
-      }
+    if (!scorer::findCriterion(*rules(), x.criterion)) {
+      return fieldError(origin, w["criterion"], "criterion",
+                        "no criterion " + x.criterion + " in the rule pack");
     }
     return x;
   });
@@ -769,12 +794,7 @@ size_t Agent::checkDocuments() {
   return checked;
 }
 
-std::vector<scorer::RegressionEvent> Agent::regressions() const {
-  std::lock_guard lock(scores_mu_);
-  return {regressions_.begin(), regressions_.end()};
-}
-
-std::optional<scorer::SystemScore> Agent::explainedScore(const std::string& system) const {
+std::optional<ExplainedScore> Agent::explainedScore(const std::string& system) const {
   auto known = knownSystems();
   if (std::find(known.begin(), known.end(), system) == known.end()) return std::nullopt;
   auto evidence = store_.snapshot(system);
@@ -782,13 +802,10 @@ std::optional<scorer::SystemScore> Agent::explainedScore(const std::string& syst
   const TimePoint now = clock_();
   auto waived = ledger_->waived(now)[system];
   scorer::EvalContext ctx{evidence, now, nullptr, &unknown_to, &waived};
-  std::lock_guard lock(scores_mu_);  // the pack may be swapped by a reload
-  return scorer::scoreSystem(system, pack_, ctx, config_.scoring);
-}
-
-std::vector<scorer::SystemScore> Agent::scores() const {
-  std::lock_guard lock(scores_mu_);
-  return scores_;
+  ExplainedScore out;
+  out.pack = rules();
+  static_cast<scorer::SystemScore&>(out) = scorer::scoreSystem(system, *out.pack, ctx, config_.scoring);
+  return out;
 }
 
 }  // namespace opsm::agent

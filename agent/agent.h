@@ -37,8 +37,27 @@ struct PollOutcome {
   std::string warning;
 };
 
+// What one scoring produced, published whole (Agent::snapshot()): readers — the API,
+// reports, the console, `once` — take the current one and read it without locks, however long
+// they hold it, while the next scoring builds its own. The scores' criteria point into `pack`,
+// which the snapshot keeps alive across a reload.
+struct Snapshot {
+  std::shared_ptr<const scorer::RulePack> pack;
+  std::vector<scorer::SystemScore> scores;  // the fast path's: states and levels, no reasons
+  // Regressions seen since start, newest last (at most the last 1000).
+  std::shared_ptr<const std::vector<scorer::RegressionEvent>> regressions;
+  TimePoint scored_at{};    // the agent's clock
+  uint64_t generation = 0;  // 0: not scored yet
+};
+
+// One system's score with a reason for every criterion, and the pack its criteria point into.
+struct ExplainedScore : scorer::SystemScore {
+  std::shared_ptr<const scorer::RulePack> pack;
+};
+
 // The agent's core: config, rules, evidence, scores and metrics. Polling one collector and
-// rescoring may run on different threads; the state they share is locked.
+// rescoring may run on different threads; the state they share is locked, and what scoring
+// produced is published as an immutable Snapshot.
 class Agent {
  public:
   static Result<std::unique_ptr<Agent>> create(AgentConfig config);
@@ -51,12 +70,13 @@ class Agent {
   // Recomputes every system's scores from the evidence as of now and updates the metrics.
   void rescore();
 
-  // The last scores: states and levels; criterion reasons are empty (the rescore takes the
-  // fast path). explainedScore() scores one system now with a reason for every criterion.
-  std::vector<scorer::SystemScore> scores() const;
-  std::optional<scorer::SystemScore> explainedScore(const std::string& system) const;
-  // Regressions seen since start, newest last (at most the last 1000).
-  std::vector<scorer::RegressionEvent> regressions() const;
+  // The last scoring's snapshot (never null: before the first scoring, an empty one).
+  std::shared_ptr<const Snapshot> snapshot() const;
+  // Copies of the snapshot's scores and regressions (tests, small tools).
+  std::vector<scorer::SystemScore> scores() const { return snapshot()->scores; }
+  std::vector<scorer::RegressionEvent> regressions() const { return *snapshot()->regressions; }
+  // Scores one system now with a reason for every criterion, on the current rule pack.
+  std::optional<ExplainedScore> explainedScore(const std::string& system) const;
   // Systems declared in the config or reported by any collector, sorted.
   std::vector<std::string> knownSystems() const;
   // Why evidence of a key is missing for `system`, by key: "source prometheus-main
@@ -76,7 +96,8 @@ class Agent {
   std::string metricsText() const { return metrics_->render(); }
 
   const AgentConfig& config() const { return config_; }
-  const scorer::RulePack& rules() const { return pack_; }
+  // The current rule pack (a reload replaces it; what a caller holds stays valid).
+  std::shared_ptr<const scorer::RulePack> rules() const;
   const scorer::EvidenceStore& evidence() const { return store_; }
   Store* durableStore() { return db_.get(); }
 
@@ -126,7 +147,8 @@ class Agent {
   Agent(AgentConfig config, scorer::RulePack pack);
 
   AgentConfig config_;
-  scorer::RulePack pack_;
+  mutable std::mutex pack_mu_;
+  std::shared_ptr<const scorer::RulePack> pack_;  // guarded by pack_mu_
   scorer::EvidenceStore store_;
   std::unique_ptr<Metrics> metrics_;
   std::function<TimePoint()> clock_ = [] { return Clock::now(); };
@@ -144,12 +166,16 @@ class Agent {
   // Puts the evidence of the attestations that count now into the evidence store.
   void publishAttestations();
   TimePoint last_prune_{};
-  std::deque<scorer::RegressionEvent> regressions_;  // guarded by scores_mu_
+  // Serializes scorings (the daemon's and those of API writes and reloads).
+  std::mutex rescore_mu_;
+  std::shared_ptr<const std::vector<scorer::RegressionEvent>> regressions_;  // under rescore_mu_
+  uint64_t generation_ = 0;                                                   // under rescore_mu_
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
   std::map<std::string, uint64_t> successful_polls_;  // per collector, since start
   std::map<std::string, size_t> last_systems_;        // systems of each collector's last poll
-  mutable std::mutex scores_mu_;
-  std::vector<scorer::SystemScore> scores_;
+  mutable std::mutex scores_mu_;  // the poll bookkeeping above
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mu_
   std::atomic<bool> ready_{false};
   std::atomic<bool> store_ok_{true};
   // Records the outcome of a write to the durable store: counted, logged, and shown by

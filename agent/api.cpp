@@ -87,7 +87,8 @@ HttpReply systems(Agent& agent) {
   w.StartObject();
   w.Key("systems");
   w.StartArray();
-  for (const auto& s : agent.scores()) {
+  const auto snap = agent.snapshot();
+  for (const auto& s : snap->scores) {
     w.StartObject();
     w.Key("system");
     str(w, s.system);
@@ -110,7 +111,7 @@ HttpReply system(Agent& agent, const std::string& id) {
   const auto open = agent.ledger().openRecords(id, now);
   const auto& attested = open.attestations;
   const auto& waived = open.waivers;
-  const auto& model = agent.rules().model;
+  const auto& model = explained->pack->model;
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -321,7 +322,8 @@ HttpReply regressions(Agent& agent) {
   w.StartObject();
   w.Key("regressions");
   w.StartArray();
-  for (const auto& r : agent.regressions()) {
+  const auto snap = agent.snapshot();
+  for (const auto& r : *snap->regressions) {
     w.StartObject();
     w.Key("at");
     str(w, formatTime(r.at));

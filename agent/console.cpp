@@ -245,7 +245,8 @@ std::string waiverLine(const Waiver& x, TimePoint now, const Lang& l, bool with_
 // ---- the estate overview ----------------------------------------------------------------------
 
 HttpReply overview(Agent& agent, const HttpRequest& r, const Lang& l) {
-  const auto& model = agent.rules().model;
+  const auto snap = agent.snapshot();
+  const auto& model = snap->pack->model;
   const std::string only = param(r, "domain");
   std::string body = "<h1>" + l.t("总览：系统 × 能力项", "Estate overview: systems × items") + "</h1>";
   body += "<p class=\"filters\">" + l.t("能力域：", "Domain: ") + "<a href=\"" +
@@ -262,7 +263,7 @@ HttpReply overview(Agent& agent, const HttpRequest& r, const Lang& l) {
           l.t("不适用", "not applicable") + " <span class=\"cell unknown\">?</span> " +
           l.t("证据不足", "not known") + " <sup>n</sup> " + l.t("含豁免的等级", "level with waivers") +
           "</p>";
-  auto scores = agent.scores();
+  const auto& scores = snap->scores;
   if (scores.empty()) {
     body += "<p>" + l.t("尚无系统被评分。", "No system is scored yet.") + "</p>";
     return page(l, l.t("总览", "Overview"), "/ui/", body, "/ui/");
@@ -322,7 +323,7 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
                      kSecurityHeaders};
   }
   const scorer::SystemScore& s = *explained;
-  const auto& model = agent.rules().model;
+  const auto& model = explained->pack->model;
   const TimePoint now = Clock::now();
   const bool approval = agent.config().require_approval;
   const auto open = agent.ledger().openRecords(id, now);
@@ -424,7 +425,8 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
   // Level history and regressions.
   body += "<h2>" + l.t("等级变化与退化", "Level history and regressions") + "</h2>";
   std::string regs;
-  for (const auto& reg : agent.regressions()) {
+  const auto snap = agent.snapshot();
+  for (const auto& reg : *snap->regressions) {
     if (reg.system != id) continue;
     regs = "<li>" + when(reg.at) + " " + esc(reg.item) + ": " + std::to_string(reg.old_level) +
            " → " + std::to_string(reg.new_level) + "</li>" + regs;
@@ -512,6 +514,7 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
   // last recorded at or before `since`, else the first recorded).
   std::map<std::string, double> change;
   std::map<std::string, std::vector<std::string>> movers;
+  const auto snap = agent.snapshot();
   if (Store* db = agent.durableStore()) {
     auto history = db->loadHistory("");
     if (history) {
@@ -520,7 +523,7 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
         auto key = std::make_pair(h.system, h.item);
         if (h.at <= since || !then.count(key)) then[key] = h.level;
       }
-      for (const auto& s : agent.scores()) {
+      for (const auto& s : snap->scores) {
         for (const auto& item : s.items) {
           auto t = then.find({s.system, item.item});
           if (t == then.end() || t->second == item.level) continue;
@@ -575,7 +578,7 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
             esc(x.criterion) + "</td><td>" + day(x.expires) + "</td></tr>";
   }
   const TimePoint stale_soon = now + std::chrono::hours(24);
-  for (const auto& s : agent.scores()) {
+  for (const auto& s : snap->scores) {
     int stale = 0, going = 0;
     for (const auto& e : agent.evidence().forSystem(s.system)) {
       if (!e.source.polled()) continue;

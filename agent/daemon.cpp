@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <vector>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
@@ -75,6 +77,7 @@ struct Daemon::Impl {
         pool(std::min<size_t>(static_cast<size_t>(a.config().max_concurrent_polls),
                               std::max<size_t>(1, a.config().collectors.size()))),
         suspect_pool(std::max<size_t>(1, static_cast<size_t>(a.config().max_concurrent_polls) / 4)),
+        scorer(1),
         server(io, [this](const HttpRequest& r) { return route(agent, r); }),
         score_timer(io),
         rescore_timer(io),
@@ -125,10 +128,14 @@ struct Daemon::Impl {
     slots[i].polled_once = true;
     slots[i].suspect = out.timed_out;
     bool all = std::all_of(slots.begin(), slots.end(), [](const Slot& s) { return s.polled_once; });
-    if (all && !agent.ready()) {
-      rescoreNow();  // ready means the scores reflect a poll of every collector
-      logger("agent")->info("first poll of every collector done; ready");
-      agent.markReady();
+    if (all && !agent.ready() && !readiness_requested) {
+      // Ready means the scores reflect a poll of every collector: once a scoring that started
+      // after this poll has published its snapshot.
+      readiness_requested = true;
+      rescoreNow([this] {
+        logger("agent")->info("first poll of every collector done; ready");
+        agent.markReady();
+      });
       return;
     }
     requestRescore();
@@ -150,13 +157,35 @@ struct Daemon::Impl {
     });
   }
 
-  void rescoreNow() {
+  // Scores on the scorer thread, never on the I/O thread: scrapes, /-/healthy and the API are
+  // answered from the last published snapshot while a scoring runs. One scoring at a time; one
+  // asked for meanwhile runs once the current one ends (with `then` after it).
+  void rescoreNow(std::function<void()> then = {}) {
     rescore_pending = false;
     rescore_timer.cancel();
-    auto started = std::chrono::steady_clock::now();
-    agent.rescore();
-    last_rescore_end = std::chrono::steady_clock::now();
-    last_rescore_cost = last_rescore_end - started;
+    if (then) after_rescore.push_back(std::move(then));
+    if (rescore_running) {
+      rescore_again = true;
+      return;
+    }
+    rescore_running = true;
+    auto done = std::move(after_rescore);
+    after_rescore.clear();
+    asio::post(scorer, [this, done = std::move(done)]() mutable {
+      const auto started = std::chrono::steady_clock::now();
+      agent.rescore();
+      const auto ended = std::chrono::steady_clock::now();
+      asio::post(io, [this, started, ended, done = std::move(done)] {
+        last_rescore_end = ended;
+        last_rescore_cost = ended - started;
+        rescore_running = false;
+        for (const auto& f : done) f();
+        if (rescore_again) {
+          rescore_again = false;
+          rescoreNow();
+        }
+      });
+    });
   }
 
   // Orphans reparented to the agent (it is their subreaper, or PID 1 in a container) are
@@ -200,6 +229,7 @@ struct Daemon::Impl {
   asio::io_context io;
   asio::thread_pool pool;
   asio::thread_pool suspect_pool;
+  asio::thread_pool scorer;  // one thread: scorings and reloads
   HttpServer server;
   asio::steady_timer score_timer;
   asio::steady_timer rescore_timer;
@@ -207,6 +237,10 @@ struct Daemon::Impl {
   asio::steady_timer document_timer;
   std::atomic<bool> documents_in_flight{false};
   bool rescore_pending = false;
+  bool rescore_running = false;      // a scoring is on the scorer thread
+  bool rescore_again = false;        // asked for while one ran
+  bool readiness_requested = false;
+  std::vector<std::function<void()>> after_rescore;  // run on the I/O thread after the next
   uint64_t rescore_generation = 0;
   std::chrono::steady_clock::time_point last_rescore_end{};
   std::chrono::steady_clock::duration last_rescore_cost{};
@@ -221,6 +255,7 @@ Daemon::~Daemon() {
   stop();
   impl_->pool.join();
   impl_->suspect_pool.join();
+  impl_->scorer.join();
 }
 
 Status Daemon::start() {
@@ -257,9 +292,12 @@ void Daemon::waitForHup() {
   impl_->hup->async_wait([this](boost::system::error_code ec, int) {
     if (ec) return;
     logger("agent")->info("SIGHUP received, reloading");
-    if (auto st = impl_->agent.reload(); !st) {
-      logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
-    }
+    // On the scorer thread: a reload rescores, which must not hold up the I/O thread.
+    asio::post(impl_->scorer, [agent = &impl_->agent] {
+      if (auto st = agent->reload(); !st) {
+        logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
+      }
+    });
     waitForHup();
   });
 }

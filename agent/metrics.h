@@ -75,7 +75,7 @@ class Metrics {
                    std::vector<std::string> label_names);
 
   std::shared_ptr<prometheus::Registry> registry_;
-  const scorer::Model& model_;
+  const scorer::Model model_;  // a copy: a reload replaces the pack it came from
   GaugeSet stale_ratio_, attestation_expiry_, attestations_, waivers_, flagged_documents_,
       waiver_expiry_;
 

@@ -29,18 +29,26 @@ std::string pad(const std::string& s, size_t width) {
   return s + std::string(cols < width ? width - cols : 1, ' ');
 }
 
+// Every scored system's score with reasons (each holding the pack its criteria point into).
+std::vector<ExplainedScore> explainedScores(const Agent& agent) {
+  std::vector<ExplainedScore> out;
+  const auto snap = agent.snapshot();
+  for (const auto& s : snap->scores) {
+    if (auto e = agent.explainedScore(s.system)) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string renderTable(const Agent& agent, bool explain) {
-  const auto& model = agent.rules().model;
+  const auto snap = agent.snapshot();
+  const auto& model = snap->pack->model;
   std::string out = "rule pack " + agent.config().rules_dir + ": " +
-                    std::to_string(agent.rules().items.size()) + " of " +
+                    std::to_string(snap->pack->items.size()) + " of " +
                     std::to_string(model.items.size()) + " items have rules\n\n";
   // With reasons: this is what a person reads.
-  std::vector<scorer::SystemScore> scores;
-  for (const auto& s : agent.scores()) {
-    if (auto e = agent.explainedScore(s.system)) scores.push_back(std::move(*e));
-  }
+  const std::vector<ExplainedScore> scores = explainedScores(agent);
   if (scores.empty()) {
     out += "no system scored: no collector reported a system and the config declares none\n";
   }
@@ -127,10 +135,7 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   w.EndArray();
   w.Key("systems");
   w.StartArray();
-  std::vector<scorer::SystemScore> explained;
-  for (const auto& s : agent.scores()) {
-    if (auto e = agent.explainedScore(s.system)) explained.push_back(std::move(*e));
-  }
+  const std::vector<ExplainedScore> explained = explainedScores(agent);
   for (const auto& sys : explained) {
     w.StartObject();
     w.Key("system");
@@ -260,13 +265,6 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
 
 namespace {
 
-std::vector<scorer::SystemScore> explainedScores(const Agent& agent) {
-  std::vector<scorer::SystemScore> out;
-  for (const auto& s : agent.scores()) {
-    if (auto e = agent.explainedScore(s.system)) out.push_back(std::move(*e));
-  }
-  return out;
-}
 
 // Text for an XML attribute or element: the five entities, and characters XML 1.0 forbids
 // (other control characters) dropped.

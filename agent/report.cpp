@@ -120,7 +120,7 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
     return makeError(ErrorCode::kNotFound, "no system '" + system + "' is scored by this agent");
   }
   const scorer::SystemScore* it = &*explained;
-  const auto& model = agent.rules().model;
+  const auto& model = explained->pack->model;
   const Text tx{lang == ReportLang::kZh};
   auto name = [&](const std::string& zh, const std::string& en) { return tx.zh ? zh : en; };
   Doc d(format);

@@ -5,7 +5,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -57,10 +60,12 @@ class DaemonTest : public ::testing::Test {
            "\", items: /data, system: /app/code" + extra + "}\n";
   }
 
-  void start(int max_concurrent_polls, const std::string& sources) {
+  // `prepare` runs on the agent before the daemon starts; `extra` is more top-level config.
+  void start(int max_concurrent_polls, const std::string& sources,
+             const std::function<void(Agent&)>& prepare = {}, const std::string& extra = "") {
     ASSERT_TRUE(collectors::registerAll(registry_).ok());
     auto config = loadConfig(
-        dir_.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: " +
+        dir_.write("agent.yml", extra + "listen_address: 127.0.0.1:0\nrules_dir: " +
                                     std::string(OPSM_SOURCE_DIR) + "/rules\nmax_concurrent_polls: " +
                                     std::to_string(max_concurrent_polls) + "\ncollectors:\n" + sources),
         registry_);
@@ -68,6 +73,7 @@ class DaemonTest : public ::testing::Test {
     auto agent = Agent::create(std::move(*config));
     ASSERT_TRUE(agent) << agent.error().message;
     agent_ = std::move(*agent);
+    if (prepare) prepare(*agent_);
     daemon_ = std::make_unique<Daemon>(*agent_);
     ASSERT_TRUE(daemon_->start().ok());
     runner_ = std::thread([this] { daemon_->run(false); });
@@ -186,6 +192,60 @@ TEST_F(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
     EXPECT_EQ(metricsLine(text, series), series + " 1")
         << "the answering sources' second poll waited for a hung source's second timeout";
   }
+}
+
+// Scoring runs on a thread of its own, never on the I/O thread: while a scoring is held up
+// (its clock blocks), /-/healthy, /metrics and the API answer from the last snapshot.
+TEST_F(DaemonTest, AScoringInProgressHoldsUpNoScrapeOrHealthCheck) {
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool hold = false;
+    int held = 0;
+    void set(bool on) {
+      {
+        std::lock_guard l(mu);
+        hold = on;
+      }
+      cv.notify_all();
+    }
+  };
+  auto gate = std::make_shared<Gate>();
+  start(2, source("cmdb-0", answeringUrl(0), "interval: 60s"),
+        [gate](Agent& a) {
+          a.setClock([gate] {
+            std::unique_lock l(gate->mu);
+            if (gate->hold) {
+              ++gate->held;
+              gate->cv.notify_all();
+              gate->cv.wait(l, [&] { return !gate->hold; });
+            }
+            return Clock::now();
+          });
+        },
+        "score_interval: 1s\n");
+  ASSERT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
+  gate->set(true);
+  struct Release {
+    std::shared_ptr<Gate> g;
+    ~Release() { g->set(false); }  // before TearDown stops the daemon
+  } release{gate};
+  {
+    std::unique_lock l(gate->mu);
+    ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(10), [&] { return gate->held > 0; }));
+  }
+  // The next score_interval's scoring (at most 1 s away) is held too by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto healthy = http_.get(base_ + "/-/healthy", std::chrono::seconds(2));
+  auto scrape = http_.get(base_ + "/metrics", std::chrono::seconds(2));
+  auto api = http_.get(base_ + "/api/v1/systems", std::chrono::seconds(2));
+  gate->set(false);
+  ASSERT_TRUE(healthy) << healthy.error().message;
+  EXPECT_EQ(healthy->status, 200);
+  ASSERT_TRUE(scrape) << scrape.error().message;
+  EXPECT_NE(scrape->body.find("opsmaturity_system_level{system=\"sys-0\"}"), std::string::npos);
+  ASSERT_TRUE(api) << api.error().message;
+  EXPECT_NE(api->body.find("\"system\":\"sys-0\""), std::string::npos) << api->body;
 }
 
 }  // namespace

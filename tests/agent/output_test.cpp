@@ -67,7 +67,7 @@ TEST_F(OutputTest, JunitHasATestCasePerCriterionAndSystem) {
   size_t cases = 0;
   for (size_t p = 0; (p = x.find("<testcase ", p)) != std::string::npos; ++p) ++cases;
   size_t criteria = 0;
-  for (const auto& item : agent_->rules().items) {
+  for (const auto& item : agent_->rules()->items) {
     for (const auto& l : item.levels) criteria += l.criteria.size();
   }
   EXPECT_EQ(cases, 2 * criteria);

@@ -167,6 +167,36 @@ TEST_F(RegressionAgentTest, ARestartDuringHysteresisNeitherHidesNorHastensARegre
   EXPECT_EQ(regressions[0].flipped[0].first, "6.7.4/L1/1");
 }
 
+// A published snapshot is immutable and keeps the rule pack its scores point into: a reader
+// holding one across a reload reads what was scored then (under ASan, a freed pack would be a
+// use after free), and the next scoring publishes a new one on the new pack.
+TEST_F(RegressionAgentTest, ASnapshotOutlivesAReloadOfTheRulePack) {
+  EXPECT_EQ(agent_->snapshot()->generation, 0u);
+  EXPECT_TRUE(agent_->snapshot()->scores.empty());
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  const auto before = agent_->snapshot();
+  ASSERT_EQ(before->generation, 1u);
+  ASSERT_TRUE(agent_->reload("test"));
+  const auto after = agent_->snapshot();
+  EXPECT_GT(after->generation, before->generation);
+  EXPECT_NE(after->pack.get(), before->pack.get());
+  EXPECT_EQ(agent_->rules().get(), after->pack.get());
+  int checked = 0;
+  for (const auto& s : before->scores) {
+    for (const auto& item : s.items) {
+      for (const auto& c : item.criteria) {
+        EXPECT_EQ(c.criterion->id.rfind(item.item + "/L", 0), 0u) << c.criterion->id;
+        ++checked;
+      }
+      if (item.item == "6.7.4") {
+        EXPECT_EQ(item.level, 1);
+      }
+    }
+  }
+  EXPECT_GT(checked, 100);
+}
+
 TEST(RegressionConfig, HysteresisMustBeAWholeNumber) {
   collectors::Registry registry;
   ASSERT_TRUE(collectors::registerAll(registry).ok());
