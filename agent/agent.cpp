@@ -188,6 +188,7 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
   metrics_->setShard(config_.shard.index, config_.shard.count);
   metrics_->setExportCriteriaStates(config_.export_criteria_states);
   metrics_->setExportItemDimensions(config_.export_item_dimensions);
+  metrics_->setExportItemProgress(config_.export_item_progress);
 }
 
 PollOutcome Agent::poll(size_t index) {

@@ -140,7 +140,9 @@ class Agent {
   // reported and the attestations read before stay in force.
   Status refreshAttestations();
 
-  // Overridable clock, for tests.
+  // The agent's clock: what every age, expiry and "now" it reports is measured against (the
+  // API, the console and reports too). Overridable for tests, before the agent is shared.
+  TimePoint now() const { return clock_(); }
   void setClock(std::function<TimePoint()> clock) { clock_ = std::move(clock); }
 
  private:

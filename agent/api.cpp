@@ -107,7 +107,7 @@ HttpReply system(Agent& agent, const std::string& id) {
   auto explained = agent.explainedScore(id);
   if (!explained) return error(404, "no system '" + id + "' is scored by this agent");
   const scorer::SystemScore* it = &*explained;
-  TimePoint now = Clock::now();
+  TimePoint now = agent.now();
   const auto open = agent.ledger().openRecords(id, now);
   const auto& attested = open.attestations;
   const auto& waived = open.waivers;
@@ -294,7 +294,7 @@ HttpReply system(Agent& agent, const std::string& id) {
 
 HttpReply evidence(Agent& agent, const HttpRequest& r) {
   std::string only = query(r, "system");
-  TimePoint now = Clock::now();
+  TimePoint now = agent.now();
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -437,7 +437,7 @@ HttpReply listReply(const char* key, const std::vector<Record>& records,
 
 HttpReply attestations(Agent& agent, const HttpRequest& r) {
   const std::string path = r.path();
-  const TimePoint now = Clock::now();
+  const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
   auto render = [&](const scorer::Attestation& a) { return toJson(a, &now, approval); };
   if (path == "/api/v1/attestations") {
@@ -495,7 +495,7 @@ HttpReply attestations(Agent& agent, const HttpRequest& r) {
 
 HttpReply waivers(Agent& agent, const HttpRequest& r) {
   const std::string path = r.path();
-  const TimePoint now = Clock::now();
+  const TimePoint now = agent.now();
   auto render = [&](const Waiver& x) { return toJson(x, &now); };
   if (path == "/api/v1/waivers") {
     if (r.method == "POST") {

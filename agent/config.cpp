@@ -46,6 +46,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                           {"listen_address", "rules_dir", "score_interval", "regression_hysteresis", "shard",
                            "storage_path", "retention", "api_token_file", "api_token_env",
                            "evidence_ttl", "export_criteria_states", "export_item_dimensions",
+                           "export_item_progress",
                            "max_concurrent_polls", "max_inflight_response_bytes",
                            "scoring", "systems", "attestations_file", "tokens_file", "require_approval",
                            "document_check_interval", "document_roots", "collectors"},
@@ -102,6 +103,9 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   auto dims = readBool(path, *root, "export_item_dimensions", config.export_item_dimensions);
   if (!dims) return dims.error();
   config.export_item_dimensions = *dims;
+  auto progress = readBool(path, *root, "export_item_progress", config.export_item_progress);
+  if (!progress) return progress.error();
+  config.export_item_progress = *progress;
 
   bool has_token = false;
   auto token = collectors::readSecretField(path, *root, "api_token", &has_token);

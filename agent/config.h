@@ -40,8 +40,11 @@ struct AgentConfig {
     unsigned index = 0;
     unsigned count = 1;
   } shard;
-  bool export_criteria_states = true;  // opsmaturity_item_criteria on /metrics
-  bool export_item_dimensions = true;  // opsmaturity_item_dimension_progress on /metrics
+  // Opt-in per-item series on /metrics (docs/metrics.md#cardinality): by default a system has
+  // at most 100 series.
+  bool export_criteria_states = false;  // opsmaturity_item_criteria (4 per item)
+  bool export_item_dimensions = false;  // opsmaturity_item_dimension_progress (up to 3 per item)
+  bool export_item_progress = false;    // opsmaturity_item_progress, ..._level_change_timestamp
   // A level drop must be seen in this many successful polls of the sources behind its
   // flipped criteria to be a regression.
   int regression_hysteresis = 2;

@@ -324,7 +324,7 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
   }
   const scorer::SystemScore& s = *explained;
   const auto& model = explained->pack->model;
-  const TimePoint now = Clock::now();
+  const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
   const auto open = agent.ledger().openRecords(id, now);
   const auto& attested = open.attestations;
@@ -461,7 +461,7 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
 // ---- reviews ---------------------------------------------------------------------------------
 
 HttpReply reviews(Agent& agent, const Lang& l) {
-  const TimePoint now = Clock::now();
+  const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
   auto atts = agent.ledger().attestations();
   auto waivers = agent.ledger().waivers();
@@ -501,7 +501,7 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
   const std::string d = param(r, "days");
   if (d == "7") days = 7;
   if (d == "90") days = 90;
-  const TimePoint now = Clock::now();
+  const TimePoint now = agent.now();
   const TimePoint since = now - std::chrono::hours(24 * days);
   std::string body = "<h1>" + l.t("成绩单", "Report card") + "</h1><p class=\"filters\">";
   for (int n : {7, 30, 90}) {

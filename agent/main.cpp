@@ -337,7 +337,7 @@ int main(int argc, char** argv) {
         *agent, report_system,
         report_format == "md" ? opsm::agent::ReportFormat::kMarkdown : opsm::agent::ReportFormat::kHtml,
         report_lang == "en" ? opsm::agent::ReportLang::kEn : opsm::agent::ReportLang::kZh,
-        opsm::Clock::now());
+        agent->now());
     if (!text) {
       std::fprintf(stderr, "opsmaturity: %s\n", text.error().message.c_str());
       return 2;

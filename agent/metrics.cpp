@@ -346,6 +346,7 @@ void header(std::string* out, const char* name, const char* type, const char* he
 }  // namespace
 
 void Metrics::renderScores(std::string* out) const {
+  static const std::vector<SystemRow> kNoRows;  // for families not exported (no copy of rows_)
   std::lock_guard lock(rows_mu_);
   if (rows_.empty()) return;
   size_t items = 0;
@@ -367,9 +368,11 @@ void Metrics::renderScores(std::string* out) const {
       *out += '\n';
     }
   }
-  header(out, "opsmaturity_item_progress", "gauge",
-         "Level plus the share of the next level's criteria passed (0-5).");
-  for (const auto& r : rows_) {
+  if (export_item_progress_) {
+    header(out, "opsmaturity_item_progress", "gauge",
+           "Level plus the share of the next level's criteria passed (0-5).");
+  }
+  for (const auto& r : export_item_progress_ ? rows_ : kNoRows) {
     for (const auto& i : r.items) {
       if (!i.applicable) continue;
       *out += "opsmaturity_item_progress{";
@@ -400,7 +403,7 @@ void Metrics::renderScores(std::string* out) const {
     header(out, "opsmaturity_item_criteria", "gauge",
            "Criteria of an item by evaluation state, over all levels.");
   }
-  for (const auto& r : export_criteria_states_ ? rows_ : std::vector<SystemRow>{}) {
+  for (const auto& r : export_criteria_states_ ? rows_ : kNoRows) {
     for (const auto& i : r.items) {
       for (int st = 0; st < 4; ++st) {
         *out += "opsmaturity_item_criteria{";
@@ -538,7 +541,7 @@ void Metrics::renderScores(std::string* out) const {
       any_change = any_change || i.level_change >= 0;
     }
   }
-  if (any_change) {
+  if (any_change && export_item_progress_) {
     header(out, "opsmaturity_item_level_change_timestamp_seconds", "gauge",
            "Unix time of the last change of an item's level (up or down) since the agent started.");
     for (const auto& r : rows_) {

@@ -27,6 +27,8 @@ class Metrics {
   // Whether opsmaturity_item_criteria (4 series per item, about half of all) is exported.
   void setExportCriteriaStates(bool on) { export_criteria_states_ = on; }
   void setExportItemDimensions(bool on) { export_item_dimensions_ = on; }
+  // Whether opsmaturity_item_progress and opsmaturity_item_level_change_timestamp_seconds are.
+  void setExportItemProgress(bool on) { export_item_progress_ = on; }
 
   // Replaces every score series with `scores`.
   void setScores(const std::vector<scorer::SystemScore>& scores);
@@ -79,7 +81,8 @@ class Metrics {
   GaugeSet stale_ratio_, attestation_expiry_, attestations_, waivers_, flagged_documents_,
       waiver_expiry_;
 
-  // The score families (≈ 265 series per system) are kept as plain rows and written straight
+  // The score families (95 series per system by default, docs/metrics.md#cardinality) are kept
+  // as plain rows and written straight
   // into the exposition: at 10,000 systems prometheus-cpp's families and their copies in
   // Collect() cost seconds per scrape.
   struct ItemRow {
@@ -111,8 +114,10 @@ class Metrics {
     std::vector<DomainRow> domains;
   };
   void renderScores(std::string* out) const;
-  bool export_criteria_states_ = true;
-  bool export_item_dimensions_ = true;
+  // Opt-in, as in AgentConfig.
+  bool export_criteria_states_ = false;
+  bool export_item_dimensions_ = false;
+  bool export_item_progress_ = false;
   mutable std::mutex rows_mu_;
   mutable size_t last_scores_size_ = 0;  // bytes of the last rendering, to reserve the next
   std::vector<SystemRow> rows_;

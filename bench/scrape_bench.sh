@@ -36,6 +36,8 @@ prom_port=$(free_port)
   echo "rules_dir: $root/rules"
   echo "listen_address: 127.0.0.1:$agent_port"
   echo "export_criteria_states: $states"
+  echo "export_item_dimensions: $states"
+  echo "export_item_progress: $states"
   echo "systems:"
   i=0
   while [ "$i" -lt "$n" ]; do echo "  - system-$i"; i=$((i + 1)); done
@@ -93,7 +95,7 @@ while [ "$(query 'count_over_time(up{job="opsmaturity"}[5m])')" != 2 ]; do
 done
 up2=$(query 'up{job="opsmaturity"}')
 duration2=$(query 'scrape_duration_seconds{job="opsmaturity"}')
-printf 'systems %s, export_criteria_states %s: %s series, %s bytes; agent rendered and sent /metrics in %s s (curl)\n' \
+printf 'systems %s, per-item opt-ins %s: %s series, %s bytes; agent rendered and sent /metrics in %s s (curl)\n' \
   "$n" "$states" "$lines" "$bytes" "$render"
 printf 'prometheus (scrape_timeout %s): first scrape up=%s, scrape_duration_seconds=%s; second up=%s, %s s; scrape_samples_scraped=%s, head series %s\n' \
   "$timeout" "$up" "$duration" "$up2" "$duration2" "$samples" "$series"

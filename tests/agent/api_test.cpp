@@ -193,5 +193,34 @@ TEST(ApiDisabled, WithoutATokenPostingIsForbidden) {
   EXPECT_NE(r.error().message.find("HTTP 403"), std::string::npos) << r.error().message;
 }
 
+// The API answers by the agent's clock, not the wall clock: what counts, what expired and
+// "now" are the same for the scores and for what the API says of them.
+TEST(ApiClock, StatesAreJudgedByTheAgentsClock) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  dir.write("attestations.yaml",
+            "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
+            "    attested_by: Li Wei\n    approved_by: Wang Fang\n"
+            "    document: https://wiki.example.com/crisis-org\n"
+            "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
+  auto config = loadConfig(dir.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                      "/rules\nattestations_file: attestations.yaml\n"
+                                                      "systems: [payments]\n"
+                                                      "collectors: [{type: file, path: f.yaml}]\n"),
+                           registry);
+  ASSERT_TRUE(config) << config.error().message;
+  auto a = Agent::create(std::move(*config));
+  ASSERT_TRUE(a) << a.error().message;
+  auto list = [&] { return route(**a, HttpRequest{"GET", "/api/v1/attestations", {}, ""}).body; };
+  EXPECT_NE(list().find("\"effective_state\":\"approved\",\"counts\":true"), std::string::npos)
+      << list();
+  // Ten years on by the agent's clock (the wall clock has not moved): it has expired.
+  const TimePoint later = Clock::now() + std::chrono::hours(24 * 3650);
+  (*a)->setClock([later] { return later; });
+  EXPECT_NE(list().find("\"effective_state\":\"expired\",\"counts\":false"), std::string::npos)
+      << list();
+}
+
 }  // namespace
 }  // namespace opsm::agent

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -126,6 +127,53 @@ TEST(Dashboard, EveryExportedMetricIsDocumented) {
     EXPECT_TRUE(known.count((*it)[1].str())) << (*it)[1].str() << " is not in docs/metrics.md";
   }
   EXPECT_GE(exported, 15);
+}
+
+// The number of series one system costs by default is the one docs/metrics.md states (and
+// at most 100), and each opt-in adds what it says.
+TEST(Dashboard, SeriesPerSystemAreAsDocumented) {
+  const std::string doc = slurp(std::string(OPSM_SOURCE_DIR) + "/docs/metrics.md");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(doc, m, std::regex(R"(\*\*(\d+) series per system\*\* by default)")))
+      << "docs/metrics.md states no figure";
+  const int documented_figure = std::stoi(m[1].str());
+  EXPECT_LE(documented_figure, 100);
+  auto series = [](const std::string& extra, std::map<std::string, int>* by_family) {
+    collectors::Registry registry;
+    EXPECT_TRUE(collectors::registerAll(registry).ok());
+    testing::TempDir dir;
+    dir.write("facts.yaml", "facts: [{system: payments, key: file.x.y, value: 1}]\n");
+    auto config = loadConfig(dir.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                        "/rules\n" + extra +
+                                                        "collectors: [{type: file, path: facts.yaml}]\n"),
+                             registry);
+    EXPECT_TRUE(config) << config.error().message;
+    if (!config) return -1;
+    auto a = Agent::create(std::move(*config));
+    EXPECT_TRUE(a);
+    if (!a) return -1;
+    (*a)->pollAll();
+    (*a)->rescore();
+    std::istringstream text((*a)->metricsText());
+    int n = 0;
+    for (std::string line; std::getline(text, line);) {
+      if (line.empty() || line[0] == '#' || line.find("system=\"payments\"") == std::string::npos) {
+        continue;
+      }
+      ++n;
+      if (by_family) ++(*by_family)[line.substr(0, line.find('{'))];
+    }
+    return n;
+  };
+  std::map<std::string, int> families;
+  const int by_default = series("", &families);
+  std::string detail;
+  for (const auto& [name, n] : families) detail += std::to_string(n) + " " + name + "\n";
+  EXPECT_EQ(by_default, documented_figure) << detail;
+  // The opt-ins: 4 per item by state, up to 3 per item by dimension, progress per item.
+  EXPECT_EQ(series("export_criteria_states: true\n", nullptr), by_default + 4 * 35);
+  EXPECT_GT(series("export_item_dimensions: true\n", nullptr), by_default + 35);
+  EXPECT_EQ(series("export_item_progress: true\n", nullptr), by_default + 35);
 }
 
 }  // namespace

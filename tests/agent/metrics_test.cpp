@@ -24,6 +24,7 @@ TEST(MetricsTest, ScoresAreExportedAndVanishedSystemsRemoved) {
   auto model = scorer::loadModel(std::string(OPSM_SOURCE_DIR) + "/rules/model.yaml");
   ASSERT_TRUE(model.ok());
   Metrics m(*model);
+  m.setExportItemProgress(true);
   m.setScores({system("payments", 2), system("billing", 1)});
   std::string text = m.render();
   EXPECT_NE(text.find("opsmaturity_item_level{domain=\"6.1\",item=\"6.1.3\",system=\"payments\"} 2"),

@@ -25,7 +25,7 @@ class RegressionAgentTest : public ::testing::Test {
                "    date: " + formatTime(Clock::now() - std::chrono::hours(24)) + "\n    met: true\n");
     drill(100);
     testing::drillRulePack(dir_);  // 6.7.4/L1/1 decided by the drill plugin
-    start("");
+    start("export_item_progress: true\n");  // for the level change timestamps
   }
 
   // (Re)starts the agent; `extra` is more top-level config.
