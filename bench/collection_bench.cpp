@@ -26,7 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "agent/http_server.h"
+#include "agent/exposition/http_server.h"
 #include "collectors/common/http_client.h"
 
 extern char** environ;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/metrics.h"
+#include "agent/core/metrics.h"
 #include "bench/estate.h"
 #include "scorer/scoring.h"
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/agent.h"
-#include "agent/config.h"
+#include "agent/core/agent.h"
+#include "agent/core/config.h"
 #include "bench/estate.h"
 #include "collectors/collector.h"
 #include "scorer/check.h"

@@ -11,9 +11,9 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "agent/agent.h"
-#include "agent/api.h"
-#include "agent/http_server.h"
+#include "agent/core/agent.h"
+#include "agent/exposition/api.h"
+#include "agent/exposition/http_server.h"
 #include "collectors/collector.h"
 
 namespace http = boost::beast::http;

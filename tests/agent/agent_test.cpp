@@ -1,6 +1,6 @@
 // The agent core without servers: declared systems, attestations, reloads.
-#include "agent/agent.h"
-#include "agent/store.h"
+#include "agent/core/agent.h"
+#include "agent/store/store.h"
 
 #include <sys/resource.h>
 

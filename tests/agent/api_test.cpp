@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "agent/agent.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/daemon/daemon.h"
 #include "collectors/common/http_client.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/running_agent.h"

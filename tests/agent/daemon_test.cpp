@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/agent.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/daemon/daemon.h"
 #include "collectors/common/http_client.h"
 #include "tests/support/fixture_server.h"
 #include "tests/support/process.h"

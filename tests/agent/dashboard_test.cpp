@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "collectors/common/json.h"
 #include "tests/support/temp_dir.h"
 

@@ -2,7 +2,7 @@
 // never an exception or a crash.
 #include <gtest/gtest.h>
 
-#include "agent/config.h"
+#include "agent/core/config.h"
 #include "scorer/attestations.h"
 #include "scorer/rule_tests.h"
 #include "scorer/rules.h"

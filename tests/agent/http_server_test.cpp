@@ -1,7 +1,7 @@
 // The HTTP server's connection cap and its fairness: idle connections past it cannot pile up
 // (a client holding hundreds used to exhaust the descriptors, starving /metrics and every
 // collector), and one client holding connections cannot lock the others out.
-#include "agent/http_server.h"
+#include "agent/exposition/http_server.h"
 
 #include <gtest/gtest.h>
 

@@ -9,9 +9,9 @@
 
 #include <rapidjson/document.h>
 
-#include "agent/agent.h"
-#include "agent/auth.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/core/auth.h"
+#include "agent/daemon/daemon.h"
 #include "collectors/common/http_client.h"
 #include "common/hash.h"
 #include "tests/support/drill_pack.h"

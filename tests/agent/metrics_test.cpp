@@ -1,4 +1,4 @@
-#include "agent/metrics.h"
+#include "agent/core/metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The CI outputs of `opsmaturity once`: JUnit XML and CSV, one test case / row per criterion
 // and system, with waived and not-applicable criteria told apart from failures; and the JSON's
 // schema_version.
-#include "agent/output.h"
+#include "agent/cli/output.h"
 
 #include <gtest/gtest.h>
 

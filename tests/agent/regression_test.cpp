@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 

@@ -1,6 +1,6 @@
 // The assessment report of one system, in both formats and languages, from a real agent:
 // levels, evidence with its source, gaps, stale evidence and attestations due.
-#include "agent/report.h"
+#include "agent/exposition/report.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <sstream>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 #include "tests/support/base64.h"

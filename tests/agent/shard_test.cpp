@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {

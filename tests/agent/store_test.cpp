@@ -1,7 +1,7 @@
 // The store file is the agent's alone and is never silently reset: a second agent on it, an
 // empty (truncated) file, a file that is not a store, and a newer schema are refused with an
 // error naming the file; an unversioned store of an older agent is migrated, its rows kept.
-#include "agent/store.h"
+#include "agent/store/store.h"
 
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "collectors/collector.h"
 #include "tests/support/temp_dir.h"
 

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/agent.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/daemon/daemon.h"
 #include "collectors/common/http_client.h"
 #include "collectors/common/json.h"
 #include "tests/support/process.h"

@@ -13,8 +13,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "agent/agent.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/daemon/daemon.h"
 #include "common/hash.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/process.h"

@@ -6,9 +6,9 @@
 #include <regex>
 #include <thread>
 
-#include "agent/agent.h"
-#include "agent/config.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/core/config.h"
+#include "agent/daemon/daemon.h"
 #include "collectors/collector.h"
 #include "tests/integration/prometheus_stack.h"
 

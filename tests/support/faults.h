@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/http_server.h"
+#include "agent/exposition/http_server.h"
 #include "collectors/collector.h"
 #include "tests/support/collect.h"
 

@@ -7,7 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "agent/http_server.h"
+#include "agent/exposition/http_server.h"
 
 namespace opsm::testing {
 

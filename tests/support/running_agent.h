@@ -4,8 +4,8 @@
 #include <string>
 #include <thread>
 
-#include "agent/agent.h"
-#include "agent/daemon.h"
+#include "agent/core/agent.h"
+#include "agent/daemon/daemon.h"
 #include "collectors/collector.h"
 #include "tests/support/process.h"
 

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 

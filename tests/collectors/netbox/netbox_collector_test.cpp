@@ -8,7 +8,7 @@
 #include <mutex>
 #include <vector>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 #include "tests/support/collect.h"
 #include "tests/support/faults.h"
 #include "tests/support/fixture_server.h"

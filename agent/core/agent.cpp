@@ -1,9 +1,9 @@
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 
 #include <algorithm>
 #include <set>
 
-#include "agent/documents.h"
+#include "agent/core/documents.h"
 #include "collectors/common/http_client.h"
 #include "common/log.h"
 #include "common/secrets.h"

@@ -1,4 +1,4 @@
-#include "agent/console.h"
+#include "agent/exposition/console.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,9 +7,9 @@
 #include <map>
 #include <set>
 
-#include "agent/charts.h"
-#include "agent/ledger.h"
-#include "agent/web.h"
+#include "agent/exposition/charts.h"
+#include "agent/core/ledger.h"
+#include "agent/exposition/web.h"
 #include "common/url.h"
 #include "scorer/check.h"
 

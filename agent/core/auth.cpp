@@ -1,4 +1,4 @@
-#include "agent/auth.h"
+#include "agent/core/auth.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "agent/ledger.h"
+#include "agent/core/ledger.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "agent/http_server.h"
+#include "agent/exposition/http_server.h"
 
 #include <fcntl.h>
 #include <sys/resource.h>

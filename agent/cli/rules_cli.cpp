@@ -1,4 +1,4 @@
-#include "agent/rules_cli.h"
+#include "agent/cli/rules_cli.h"
 
 #include <array>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "agent/store.h"
+#include "agent/store/store.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>

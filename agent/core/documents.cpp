@@ -1,4 +1,4 @@
-#include "agent/documents.h"
+#include "agent/core/documents.h"
 
 #include <filesystem>
 #include <fstream>

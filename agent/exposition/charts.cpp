@@ -1,6 +1,6 @@
-#include "agent/charts.h"
+#include "agent/exposition/charts.h"
 
-#include "agent/web.h"
+#include "agent/exposition/web.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,12 +1,12 @@
-#include "agent/report.h"
+#include "agent/exposition/report.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
 
-#include "agent/charts.h"
-#include "agent/web.h"
+#include "agent/exposition/charts.h"
+#include "agent/exposition/web.h"
 #include "scorer/check.h"
 
 namespace opsm::agent {

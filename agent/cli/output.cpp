@@ -1,4 +1,4 @@
-#include "agent/output.h"
+#include "agent/cli/output.h"
 
 #include <cstdio>
 

@@ -2,16 +2,13 @@
 
 #include <string>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
+#include "agent/core/json_schema.h"
 
 namespace opsm::agent {
 
 // The score table `opsmaturity once` prints; with `explain`, every criterion and its reason.
 std::string renderTable(const Agent& agent, bool explain);
-
-// The version of the JSON shapes of `once --json` and the API (docs/api.md#schema): raised
-// when a field is removed or changes meaning, not when one is added.
-inline constexpr int kJsonSchemaVersion = 1;
 
 // The same as JSON: systems, domains, items, criteria with state and reason, and evidence.
 std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls);

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "agent/auth.h"
-#include "agent/config.h"
-#include "agent/ledger.h"
-#include "agent/metrics.h"
-#include "agent/store.h"
+#include "agent/core/auth.h"
+#include "agent/core/config.h"
+#include "agent/core/ledger.h"
+#include "agent/core/metrics.h"
+#include "agent/store/store.h"
 #include "common/result.h"
 #include "scorer/evidence.h"
 #include "scorer/rules.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/auth.h"
-#include "agent/store.h"
+#include "agent/core/auth.h"
+#include "agent/store/store.h"
 #include "common/result.h"
 #include "scorer/attestations.h"
 #include "scorer/evidence.h"

@@ -1,7 +1,7 @@
-#include "agent/api.h"
+#include "agent/exposition/api.h"
 
-#include "agent/output.h"
-#include "agent/web.h"
+#include "agent/core/json_schema.h"
+#include "agent/exposition/web.h"
 
 #include <cctype>
 #include <algorithm>

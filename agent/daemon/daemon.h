@@ -2,8 +2,8 @@
 
 #include <memory>
 
-#include "agent/agent.h"
-#include "agent/http_server.h"
+#include "agent/core/agent.h"
+#include "agent/exposition/http_server.h"
 
 namespace opsm::agent {
 

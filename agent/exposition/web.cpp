@@ -1,4 +1,4 @@
-#include "agent/web.h"
+#include "agent/exposition/web.h"
 
 namespace opsm::agent {
 

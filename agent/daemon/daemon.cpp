@@ -1,4 +1,4 @@
-#include "agent/daemon.h"
+#include "agent/daemon/daemon.h"
 
 #include <algorithm>
 #include <atomic>
@@ -12,8 +12,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "agent/api.h"
-#include "agent/console.h"
+#include "agent/exposition/api.h"
+#include "agent/exposition/console.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "agent/agent.h"
+#include "agent/core/agent.h"
 
 namespace opsm::agent {
 

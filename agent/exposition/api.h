@@ -1,7 +1,7 @@
 #pragma once
 
-#include "agent/agent.h"
-#include "agent/http_server.h"
+#include "agent/core/agent.h"
+#include "agent/exposition/http_server.h"
 
 namespace opsm::agent {
 
