@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -595,17 +596,43 @@ Result<std::string> Store::exportSystem(
     const std::string& system,
     const std::map<std::string, std::vector<std::string>>& systems_from) const {
   std::lock_guard lock(mu_);
-  // The sources that know the system: those with specific evidence of it, and those that
-  // know the systems of one of them. Only their defaults count for it (attribution).
-  std::set<std::string> knowers;
+  // The system's evidence as the agent scores it, decided by the agent's own code
+  // (scorer::EvidenceStore::visit), not a second copy of its rules: its own, and for keys it
+  // has none of, the defaults (system '*') of the sources that know it (attribution), the
+  // newest first. Collectors are loaded oldest first, so that of two reporting the same key of
+  // the system the newer wins, as in the running agent.
+  scorer::EvidenceStore evidence;
   {
-    Stmt q(db_, "SELECT DISTINCT collector FROM evidence WHERE system = ?1");
-    q.text(1, system);
-    while (q.step() == SQLITE_ROW) knowers.insert(q.col(0));
+    Stmt q(db_,
+           "SELECT system, key, collector, locator, value, observed_at, expires_at FROM evidence "
+           "WHERE system = ?1 OR system = ?2");
+    if (!q.ok()) return sqlError("read evidence").error();
+    q.text(1, system).text(2, scorer::kAnySystem);
+    std::map<std::string, std::vector<scorer::Evidence>> by_collector;
+    std::map<std::string, double> newest;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto v = decodeValue(q.col(4));
+      if (!v) continue;  // a row that cannot be read is skipped, as at restore
+      scorer::Evidence e;
+      e.system = q.col(0);
+      e.key = q.col(1);
+      e.source = scorer::Source{q.col(2), q.col(3)};
+      e.value = std::move(*v);
+      e.observed_at = fromSeconds(q.num(5));
+      e.expires_at = fromSeconds(q.num(6));
+      newest[e.source.collector] = std::max(newest[e.source.collector], q.num(5));
+      by_collector[e.source.collector].push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return sqlError("read evidence").error();
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto& [collector, at] : newest) order.emplace_back(at, collector);
+    std::sort(order.begin(), order.end());
+    for (const auto& [at, collector] : order) {
+      evidence.replaceFromCollector(collector, std::move(by_collector[collector]));
+    }
     for (const auto& [collector, others] : systems_from) {
-      for (const auto& o : others) {
-        if (knowers.count(o)) knowers.insert(collector);
-      }
+      if (!others.empty()) evidence.setSystemsFrom(collector, others);
     }
   }
   rapidjson::StringBuffer buf;
@@ -615,46 +642,36 @@ Result<std::string> Store::exportSystem(
   w.String(system.c_str());
   w.Key("evidence");
   w.StartArray();
-  {
-    // The system's own evidence, and for keys without any, the newest default of a source
-    // that knows it (system '*', see scorer::kAnySystem): what the agent scores the system on.
-    Stmt q(db_,
-           "SELECT key, collector, locator, value, observed_at, expires_at, 0 FROM evidence "
-           "WHERE system = ?1 "
-           "UNION ALL SELECT d.key, d.collector, d.locator, d.value, d.observed_at, d.expires_at, 1 "
-           "FROM evidence d WHERE d.system = '*' "
-           "AND NOT EXISTS (SELECT 1 FROM evidence s WHERE s.system = ?1 AND s.key = d.key) "
-           "ORDER BY 1, 7, 5 DESC");
-    q.text(1, system);
-    std::string last_default;
-    while (q.step() == SQLITE_ROW) {
-      const bool is_default = q.num(6) != 0;
-      if (is_default && !knowers.count(q.col(1))) continue;  // a source that does not know it
-      if (is_default && q.col(0) == last_default) continue;  // an older default of the key
-      if (is_default) last_default = q.col(0);
+  evidence.visit(system, [&](const std::map<std::string, scorer::Evidence>& own,
+                             const std::map<std::string, const scorer::Evidence*>& defaults) {
+    std::map<std::string, std::pair<const scorer::Evidence*, bool>> rows;  // by key, sorted
+    for (const auto& [key, e] : own) rows.emplace(key, std::make_pair(&e, false));
+    for (const auto& [key, e] : defaults) rows.emplace(key, std::make_pair(e, true));  // own first
+    for (const auto& [key, row] : rows) {
+      const scorer::Evidence& e = *row.first;
       w.StartObject();
       w.Key("key");
-      w.String(q.col(0).c_str());
-      if (is_default) {
+      w.String(key.c_str());
+      if (row.second) {
         w.Key("default");  // a source's word on every system it knows without saying so
         w.Bool(true);
       }
       w.Key("value");
-      w.RawValue(q.col(3).c_str(), q.col(3).size(), rapidjson::kStringType);
+      collectors::writeValue(w, e.value);
       w.Key("source");
       w.StartObject();
       w.Key("collector");
-      w.String(q.col(1).c_str());
+      w.String(e.source.collector.c_str());
       w.Key("locator");
-      w.String(q.col(2).c_str());
+      w.String(e.source.locator.c_str());
       w.EndObject();
       w.Key("observed_at");
-      w.String(formatTime(fromSeconds(q.num(4))).c_str());
+      w.String(formatTime(e.observed_at).c_str());
       w.Key("expires_at");
-      w.String(formatTime(fromSeconds(q.num(5))).c_str());
+      w.String(formatTime(e.expires_at).c_str());
       w.EndObject();
     }
-  }
+  });
   w.EndArray();
   w.Key("history");
   w.StartArray();

@@ -350,6 +350,35 @@ TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {
   EXPECT_EQ(json->find(R"("value":7.0,)"), std::string::npos) << "prom-c's: " << *json;
 }
 
+// The export shows what the agent scores, by the agent's own rules (scorer::EvidenceStore):
+// of two sources reporting the same key of the system, the newer only; a source that knows the
+// systems of another (systems_from) lends its defaults.
+TEST(StoreExport, TheExportIsDecidedByTheSameCodeAsTheScore) {
+  testing::TempDir dir;
+  auto store = Store::open((dir.path() / "s.db").string());
+  ASSERT_TRUE(store) << store.error().message;
+  const TimePoint t = Clock::now();
+  const auto ttl = std::chrono::hours(1);
+  ASSERT_TRUE((*store)->replaceEvidence(
+      "old", scorer::toEvidence("old", {scorer::Fact{"up", "payments", false, "o"}}, t, ttl)));
+  ASSERT_TRUE((*store)->replaceEvidence(
+      "new", scorer::toEvidence("new", {scorer::Fact{"up", "payments", true, "n"}},
+                                t + std::chrono::seconds(5), ttl)));
+  ASSERT_TRUE((*store)->replaceEvidence(
+      "blackbox", scorer::toEvidence("blackbox", {scorer::Fact{"probes", "*", 4.0, "b"}}, t, ttl)));
+  auto json = (*store)->exportSystem("payments", {{"blackbox", {"new"}}});
+  ASSERT_TRUE(json) << json.error().message;
+  EXPECT_NE(json->find(R"({"key":"up","value":true,"source":{"collector":"new")"), std::string::npos)
+      << *json;
+  EXPECT_EQ(json->find(R"("collector":"old")"), std::string::npos) << *json;
+  EXPECT_NE(json->find(R"({"key":"probes","default":true,"value":4.0)"), std::string::npos)
+      << *json;
+  // Without systems_from, blackbox does not know payments: its default is not payments'.
+  json = (*store)->exportSystem("payments");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->find(R"("key":"probes")"), std::string::npos) << *json;
+}
+
 TEST_F(AgentTest, AChangedAttestationsFileIsReReadAndABrokenOneKeepsTheOldOnes) {
   auto a = make(attestation(true));
   ASSERT_TRUE(a.ok()) << a.error().message;
