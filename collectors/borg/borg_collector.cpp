@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "collectors/common/backups.h"
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
 #include "common/yaml_util.h"
@@ -13,12 +14,6 @@ namespace opsm::collectors::borg {
 namespace {
 
 constexpr const char* kPrefix = "backup.borg.";
-
-struct PerSystem {
-  int archives = 0;
-  double newest = 0;
-  double oldest = 0;
-};
 
 }  // namespace
 
@@ -35,7 +30,7 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
   std::string encryption = "none";
   if (const auto* enc = objectMember(*doc, "encryption")) encryption = stringMember(*enc, "mode");
 
-  std::map<std::string, PerSystem> by_system;
+  BackupTally tally;
   for (const auto& a : archives->GetArray()) {
     if (!a.IsObject()) continue;
     std::string archive = stringMember(a, "name", stringMember(a, "archive"));
@@ -51,17 +46,10 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
       if (config_.archive_regex.firstGroup(archive, &group)) owner = group;
     }
     if (owner.empty()) continue;
-    double at = toSeconds(*t);
-    PerSystem& p = by_system[owner];
-    p.newest = p.archives == 0 ? at : std::max(p.newest, at);
-    p.oldest = p.archives == 0 ? at : std::min(p.oldest, at);
-    ++p.archives;
+    tally.add(owner, *t);
   }
-  if (!config_.system.empty()) {
-    by_system[config_.system];
-  } else {
-    by_system[scorer::kAnySystem];  // a system without archives: the default
-  }
+  // A system we know of with no archive has none (without `system`: the default).
+  tally.known(config_.system.empty() ? scorer::kAnySystem : config_.system);
 
   // Repository-wide: its deduplicated, compressed size and when it last changed.
   auto info_out = runTool(config_.tool, {"info", "--json", "--bypass-lock", config_.repository}, ctx);
@@ -85,26 +73,22 @@ Result<std::vector<scorer::Fact>> BorgCollector::collect(const CollectContext& c
     check_ok = checked.ok();
   }
 
-  double now = toSeconds(ctx.now);
+  const double now = toSeconds(ctx.now);
   std::vector<scorer::Fact> facts;
-  for (const auto& entry : by_system) {
-    const auto& system = entry.first;  // not a structured binding: its lambdas capture it
-    const auto& p = entry.second;
+  tally.facts(kPrefix, "archives", ctx.now, loc, &facts);
+  for (const auto& entry : tally.bySystem()) {
+    const auto& system = entry.first;  // not a structured binding: its lambda captures it
+    const bool has_archives = entry.second.count > 0;
     auto add = [&](const char* key, scorer::Value v, const std::string& l) {
       facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
     };
-    add("archives", p.archives, loc);
-    if (p.archives > 0) {
-      add("newest_age_seconds", std::max(0.0, now - p.newest), loc);
-      add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
-    }
     add("encrypted", encryption != "none" && !encryption.empty(), loc);
-    if (p.archives > 0 && repo_bytes) add("repository_bytes", *repo_bytes, "borg info --json");
-    if (p.archives > 0 && repo_modified) {
+    if (has_archives && repo_bytes) add("repository_bytes", *repo_bytes, "borg info --json");
+    if (has_archives && repo_modified) {
       add("repository_modified_age_seconds", std::max(0.0, now - *repo_modified), "borg info --json");
     }
     // The repository check speaks for the systems whose backups are in it.
-    if (check_ok && p.archives > 0) add("check_ok", *check_ok, "borg check --repository-only");
+    if (check_ok && has_archives) add("check_ok", *check_ok, "borg check --repository-only");
   }
   return facts;
 }
@@ -151,21 +135,16 @@ class BorgFactory : public CollectorFactory {
     }
     BorgConfig c;
     c.name = cc.name;
-    auto repo = readString(file, node, "repository");
-    if (!repo) return repo.error();
-    if (repo->empty()) return fieldError(file, node, "repository", "is required");
-    c.repository = *repo;
-    auto system = readString(file, node, "system");
-    if (!system) return system.error();
-    auto re = readString(file, node, "archive_regex");
-    if (!re) return re.error();
-    if (system->empty() == re->empty()) {
-      return fieldError(file, node, "system",
-                        "set exactly one of 'system' (every archive belongs to it) or "
-                        "'archive_regex' (its first capture group names the system)");
-    }
-    c.system = *system;
-    if (!re->empty()) {
+    auto keys = readRepositoryKeys(file, node, "archive_regex",
+                                   "set exactly one of 'system' (every archive belongs to it) or "
+                                   "'archive_regex' (its first capture group names the system)",
+                                   "borg", false);
+    if (!keys) return keys.error();
+    c.repository = keys->repository;
+    c.system = keys->system;
+    c.check = keys->check;
+    c.tool.program = keys->command;
+    if (const std::string* re = &keys->owner; !re->empty()) {
       auto compiled = Regex::compile(*re);
       if (!compiled) {
         return fieldError(file, node["archive_regex"], "archive_regex", compiled.error().message);
@@ -176,12 +155,6 @@ class BorgFactory : public CollectorFactory {
                           "needs a capture group for the system name");
       }
     }
-    auto check = readBool(file, node, "check", false);
-    if (!check) return check.error();
-    c.check = *check;
-    auto cmd = readString(file, node, "command", "borg");
-    if (!cmd) return cmd.error();
-    c.tool.program = *cmd;
     bool present = false;
     auto pw = readSecretField(file, node, "passphrase", &present);
     if (!pw) return pw.error();

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "collectors/common/backups.h"
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
 #include "common/yaml_util.h"
@@ -14,12 +15,6 @@ namespace opsm::collectors::restic {
 namespace {
 
 constexpr const char* kPrefix = "backup.restic.";
-
-struct PerSystem {
-  int snapshots = 0;
-  double newest = 0;  // epoch seconds
-  double oldest = 0;
-};
 
 }  // namespace
 
@@ -39,7 +34,7 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
   if (!doc->IsArray()) {
     return makeError(ErrorCode::kBadResponse, "restic snapshots --json: expected a JSON array");
   }
-  std::map<std::string, PerSystem> by_system;
+  BackupTally tally;
   const std::string tag_prefix = config_.system_tag + "=";
   for (const auto& snap : doc->GetArray()) {
     if (!snap.IsObject()) continue;
@@ -61,20 +56,10 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
         }
       }
     }
-    double at = toSeconds(*t);
-    for (const auto& o : owners) {
-      PerSystem& p = by_system[o];
-      p.newest = p.snapshots == 0 ? at : std::max(p.newest, at);
-      p.oldest = p.snapshots == 0 ? at : std::min(p.oldest, at);
-      ++p.snapshots;
-    }
+    for (const auto& o : owners) tally.add(o, *t);
   }
   // A system we know of with no snapshot has none: that is evidence too.
-  if (!config_.system.empty()) {
-    by_system[config_.system];
-  } else {
-    by_system[scorer::kAnySystem];  // a system without snapshots: the default
-  }
+  tally.known(config_.system.empty() ? scorer::kAnySystem : config_.system);
 
   std::optional<bool> check_ok;
   if (config_.check) {
@@ -83,21 +68,13 @@ Result<std::vector<scorer::Fact>> ResticCollector::collect(const CollectContext&
     check_ok = checked.ok();
   }
 
-  double now = toSeconds(ctx.now);
   std::vector<scorer::Fact> facts;
-  for (const auto& entry : by_system) {
-    const auto& system = entry.first;  // not a structured binding: its lambdas capture it
-    const auto& p = entry.second;
-    auto add = [&](const char* key, scorer::Value v, const std::string& l) {
-      facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), l});
-    };
-    add("snapshots", p.snapshots, loc);
-    if (p.snapshots > 0) {
-      add("newest_age_seconds", std::max(0.0, now - p.newest), loc);
-      add("oldest_age_seconds", std::max(0.0, now - p.oldest), loc);
+  tally.facts(kPrefix, "snapshots", ctx.now, loc, &facts);
+  // The repository check speaks for the systems whose backups are in it.
+  for (const auto& [system, e] : tally.bySystem()) {
+    if (check_ok && e.count > 0) {
+      facts.push_back(scorer::Fact{kPrefix + std::string("check_ok"), system, *check_ok, "restic check"});
     }
-    // The repository check speaks for the systems whose backups are in it.
-    if (check_ok && p.snapshots > 0) add("check_ok", *check_ok, "restic check");
   }
   return facts;
 }
@@ -137,27 +114,16 @@ class ResticFactory : public CollectorFactory {
     }
     ResticConfig c;
     c.name = cc.name;
-    auto repo = readString(file, node, "repository");
-    if (!repo) return repo.error();
-    if (repo->empty()) return fieldError(file, node, "repository", "is required");
-    c.repository = *repo;
-    auto system = readString(file, node, "system");
-    if (!system) return system.error();
-    auto tag = readString(file, node, "system_tag");
-    if (!tag) return tag.error();
-    if (system->empty() == tag->empty()) {
-      return fieldError(file, node, "system",
-                        "set exactly one of 'system' (every snapshot belongs to it) or "
-                        "'system_tag' (snapshots tagged <system_tag>=<system>)");
-    }
-    c.system = *system;
-    c.system_tag = *tag;
-    auto check = readBool(file, node, "check", true);
-    if (!check) return check.error();
-    c.check = *check;
-    auto cmd = readString(file, node, "command", "restic");
-    if (!cmd) return cmd.error();
-    c.tool.program = *cmd;
+    auto keys = readRepositoryKeys(file, node, "system_tag",
+                                   "set exactly one of 'system' (every snapshot belongs to it) or "
+                                   "'system_tag' (snapshots tagged <system_tag>=<system>)",
+                                   "restic", true);
+    if (!keys) return keys.error();
+    c.repository = keys->repository;
+    c.system = keys->system;
+    c.system_tag = keys->owner;
+    c.check = keys->check;
+    c.tool.program = keys->command;
     bool present = false;
     auto pw = readSecretField(file, node, "password", &present);
     if (!pw) return pw.error();
