@@ -180,7 +180,8 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
   // Declared system attributes never expire: they change with the config.
   store_.replaceFromCollector(
       "config", scorer::toEvidence("config", config_.system_facts, clock_(),
-                                   std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100))));
+                                   std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100)),
+                                   scorer::SourceKind::kConfig));
   for (const auto& c : config_.collectors) {
     metrics_->collectorDeclared(c.name);
     if (!c.systems_from.empty()) store_.setSystemsFrom(c.name, c.systems_from);

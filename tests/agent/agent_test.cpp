@@ -261,6 +261,29 @@ TEST_F(AgentTest, AFullDiskIsCountedAndNotReadyAndLosesNothing) {
   EXPECT_TRUE((*b)->evidence().find("s1999", "file.cmdb.tier").has_value());
 }
 
+// The config's declared attributes are the agent's own evidence, not a collector's: they are
+// never stale and do not dilute the stale ratio of what collectors said (nor wait for polls of
+// a "config" source before a regression counts).
+TEST_F(AgentTest, DeclaredAttributesAreNotCollectorEvidence) {
+  auto a = withFileSource(
+      dir_.write("facts.yaml", "facts:\n  - {system: ok, key: file.cmdb.tier, value: '1'}\n"),
+      "systems:\n  - {name: ok, frontend: true, has_cache: false, has_database: true}\n");
+  ASSERT_TRUE(a) << a.error().message;
+  Agent& agent = **a;
+  auto declared = agent.evidence().find("ok", "system.frontend");
+  ASSERT_TRUE(declared.has_value());
+  EXPECT_EQ(declared->source.kind, scorer::SourceKind::kConfig);
+  EXPECT_FALSE(declared->source.polled());
+  ASSERT_TRUE(agent.poll(0).ok);
+  fs::remove(dir_.path() / "facts.yaml");
+  ASSERT_FALSE(agent.poll(0).ok);
+  agent.rescore();
+  // The one collector fact is held after a failed poll: all of it is stale.
+  EXPECT_NE(agent.metricsText().find("opsmaturity_evidence_stale_ratio{system=\"ok\"} 1\n"),
+            std::string::npos)
+      << agent.metricsText();
+}
+
 // Evidence of a collector taken out of the config is not restored at the next start (nobody
 // renews it, yet it would count until it expired): it is deleted, in the log and the audit log.
 TEST_F(AgentTest, EvidenceOfARemovedCollectorIsDeletedAtStartAndAudited) {
