@@ -167,7 +167,9 @@ void RegressionTracker::carryOver(const RulePack& previous, const RulePack& next
       const ItemRules* before = previous.findItem(item);
       const ItemRules* after = next.findItem(item);
       if (!after) {
-        if (record_changes_) changed_.push_back(Baseline{system, item, state.level, {}, true});
+        if (record_changes_) {
+          changed_.insert_or_assign({system, item}, Baseline{system, item, state.level, {}, true});
+        }
         continue;
       }
       State s;
@@ -211,22 +213,13 @@ void RegressionTracker::changed(const std::string& system, const std::string& it
   } else {
     b.states = s.restored;
   }
-  changed_.push_back(std::move(b));
+  changed_.insert_or_assign({system, item}, std::move(b));
 }
 
-std::vector<RegressionTracker::Baseline> RegressionTracker::takeChangedBaselines() {
-  // The last change of an item wins; in the order first seen.
+std::vector<RegressionTracker::Baseline> RegressionTracker::changedBaselines() const {
   std::vector<Baseline> out;
-  std::map<std::pair<std::string, std::string>, size_t> at;
-  for (auto& b : changed_) {
-    auto [it, fresh] = at.try_emplace({b.system, b.item}, out.size());
-    if (fresh) {
-      out.push_back(std::move(b));
-    } else {
-      out[it->second] = std::move(b);
-    }
-  }
-  changed_.clear();
+  out.reserve(changed_.size());
+  for (const auto& [key, b] : changed_) out.push_back(b);
   return out;
 }
 

@@ -81,12 +81,14 @@ class RegressionTracker {
     std::map<std::string, CriterionState> states;
     bool removed = false;  // the item is gone from the rule pack: forget its baseline
   };
-  // The baselines set or changed (level or any criterion's state) since the last call, and
-  // those removed by carryOver(), to persist: a baseline kept only when the level changes
-  // would, after a restart, compare against criterion states older than the tracker's.
-  // Restored baselines are not reported until a scoring changes them. Only once
-  // recordBaselineChanges(true) (else nothing is kept to take).
-  std::vector<Baseline> takeChangedBaselines();
+  // The baselines set or changed (level or any criterion's state) since the last
+  // clearChangedBaselines(), the last change of each item, and those removed by carryOver(),
+  // to persist: a baseline kept only when the level changes would, after a restart, compare
+  // against criterion states older than the tracker's. Restored baselines are not reported
+  // until a scoring changes them. Only once recordBaselineChanges(true) (else none is kept).
+  // Cleared by the caller once they are stored, so that a failed write is retried with them.
+  std::vector<Baseline> changedBaselines() const;
+  void clearChangedBaselines() { changed_.clear(); }
   void recordBaselineChanges(bool on) { record_changes_ = on; }
 
  private:
@@ -108,13 +110,13 @@ class RegressionTracker {
   static State* find(std::vector<std::pair<std::string, State>>& items, const std::string& item,
                      size_t hint);
 
-  // Notes the baseline of (system, item) as changed: persisted by takeChangedBaselines().
+  // Notes the baseline of (system, item) as changed: persisted through changedBaselines().
   void changed(const std::string& system, const std::string& item, const State& s,
                const ItemScore* scored);
 
   int hysteresis_;
   bool record_changes_ = false;
-  std::vector<Baseline> changed_;
+  std::map<std::pair<std::string, std::string>, Baseline> changed_;  // by (system, item)
   std::unordered_map<std::string, std::vector<std::pair<std::string, State>>> items_;
 };
 

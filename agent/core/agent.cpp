@@ -496,19 +496,15 @@ void Agent::rescore() {
                           r.old_level, r.new_level, why);
   }
   if (db_) {
-    // Baselines not kept by a failed write are written with the next ones (the last of an
-    // item wins).
-    for (auto& b : tracker_.takeChangedBaselines()) {
-      auto key = std::make_pair(b.system, b.item);
-      unsaved_baselines_.insert_or_assign(std::move(key), std::move(b));
-    }
-    std::vector<Store::Baseline> baselines;
-    baselines.reserve(unsaved_baselines_.size());
-    for (const auto& [key, b] : unsaved_baselines_) baselines.push_back(b);
-    const Status recorded = db_->recordScores(scores, baselines, now);
-    if (recorded) unsaved_baselines_.clear();
+    // Baselines a failed write did not keep stay in the tracker: written with the next ones.
+    const Status recorded = db_->recordScores(scores, tracker_.changedBaselines(), now);
+    if (recorded) tracker_.clearChangedBaselines();
     storeWrote(recorded, "scores");
-    storeWrote(db_->recordRegressions(update.regressions), "regressions");
+    // Only a write that happened says whether the store can write: an empty one must not
+    // clear the failure of the scores' write just before it (/-/ready would lie).
+    if (!update.regressions.empty()) {
+      storeWrote(db_->recordRegressions(update.regressions), "regressions");
+    }
     if (now - last_prune_ > std::chrono::hours(1)) {
       if (auto st = db_->prune(now - config_.retention); !st) {
         logger("agent")->error("history not pruned: {}", st.error().message);

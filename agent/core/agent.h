@@ -157,8 +157,6 @@ class Agent {
 
   std::filesystem::file_time_type attestations_mtime_{};
   scorer::RegressionTracker tracker_;
-  // Changed baselines a failed store write did not keep, by (system, item).
-  std::map<std::pair<std::string, std::string>, Store::Baseline> unsaved_baselines_;
   std::unique_ptr<Store> db_;  // durable state; null without storage_path
   std::unique_ptr<Ledger> ledger_;
   mutable std::mutex tokens_mu_;

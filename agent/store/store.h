@@ -56,7 +56,7 @@ class Store {
     std::map<std::string, scorer::CriterionState> states;
   };
   using Baseline = scorer::RegressionTracker::Baseline;
-  // In one transaction: the baselines that changed (RegressionTracker::takeChangedBaselines,
+  // In one transaction: the baselines that changed (RegressionTracker::changedBaselines,
   // removed ones deleted), and a history row for each item whose level or progress changed
   // since the last successful call. Nothing is kept when any of it fails.
   Status recordScores(const std::vector<scorer::SystemScore>& scores,

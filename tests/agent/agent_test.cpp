@@ -339,6 +339,28 @@ TEST_F(AgentTest, AStoreThatCannotWriteIsCountedAndNotReady) {
   EXPECT_TRUE(agent.storeWritable());
 }
 
+// Regression baselines a failed write did not keep are written by the next scoring, even when
+// nothing changed since: a restart then compares against them.
+TEST_F(AgentTest, BaselinesAFailedWriteDidNotKeepAreWrittenNext) {
+  const std::string db = (dir_.path() / "state.db").string();
+  auto a = polledWithStore(db);
+  ASSERT_TRUE(a) << a.error().message;
+  Agent& agent = **a;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  agent.rescore();  // the first scoring sets every baseline; the write fails
+  EXPECT_FALSE(agent.storeWritable());
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_TRUE(agent.durableStore()->loadItemStates()->empty());
+  agent.rescore();  // nothing changed, and the baselines are written now
+  EXPECT_TRUE(agent.storeWritable());
+  auto items = agent.durableStore()->loadItemStates();
+  ASSERT_TRUE(items) << items.error().message;
+  EXPECT_EQ(items->size(), agent.scores().at(0).items.size());
+}
+
 // The stored evidence of a system, as `evidence export` prints it: its own, and the newest
 // source default for keys it has none of, marked as a default.
 TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {

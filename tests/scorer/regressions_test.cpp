@@ -35,6 +35,13 @@ class RegressionsTest : public ::testing::Test {
 
 using CS = CriterionState;
 
+// The baselines to persist, as the agent takes them: read, then cleared once stored.
+std::vector<RegressionTracker::Baseline> take(RegressionTracker& t) {
+  auto out = t.changedBaselines();
+  t.clearChangedBaselines();
+  return out;
+}
+
 TEST_F(RegressionsTest, FirstScoringIsABaselineAndAFailingCriterionIsARegression) {
   RegressionTracker t;
   auto u = t.observe(scores(3, {CS::kPass, CS::kPass, CS::kPass}), kT0);
@@ -189,23 +196,23 @@ TEST_F(RegressionsTest, EveryChangeOfTheBaselineIsReportedForPersistenceAndOnlyT
   RegressionTracker t(2);
   t.recordBaselineChanges(true);
   t.observe(scores(1, {CS::kPass, CS::kUnknown, CS::kFail}), kT0);
-  auto b = t.takeChangedBaselines();  // the first scoring sets it
+  auto b = take(t);  // the first scoring sets it
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].level, 1);
   EXPECT_EQ(b[0].states.at("6.1.1/L2/1"), CS::kUnknown);
   // The same scoring again: nothing to write.
   t.observe(scores(1, {CS::kPass, CS::kUnknown, CS::kFail}), kT0);
-  EXPECT_TRUE(t.takeChangedBaselines().empty());
+  EXPECT_TRUE(take(t).empty());
   // Same level, a criterion's state changed: the baseline changed, so it is written.
   t.observe(scores(1, {CS::kPass, CS::kFail, CS::kPass}), kT0);
-  b = t.takeChangedBaselines();
+  b = take(t);
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].level, 1);
   EXPECT_EQ(b[0].states.at("6.1.1/L2/1"), CS::kFail);
   EXPECT_EQ(b[0].states.at("6.1.1/L3/1"), CS::kPass);
   // A drop waiting for hysteresis leaves the baseline (level 1) as it is.
   t.observe(scores(0, {CS::kFail, CS::kFail, CS::kPass}), kT0);
-  EXPECT_TRUE(t.takeChangedBaselines().empty());
+  EXPECT_TRUE(take(t).empty());
 }
 
 // The states persisted are the tracker's own: restoring them (a restart) makes the next
@@ -215,7 +222,7 @@ TEST_F(RegressionsTest, APersistedBaselineRestoredGivesTheSameVerdictAsNoRestart
   running.recordBaselineChanges(true);
   std::map<std::pair<std::string, std::string>, RegressionTracker::Baseline> disk;
   auto persist = [&] {
-    for (auto& b : running.takeChangedBaselines()) disk[{b.system, b.item}] = b;
+    for (auto& b : take(running)) disk[{b.system, b.item}] = b;
   };
   // Level 2 throughout (a pass ratio below 1 lets it stand on an unknown criterion); L2/1
   // goes from unknown to passing: the level never changes, the baseline does.
@@ -239,7 +246,7 @@ TEST_F(RegressionsTest, APersistedBaselineRestoredGivesTheSameVerdictAsNoRestart
 TEST_F(RegressionsTest, WithoutRecordingNothingIsKept) {
   RegressionTracker t;
   t.observe(scores(1, {CS::kPass, CS::kFail, CS::kFail}), kT0);
-  EXPECT_TRUE(t.takeChangedBaselines().empty());
+  EXPECT_TRUE(take(t).empty());
 }
 
 }  // namespace
