@@ -15,6 +15,7 @@
 #include "agent/core/config.h"
 #include "bench/estate.h"
 #include "collectors/collector.h"
+#include "scorer/catalog.h"
 #include "scorer/check.h"
 #include "scorer/keys.h"
 #include "scorer/scoring.h"
@@ -130,25 +131,38 @@ BENCHMARK(BM_ScoreEstate)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(10);  // steady state: the first scoring also pays for fresh pages
 
-// The agent's whole rescore (Agent::rescore: evidence snapshots, the fast path, stale ratios,
+// The agent's full rescore (Agent::rescore(Scope::kAll): evidence snapshots, the fast path, stale ratios,
 // the regression tracker, SQLite with `storage`, the metrics update) over the same estate.
-void BM_AgentRescore(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
-  const TimePoint now = Clock::now();
+// An agent on the shipped rules in a directory of its own, with a `file` collector named
+// bench (never polled: the benchmark puts its evidence in the store) and `extra` collectors.
+struct BenchAgent {
+  std::filesystem::path dir;
+  std::unique_ptr<agent::Agent> agent;
+  BenchAgent(const char* name, bool storage, const std::string& extra = "") {
+    collectors::Registry registry;
+    if (!collectors::registerAll(registry)) std::abort();
+    dir = std::filesystem::temp_directory_path() /
+          (std::string(name) + "-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "agent.yml")
+        << "rules_dir: " << OPSM_SOURCE_DIR << "/rules\n"
+        << (storage ? "storage_path: state.db\n" : "")
+        << "collectors:\n  - {name: bench, type: file, path: facts.yaml}\n" << extra;
+    auto config = agent::loadConfig((dir / "agent.yml").string(), registry);
+    if (!config) std::abort();
+    auto a = agent::Agent::create(std::move(*config));
+    if (!a) std::abort();
+    agent = std::move(*a);
+  }
+  ~BenchAgent() {
+    agent.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+// Evidence of systems 0..n-1 as the bench collector's.
+std::vector<scorer::Evidence> estateEvidence(int n, TimePoint now) {
   auto ks = keys();
-  collectors::Registry registry;
-  if (!collectors::registerAll(registry)) std::abort();
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("opsm-rescore-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "agent.yml")
-      << "rules_dir: " << OPSM_SOURCE_DIR << "/rules\n"
-      << (state.range(1) ? "storage_path: state.db\n" : "")
-      << "collectors:\n  - {name: bench, type: file, path: facts.yaml}\n";
-  auto config = agent::loadConfig((dir / "agent.yml").string(), registry);
-  if (!config) std::abort();
-  auto a = agent::Agent::create(std::move(*config));
-  if (!a) std::abort();
   std::vector<scorer::Evidence> all;
   for (int s = 0; s < n; ++s) {
     for (auto& [_, e] : evidenceFor(s, ks, now)) {
@@ -156,17 +170,76 @@ void BM_AgentRescore(benchmark::State& state) {
       all.push_back(std::move(e));
     }
   }
-  (*a)->evidence().replaceFromCollector("bench", std::move(all));
-  (*a)->rescore();  // the first scoring sets every baseline and writes every item's state
-  for (auto _ : state) (*a)->rescore();
+  return all;
+}
+
+void BM_AgentRescore(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  BenchAgent b("opsm-rescore-bench", state.range(1) != 0);
+  b.agent->evidence().replaceFromCollector("bench", estateEvidence(n, Clock::now()));
+  b.agent->rescore();  // the first scoring sets every baseline and writes every item's state
+  for (auto _ : state) b.agent->rescore(agent::Agent::Scope::kAll);
   state.counters["systems"] = n;
-  a->reset();
-  std::filesystem::remove_all(dir);
 }
 // Args: systems; storage (1: with storage_path, as in production).
 BENCHMARK(BM_AgentRescore)
     ->ArgsProduct({{100, 1000, 10000}, {0, 1}})
     ->ArgNames({"systems", "storage"})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
+
+// Incremental scoring: one system's evidence changes, then the agent scores (Agent::rescore,
+// which scores only the systems that changed, updates /metrics and, with `storage`, SQLite).
+// The time is that scoring's: from the end of the poll (its evidence stored) to the new value
+// on /metrics. Source 0: the change comes from a source that reports that system alone;
+// source 1: from a re-poll of the source that reports the whole estate with one value changed
+// (storing that poll, which compares every system it reports, is timed apart: store_ms).
+void BM_AgentRescoreOneChanged(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const bool whole_estate = state.range(2) != 0;
+  const TimePoint now = Clock::now();
+  BenchAgent b("opsm-incremental-bench", state.range(1) != 0,
+               "  - {name: one, type: file, path: one.yaml}\n");
+  auto all = estateEvidence(n, now);
+  // The piece that changes: the first boolean key of the system in the middle of the estate.
+  const std::string changed = "system-" + std::to_string(n / 2);
+  size_t flip = all.size();
+  for (size_t k = 0; k < all.size(); ++k) {
+    if (all[k].system == changed && all[k].value.isBool() &&
+        !scorer::isAttestationKey(all[k].key)) {
+      flip = k;
+      break;
+    }
+  }
+  if (flip == all.size()) std::abort();
+  b.agent->evidence().replaceFromCollector("bench", all, now);
+  b.agent->rescore();  // the first scoring scores everything
+  double store_seconds = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    all[flip].value = !all[flip].value.asBool();
+    const auto stored = std::chrono::steady_clock::now();
+    if (whole_estate) {
+      b.agent->evidence().replaceFromCollector("bench", all, now);
+    } else {
+      scorer::Evidence e = all[flip];
+      e.source.collector = "one";
+      b.agent->evidence().replaceFromCollector("one", {e}, now);
+    }
+    store_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stored).count();
+    state.ResumeTiming();
+    b.agent->rescore();
+  }
+  const std::string metrics = b.agent->metricsText();
+  const auto at = metrics.find("\nopsmaturity_rescored_systems ");
+  state.counters["rescored"] = at == std::string::npos ? -1 : std::stod(metrics.substr(at + 30));
+  state.counters["systems"] = n;
+  state.counters["store_ms"] = 1000 * store_seconds / static_cast<double>(state.iterations());
+}
+// Args: systems; storage (1: with storage_path); source (0: one system's; 1: the estate's).
+BENCHMARK(BM_AgentRescoreOneChanged)
+    ->ArgsProduct({{1000, 10000}, {0, 1}, {0, 1}})
+    ->ArgNames({"systems", "storage", "source"})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
 

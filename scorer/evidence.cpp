@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
+#include <unordered_map>
+#include <utility>
 
 namespace opsm::scorer {
 
@@ -166,18 +169,135 @@ void EvidenceStore::settle(std::map<std::string, Evidence>& sys, SharedSlots::it
   sys[key] = mergeEvidence(findDomainKey(key)->merge, parts);
 }
 
+namespace {
+
+// splitmix64's finalizer: spreads every input bit over the result.
+uint64_t mix(uint64_t h) {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+uint64_t combine(uint64_t seed, uint64_t v) { return mix(seed ^ (v + 0x9e3779b97f4a7c15ULL)); }
+
+uint64_t hashText(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+uint64_t hashValue(const Value& v) {
+  uint64_t h = static_cast<uint64_t>(v.type()) + 1;
+  switch (v.type()) {
+    case ValueType::kBool:
+      return combine(h, v.asBool());
+    case ValueType::kNumber: {
+      double d = v.asNumber();
+      if (d == 0) d = 0;  // -0 == 0
+      uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      return combine(h, bits);
+    }
+    case ValueType::kString:
+      return combine(h, hashText(v.asString()));
+    case ValueType::kList:
+      for (const auto& x : v.asList()) h = combine(h, hashText(x));
+      return combine(h, v.asList().size());
+  }
+  return h;
+}
+
+uint64_t ticks(TimePoint t) { return static_cast<uint64_t>(t.time_since_epoch().count()); }
+
+// What of one piece of evidence can change a score; see EvidenceStore::Changes.
+uint64_t evidencePrint(const Evidence& e, bool timed, const std::optional<TimePoint>& now) {
+  uint64_t h = combine(hashText(e.key), 1);
+  h = combine(h, hashValue(e.value));
+  h = combine(h, hashText(e.source.collector));
+  h = combine(h, static_cast<uint64_t>(e.source.kind));
+  for (const auto& c : e.source.contributors) h = combine(h, hashText(c));
+  // A collector's evidence expires a TTL after each poll: only whether it has expired counts
+  // (its expiry is a wake time, docs/architecture.md). The expiry of an attestation or a
+  // config attribute is its own (a renewed attestation's, shown on /metrics): it counts.
+  const bool expiry_counts = !now || !e.source.polled();
+  h = combine(h, expiry_counts ? ticks(e.expires_at) : static_cast<uint64_t>(e.expired(*now)));
+  if (timed) h = combine(h, ticks(e.observed_at));
+  return h;
+}
+
+}  // namespace
+
+uint64_t EvidenceStore::slotPrint(const std::string& system, const std::string& key,
+                                  const std::optional<TimePoint>& now) const {
+  auto s = by_system_.find(system);
+  const Evidence* e = nullptr;
+  if (s != by_system_.end()) {
+    if (auto k = s->second.find(key); k != s->second.end()) e = &k->second;
+  }
+  return e ? evidencePrint(*e, timed_keys_.count(key) > 0, now) : combine(hashText(key), 0);
+}
+
+uint64_t EvidenceStore::knowersPrint(const std::string& system) const {
+  uint64_t h = 0x6b6e6f7765727321ULL;
+  if (auto k = known_by_.find(system); k != known_by_.end()) {
+    for (const auto& c : k->second) h = combine(h, hashText(c));
+  }
+  return h;
+}
+
+uint64_t EvidenceStore::defaultsPrint(const std::string& collector,
+                                      const std::optional<TimePoint>& now) const {
+  uint64_t h = 0x64656661756c7473ULL;
+  if (auto d = defaults_.find(collector); d != defaults_.end()) {
+    for (const auto& [key, e] : d->second) {
+      h = combine(h, evidencePrint(e, timed_keys_.count(key) > 0, now));
+    }
+  }
+  return h;
+}
+
 void EvidenceStore::replaceFromCollector(const std::string& collector,
-                                         std::vector<Evidence> evidence) {
+                                         std::vector<Evidence> evidence,
+                                         std::optional<TimePoint> now) {
   std::lock_guard lock(mu_);
+  // Fingerprints of every system the replacement touches, before and after, over the same
+  // slots: those the collector wrote last time and those it writes now (a slot listed twice
+  // counts twice in both), and the sources that know the system. Sums: order does not matter.
+  struct Prints {
+    uint64_t before = 0, after = 0;
+    bool knowers_before = false, knowers_after = false;
+  };
+  std::unordered_map<std::string, Prints> prints;
+  const std::string* last = nullptr;
+  Prints* p = nullptr;
+  auto account = [&](bool before, const std::string& system, const std::string& key) {
+    if (!last || *last != system) {
+      auto it = prints.try_emplace(system).first;
+      last = &it->first;
+      p = &it->second;
+    }
+    uint64_t& sum = before ? p->before : p->after;
+    bool& knowers = before ? p->knowers_before : p->knowers_after;
+    if (!knowers) {
+      knowers = true;
+      sum += knowersPrint(system);
+    }
+    sum += slotPrint(system, key, now);
+  };
+  auto old_written = std::move(written_[collector]);
+  for (const auto& [system, key] : old_written) account(true, system, key);
+  for (const auto& e : evidence) {
+    if (e.system != kAnySystem) account(true, e.system, e.key);
+  }
+  const uint64_t defaults_before = defaultsPrint(collector, now);
+
   auto& written = written_[collector];
-  for (const auto& [system, key] : written) {
+  written.clear();
+  for (const auto& [system, key] : old_written) {
     if (auto k = known_by_.find(system); k != known_by_.end()) {
       k->second.erase(collector);
       if (k->second.empty()) known_by_.erase(k);
     }
     drop(collector, system, key);
   }
-  written.clear();
   bool had_defaults = defaults_.erase(collector) > 0;
   bool has_defaults = false;
   for (auto& e : evidence) {
@@ -191,8 +311,16 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
     known_by_[e.system].insert(collector);
     add(collector, std::move(e));
   }
-  if (written.empty()) written_.erase(collector);
   if (had_defaults || has_defaults) merged_.clear();
+
+  last = nullptr;
+  for (const auto& [system, key] : old_written) account(false, system, key);
+  for (const auto& [system, key] : written) account(false, system, key);
+  for (const auto& [system, pr] : prints) {
+    if (pr.before != pr.after) changes_.systems.insert(system);
+  }
+  if (defaultsPrint(collector, now) != defaults_before) changes_.defaults = true;
+  if (written.empty()) written_.erase(collector);
 }
 
 const std::map<std::string, const Evidence*>& EvidenceStore::mergedDefaults(
@@ -227,8 +355,10 @@ void EvidenceStore::put(Evidence evidence) {
     std::string collector = evidence.source.collector, key = evidence.key;
     defaults_[collector][key] = std::move(evidence);
     merged_.clear();
+    changes_.defaults = true;
     return;
   }
+  changes_.systems.insert(evidence.system);
   std::string collector = evidence.source.collector;
   known_by_[evidence.system].insert(collector);
   add(collector, std::move(evidence));
@@ -297,6 +427,22 @@ void EvidenceStore::setSystemsFrom(const std::string& collector,
   for (auto& [_, list] : extended_by_) std::erase(list, collector);
   for (const auto& o : others) extended_by_[o].push_back(collector);
   merged_.clear();
+  changes_.defaults = true;  // the collector's defaults may count for other systems now
+}
+
+bool EvidenceStore::hasSystem(const std::string& system) const {
+  std::lock_guard lock(mu_);
+  return by_system_.count(system) > 0;
+}
+
+EvidenceStore::Changes EvidenceStore::takeChanges() {
+  std::lock_guard lock(mu_);
+  return std::exchange(changes_, Changes{});
+}
+
+void EvidenceStore::setTimedKeys(std::set<std::string> keys) {
+  std::lock_guard lock(mu_);
+  timed_keys_ = std::move(keys);
 }
 
 void EvidenceStore::knowers(const std::string& system, std::vector<std::string>* out) const {

@@ -129,8 +129,11 @@ bool isValidSystemName(std::string_view name, std::string* why = nullptr);
 class EvidenceStore {
  public:
   // Replaces everything `collector` reported before with `evidence`: evidence the collector
-  // no longer reports disappears, evidence of other collectors is untouched.
-  void replaceFromCollector(const std::string& collector, std::vector<Evidence> evidence);
+  // no longer reports disappears, evidence of other collectors is untouched. `now` (the
+  // agent's clock) lets a re-poll that only refreshes evidence leave its systems unchanged
+  // for takeChanges(); without it, any new expiry time changes them.
+  void replaceFromCollector(const std::string& collector, std::vector<Evidence> evidence,
+                            std::optional<TimePoint> now = std::nullopt);
 
   // Adds or replaces single pieces of evidence (attestations, tests).
   void put(Evidence evidence);
@@ -155,6 +158,25 @@ class EvidenceStore {
 
   // `collector` knows every system that one of `others` knows (config `systems_from`).
   void setSystemsFrom(const std::string& collector, const std::vector<std::string>& others);
+
+  // Whether `system` has specific evidence (is among systems()).
+  bool hasSystem(const std::string& system) const;
+
+  // What changed since the last takeChanges(), for incremental scoring: the systems whose
+  // evidence as scoring sees it may have changed (a value, the deciding source or its
+  // contributors, whether a collector's evidence had expired when replaced, the expiry of
+  // other sources' evidence, the sources that know the system, and for timed keys the
+  // observation time), and whether any source's defaults changed
+  // (they count for every system their source knows). A re-poll that gives the same values
+  // changes nothing. Compared by 64-bit fingerprints; put() and setSystemsFrom() always count.
+  struct Changes {
+    std::set<std::string> systems;
+    bool defaults = false;
+  };
+  Changes takeChanges();
+  // Keys whose observation time decides something (an age() condition): their refreshed
+  // evidence changes its system even with the same value.
+  void setTimedKeys(std::set<std::string> keys);
   // The sources that know `system`, sorted: those whose last report has specific evidence of
   // it, and those that know the systems of one of them (setSystemsFrom).
   std::vector<std::string> knownBy(const std::string& system) const;
@@ -176,7 +198,18 @@ class EvidenceStore {
   void add(const std::string& collector, Evidence e);
   void settle(std::map<std::string, Evidence>& sys, SharedSlots::iterator sh);
 
+  // What of a slot's visible evidence can change a score (Changes), as a fingerprint; the
+  // same constant for every absent slot of `key`. mu_ held.
+  uint64_t slotPrint(const std::string& system, const std::string& key,
+                     const std::optional<TimePoint>& now) const;
+  // A fingerprint of the sources that know `system` (they decide which defaults count). mu_ held.
+  uint64_t knowersPrint(const std::string& system) const;
+  // The fingerprint of one source's defaults. mu_ held.
+  uint64_t defaultsPrint(const std::string& collector, const std::optional<TimePoint>& now) const;
+
   mutable std::mutex mu_;
+  Changes changes_;                // since the last takeChanges()
+  std::set<std::string> timed_keys_;
   std::map<std::string, std::map<std::string, Evidence>> by_system_;
   // The (system, key) slots each collector wrote last, to replace them without a full scan.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> written_;

@@ -35,6 +35,7 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
   Update update;
   for (const auto& system : scores) {
     auto& items = items_[system.system];
+    bool pending = false;
     for (size_t k = 0; k < system.items.size(); ++k) {
       const auto& item = system.items[k];
       // An item not applicable to the system has no level to lose or gain: its baseline
@@ -109,14 +110,23 @@ RegressionTracker::Update RegressionTracker::observe(const std::vector<SystemSco
           uint64_t n = it == current.end() ? at : it->second;
           if (n - at + 1 < static_cast<uint64_t>(hysteresis_)) confirmed = false;
         }
-        if (!confirmed) continue;
+        if (!confirmed) {
+          pending = true;
+          continue;
+        }
       } else if (++s.pending < hysteresis_) {
+        pending = true;
         continue;
       }
       bool regression = !ev.flipped.empty();
       update.changes.push_back({system.system, item.item, s.level, item.level, now, regression});
       if (regression) update.regressions.push_back(std::move(ev));
       rebase();
+    }
+    if (pending) {
+      pending_.insert(system.system);
+    } else {
+      pending_.erase(system.system);
     }
   }
   return update;

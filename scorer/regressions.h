@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -91,6 +92,11 @@ class RegressionTracker {
   void clearChangedBaselines() { changed_.clear(); }
   void recordBaselineChanges(bool on) { record_changes_ = on; }
 
+  // Systems with a drop seen at their last observation but not yet counted (hysteresis): an
+  // incremental scoring must observe them again at every scoring, changed or not, so that the
+  // drop is confirmed or cancelled as with every system scored every time.
+  const std::set<std::string>& pendingSystems() const { return pending_; }
+
  private:
   struct State {
     int level = 0;
@@ -117,6 +123,7 @@ class RegressionTracker {
   int hysteresis_;
   bool record_changes_ = false;
   std::map<std::pair<std::string, std::string>, Baseline> changed_;  // by (system, item)
+  std::set<std::string> pending_;
   std::unordered_map<std::string, std::vector<std::pair<std::string, State>>> items_;
 };
 

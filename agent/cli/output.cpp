@@ -33,7 +33,8 @@ std::string pad(const std::string& s, size_t width) {
 std::vector<ExplainedScore> explainedScores(const Agent& agent) {
   std::vector<ExplainedScore> out;
   const auto snap = agent.snapshot();
-  for (const auto& s : snap->scores) {
+  for (const auto& score : snap->scores) {
+    const scorer::SystemScore& s = *score;
     if (auto e = agent.explainedScore(s.system)) out.push_back(std::move(*e));
   }
   return out;

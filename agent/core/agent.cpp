@@ -10,6 +10,7 @@
 #include "common/yaml_util.h"
 #include "scorer/attestations.h"
 #include "scorer/domain.h"
+#include "scorer/timing.h"
 
 namespace opsm::agent {
 
@@ -147,8 +148,8 @@ bool Agent::acceptsTokens() const {
 
 void Agent::publishAttestations() {
   auto ev = ledger_->evidence(clock_(), config_.require_approval);
-  store_.replaceFromCollector(scorer::kApiAttestationSource, std::move(ev.api));
-  store_.replaceFromCollector(scorer::kAttestationSource, std::move(ev.file));
+  store_.replaceFromCollector(scorer::kApiAttestationSource, std::move(ev.api), clock_());
+  store_.replaceFromCollector(scorer::kAttestationSource, std::move(ev.file), clock_());
 }
 
 Status Agent::refreshAttestations() {
@@ -182,6 +183,7 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
       "config", scorer::toEvidence("config", config_.system_facts, clock_(),
                                    std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100)),
                                    scorer::SourceKind::kConfig));
+  declared_.insert(config_.systems.begin(), config_.systems.end());
   for (const auto& c : config_.collectors) {
     metrics_->collectorDeclared(c.name);
     if (!c.systems_from.empty()) store_.setSystemsFrom(c.name, c.systems_from);
@@ -289,7 +291,7 @@ PollOutcome Agent::poll(size_t index) {
       std::vector<scorer::Evidence> stored(evidence.begin(), evidence.begin() + reported);
       storeWrote(db_->replaceEvidence(entry.name, stored), "evidence");
     }
-    store_.replaceFromCollector(entry.name, std::move(evidence));
+    store_.replaceFromCollector(entry.name, std::move(evidence), clock_());
     logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
                                out.systems, out.seconds);
     // A warning is said when it starts (first poll, or the collector matched systems
@@ -385,23 +387,58 @@ std::shared_ptr<const Snapshot> Agent::snapshot() const {
   return snapshot_;
 }
 
-void Agent::rescore() {
+std::set<std::string> Agent::systemsToRescore(const scorer::EvidenceStore::Changes& changes,
+                                              const std::map<std::string, std::set<std::string>>& waived,
+                                              TimePoint now) {
+  std::set<std::string> out = changes.systems;
+  // Time alone changes a system at its wake time: evidence expiring, an age() limit passed.
+  while (!wakes_.empty() && wakes_.top().first <= now) {
+    auto [at, system] = wakes_.top();
+    wakes_.pop();
+    auto s = scored_.find(system);
+    if (s != scored_.end() && s->second.wake == at) out.insert(std::move(system));
+  }
+  // A drop waiting for hysteresis is confirmed or cancelled by scorings, changed or not.
+  const auto& pending = tracker_.pendingSystems();
+  out.insert(pending.begin(), pending.end());
+  // Waivers asked for, decided, expired.
+  auto w = waived.begin();
+  auto v = waived_.begin();
+  while (w != waived.end() || v != waived_.end()) {
+    if (v == waived_.end() || (w != waived.end() && w->first < v->first)) {
+      out.insert((w++)->first);
+    } else if (w == waived.end() || v->first < w->first) {
+      out.insert((v++)->first);
+    } else {
+      if (w->second != v->second) out.insert(w->first);
+      ++w;
+      ++v;
+    }
+  }
+  return out;
+}
+
+void Agent::rescore(Scope scope) {
   std::lock_guard rescoring(rescore_mu_);
   const auto started = std::chrono::steady_clock::now();
   // The pack this scoring uses, whatever a reload does meanwhile: the snapshot keeps it.
   const std::shared_ptr<const scorer::RulePack> pack = rules();
+  if (pack != scored_pack_) {
+    // New rules: which keys' observation time matters, before the store compares any more.
+    limits_ = scorer::TimeLimits(*pack);
+    store_.setTimedKeys(limits_.timedKeys());
+  }
   if (auto st = refreshAttestations(); !st) {
     logger("agent")->error("attestations not reloaded, keeping the previous ones: {}",
                            st.error().message);
   }
   TimePoint now = clock_();
   publishAttestations();  // what counts changes with time too (expiry)
-  const auto waived = ledger_->waived(now);
+  auto waived = ledger_->waived(now);
   auto waivedOf = [&](const std::string& system) -> const std::set<std::string>* {
     auto w = waived.find(system);
     return w == waived.end() ? nullptr : &w->second;
   };
-  std::vector<std::string> systems = knownSystems();
   std::map<std::string, bool> collector_ok;
   std::map<std::string, uint64_t> successful_polls;
   {
@@ -409,13 +446,41 @@ void Agent::rescore() {
     collector_ok = collector_ok_;
     successful_polls = successful_polls_;
   }
+  // Every system, or only those whose evidence, attestations, waivers or time changed. All
+  // after a start, on new rules, when a collector goes up or down (the stale ratio of every
+  // system it knows), when a source's defaults change (they count for every system it
+  // knows), and when the clock went back (wake times would be late).
+  const auto changes = store_.takeChanges();
+  std::set<std::string> down;  // collectors whose last poll failed: their evidence is stale
+  for (const auto& [collector, ok] : collector_ok) {
+    if (!ok) down.insert(collector);
+  }
+  const bool all = scope == Scope::kAll || pack != scored_pack_ || changes.defaults ||
+                   down != scored_down_ || now < scored_now_;
+  std::vector<std::string> systems;  // to score, sorted
+  std::vector<std::string> removed;  // scored before, no longer known
+  if (all) {
+    systems = knownSystems();
+    for (const auto& [system, _] : scored_) {
+      if (!std::binary_search(systems.begin(), systems.end(), system)) removed.push_back(system);
+    }
+    wakes_ = {};
+  } else {
+    for (auto& system : systemsToRescore(changes, waived, now)) {
+      if (mine(system) && (declared_.count(system) || store_.hasSystem(system))) {
+        systems.push_back(system);
+      } else if (scored_.count(system)) {
+        removed.push_back(system);
+      }
+    }
+  }
   std::vector<scorer::SystemScore> scores;
-  std::map<std::string, double> stale_ratio;
-  std::map<std::pair<std::string, std::string>, TimePoint> attestation_expiry;
+  std::vector<TimePoint> wakes;
   scorer::ScoringConfig fast = config_.scoring;
   fast.explain = false;
   scorer::EvidenceIndex index;
   scores.reserve(systems.size());
+  wakes.reserve(systems.size());
   for (const auto& system : systems) {
     // The system's evidence as the store holds it (no copy): its own, then the sources'
     // defaults for the keys it has none of.
@@ -424,12 +489,16 @@ void Agent::rescore() {
       // Evidence from collectors that is expired, or whose collector's last poll failed: what
       // the score rests on without it being confirmed now.
       int from_collectors = 0, stale = 0;
+      std::vector<std::pair<std::string, TimePoint>> attestation_expiry;
+      TimePoint wake = TimePoint::max();
       auto account = [&](const std::string& key, const scorer::Evidence& e) {
+        wake = std::min(wake, limits_.next(e, now));
         const auto kind = e.source.kind;
         if ((kind == scorer::SourceKind::kAttestationFile ||
              kind == scorer::SourceKind::kAttestationApi) &&
             scorer::isAttestationKey(key)) {
-          attestation_expiry[{system, key.substr(std::string("attestation.").size())}] = e.expires_at;
+          attestation_expiry.emplace_back(key.substr(std::string("attestation.").size()),
+                                          e.expires_at);
         }
         if (!e.source.polled()) return;
         ++from_collectors;
@@ -440,13 +509,17 @@ void Agent::rescore() {
       for (const auto& [key, e] : defaults) {
         if (!own.count(key)) account(key, *e);
       }
-      stale_ratio[system] = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
+      metrics_->setSystemGauges(
+          system, from_collectors ? static_cast<double>(stale) / from_collectors : 0.0,
+          attestation_expiry);
       // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
       scorer::buildIndex(own, defaults, &index);
       scorer::EvalContext ctx{own, now, &index, nullptr, waivedOf(system)};
       scores.push_back(scorer::scoreSystem(system, *pack, ctx, fast));
+      wakes.push_back(wake);
     });
   }
+  for (const auto& system : removed) metrics_->removeSystemGauges(system);
   // A level drop counts as a regression once the sources behind its flipped criteria have
   // confirmed it in regression_hysteresis successful polls (a restarted source's one odd
   // answer is not a regression).
@@ -480,7 +553,12 @@ void Agent::rescore() {
     }
   }
   // The new rows first: every changed item is in them, so its counters are found there.
-  metrics_->setScores(scores);
+  {
+    std::vector<const scorer::SystemScore*> rows;
+    rows.reserve(scores.size());
+    for (const auto& s : scores) rows.push_back(&s);
+    metrics_->updateScores(rows, removed);
+  }
   for (const auto& c : update.changes) {
     metrics_->levelChanged(c.system, c.item, c.at);
     if (!c.regression) {
@@ -512,8 +590,6 @@ void Agent::rescore() {
       last_prune_ = now;
     }
   }
-  metrics_->setStaleRatios(stale_ratio);
-  metrics_->setAttestationExpiries(attestation_expiry);
   {
     Metrics::LedgerView view;
     for (const auto& a : ledger_->attestations()) {
@@ -530,17 +606,33 @@ void Agent::rescore() {
     }
     metrics_->setLedger(view);
   }
+  // What this scoring leaves for the next one.
+  if (all) scored_.clear();
+  for (const auto& system : removed) scored_.erase(system);
+  for (size_t k = 0; k < scores.size(); ++k) {
+    auto& entry = scored_[scores[k].system];
+    entry.score = std::make_shared<const scorer::SystemScore>(std::move(scores[k]));
+    entry.wake = wakes[k];
+    if (wakes[k] != TimePoint::max()) wakes_.emplace(wakes[k], entry.score->system);
+  }
+  scored_pack_ = pack;
+  scored_down_ = std::move(down);
+  scored_now_ = now;
+  waived_ = std::move(waived);
   metrics_->scored(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                   scores.size());
+                   scored_.size(), scores.size());
   if (!update.regressions.empty()) {
-    auto all = std::make_shared<std::vector<scorer::RegressionEvent>>(*regressions_);
-    for (auto& r : update.regressions) all->push_back(std::move(r));
-    if (all->size() > 1000) all->erase(all->begin(), all->end() - 1000);
-    regressions_ = std::move(all);
+    auto all_regressions = std::make_shared<std::vector<scorer::RegressionEvent>>(*regressions_);
+    for (auto& r : update.regressions) all_regressions->push_back(std::move(r));
+    if (all_regressions->size() > 1000) {
+      all_regressions->erase(all_regressions->begin(), all_regressions->end() - 1000);
+    }
+    regressions_ = std::move(all_regressions);
   }
   auto snap = std::make_shared<Snapshot>();
   snap->pack = pack;
-  snap->scores = std::move(scores);
+  snap->scores.reserve(scored_.size());
+  for (const auto& [_, entry] : scored_) snap->scores.push_back(entry.score);
   snap->regressions = regressions_;
   snap->scored_at = now;
   snap->generation = ++generation_;

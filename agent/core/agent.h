@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "scorer/rules.h"
 #include "scorer/regressions.h"
 #include "scorer/scoring.h"
+#include "scorer/timing.h"
 
 namespace opsm::agent {
 
@@ -43,7 +46,9 @@ struct PollOutcome {
 // which the snapshot keeps alive across a reload.
 struct Snapshot {
   std::shared_ptr<const scorer::RulePack> pack;
-  std::vector<scorer::SystemScore> scores;  // the fast path's: states and levels, no reasons
+  // Every scored system, sorted by name: the fast path's states and levels, no reasons. A
+  // system's score is shared with the snapshots after it until it is scored again.
+  std::vector<std::shared_ptr<const scorer::SystemScore>> scores;
   // Regressions seen since start, newest last (at most the last 1000).
   std::shared_ptr<const std::vector<scorer::RegressionEvent>> regressions;
   TimePoint scored_at{};    // the agent's clock
@@ -67,13 +72,23 @@ class Agent {
   PollOutcome poll(size_t index);
   std::vector<PollOutcome> pollAll();
 
-  // Recomputes every system's scores from the evidence as of now and updates the metrics.
-  void rescore();
+  // Scores the systems whose evidence, attestations, waivers or profile changed since their
+  // last scoring, or whose evidence expired or crossed an age() limit meanwhile, and those
+  // with a drop waiting for hysteresis (Scope::kChanged); every system after a start, on
+  // new rules, when a collector goes up or down or a source's defaults change, or with
+  // Scope::kAll. Then updates the metrics and publishes a snapshot. Either gives the same
+  // scores as scoring every system now (docs/architecture.md, Scoring).
+  enum class Scope { kChanged, kAll };
+  void rescore(Scope scope = Scope::kChanged);
 
   // The last scoring's snapshot (never null: before the first scoring, an empty one).
   std::shared_ptr<const Snapshot> snapshot() const;
   // Copies of the snapshot's scores and regressions (tests, small tools).
-  std::vector<scorer::SystemScore> scores() const { return snapshot()->scores; }
+  std::vector<scorer::SystemScore> scores() const {
+    std::vector<scorer::SystemScore> out;
+    for (const auto& s : snapshot()->scores) out.push_back(*s);
+    return out;
+  }
   std::vector<scorer::RegressionEvent> regressions() const { return *snapshot()->regressions; }
   // Scores one system now with a reason for every criterion, on the current rule pack.
   std::optional<ExplainedScore> explainedScore(const std::string& system) const;
@@ -170,6 +185,28 @@ class Agent {
   std::mutex rescore_mu_;
   std::shared_ptr<const std::vector<scorer::RegressionEvent>> regressions_;  // under rescore_mu_
   uint64_t generation_ = 0;                                                   // under rescore_mu_
+  // What the last scoring left for the next one (under rescore_mu_): each system's score and
+  // the time at which time alone can change it, those times in a queue (entries whose time
+  // is no longer the system's are stale and skipped), and what every system was scored with.
+  struct Scored {
+    std::shared_ptr<const scorer::SystemScore> score;
+    TimePoint wake = TimePoint::max();
+  };
+  std::map<std::string, Scored> scored_;
+  std::priority_queue<std::pair<TimePoint, std::string>,
+                      std::vector<std::pair<TimePoint, std::string>>, std::greater<>>
+      wakes_;
+  std::shared_ptr<const scorer::RulePack> scored_pack_;
+  scorer::TimeLimits limits_;  // of scored_pack_
+  std::set<std::string> scored_down_;  // collectors whose last poll had failed
+  std::map<std::string, std::set<std::string>> waived_;
+  TimePoint scored_now_{};
+  std::set<std::string> declared_;  // config_.systems
+  // The systems an incremental scoring scores: changed evidence, wake times due, drops
+  // pending, waivers changed.
+  std::set<std::string> systemsToRescore(
+      const scorer::EvidenceStore::Changes& changes,
+      const std::map<std::string, std::set<std::string>>& waived, TimePoint now);
   std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
   std::map<std::string, uint64_t> successful_polls_;  // per collector, since start
   std::map<std::string, size_t> last_systems_;        // systems of each collector's last poll

@@ -18,18 +18,38 @@ namespace opsm::agent {
 #define OPSM_REVISION "unknown"
 #endif
 
+prometheus::Gauge* Metrics::GaugeSet::gauge(const Key& labels) {
+  if (auto it = series.find(labels); it != series.end()) return it->second;
+  std::map<std::string, std::string> l;
+  for (size_t i = 0; i < label_names.size(); ++i) l[label_names[i]] = labels[i];
+  return &family->Add(l);
+}
+
 void Metrics::GaugeSet::set(const Key& labels, double value) {
-  auto it = series.find(labels);
-  prometheus::Gauge* g = nullptr;
-  if (it != series.end()) {
-    g = it->second;
-  } else {
-    std::map<std::string, std::string> l;
-    for (size_t i = 0; i < label_names.size(); ++i) l[label_names[i]] = labels[i];
-    g = &family->Add(l);
-  }
+  prometheus::Gauge* g = gauge(labels);
   g->Set(value);
   next[labels] = g;
+}
+
+void Metrics::GaugeSet::replaceFor(const std::string& first,
+                                   const std::vector<std::pair<Key, double>>& values) {
+  // The series of `first` are adjacent: keys compare by their first label first.
+  auto it = series.lower_bound(Key{first});
+  while (it != series.end() && !it->first.empty() && it->first.front() == first) {
+    const bool kept = std::any_of(values.begin(), values.end(),
+                                  [&](const auto& v) { return v.first == it->first; });
+    if (kept) {
+      ++it;
+    } else {
+      family->Remove(it->second);
+      it = series.erase(it);
+    }
+  }
+  for (const auto& [labels, value] : values) {
+    prometheus::Gauge* g = gauge(labels);
+    g->Set(value);
+    series[labels] = g;
+  }
 }
 
 void Metrics::GaugeSet::commit() {
@@ -102,14 +122,24 @@ Metrics::Metrics(const scorer::Model& model)
                              .Register(*registry_);
   scoring_duration_ = &prometheus::BuildGauge()
                            .Name("opsmaturity_scoring_duration_seconds")
-                           .Help("How long the last scoring of every system took.")
+                           .Help("How long the last scoring took (of the systems whose "
+                                 "evidence, attestations, waivers or time changed; of all "
+                                 "after a start or reload).")
                            .Register(*registry_)
                            .Add({});
   scoring_systems_ = &prometheus::BuildGauge()
                           .Name("opsmaturity_scored_systems")
-                          .Help("Systems this agent scored in its last scoring.")
+                          .Help("Systems this agent scores (its shard's), as of its last "
+                                "scoring.")
                           .Register(*registry_)
                           .Add({});
+  rescored_systems_ = &prometheus::BuildGauge()
+                           .Name("opsmaturity_rescored_systems")
+                           .Help("Systems the last scoring scored again: those whose "
+                                 "evidence, attestations, waivers or time changed (all after "
+                                 "a start or reload).")
+                           .Register(*registry_)
+                           .Add({});
   scorings_ = &prometheus::BuildCounter()
                    .Name("opsmaturity_scorings_total")
                    .Help("Scorings of every system since the agent started (after polls, "
@@ -153,9 +183,10 @@ void Metrics::setShard(unsigned index, unsigned count) {
       .Set(1);
 }
 
-void Metrics::scored(double seconds, size_t systems) {
+void Metrics::scored(double seconds, size_t systems, size_t rescored) {
   scoring_duration_->Set(seconds);
   scoring_systems_->Set(static_cast<double>(systems));
+  rescored_systems_->Set(static_cast<double>(rescored));
   scorings_->Increment();
 }
 
@@ -169,10 +200,21 @@ void Metrics::levelChanged(const std::string& system, const std::string& item, T
   if (auto* i = findRow(system, item)) i->level_change = toSeconds(at);
 }
 
-void Metrics::setAttestationExpiries(
-    const std::map<std::pair<std::string, std::string>, TimePoint>& expiries) {
-  for (const auto& [k, at] : expiries) attestation_expiry_.set({k.first, k.second}, toSeconds(at));
-  attestation_expiry_.commit();
+void Metrics::setSystemGauges(
+    const std::string& system, double stale_ratio,
+    const std::vector<std::pair<std::string, TimePoint>>& attestation_expiries) {
+  stale_ratio_.replaceFor(system, {{{system}, stale_ratio}});
+  std::vector<std::pair<Key, double>> expiries;
+  expiries.reserve(attestation_expiries.size());
+  for (const auto& [criterion, at] : attestation_expiries) {
+    expiries.push_back({{system, criterion}, toSeconds(at)});
+  }
+  attestation_expiry_.replaceFor(system, expiries);
+}
+
+void Metrics::removeSystemGauges(const std::string& system) {
+  stale_ratio_.replaceFor(system, {});
+  attestation_expiry_.replaceFor(system, {});
 }
 
 void Metrics::setLedger(const LedgerView& view) {
@@ -192,10 +234,6 @@ void Metrics::setLedger(const LedgerView& view) {
   waiver_expiry_.commit();
 }
 
-void Metrics::setStaleRatios(const std::map<std::string, double>& ratios) {
-  for (const auto& [system, r] : ratios) stale_ratio_.set({system}, r);
-  stale_ratio_.commit();
-}
 
 void Metrics::storeError() { store_errors_->Increment(); }
 
@@ -241,40 +279,36 @@ Metrics::ItemRow* Metrics::findRow(const std::string& system, const std::string&
   return findItem(r->items, item);
 }
 
-void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
-  std::vector<SystemRow> rows;
-  rows.reserve(scores.size());
-  for (const auto& s : scores) {
-    SystemRow r;
-    r.system = s.system;
-    r.level = s.level;
-    r.progress = s.progress;
-    r.level_with_waivers = s.level_with_waivers;
-    r.dimension_progress = s.dimension_progress;
-    r.items.reserve(s.items.size());
-    for (const auto& item : s.items) {
-      ItemRow ir;
-      ir.domain = item.domain;
-      ir.item = item.item;
-      ir.level = item.level;
-      ir.progress = item.progress;
-      ir.level_with_waivers = item.level_with_waivers;
-      ir.waived = item.waived;
-      ir.applicable = item.applicable;
-      ir.not_applicable_because = item.not_applicable_because;
-      ir.dimension_progress = item.dimension_progress;
-      ir.dimension_criteria = item.dimension_criteria;
-      for (const auto& c : item.criteria) ++ir.counts[static_cast<int>(c.state)];
-      r.items.push_back(std::move(ir));
-    }
-    for (const auto& d : s.domains) {
-      if (d.applicable) r.domains.push_back({d.domain, d.level, d.progress});
-    }
-    rows.push_back(std::move(r));
+Metrics::SystemRow Metrics::rowOf(const scorer::SystemScore& s) const {
+  SystemRow r;
+  r.system = s.system;
+  r.level = s.level;
+  r.progress = s.progress;
+  r.level_with_waivers = s.level_with_waivers;
+  r.dimension_progress = s.dimension_progress;
+  r.items.reserve(s.items.size());
+  for (const auto& item : s.items) {
+    ItemRow ir;
+    ir.domain = item.domain;
+    ir.item = item.item;
+    ir.level = item.level;
+    ir.progress = item.progress;
+    ir.level_with_waivers = item.level_with_waivers;
+    ir.waived = item.waived;
+    ir.applicable = item.applicable;
+    ir.not_applicable_because = item.not_applicable_because;
+    ir.dimension_progress = item.dimension_progress;
+    ir.dimension_criteria = item.dimension_criteria;
+    for (const auto& c : item.criteria) ++ir.counts[static_cast<int>(c.state)];
+    r.items.push_back(std::move(ir));
   }
-  auto by_name = [](const SystemRow& a, const SystemRow& b) { return a.system < b.system; };
-  if (!std::is_sorted(rows.begin(), rows.end(), by_name)) std::sort(rows.begin(), rows.end(), by_name);
-  std::lock_guard lock(rows_mu_);
+  for (const auto& d : s.domains) {
+    if (d.applicable) r.domains.push_back({d.domain, d.level, d.progress});
+  }
+  return r;
+}
+
+void Metrics::carryCounters(std::vector<SystemRow>& rows) {
   // Counters exist at 0 for every scored item, so that increase() sees the first regression,
   // and carry over while the item is scored; series of items no longer scored go away.
   auto old = rows_.begin();
@@ -288,7 +322,45 @@ void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
       }
     }
   }
+}
+
+void Metrics::setScores(const std::vector<scorer::SystemScore>& scores) {
+  std::vector<SystemRow> rows;
+  rows.reserve(scores.size());
+  for (const auto& s : scores) rows.push_back(rowOf(s));
+  auto by_name = [](const SystemRow& a, const SystemRow& b) { return a.system < b.system; };
+  if (!std::is_sorted(rows.begin(), rows.end(), by_name)) std::sort(rows.begin(), rows.end(), by_name);
+  std::lock_guard lock(rows_mu_);
+  carryCounters(rows);
   rows_ = std::move(rows);
+}
+
+void Metrics::updateScores(const std::vector<const scorer::SystemScore*>& scores,
+                           const std::vector<std::string>& removed) {
+  std::vector<SystemRow> rows;
+  rows.reserve(scores.size());
+  for (const auto* s : scores) rows.push_back(rowOf(*s));
+  auto by_name = [](const SystemRow& a, const SystemRow& b) { return a.system < b.system; };
+  if (!std::is_sorted(rows.begin(), rows.end(), by_name)) std::sort(rows.begin(), rows.end(), by_name);
+  std::vector<std::string> gone = removed;
+  std::sort(gone.begin(), gone.end());
+  std::lock_guard lock(rows_mu_);
+  carryCounters(rows);
+  // Merges the new rows into rows_ (both sorted): a new row replaces the old one of its
+  // system, the rows of removed systems go.
+  std::vector<SystemRow> merged;
+  merged.reserve(rows_.size() + rows.size());
+  auto next = rows.begin();
+  for (auto& old : rows_) {
+    while (next != rows.end() && next->system < old.system) merged.push_back(std::move(*next++));
+    if (next != rows.end() && next->system == old.system) {
+      merged.push_back(std::move(*next++));
+    } else if (!std::binary_search(gone.begin(), gone.end(), old.system)) {
+      merged.push_back(std::move(old));
+    }
+  }
+  while (next != rows.end()) merged.push_back(std::move(*next++));
+  rows_ = std::move(merged);
 }
 
 namespace {

@@ -32,12 +32,16 @@ class Metrics {
 
   // Replaces every score series with `scores`.
   void setScores(const std::vector<scorer::SystemScore>& scores);
+  // Replaces the score series of the systems in `scores` and removes those of the systems in
+  // `removed`; every other system's series stay as they are (incremental scoring).
+  void updateScores(const std::vector<const scorer::SystemScore*>& scores,
+                    const std::vector<std::string>& removed);
 
   void collectorPolled(const std::string& collector, bool ok, double duration_seconds,
                        TimePoint finished, size_t facts, size_t systems = 0);
   void collectorDeclared(const std::string& collector);
-  // One scoring of every system took `seconds`.
-  void scored(double seconds, size_t systems);
+  // A scoring took `seconds`, rescored `rescored` systems and left `systems` scored.
+  void scored(double seconds, size_t systems, size_t rescored);
   // A write to the durable store failed (evidence, scores, regressions, attestations).
   void storeError();
 
@@ -45,10 +49,12 @@ class Metrics {
   // the last setScores() (items not scored have no series); others are ignored.
   void regressed(const std::string& system, const std::string& item);
   void levelChanged(const std::string& system, const std::string& item, TimePoint at);
-  // Per system: share of its collector evidence that is stale (expired, or its collector down).
-  void setStaleRatios(const std::map<std::string, double>& ratios);
-  // Per (system, criterion): when its attestation expires.
-  void setAttestationExpiries(const std::map<std::pair<std::string, std::string>, TimePoint>& e);
+  // A system's share of its collector evidence that is stale (expired, or its collector
+  // down), and when each of its attestations expires, by criterion: replaces the system's.
+  void setSystemGauges(const std::string& system, double stale_ratio,
+                       const std::vector<std::pair<std::string, TimePoint>>& attestation_expiries);
+  // Removes them (the system is no longer scored).
+  void removeSystemGauges(const std::string& system);
   // The attestations and waivers: how many are in each (effective) state, the attestations
   // whose document changed or vanished (system, criterion, status), and when each waiver in
   // force expires (system, criterion).
@@ -70,8 +76,11 @@ class Metrics {
     std::vector<std::string> label_names;
     std::map<Key, prometheus::Gauge*> series;
     std::map<Key, prometheus::Gauge*> next;
+    prometheus::Gauge* gauge(const Key& labels);  // the series of `labels`, made if new
     void set(const Key& labels, double value);
     void commit();  // removes series not set since the last commit
+    // Replaces the series whose first label is `first` with `values` (no commit needed).
+    void replaceFor(const std::string& first, const std::vector<std::pair<Key, double>>& values);
   };
   GaugeSet makeSet(const std::string& name, const std::string& help,
                    std::vector<std::string> label_names);
@@ -114,6 +123,9 @@ class Metrics {
     std::vector<DomainRow> domains;
   };
   void renderScores(std::string* out) const;
+  SystemRow rowOf(const scorer::SystemScore& s) const;
+  // Installs `rows` (sorted by system) in rows_, carrying the counters of their items over.
+  void carryCounters(std::vector<SystemRow>& rows);  // rows_mu_ held
   // Opt-in, as in AgentConfig.
   bool export_criteria_states_ = false;
   bool export_item_dimensions_ = false;
@@ -130,6 +142,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* collector_failures_;
   prometheus::Gauge* scoring_duration_ = nullptr;
   prometheus::Gauge* scoring_systems_ = nullptr;
+  prometheus::Gauge* rescored_systems_ = nullptr;
   prometheus::Counter* scorings_ = nullptr;
   prometheus::Counter* store_errors_ = nullptr;
 };

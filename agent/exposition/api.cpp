@@ -88,7 +88,8 @@ HttpReply systems(Agent& agent) {
   w.Key("systems");
   w.StartArray();
   const auto snap = agent.snapshot();
-  for (const auto& s : snap->scores) {
+  for (const auto& score : snap->scores) {
+    const scorer::SystemScore& s = *score;
     w.StartObject();
     w.Key("system");
     str(w, s.system);

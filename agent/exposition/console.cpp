@@ -287,7 +287,8 @@ HttpReply overview(Agent& agent, const HttpRequest& r, const Lang& l) {
     }
   }
   body += "</tr></thead><tbody>";
-  for (const auto& s : scores) {
+  for (const auto& score : scores) {
+    const scorer::SystemScore& s = *score;
     const std::string sys_href = l.link("/ui/systems/" + enc(s.system));
     body += "<tr><th><a href=\"" + esc(sys_href) + "\">" + esc(s.system) + "</a></th><td class=\"num\">" +
             num(s.level) + (s.level_with_waivers != s.level ? " <sup>" + num(s.level_with_waivers) + "</sup>" : "") +
@@ -523,7 +524,8 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
         auto key = std::make_pair(h.system, h.item);
         if (h.at <= since || !then.count(key)) then[key] = h.level;
       }
-      for (const auto& s : snap->scores) {
+      for (const auto& score : snap->scores) {
+        const scorer::SystemScore& s = *score;
         for (const auto& item : s.items) {
           auto t = then.find({s.system, item.item});
           if (t == then.end() || t->second == item.level) continue;
@@ -578,7 +580,8 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
             esc(x.criterion) + "</td><td>" + day(x.expires) + "</td></tr>";
   }
   const TimePoint stale_soon = now + std::chrono::hours(24);
-  for (const auto& s : snap->scores) {
+  for (const auto& score : snap->scores) {
+    const scorer::SystemScore& s = *score;
     int stale = 0, going = 0;
     for (const auto& e : agent.evidence().forSystem(s.system)) {
       if (!e.source.polled()) continue;

@@ -432,7 +432,9 @@ Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
 Status Store::recordScores(const std::vector<scorer::SystemScore>& scores,
                            const std::vector<Baseline>& baselines, TimePoint now) {
   std::lock_guard lock(mu_);
-  auto recorded = recorded_;
+  // What this write adds to recorded_, applied once it commits (after a rollback, the next
+  // call writes the same history again).
+  std::vector<std::pair<std::pair<std::string, std::string>, std::pair<int, double>>> recorded;
   Status st = transaction([&]() -> Status {
     Stmt up(db_, "INSERT OR REPLACE INTO item_state VALUES (?, ?, ?, ?, ?, ?)");
     Stmt del(db_, "DELETE FROM item_state WHERE system = ? AND item = ?");
@@ -453,18 +455,20 @@ Status Store::recordScores(const std::vector<scorer::SystemScore>& scores,
     for (const auto& s : scores) {
       for (const auto& item : s.items) {
         auto key = std::make_pair(s.system, item.item);
-        auto it = recorded.find(key);
-        if (it != recorded.end() && it->second == std::make_pair(item.level, item.progress)) continue;
+        auto it = recorded_.find(key);
+        if (it != recorded_.end() && it->second == std::make_pair(item.level, item.progress)) continue;
         hist.real(1, toSeconds(now)).text(2, s.system).text(3, item.item).integer(4, item.level)
             .real(5, item.progress);
         if (hist.step() != SQLITE_DONE) return sqlError("record history");
         hist.reset();
-        recorded[key] = {item.level, item.progress};
+        recorded.emplace_back(std::move(key), std::make_pair(item.level, item.progress));
       }
     }
     return Status::success();
   });
-  if (st) recorded_ = std::move(recorded);  // after a rollback, the next call writes them again
+  if (st) {
+    for (auto& [key, value] : recorded) recorded_[std::move(key)] = value;
+  }
   return st;
 }
 

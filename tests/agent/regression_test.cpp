@@ -184,7 +184,7 @@ TEST_F(RegressionAgentTest, ASnapshotOutlivesAReloadOfTheRulePack) {
   EXPECT_EQ(agent_->rules().get(), after->pack.get());
   int checked = 0;
   for (const auto& s : before->scores) {
-    for (const auto& item : s.items) {
+    for (const auto& item : s->items) {
       for (const auto& c : item.criteria) {
         EXPECT_EQ(c.criterion->id.rfind(item.item + "/L", 0), 0u) << c.criterion->id;
         ++checked;

@@ -1,4 +1,5 @@
 #include "scorer/engine.h"
+#include "scorer/timing.h"
 
 #include <gtest/gtest.h>
 
@@ -206,6 +207,49 @@ TEST_F(AnyKnownTest, AlternativesWithoutEvidenceDoNotHoldTheAnswerBack) {
   // A fresh borg archive passes it.
   put("borg", 3600.0);
   EXPECT_EQ(eval(cond), Tri::kPass);
+}
+
+// The times TimeLimits gives are exactly those at which the engine's verdict flips: `lt`
+// when the age reaches the limit, `le` a millisecond past it, and the expiry.
+TEST(TimeLimitsTest, NextIsWhenTheEngineDecidesDifferently) {
+  RulePack pack;
+  ItemRules item;
+  item.item = "6.1.3";
+  item.levels[0].criteria = {makeCriterion("{age: k, lt: 5m}"), makeCriterion("{age: k, le: 10m}")};
+  pack.items.push_back(item);
+  const TimeLimits limits(pack);
+  EXPECT_EQ(limits.timedKeys(), (std::set<std::string>{"k"}));
+
+  Evidence e;
+  e.key = "k";
+  e.value = 1.0;
+  e.observed_at = kNow;
+  e.expires_at = kNow + hours(1);
+  auto verdicts = [&](TimePoint at) {
+    std::map<std::string, Evidence> ev{{"k", e}};
+    EvalContext ctx{ev, at};
+    std::string out;
+    for (const auto& c : pack.items[0].levels[0].criteria) {
+      out += std::to_string(static_cast<int>(evaluate(*c.when, ctx, nullptr)));
+    }
+    return out;
+  };
+  std::vector<TimePoint> flips;
+  for (TimePoint t = kNow; t != TimePoint::max(); t = limits.next(e, t)) flips.push_back(t);
+  const std::vector<TimePoint> want = {kNow, kNow + minutes(5), kNow + minutes(5) + Duration(1),
+                                       kNow + minutes(10), kNow + minutes(10) + Duration(1),
+                                       kNow + hours(1)};
+  EXPECT_EQ(flips, want);
+  // Between two consecutive times the verdicts hold; at each `lt`/`le` flip time they change.
+  EXPECT_EQ(verdicts(kNow + minutes(5) - Duration(1)), verdicts(kNow));
+  EXPECT_NE(verdicts(kNow + minutes(5)), verdicts(kNow + minutes(5) - Duration(1)));
+  EXPECT_EQ(verdicts(kNow + minutes(10)), verdicts(kNow + minutes(5)));
+  EXPECT_NE(verdicts(kNow + minutes(10) + Duration(1)), verdicts(kNow + minutes(10)));
+  EXPECT_NE(verdicts(kNow + hours(1)), verdicts(kNow + hours(1) - Duration(1)));  // expired
+  // A key no age() reads: only its expiry.
+  e.key = "other";
+  EXPECT_EQ(limits.next(e, kNow), kNow + hours(1));
+  EXPECT_EQ(limits.next(e, kNow + hours(1)), TimePoint::max());
 }
 
 }  // namespace

@@ -115,3 +115,77 @@ TEST(ValueTest, Rendering) {
 
 }  // namespace
 }  // namespace opsm::scorer
+
+namespace opsm::scorer {
+namespace {
+
+std::vector<Evidence> poll(const std::vector<Fact>& facts, TimePoint at) {
+  return toEvidence("prom", facts, at, std::chrono::minutes(5));
+}
+
+TEST(EvidenceChangesTest, ARePollSayingTheSameChangesNoSystemOneValueChangesOne) {
+  EvidenceStore store;
+  const std::vector<Fact> facts = {{"a", "s1", 1.0, "/q"}, {"a", "s2", 2.0, "/q"}, {"b", "s2", true, "/q"}};
+  store.replaceFromCollector("prom", poll(facts, kNow), kNow);
+  EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s1", "s2"}));
+  EXPECT_TRUE(store.takeChanges().systems.empty());  // taken
+
+  const TimePoint later = kNow + std::chrono::minutes(1);
+  store.replaceFromCollector("prom", poll(facts, later), later);
+  auto changes = store.takeChanges();
+  EXPECT_TRUE(changes.systems.empty());
+  EXPECT_FALSE(changes.defaults);
+
+  auto changed = facts;
+  changed[2].value = false;
+  store.replaceFromCollector("prom", poll(changed, later), later);
+  EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s2"}));
+  // A key that goes, a system that goes.
+  store.replaceFromCollector("prom", poll({changed[0]}, later), later);
+  EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s2"}));
+}
+
+TEST(EvidenceChangesTest, ExpiredEvidenceRenewedTimedKeysDefaultsAndOtherSourcesCount) {
+  EvidenceStore store;
+  store.setTimedKeys({"t"});
+  const std::vector<Fact> facts = {{"a", "s1", 1.0, "/q"}, {"t", "s2", 1.0, "/q"}};
+  store.replaceFromCollector("prom", poll(facts, kNow), kNow);
+  store.takeChanges();
+  // s1's evidence had expired when the poll came (the source was down for 10 minutes): the
+  // same value is news. s2's key is timed: its observation time counts.
+  const TimePoint later = kNow + std::chrono::minutes(10);
+  store.replaceFromCollector("prom", poll(facts, later), later);
+  EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s1", "s2"}));
+
+  // Defaults: the same again changes nothing, a new value changes them.
+  std::vector<Fact> with_default = facts;
+  with_default.push_back({"d", kAnySystem, 3.0, "/q"});
+  store.replaceFromCollector("prom", poll(with_default, later), later);
+  EXPECT_TRUE(store.takeChanges().defaults);
+  store.replaceFromCollector("prom", poll(with_default, later), later);
+  EXPECT_FALSE(store.takeChanges().defaults);
+  with_default.back().value = 4.0;
+  store.replaceFromCollector("prom", poll(with_default, later), later);
+  EXPECT_TRUE(store.takeChanges().defaults);
+
+  // Another source taking over a key (last writer) changes the system; a renewed attestation
+  // (not polled) with a later expiry too, though its value is the same.
+  store.replaceFromCollector("zbx", toEvidence("zbx", {{"a", "s1", 1.0, "/z"}}, later,
+                                               std::chrono::minutes(5)), later);
+  EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s1"}));
+  for (int days : {30, 60}) {
+    store.replaceFromCollector("attestations",
+                               toEvidence("attestations", {{"attestation.x", "s3", true, "wiki"}},
+                                          later, std::chrono::hours(24 * days),
+                                          SourceKind::kAttestationFile),
+                               later);
+    EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s3"})) << days;
+  }
+  // put() always counts.
+  Evidence e = poll({{"a", "s4", 1.0, "/q"}}, later).front();
+  store.put(e);
+  EXPECT_EQ(store.takeChanges().systems, (std::set<std::string>{"s4"}));
+}
+
+}  // namespace
+}  // namespace opsm::scorer
