@@ -225,14 +225,15 @@ uint64_t evidencePrint(const Evidence& e, bool timed, const std::optional<TimePo
 
 }  // namespace
 
-uint64_t EvidenceStore::slotPrint(const std::string& system, const std::string& key,
+uint64_t EvidenceStore::slotPrint(const std::map<std::string, Evidence>* system,
+                                  const std::string& key,
                                   const std::optional<TimePoint>& now) const {
-  auto s = by_system_.find(system);
   const Evidence* e = nullptr;
-  if (s != by_system_.end()) {
-    if (auto k = s->second.find(key); k != s->second.end()) e = &k->second;
+  if (system) {
+    if (auto k = system->find(key); k != system->end()) e = &k->second;
   }
-  return e ? evidencePrint(*e, timed_keys_.count(key) > 0, now) : combine(hashText(key), 0);
+  return e ? evidencePrint(*e, !timed_keys_.empty() && timed_keys_.count(key) > 0, now)
+           : combine(hashText(key), 0);
 }
 
 uint64_t EvidenceStore::knowersPrint(const std::string& system) const {
@@ -268,11 +269,14 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
   std::unordered_map<std::string, Prints> prints;
   const std::string* last = nullptr;
   Prints* p = nullptr;
+  const std::map<std::string, Evidence>* slots = nullptr;  // the last system's
   auto account = [&](bool before, const std::string& system, const std::string& key) {
     if (!last || *last != system) {
       auto it = prints.try_emplace(system).first;
       last = &it->first;
       p = &it->second;
+      auto s = by_system_.find(system);
+      slots = s == by_system_.end() ? nullptr : &s->second;
     }
     uint64_t& sum = before ? p->before : p->after;
     bool& knowers = before ? p->knowers_before : p->knowers_after;
@@ -280,7 +284,7 @@ void EvidenceStore::replaceFromCollector(const std::string& collector,
       knowers = true;
       sum += knowersPrint(system);
     }
-    sum += slotPrint(system, key, now);
+    sum += slotPrint(slots, key, now);
   };
   auto old_written = std::move(written_[collector]);
   for (const auto& [system, key] : old_written) account(true, system, key);

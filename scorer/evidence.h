@@ -199,8 +199,9 @@ class EvidenceStore {
   void settle(std::map<std::string, Evidence>& sys, SharedSlots::iterator sh);
 
   // What of a slot's visible evidence can change a score (Changes), as a fingerprint; the
-  // same constant for every absent slot of `key`. mu_ held.
-  uint64_t slotPrint(const std::string& system, const std::string& key,
+  // same constant for every absent slot of `key`. `system`: the system's slots, or null if
+  // it has none. mu_ held.
+  uint64_t slotPrint(const std::map<std::string, Evidence>* system, const std::string& key,
                      const std::optional<TimePoint>& now) const;
   // A fingerprint of the sources that know `system` (they decide which defaults count). mu_ held.
   uint64_t knowersPrint(const std::string& system) const;
