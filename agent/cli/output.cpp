@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "collectors/common/json.h"
+#include "scorer/json.h"
 
 namespace opsm::agent {
 
@@ -114,7 +115,7 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
   w.StartObject();
   w.Key("schema_version");
-  w.Int(kJsonSchemaVersion);
+  w.Int(scorer::json::kSchemaVersion);
   w.Key("collectors");
   w.StartArray();
   for (const auto& p : polls) {
@@ -139,39 +140,12 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   const std::vector<ExplainedScore> explained = explainedScores(agent);
   for (const auto& sys : explained) {
     w.StartObject();
-    w.Key("system");
-    str(sys.system);
-    w.Key("level");
-    w.Double(sys.level);
-    w.Key("progress");
-    w.Double(sys.progress);
-    w.Key("level_with_waivers");
-    w.Double(sys.level_with_waivers);
-    w.Key("waived");
-    w.Int(sys.waived);
-    w.Key("dimensions");
-    w.StartObject();
-    for (int d = 0; d < scorer::kDimensions; ++d) {
-      w.Key(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
-      w.Double(sys.dimension_progress[d]);
-    }
-    w.EndObject();
+    scorer::json::systemFields(w, sys);
     w.Key("domains");
     w.StartArray();
     for (const auto& d : sys.domains) {
       w.StartObject();
-      w.Key("domain");
-      str(d.domain);
-      w.Key("applicable");
-      w.Bool(d.applicable);
-      w.Key("level");
-      if (d.applicable) {
-        w.Double(d.level);
-      } else {
-        w.Null();
-      }
-      w.Key("progress");
-      w.Double(d.progress);
+      scorer::json::domainFields(w, d);
       w.EndObject();
     }
     w.EndArray();
@@ -179,48 +153,12 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
     w.StartArray();
     for (const auto& item : sys.items) {
       w.StartObject();
-      w.Key("item");
-      str(item.item);
-      w.Key("domain");
-      str(item.domain);
-      w.Key("applicable");
-      w.Bool(item.applicable);
-      if (!item.applicability.empty()) {
-        w.Key("applicability");
-        str(item.applicability);
-      }
-      w.Key("level");
-      if (item.applicable) {
-        w.Int(item.level);
-      } else {
-        w.Null();
-      }
-      w.Key("progress");
-      w.Double(item.progress);
-      w.Key("level_with_waivers");
-      if (item.applicable) {
-        w.Int(item.level_with_waivers);
-      } else {
-        w.Null();
-      }
+      scorer::json::itemFields(w, item);
       w.Key("criteria");
       w.StartArray();
       for (const auto& c : item.criteria) {
         w.StartObject();
-        w.Key("id");
-        str(c.criterion->id);
-        w.Key("level");
-        w.Int(c.criterion->level);
-        w.Key("state");
-        w.String(scorer::criterionStateName(c.state));
-        w.Key("waived");
-        w.Bool(c.waived);
-        w.Key("reason");
-        str(c.reason);
-        w.Key("zh");
-        str(c.criterion->zh);
-        w.Key("en");
-        str(c.criterion->en);
+        scorer::json::criterionFields(w, c);
         w.EndObject();
       }
       w.EndArray();
@@ -228,35 +166,7 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
     }
     w.EndArray();
     w.Key("evidence");
-    w.StartArray();
-    for (const auto& e : agent.evidence().forSystem(sys.system)) {
-      w.StartObject();
-      w.Key("key");
-      str(e.key);
-      w.Key("value");
-      collectors::writeValue(w, e.value);
-      w.Key("observed_at");
-      w.Double(toSeconds(e.observed_at));
-      w.Key("expires_at");
-      w.Double(toSeconds(e.expires_at));
-      w.Key("source");
-      w.StartObject();
-      w.Key("collector");
-      str(e.source.collector);
-      w.Key("locator");
-      str(e.source.locator);
-      if (!e.source.via.empty()) {
-        w.Key("via");
-        str(e.source.via);
-      }
-      if (!e.source.merged.empty()) {
-        w.Key("merged");
-        str(e.source.merged);
-      }
-      w.EndObject();
-      w.EndObject();
-    }
-    w.EndArray();
+    scorer::json::systemEvidence(w, agent.evidence(), sys.system, agent.now());
     w.EndObject();
   }
   w.EndArray();

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "agent/core/agent.h"
-#include "agent/core/json_schema.h"
+#include "scorer/json.h"
 
 namespace opsm::agent {
 

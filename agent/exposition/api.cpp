@@ -1,6 +1,5 @@
 #include "agent/exposition/api.h"
 
-#include "agent/core/json_schema.h"
 #include "agent/exposition/web.h"
 
 #include <cctype>
@@ -15,6 +14,7 @@
 #include "collectors/common/json.h"
 #include "scorer/attestations.h"
 #include "scorer/check.h"
+#include "scorer/json.h"
 
 namespace opsm::agent {
 
@@ -26,7 +26,7 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 HttpReply json(unsigned status, const std::string& body) {
   if (body.size() >= 2 && body[0] == '{') {
     return HttpReply{status, "application/json",
-                     "{\"schema_version\":" + std::to_string(kJsonSchemaVersion) +
+                     "{\"schema_version\":" + std::to_string(scorer::json::kSchemaVersion) +
                          (body[1] == '}' ? "" : ",") + body.substr(1) + "\n"};
   }
   return HttpReply{status, "application/json", body + "\n"};
@@ -51,30 +51,7 @@ void str(Writer& w, const std::string& s) {
 using collectors::writeValue;
 
 void writeEvidence(Writer& w, const scorer::Evidence& e, TimePoint now) {
-  w.StartObject();
-  w.Key("key");
-  str(w, e.key);
-  w.Key("value");
-  writeValue(w, e.value);
-  w.Key("collector");
-  str(w, e.source.collector);
-  w.Key("locator");
-  str(w, e.source.locator);
-  if (!e.source.via.empty()) {
-    w.Key("via");  // the vendor key a domain key was derived from
-    str(w, e.source.via);
-  }
-  if (!e.source.merged.empty()) {
-    w.Key("merged");  // the merge of several sources' values
-    str(w, e.source.merged);
-  }
-  w.Key("observed_at");
-  str(w, formatTime(e.observed_at));
-  w.Key("expires_at");
-  str(w, formatTime(e.expires_at));
-  w.Key("expired");
-  w.Bool(e.expired(now));
-  w.EndObject();
+  scorer::json::evidence(w, e, now);
 }
 
 std::string query(const HttpRequest& r, const std::string& name) {
@@ -116,52 +93,17 @@ HttpReply system(Agent& agent, const std::string& id) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
-  w.Key("system");
-  str(w, it->system);
-  w.Key("level");
-  w.Double(it->level);
-  w.Key("progress");
-  w.Double(it->progress);
-  w.Key("level_with_waivers");  // counting waived criteria as passed (docs/attestations.md)
-  w.Double(it->level_with_waivers);
-  w.Key("progress_with_waivers");
-  w.Double(it->progress_with_waivers);
-  w.Key("waived");
-  w.Int(it->waived);
-  w.Key("dimensions");  // progress per dimension of the standard (§5)
-  w.StartObject();
-  for (int d = 0; d < scorer::kDimensions; ++d) {
-    w.Key(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
-    w.Double(it->dimension_progress[d]);
-  }
-  w.EndObject();
+  scorer::json::systemFields(w, *it);
   w.Key("domains");
   w.StartArray();
   for (const auto& d : it->domains) {
     w.StartObject();
-    w.Key("domain");
-    str(w, d.domain);
+    scorer::json::domainFields(w, d);
     if (const auto* info = model.findDomain(d.domain)) {
       w.Key("name_zh");
       str(w, info->zh);
       w.Key("name_en");
       str(w, info->en);
-    }
-    w.Key("applicable");
-    w.Bool(d.applicable);
-    w.Key("level");
-    if (d.applicable) {
-      w.Double(d.level);
-    } else {
-      w.Null();  // N/A: not 0 and not 5
-    }
-    w.Key("progress");
-    w.Double(d.progress);
-    w.Key("level_with_waivers");
-    if (d.applicable) {
-      w.Double(d.level_with_waivers);
-    } else {
-      w.Null();
     }
     w.EndObject();
   }
@@ -170,44 +112,13 @@ HttpReply system(Agent& agent, const std::string& id) {
   w.StartArray();
   for (const auto& item : it->items) {
     w.StartObject();
-    w.Key("item");
-    str(w, item.item);
+    scorer::json::itemFields(w, item);
     if (const auto* info = model.findItem(item.item)) {
       w.Key("name_zh");
       str(w, info->zh);
       w.Key("name_en");
       str(w, info->en);
     }
-    w.Key("applicable");
-    w.Bool(item.applicable);
-    if (!item.applicability.empty()) {
-      w.Key("applicability");  // why it is not applicable, or why that is unknown
-      str(w, item.applicability);
-    }
-    w.Key("level");
-    if (item.applicable) {
-      w.Int(item.level);
-    } else {
-      w.Null();  // N/A: not 0 and not 5
-    }
-    w.Key("progress");
-    w.Double(item.progress);
-    w.Key("level_with_waivers");
-    if (item.applicable) {
-      w.Int(item.level_with_waivers);
-    } else {
-      w.Null();
-    }
-    w.Key("waived");
-    w.Int(item.waived);
-    w.Key("dimensions");
-    w.StartObject();
-    for (int d = 0; d < scorer::kDimensions; ++d) {
-      if (!item.applicable || item.dimension_criteria[d] == 0) continue;
-      w.Key(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
-      w.Double(item.dimension_progress[d]);
-    }
-    w.EndObject();
     w.Key("criteria");
     w.StartArray();
     std::vector<const scorer::CriterionResult*> gaps;
@@ -217,32 +128,7 @@ HttpReply system(Agent& agent, const std::string& id) {
         gaps.push_back(&c);
       }
       w.StartObject();
-      w.Key("id");
-      str(w, c.criterion->id);
-      w.Key("level");
-      w.Int(c.criterion->level);
-      w.Key("state");
-      w.String(scorer::criterionStateName(c.state));
-      w.Key("waived");  // not passed, and a waiver is in force: passed with waivers only
-      w.Bool(c.waived);
-      w.Key("dimensions");
-      w.StartArray();
-      for (int d = 0; d < scorer::kDimensions; ++d) {
-        if (c.criterion->hasDimension(static_cast<scorer::Dimension>(d))) {
-          w.String(scorer::dimensionName(static_cast<scorer::Dimension>(d)));
-        }
-      }
-      w.EndArray();
-      w.Key("evidenced_by");
-      w.String(c.criterion->attestation && c.criterion->when ? "collectors_or_attestation"
-               : c.criterion->attestation                    ? "attestation"
-                                                             : "collectors");
-      w.Key("reason");
-      str(w, c.reason);
-      w.Key("zh");
-      str(w, c.criterion->zh);
-      w.Key("en");
-      str(w, c.criterion->en);
+      scorer::json::criterionFields(w, c);
       std::vector<std::string> keys;
       if (c.criterion->when) scorer::conditionKeys(*c.criterion->when, &keys);
       if (c.criterion->attestation) keys.push_back("attestation." + c.criterion->id);
@@ -303,14 +189,14 @@ HttpReply evidence(Agent& agent, const HttpRequest& r) {
   w.StartArray();
   for (const auto& s : agent.knownSystems()) {
     if (!only.empty() && s != only) continue;
-    for (const auto& e : agent.evidence().forSystem(s)) {
+    scorer::json::forEachEvidence(agent.evidence(), s, [&](const scorer::Evidence& e, bool is_default) {
       w.StartObject();
       w.Key("system");
       str(w, s);
       w.Key("evidence");
-      writeEvidence(w, e, now);
+      scorer::json::evidence(w, e, now, is_default);
       w.EndObject();
-    }
+    });
   }
   w.EndArray();
   w.EndObject();
@@ -324,31 +210,7 @@ HttpReply regressions(Agent& agent) {
   w.Key("regressions");
   w.StartArray();
   const auto snap = agent.snapshot();
-  for (const auto& r : *snap->regressions) {
-    w.StartObject();
-    w.Key("at");
-    str(w, formatTime(r.at));
-    w.Key("system");
-    str(w, r.system);
-    w.Key("item");
-    str(w, r.item);
-    w.Key("old_level");
-    w.Int(r.old_level);
-    w.Key("new_level");
-    w.Int(r.new_level);
-    w.Key("flipped");
-    w.StartArray();
-    for (const auto& [id, why] : r.flipped) {
-      w.StartObject();
-      w.Key("criterion");
-      str(w, id);
-      w.Key("reason");
-      str(w, why);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-  }
+  for (const auto& r : *snap->regressions) scorer::json::regression(w, r);
   w.EndArray();
   w.EndObject();
   return json(200, buf.GetString());

@@ -17,6 +17,7 @@
 #include <rapidjson/writer.h>
 
 #include "collectors/common/json.h"
+#include "scorer/json.h"
 
 namespace opsm::agent {
 
@@ -598,7 +599,7 @@ Status Store::prune(TimePoint before) {
 
 Result<std::string> Store::exportSystem(
     const std::string& system,
-    const std::map<std::string, std::vector<std::string>>& systems_from) const {
+    const std::map<std::string, std::vector<std::string>>& systems_from, TimePoint now) const {
   std::lock_guard lock(mu_);
   // The system's evidence as the agent scores it, decided by the agent's own code
   // (scorer::EvidenceStore::visit), not a second copy of its rules: its own, and for keys it
@@ -642,41 +643,12 @@ Result<std::string> Store::exportSystem(
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
+  w.Key("schema_version");
+  w.Int(scorer::json::kSchemaVersion);
   w.Key("system");
   w.String(system.c_str());
   w.Key("evidence");
-  w.StartArray();
-  evidence.visit(system, [&](const std::map<std::string, scorer::Evidence>& own,
-                             const std::map<std::string, const scorer::Evidence*>& defaults) {
-    std::map<std::string, std::pair<const scorer::Evidence*, bool>> rows;  // by key, sorted
-    for (const auto& [key, e] : own) rows.emplace(key, std::make_pair(&e, false));
-    for (const auto& [key, e] : defaults) rows.emplace(key, std::make_pair(e, true));  // own first
-    for (const auto& [key, row] : rows) {
-      const scorer::Evidence& e = *row.first;
-      w.StartObject();
-      w.Key("key");
-      w.String(key.c_str());
-      if (row.second) {
-        w.Key("default");  // a source's word on every system it knows without saying so
-        w.Bool(true);
-      }
-      w.Key("value");
-      collectors::writeValue(w, e.value);
-      w.Key("source");
-      w.StartObject();
-      w.Key("collector");
-      w.String(e.source.collector.c_str());
-      w.Key("locator");
-      w.String(e.source.locator.c_str());
-      w.EndObject();
-      w.Key("observed_at");
-      w.String(formatTime(e.observed_at).c_str());
-      w.Key("expires_at");
-      w.String(formatTime(e.expires_at).c_str());
-      w.EndObject();
-    }
-  });
-  w.EndArray();
+  scorer::json::systemEvidence(w, evidence, system, now);
   w.Key("history");
   w.StartArray();
   {

@@ -110,10 +110,13 @@ class Store {
 
   // Everything kept about one system, as JSON for auditors (opsmaturity evidence export).
   // `systems_from`: per collector, the collectors whose systems it knows too (the config's
-  // systems_from): their defaults count for the system like the agent counts them.
+  // systems_from): their defaults count for the system like the agent counts them. `now`
+  // decides which evidence is marked expired. The evidence has the shape of the API's
+  // (scorer/json.h); the object starts with `schema_version` (scorer::json::kSchemaVersion).
   Result<std::string> exportSystem(
       const std::string& system,
-      const std::map<std::string, std::vector<std::string>>& systems_from = {}) const;
+      const std::map<std::string, std::vector<std::string>>& systems_from = {},
+      TimePoint now = Clock::now()) const;
 
   const std::string& path() const { return path_; }
   // Failed write transactions since open (each rolled back whole).

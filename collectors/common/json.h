@@ -7,6 +7,7 @@
 
 #include "common/result.h"
 #include "scorer/evidence.h"
+#include "scorer/json.h"
 
 namespace opsm::collectors {
 
@@ -31,19 +32,7 @@ std::string stringMember(const rapidjson::Value& obj, const char* name,
 // Writes an evidence value with a rapidjson writer: true, 0.5, "text", ["a", "b"].
 template <typename Writer>
 void writeValue(Writer& w, const scorer::Value& v) {
-  auto str = [&](const std::string& s) {
-    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  };
-  switch (v.type()) {
-    case scorer::ValueType::kBool: w.Bool(v.asBool()); break;
-    case scorer::ValueType::kNumber: w.Double(v.asNumber()); break;
-    case scorer::ValueType::kString: str(v.asString()); break;
-    case scorer::ValueType::kList:
-      w.StartArray();
-      for (const auto& s : v.asList()) str(s);
-      w.EndArray();
-      break;
-  }
+  scorer::json::value(w, v);
 }
 
 }  // namespace opsm::collectors

@@ -385,12 +385,14 @@ TEST(StoreExport, ASystemsEvidenceIncludesTheDefaultsItIsScoredOn) {
                                    t + std::chrono::seconds(2), ttl)));
   auto json = (*store)->exportSystem("payments");
   ASSERT_TRUE(json) << json.error().message;
-  EXPECT_NE(json->find(R"({"key":"targets","value":3.0,"source":{"collector":"prom-a")"), std::string::npos)
+  EXPECT_NE(json->find(R"({"key":"targets","value":3.0,"collector":"prom-a")"), std::string::npos)
       << *json;
-  EXPECT_NE(json->find(R"({"key":"rules","default":true,"value":2.0,"source":{"collector":"prom-b")"),
+  EXPECT_NE(json->find(R"({"key":"rules","value":2.0,"collector":"prom-b")"),
             std::string::npos)
       << *json;
-  EXPECT_EQ(json->find(R"("key":"targets","default")"), std::string::npos) << *json;
+  EXPECT_NE(json->find(R"("expired":false,"default":true},{"key":"targets")"), std::string::npos)
+      << "rules is a default, targets is not: " << *json;
+  EXPECT_EQ(json->find(R"("default":true}],)"), std::string::npos) << *json;
   EXPECT_EQ(json->find(R"("value":1.0,)"), std::string::npos) << "an older default: " << *json;
   EXPECT_EQ(json->find(R"("value":7.0,)"), std::string::npos) << "prom-c's: " << *json;
 }
@@ -413,11 +415,12 @@ TEST(StoreExport, TheExportIsDecidedByTheSameCodeAsTheScore) {
       "blackbox", scorer::toEvidence("blackbox", {scorer::Fact{"probes", "*", 4.0, "b"}}, t, ttl)));
   auto json = (*store)->exportSystem("payments", {{"blackbox", {"new"}}});
   ASSERT_TRUE(json) << json.error().message;
-  EXPECT_NE(json->find(R"({"key":"up","value":true,"source":{"collector":"new")"), std::string::npos)
+  EXPECT_NE(json->find(R"({"key":"up","value":true,"collector":"new")"), std::string::npos)
       << *json;
   EXPECT_EQ(json->find(R"("collector":"old")"), std::string::npos) << *json;
-  EXPECT_NE(json->find(R"({"key":"probes","default":true,"value":4.0)"), std::string::npos)
+  EXPECT_NE(json->find(R"({"key":"probes","value":4.0,"collector":"blackbox","locator":"b")"), std::string::npos)
       << *json;
+  EXPECT_NE(json->find(R"("expired":false,"default":true},{"key":"up")"), std::string::npos) << *json;
   // Without systems_from, blackbox does not know payments: its default is not payments'.
   json = (*store)->exportSystem("payments");
   ASSERT_TRUE(json);

@@ -4,6 +4,9 @@
 #include "agent/cli/output.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "agent/exposition/api.h"
 
 #include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
@@ -24,7 +27,8 @@ class OutputTest : public ::testing::Test {
                "63072000}]}");
     auto config = loadConfig(
         dir_.write("agent.yml", "rules_dir: " + testing::drillRulePack(dir_) +
-                                    "\nsystems: [payments, \"ledger & <co>\"]\n"
+                                    "\nstorage_path: state.db\n"
+                                    "systems: [payments, \"ledger & <co>\"]\n"
                                     "collectors:\n  - {name: drills, type: exec, command: [cat, " +
                                     (dir_.path() / "facts.json").string() + "]}\n"),
         registry_);
@@ -104,10 +108,54 @@ TEST_F(OutputTest, CsvHasARowPerCriterionAndSystemQuotedAsRfc4180Says) {
 
 TEST_F(OutputTest, JsonCarriesTheSchemaVersionAndTheLevelWithWaivers) {
   const std::string j = renderJson(*agent_, {});
-  EXPECT_NE(j.find("\"schema_version\": " + std::to_string(kJsonSchemaVersion)),
+  EXPECT_NE(j.find("\"schema_version\": " + std::to_string(scorer::json::kSchemaVersion)),
             std::string::npos);
   EXPECT_NE(j.find("\"level_with_waivers\": 1"), std::string::npos);
   EXPECT_NE(j.find("\"waived\": true"), std::string::npos);
+}
+
+// Evidence has one shape in every output (scorer/json.h): the API's view of a system, `once
+// --json` and `evidence export` give the same object for the same piece of evidence.
+TEST_F(OutputTest, EvidenceHasOneShapeInTheApiOnceJsonAndTheExport) {
+  const std::string key = "plugin.drill.last_report_age_seconds";
+  auto find = [&](const rapidjson::Value& list) -> const rapidjson::Value* {
+    for (const auto& e : list.GetArray()) {
+      if (e.IsObject() && e.HasMember("key") && e["key"] == key.c_str()) return &e;
+    }
+    return nullptr;
+  };
+  rapidjson::Document once;
+  once.Parse(renderJson(*agent_, {}).c_str());
+  ASSERT_FALSE(once.HasParseError());
+  const rapidjson::Value* from_once = nullptr;
+  for (const auto& s : once["systems"].GetArray()) {
+    if (s["system"] == "payments") from_once = find(s["evidence"]);
+  }
+  auto reply = apiRoute(*agent_, HttpRequest{"GET", "/api/v1/systems/payments", {}, ""});
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->status, 200) << reply->body;
+  rapidjson::Document api;
+  api.Parse(reply->body.c_str());
+  ASSERT_FALSE(api.HasParseError());
+  const rapidjson::Value* from_api = nullptr;
+  for (const auto& item : api["items"].GetArray()) {
+    for (const auto& c : item["criteria"].GetArray()) {
+      if (c["id"] == "6.7.4/L1/1") from_api = find(c["evidence"]);
+    }
+  }
+  auto exported = agent_->durableStore()->exportSystem("payments", {}, agent_->now());
+  ASSERT_TRUE(exported) << exported.error().message;
+  rapidjson::Document doc;
+  doc.Parse(exported->c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_EQ(doc["schema_version"].GetInt(), scorer::json::kSchemaVersion);
+  const rapidjson::Value* from_export = find(doc["evidence"]);
+  ASSERT_TRUE(from_once && from_api && from_export);
+  EXPECT_TRUE(*from_once == *from_api) << "once --json and the API differ";
+  EXPECT_TRUE(*from_once == *from_export) << "once --json and the export differ";
+  EXPECT_EQ(std::string((*from_once)["collector"].GetString()), "drills");
+  EXPECT_TRUE((*from_once)["observed_at"].IsString());  // RFC 3339, not Unix seconds
+  EXPECT_FALSE((*from_once)["expired"].GetBool());
 }
 
 }  // namespace
