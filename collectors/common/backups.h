@@ -12,7 +12,7 @@
 
 namespace opsm::collectors {
 
-// What the repository backup collectors (restic, borg) share: the backups of each system found
+// What the backup collectors (restic, borg, pgBackRest) share: the backups of each system found
 // in one repository, the facts made of them, and the config keys that say whose backups are
 // whose.
 class BackupTally {

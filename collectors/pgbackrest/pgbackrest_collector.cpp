@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collectors/common/backups.h"
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
 #include "common/yaml_util.h"
@@ -34,6 +35,9 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
   const std::string loc = "pgbackrest info --output=json";
   double now = toSeconds(ctx.now);
   std::vector<scorer::Fact> facts;
+  // Backups, newest and oldest per system (the helper restic and borg use too); the rest is
+  // pgBackRest's own: backup types, WAL, status, cipher.
+  BackupTally tally;
   for (const auto& st : doc->GetArray()) {
     if (!st.IsObject()) continue;
     std::string stanza = stringMember(st, "name");
@@ -49,8 +53,9 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     };
     int code = -1;
     if (const auto* status = objectMember(st, "status")) code = static_cast<int>(numberOf(*status, "code"));
+    tally.known(system);
     int backups = 0, full = 0;
-    double newest = -1, newest_full = -1, newest_diff = -1, newest_incr = -1, oldest = -1;
+    double newest = -1, newest_full = -1, newest_diff = -1, newest_incr = -1;
     std::string newest_wal_stop;
     if (const auto* list = arrayMember(st, "backup")) {
       for (const auto& b : list->GetArray()) {
@@ -61,6 +66,8 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
         if (!ts) continue;
         double stop = numberOf(*ts, "stop");
         ++backups;
+        tally.add(system, TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+                              std::chrono::duration<double>(stop))));
         std::string type = stringMember(b, "type");
         if (type == "full") {
           ++full;
@@ -72,7 +79,6 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
           newest = stop;
           if (const auto* a = objectMember(b, "archive")) newest_wal_stop = stringMember(*a, "stop");
         }
-        oldest = oldest < 0 ? stop : std::min(oldest, stop);
       }
     }
     // WAL archived after the newest backup makes point-in-time recovery possible from it.
@@ -86,10 +92,8 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     bool pitr = code == 0 && backups > 0 && !wal_max.empty() && !newest_wal_stop.empty() &&
                 wal_max.substr(8) >= newest_wal_stop.substr(std::min<size_t>(8, newest_wal_stop.size()));
     add("status_ok", code == 0, loc);
-    add("backups", backups, loc);
     add("full_backups", full, loc);
     if (newest >= 0) {
-      add("newest_age_seconds", std::max(0.0, now - newest), loc);
       // pgBackRest backs up databases: its backups are database backups (a domain key of
       // their own, which file backups of the same system do not give)
       facts.push_back(
@@ -98,7 +102,6 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     if (newest_full >= 0) add("newest_full_age_seconds", std::max(0.0, now - newest_full), loc);
     if (newest_diff >= 0) add("newest_diff_age_seconds", std::max(0.0, now - newest_diff), loc);
     if (newest_incr >= 0) add("newest_incr_age_seconds", std::max(0.0, now - newest_incr), loc);
-    if (oldest >= 0) add("oldest_age_seconds", std::max(0.0, now - oldest), loc);
     add("pitr_possible", pitr, loc);
     add("encrypted", stringMember(st, "cipher", "none") != "none", loc);
     if (config_.check) {
@@ -109,6 +112,7 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
       add("check_ok", checked.ok(), "pgbackrest --stanza=" + stanza + " check");
     }
   }
+  tally.facts(kPrefix, "backups", ctx.now, loc, &facts);
   return facts;
 }
 

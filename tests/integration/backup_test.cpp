@@ -236,6 +236,10 @@ TEST(PgBackRestIntegration, BackupsAndPointInTimeRecoveryOfARealCluster) {
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.pitr_possible"}), scorer::Value(true));
   EXPECT_EQ(facts->at({"payments", "backup.pgbackrest.encrypted"}), scorer::Value(false));
   EXPECT_LT(facts->at({"payments", "backup.pgbackrest.newest_age_seconds"}).asNumber(), 300);
+  // The full backup is the oldest: how far back a restore can go.
+  EXPECT_GE(facts->at({"payments", "backup.pgbackrest.oldest_age_seconds"}).asNumber(),
+            facts->at({"payments", "backup.pgbackrest.newest_age_seconds"}).asNumber());
+  EXPECT_LT(facts->at({"payments", "backup.pgbackrest.oldest_age_seconds"}).asNumber(), 300);
   EXPECT_LT(facts->at({"payments", "backup.pgbackrest.newest_incr_age_seconds"}).asNumber(), 300);
   EXPECT_EQ(facts->count({"payments", "backup.pgbackrest.newest_diff_age_seconds"}), 0u);
 
