@@ -481,6 +481,8 @@ void Agent::rescore(Scope scope) {
   scorer::EvidenceIndex index;
   scores.reserve(systems.size());
   wakes.reserve(systems.size());
+  double stale_ratio = 0;
+  std::vector<std::pair<std::string, TimePoint>> attestation_expiry;
   for (const auto& system : systems) {
     // The system's evidence as the store holds it (no copy): its own, then the sources'
     // defaults for the keys it has none of.
@@ -489,7 +491,7 @@ void Agent::rescore(Scope scope) {
       // Evidence from collectors that is expired, or whose collector's last poll failed: what
       // the score rests on without it being confirmed now.
       int from_collectors = 0, stale = 0;
-      std::vector<std::pair<std::string, TimePoint>> attestation_expiry;
+      attestation_expiry.clear();
       TimePoint wake = TimePoint::max();
       auto account = [&](const std::string& key, const scorer::Evidence& e) {
         wake = std::min(wake, limits_.next(e, now));
@@ -509,15 +511,15 @@ void Agent::rescore(Scope scope) {
       for (const auto& [key, e] : defaults) {
         if (!own.count(key)) account(key, *e);
       }
-      metrics_->setSystemGauges(
-          system, from_collectors ? static_cast<double>(stale) / from_collectors : 0.0,
-          attestation_expiry);
+      stale_ratio = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
       // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
       scorer::buildIndex(own, defaults, &index);
       scorer::EvalContext ctx{own, now, &index, nullptr, waivedOf(system)};
       scores.push_back(scorer::scoreSystem(system, *pack, ctx, fast));
       wakes.push_back(wake);
     });
+    // Outside the store's lock.
+    metrics_->setSystemGauges(system, stale_ratio, attestation_expiry);
   }
   for (const auto& system : removed) metrics_->removeSystemGauges(system);
   // A level drop counts as a regression once the sources behind its flipped criteria have

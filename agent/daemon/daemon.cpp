@@ -9,9 +9,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "agent/daemon/daemon_clock.h"
 #include "agent/exposition/api.h"
 #include "agent/exposition/console.h"
 #include "collectors/common/subprocess.h"
@@ -85,13 +85,13 @@ struct Daemon::Impl {
         document_timer(io) {}
 
   struct Slot {
-    std::unique_ptr<asio::steady_timer> timer;
+    std::unique_ptr<DaemonTimer> timer;
     bool in_flight = false;
     bool polled_once = false;
     bool suspect = false;  // its last poll timed out: polled on suspect_pool
   };
 
-  void schedulePoll(size_t i, std::chrono::steady_clock::duration delay) {
+  void schedulePoll(size_t i, DaemonClock::duration delay) {
     Slot& slot = slots[i];
     slot.timer->expires_after(delay);
     slot.timer->async_wait([this, i](boost::system::error_code ec) {
@@ -149,7 +149,7 @@ struct Daemon::Impl {
     if (rescore_pending) return;
     rescore_pending = true;
     auto earliest = last_rescore_end + 3 * last_rescore_cost;
-    rescore_timer.expires_at(std::max(std::chrono::steady_clock::now(), earliest));
+    rescore_timer.expires_at(std::max(DaemonClock::now(), earliest));
     rescore_timer.async_wait([this, gen = ++rescore_generation](boost::system::error_code ec) {
       // a rescore that ran meanwhile (readiness, score_interval) served this request
       if (ec || gen != rescore_generation || !rescore_pending) return;
@@ -161,6 +161,7 @@ struct Daemon::Impl {
   // answered from the last published snapshot while a scoring runs. One scoring at a time; one
   // asked for meanwhile runs once the current one ends (with `then` after it).
   void rescoreNow(std::function<void()> then = {}) {
+    ++scorings_requested;
     rescore_pending = false;
     rescore_timer.cancel();
     if (then) after_rescore.push_back(std::move(then));
@@ -172,12 +173,15 @@ struct Daemon::Impl {
     auto done = std::move(after_rescore);
     after_rescore.clear();
     asio::post(scorer, [this, done = std::move(done)]() mutable {
+      // The cost in real time (a test moving the daemon's clock meanwhile does not make the
+      // scoring expensive), the end on the daemon's clock (timers are).
       const auto started = std::chrono::steady_clock::now();
       agent.rescore();
-      const auto ended = std::chrono::steady_clock::now();
-      asio::post(io, [this, started, ended, done = std::move(done)] {
+      const auto cost = std::chrono::steady_clock::now() - started;
+      const auto ended = DaemonClock::now();
+      asio::post(io, [this, cost, ended, done = std::move(done)] {
         last_rescore_end = ended;
-        last_rescore_cost = ended - started;
+        last_rescore_cost = cost;
         rescore_running = false;
         for (const auto& f : done) f();
         if (rescore_again) {
@@ -231,10 +235,11 @@ struct Daemon::Impl {
   asio::thread_pool suspect_pool;
   asio::thread_pool scorer;  // one thread: scorings and reloads
   HttpServer server;
-  asio::steady_timer score_timer;
-  asio::steady_timer rescore_timer;
-  asio::steady_timer reap_timer;
-  asio::steady_timer document_timer;
+  // Timers on the daemon's clock (tests move it: DaemonClock::advance).
+  DaemonTimer score_timer;
+  DaemonTimer rescore_timer;
+  DaemonTimer reap_timer;
+  DaemonTimer document_timer;
   std::atomic<bool> documents_in_flight{false};
   bool rescore_pending = false;
   bool rescore_running = false;      // a scoring is on the scorer thread
@@ -242,8 +247,9 @@ struct Daemon::Impl {
   bool readiness_requested = false;
   std::vector<std::function<void()>> after_rescore;  // run on the I/O thread after the next
   uint64_t rescore_generation = 0;
-  std::chrono::steady_clock::time_point last_rescore_end{};
-  std::chrono::steady_clock::duration last_rescore_cost{};
+  DaemonClock::time_point last_rescore_end{};
+  DaemonClock::duration last_rescore_cost{};
+  std::atomic<uint64_t> scorings_requested{0};  // rescoreNow() calls, for tests
   std::vector<Slot> slots;
   std::optional<asio::signal_set> signals;
   std::optional<asio::signal_set> hup;
@@ -265,7 +271,7 @@ Status Daemon::start() {
   logger("agent")->info("listening on http://{}:{}/metrics", addr->first, impl_->server.port());
   impl_->slots.resize(impl_->agent.config().collectors.size());
   for (size_t i = 0; i < impl_->slots.size(); ++i) {
-    impl_->slots[i].timer = std::make_unique<asio::steady_timer>(impl_->io);
+    impl_->slots[i].timer = std::make_unique<DaemonTimer>(impl_->io);
     impl_->schedulePoll(i, std::chrono::seconds(0));
   }
   impl_->scheduleRescore();
@@ -319,5 +325,14 @@ void Daemon::stop() {
 }
 
 unsigned short Daemon::port() const { return impl_->server.port(); }
+
+uint64_t Daemon::scoringsRequested() const { return impl_->scorings_requested.load(); }
+
+void Daemon::advanceClock(std::chrono::steady_clock::duration d) {
+  DaemonClock::advance(d);
+  // A handler posted wakes the reactor, which then waits for its timers a few milliseconds at
+  // a time (DaemonWaitTraits) instead of the whole wait it started with.
+  asio::post(impl_->io, [] {});
+}
 
 }  // namespace opsm::agent

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include "agent/core/agent.h"
@@ -25,6 +27,12 @@ class Daemon {
   // Thread-safe.
   void stop();
   unsigned short port() const;
+  // How many scorings were asked for so far (after polls, by score_interval, for
+  // readiness): tests wait for one instead of for the wall clock. Thread-safe.
+  uint64_t scoringsRequested() const;
+  // Tests: moves the daemon's clock (DaemonClock::advance; DaemonClock::setManual() before
+  // start()) and wakes its I/O thread.
+  void advanceClock(std::chrono::steady_clock::duration d);
 
  private:
   void waitForHup();

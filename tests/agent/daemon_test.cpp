@@ -14,6 +14,7 @@
 
 #include "agent/core/agent.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/daemon_clock.h"
 #include "collectors/common/http_client.h"
 #include "tests/support/fixture_server.h"
 #include "tests/support/process.h"
@@ -74,6 +75,7 @@ class DaemonTest : public ::testing::Test {
     ASSERT_TRUE(agent) << agent.error().message;
     agent_ = std::move(*agent);
     if (prepare) prepare(*agent_);
+    DaemonClock::setManual();  // timers on a clock the test moves (daemon_->advanceClock)
     daemon_ = std::make_unique<Daemon>(*agent_);
     ASSERT_TRUE(daemon_->start().ok());
     runner_ = std::thread([this] { daemon_->run(false); });
@@ -91,6 +93,7 @@ class DaemonTest : public ::testing::Test {
       daemon_->stop();
       runner_.join();
     }
+    DaemonClock::reset();
   }
 
   bool ready() { return http_.get(base_ + "/-/ready", std::chrono::seconds(5)).ok(); }
@@ -159,15 +162,16 @@ TEST_F(DaemonTest, AHungSourceDelaysNoOtherSource) {
 
 // Sources that timed out are polled on a small pool of their own from then on: even as many
 // hung sources as poll threads take no thread from the answering ones after their first
-// timeout. Round 1 (t=0): both hung sources hold both threads until their 2 s timeout, the
-// others wait. Round 2 (t=3 s): the answering sources are polled at once, while the hung ones
-// queue for the one suspect thread (their next failures come at t=5 s and t=7 s).
+// timeout. Round 1: both hung sources hold both threads until their 2 s timeout, the others
+// wait. Round 2 (the daemon's clock moved past the 1 h interval): the answering sources are
+// polled at once, while the hung ones queue for the one suspect thread (their next failures
+// come 2 s and 4 s later).
 TEST_F(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
-  std::string sources = source("hung-0", hungUrl(), "interval: 3s, timeout: 2s") +
-                        source("hung-1", hungUrl(), "interval: 3s, timeout: 2s");
+  std::string sources = source("hung-0", hungUrl(), "interval: 1h, timeout: 2s") +
+                        source("hung-1", hungUrl(), "interval: 1h, timeout: 2s");
   const int kOthers = 4;
   for (int n = 0; n < kOthers; ++n) {
-    sources += source("cmdb-" + std::to_string(n), answeringUrl(n), "interval: 3s, timeout: 1s");
+    sources += source("cmdb-" + std::to_string(n), answeringUrl(n), "interval: 1h, timeout: 1s");
   }
   start(2, sources);
 
@@ -176,22 +180,44 @@ TEST_F(DaemonTest, SourcesThatTimedOutCannotTakeEveryThread) {
     for (const auto& r : server_.requests()) count += r.target == "/api/cis/" + std::to_string(n);
     return count;
   };
-  bool second_round = testing::waitFor(
-      [&] {
-        for (int n = 0; n < kOthers; ++n) {
-          if (polls(n) < 2) return false;
-        }
-        return true;
-      },
-      std::chrono::seconds(30));
-  ASSERT_TRUE(second_round);
-  std::string text = metrics();
-  ASSERT_FALSE(text.empty());
-  for (const char* name : {"hung-0", "hung-1"}) {
+  auto failures = [&](const char* name) {
     std::string series = std::string("opsmaturity_collector_failures_total{collector=\"") + name + "\"}";
-    EXPECT_EQ(metricsLine(text, series), series + " 1")
-        << "the answering sources' second poll waited for a hung source's second timeout";
+    return metricsLine(metrics(), series) == series + " 1";
+  };
+  auto round = [&](int k) {
+    for (int n = 0; n < kOthers; ++n) {
+      if (polls(n) < k) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return round(1) && failures("hung-0") && failures("hung-1"); },
+      std::chrono::seconds(30)));
+  daemon_->advanceClock(std::chrono::hours(1));
+  ASSERT_TRUE(testing::waitFor([&] { return round(2); }, std::chrono::seconds(30)));
+  for (const char* name : {"hung-0", "hung-1"}) {
+    EXPECT_TRUE(failures(name))
+        << name << ": the answering sources' second poll waited for a hung source's second timeout";
   }
+}
+
+// The daemon's timers run on a clock a test moves: a poll due in an hour runs when the clock
+// is moved an hour, not before.
+TEST_F(DaemonTest, APollDueInAnHourRunsWhenTheDaemonsClockIsMovedAnHour) {
+  start(2, source("cmdb-0", answeringUrl(0), "interval: 1h"), {}, "score_interval: 1h\n");
+  auto polls = [&] { return server_.requests().size(); };
+  ASSERT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
+  ASSERT_EQ(polls(), 1u);
+  const auto scorings = daemon_->scoringsRequested();
+  daemon_->advanceClock(std::chrono::minutes(59));
+  // Nothing is due yet (timers see the clock move within milliseconds).
+  EXPECT_FALSE(testing::waitFor([&] { return polls() > 1 || daemon_->scoringsRequested() > scorings; },
+                                std::chrono::milliseconds(200)));
+  daemon_->advanceClock(std::chrono::minutes(1));
+  EXPECT_TRUE(testing::waitFor([&] { return polls() == 2; }, std::chrono::seconds(10)));
+  EXPECT_TRUE(testing::waitFor([&] { return daemon_->scoringsRequested() >= scorings + 2; },
+                               std::chrono::seconds(10)))
+      << "the score_interval's scoring and the one after the poll";
 }
 
 // Scoring runs on a thread of its own, never on the I/O thread: while a scoring is held up
@@ -223,19 +249,24 @@ TEST_F(DaemonTest, AScoringInProgressHoldsUpNoScrapeOrHealthCheck) {
             return Clock::now();
           });
         },
-        "score_interval: 1s\n");
+        "score_interval: 1h\n");
   ASSERT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
   gate->set(true);
   struct Release {
     std::shared_ptr<Gate> g;
     ~Release() { g->set(false); }  // before TearDown stops the daemon
   } release{gate};
+  // The score_interval's scoring starts and is held.
+  daemon_->advanceClock(std::chrono::hours(1));
   {
     std::unique_lock l(gate->mu);
     ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(10), [&] { return gate->held > 0; }));
   }
-  // The next score_interval's scoring (at most 1 s away) is held too by now.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The next score_interval's scoring is asked for while this one is held.
+  const auto asked = daemon_->scoringsRequested();
+  daemon_->advanceClock(std::chrono::hours(1));
+  ASSERT_TRUE(testing::waitFor([&] { return daemon_->scoringsRequested() > asked; },
+                               std::chrono::seconds(10)));
   auto healthy = http_.get(base_ + "/-/healthy", std::chrono::seconds(2));
   auto scrape = http_.get(base_ + "/metrics", std::chrono::seconds(2));
   auto api = http_.get(base_ + "/api/v1/systems", std::chrono::seconds(2));
