@@ -256,17 +256,21 @@ TEST_F(DaemonTest, AScoringInProgressHoldsUpNoScrapeOrHealthCheck) {
     std::shared_ptr<Gate> g;
     ~Release() { g->set(false); }  // before TearDown stops the daemon
   } release{gate};
-  // The score_interval's scoring starts and is held.
+  // The score_interval's scoring starts and is held (asked for before the clock moves again:
+  // else one pass over the timers could see both moves, and fire the timer once).
+  const auto before = daemon_->scoringsRequested();
   daemon_->advanceClock(std::chrono::hours(1));
   {
     std::unique_lock l(gate->mu);
-    ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(10), [&] { return gate->held > 0; }));
+    ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(30), [&] { return gate->held > 0; }));
   }
+  ASSERT_TRUE(testing::waitFor([&] { return daemon_->scoringsRequested() > before; },
+                               std::chrono::seconds(30)));
   // The next score_interval's scoring is asked for while this one is held.
   const auto asked = daemon_->scoringsRequested();
   daemon_->advanceClock(std::chrono::hours(1));
   ASSERT_TRUE(testing::waitFor([&] { return daemon_->scoringsRequested() > asked; },
-                               std::chrono::seconds(10)));
+                               std::chrono::seconds(30)));
   auto healthy = http_.get(base_ + "/-/healthy", std::chrono::seconds(2));
   auto scrape = http_.get(base_ + "/metrics", std::chrono::seconds(2));
   auto api = http_.get(base_ + "/api/v1/systems", std::chrono::seconds(2));
