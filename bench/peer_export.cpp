@@ -17,6 +17,7 @@
 
 #include "bench/estate.h"
 #include "collectors/common/json.h"
+#include "scorer/json.h"
 #include "collectors/collector.h"
 #include "scorer/check.h"
 #include "scorer/keys.h"
@@ -82,7 +83,7 @@ void condition(W& w, const Condition& c) {
       w.Key("operator");
       w.String(kOps.at(c.op));
       w.Key("value");
-      collectors::writeValue(w, c.literal);
+      scorer::json::value(w, c.literal);
       w.EndObject();
       return;
     }
@@ -212,7 +213,7 @@ int main(int argc, char** argv) {
     fw.StartObject();
     for (const auto& [key, e] : estate[s]) {
       fw.Key(key.c_str());
-      collectors::writeValue(fw, e.value);
+      scorer::json::value(fw, e.value);
       if (g_len_keys.count(key) && (e.value.isList() || e.value.isString())) {
         fw.Key(("len(" + key + ")").c_str());
         fw.Double(static_cast<double>(e.value.isList() ? e.value.asList().size() : e.value.asString().size()));

@@ -5,7 +5,6 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
-#include "collectors/common/json.h"
 #include "scorer/json.h"
 
 namespace opsm::agent {

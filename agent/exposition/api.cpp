@@ -48,12 +48,6 @@ void str(Writer& w, const std::string& s) {
   w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-using collectors::writeValue;
-
-void writeEvidence(Writer& w, const scorer::Evidence& e, TimePoint now) {
-  scorer::json::evidence(w, e, now);
-}
-
 std::string query(const HttpRequest& r, const std::string& name) {
   return queryParam(r.target, name);
 }
@@ -135,14 +129,14 @@ HttpReply system(Agent& agent, const std::string& id) {
       w.Key("evidence");
       w.StartArray();
       for (const auto& k : keys) {
-        if (auto e = agent.evidence().find(it->system, k)) writeEvidence(w, *e, now);
+        if (auto e = agent.evidence().find(it->system, k)) scorer::json::evidence(w, *e, now);
       }
       w.EndArray();
       // What the attester is shown: collected facts that bear on it without deciding it.
       w.Key("hints");
       w.StartArray();
       for (const auto& k : c.criterion->hints) {
-        if (auto e = agent.evidence().find(it->system, k)) writeEvidence(w, *e, now);
+        if (auto e = agent.evidence().find(it->system, k)) scorer::json::evidence(w, *e, now);
       }
       w.EndArray();
       // The attestations (not rejected, revoked or superseded) and waivers (pending or in

@@ -104,7 +104,7 @@ class Stmt {
 std::string encodeValue(const scorer::Value& v) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  collectors::writeValue(w, v);
+  scorer::json::value(w, v);
   return buf.GetString();
 }
 

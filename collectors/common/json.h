@@ -7,7 +7,6 @@
 
 #include "common/result.h"
 #include "scorer/evidence.h"
-#include "scorer/json.h"
 
 namespace opsm::collectors {
 
@@ -28,11 +27,5 @@ const rapidjson::Value* arrayMember(const rapidjson::Value& obj, const char* nam
 const rapidjson::Value* objectMember(const rapidjson::Value& obj, const char* name);
 std::string stringMember(const rapidjson::Value& obj, const char* name,
                          const std::string& fallback = "");
-
-// Writes an evidence value with a rapidjson writer: true, 0.5, "text", ["a", "b"].
-template <typename Writer>
-void writeValue(Writer& w, const scorer::Value& v) {
-  scorer::json::value(w, v);
-}
 
 }  // namespace opsm::collectors

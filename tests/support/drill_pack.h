@@ -10,6 +10,20 @@
 
 namespace opsm::testing {
 
+// Replaces the one occurrence of `from` in `file` with `to`; throws when `from` is not there
+// (the shipped file changed under the test).
+inline void replaceInFile(const std::filesystem::path& file, const std::string& from,
+                          const std::string& to) {
+  std::ifstream in(file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  auto at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error(file.string() + " is not as expected");
+  text.replace(at, from.size(), to);
+  std::ofstream(file, std::ios::trunc) << text;
+}
+
 // Copies the shipped rule pack to `dir`/`name` with one change: 6.7.4/L1/1, which the
 // shipped pack leaves to a person's attestation (a report file shows no drill plan), is
 // decided by the sample drill plugin's evidence (plugin.drill.last_report_age_seconds at most
@@ -19,19 +33,10 @@ inline std::string drillRulePack(const TempDir& dir, const std::string& name = "
   const fs::path to = dir.path() / name;
   fs::copy(fs::path(OPSM_SOURCE_DIR) / "rules", to,
            fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  const fs::path item = to / "6.7.4-emergency-drills.yaml";
-  std::ifstream in(item);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
-  const std::string attested =
-      "      attestation: true\n      hints: [plugin.drill.last_report_age_seconds]\n";
-  auto at = text.find(attested);
-  if (at == std::string::npos) throw std::runtime_error("6.7.4/L1/1 is not as expected");
-  text.replace(at, attested.size(),
-               "      when: {key: plugin.drill.last_report_age_seconds, le: 31622400}\n"
-               "      rationale: a drill report at most a year old (test pack)\n");
-  std::ofstream(item, std::ios::trunc) << text;
+  replaceInFile(to / "6.7.4-emergency-drills.yaml",
+                "      attestation: true\n      hints: [plugin.drill.last_report_age_seconds]\n",
+                "      when: {key: plugin.drill.last_report_age_seconds, le: 31622400}\n"
+                "      rationale: a drill report at most a year old (test pack)\n");
   return to.string();
 }
 
