@@ -11,6 +11,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "collectors/config_schema.h"
 #include "common/duration.h"
 #include "common/result.h"
 #include "scorer/catalog.h"
@@ -53,10 +54,19 @@ class CollectorFactory {
  public:
   virtual ~CollectorFactory() = default;
   virtual std::string type() const = 0;
-  [[nodiscard]] virtual Result<std::unique_ptr<Collector>> create(
-      const CollectorConfig& config) const = 0;
+  // The type's config keys (the common ones are the agent's): stated once, checked by
+  // create() before build(), and the source of docs/collectors/<type>.md's key table.
+  virtual ConfigSchema configSchema() const = 0;
+  // Checks the entry against configSchema(), then builds an instance of it.
+  [[nodiscard]] Result<std::unique_ptr<Collector>> create(const CollectorConfig& config) const;
   // Every evidence key instances of this type can report (docs/evidence-catalog.md).
   virtual std::vector<scorer::EvidenceKeySpec> evidenceKeys() const = 0;
+
+ protected:
+  // Builds an instance from an entry create() has checked; what the schema cannot say
+  // (a regular expression that compiles, a JSON pointer) is checked here.
+  [[nodiscard]] virtual Result<std::unique_ptr<Collector>> build(
+      const ConfigReader& config) const = 0;
 };
 
 // One evidence key a collector type declares, for CollectorFactory::evidenceKeys().

@@ -4,6 +4,12 @@
 
 namespace opsm::collectors {
 
+Result<std::unique_ptr<Collector>> CollectorFactory::create(const CollectorConfig& config) const {
+  const ConfigSchema schema = configSchema();
+  if (auto st = schema.check(config.file, config.node); !st) return st.error();
+  return build(ConfigReader(schema, config.name, config.file, config.node));
+}
+
 Duration CollectContext::remaining() const {
   auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
   return std::max(left, Duration(1));

@@ -281,25 +281,21 @@ class AlertmanagerFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "system_label"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "an alertmanager collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The Alertmanager, e.g. `http://127.0.0.1:9093`.").isRequired(),
+        stringKey("system_label", "The alert label naming the system.").defaults("system").nonEmpty(),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("alertmanager", std::move(keys));
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     AlertmanagerConfig config;
-    config.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    config.url = *url;
-    auto label = readString(file, node, "system_label", config.system_label);
-    if (!label) return label.error();
-    if (label->empty()) return fieldError(file, node["system_label"], "system_label", "must not be empty");
-    config.system_label = *label;
-    auto http = parseHttpOptions(file, node);
+    config.name = cfg.name();
+    config.url = cfg.string("url");
+    config.system_label = cfg.string("system_label");
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     config.http = std::move(*http);
     return std::unique_ptr<Collector>(std::make_unique<AlertmanagerCollector>(std::move(config)));

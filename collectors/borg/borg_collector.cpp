@@ -124,40 +124,38 @@ class BorgFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"repository", "system", "archive_regex", "check", "command",
-                                   "passphrase_file", "passphrase_env"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a borg collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = repositoryKeys(
+        "borg", "The repository: a path or anything borg accepts (`ssh://...`).", false,
+        "Run `borg check --repository-only` at each poll.", "archive_regex",
+        "A regular expression (RE2) whose first capture group in an archive's name names its "
+        "system.");
+    keys.push_back(secretKey("passphrase", "The passphrase of an encrypted repository."));
+    return ConfigSchema(
+        "borg", std::move(keys),
+        {repositoryOwner("archive_regex",
+                         "set exactly one of 'system' (every archive belongs to it) or "
+                         "'archive_regex' (its first capture group names the system)")});
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     BorgConfig c;
-    c.name = cc.name;
-    auto keys = readRepositoryKeys(file, node, "archive_regex",
-                                   "set exactly one of 'system' (every archive belongs to it) or "
-                                   "'archive_regex' (its first capture group names the system)",
-                                   "borg", false);
-    if (!keys) return keys.error();
-    c.repository = keys->repository;
-    c.system = keys->system;
-    c.check = keys->check;
-    c.tool.program = keys->command;
-    if (const std::string* re = &keys->owner; !re->empty()) {
-      auto compiled = Regex::compile(*re);
-      if (!compiled) {
-        return fieldError(file, node["archive_regex"], "archive_regex", compiled.error().message);
-      }
+    c.name = cfg.name();
+    c.repository = cfg.string("repository");
+    c.system = cfg.string("system");
+    c.check = cfg.flag("check");
+    c.tool.program = cfg.string("command");
+    if (cfg.has("archive_regex")) {
+      auto compiled = Regex::compile(cfg.string("archive_regex"));
+      if (!compiled) return cfg.error("archive_regex", compiled.error().message);
       c.archive_regex = std::move(*compiled);
       if (c.archive_regex.groups() < 1) {
-        return fieldError(file, node["archive_regex"], "archive_regex",
-                          "needs a capture group for the system name");
+        return cfg.error("archive_regex", "needs a capture group for the system name");
       }
     }
-    bool present = false;
-    auto pw = readSecretField(file, node, "passphrase", &present);
+    auto pw = cfg.secret("passphrase");
     if (!pw) return pw.error();
+    const bool present = cfg.has("passphrase");
     if (present) {
       c.tool.env["BORG_PASSPHRASE"] = *pw;
       c.tool.secrets.push_back(*pw);

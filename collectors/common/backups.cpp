@@ -24,29 +24,22 @@ void BackupTally::facts(const std::string& prefix, const std::string& count_key,
   }
 }
 
-Result<RepositoryKeys> readRepositoryKeys(const std::string& file, const YAML::Node& node,
-                                          const std::string& owner_key,
-                                          const std::string& one_of,
-                                          const std::string& program, bool check_default) {
-  RepositoryKeys k;
-  auto repo = readString(file, node, "repository");
-  if (!repo) return repo.error();
-  if (repo->empty()) return fieldError(file, node, "repository", "is required");
-  k.repository = *repo;
-  auto system = readString(file, node, "system");
-  if (!system) return system.error();
-  auto owner = readString(file, node, owner_key);
-  if (!owner) return owner.error();
-  if (system->empty() == owner->empty()) return fieldError(file, node, "system", one_of);
-  k.system = *system;
-  k.owner = *owner;
-  auto check = readBool(file, node, "check", check_default);
-  if (!check) return check.error();
-  k.check = *check;
-  auto cmd = readString(file, node, "command", program);
-  if (!cmd) return cmd.error();
-  k.command = *cmd;
-  return k;
+std::vector<ConfigKey> repositoryKeys(const std::string& program, const std::string& repository_what,
+                                      bool check_default, const std::string& check_what,
+                                      const std::string& owner_key, const std::string& owner_what) {
+  return {
+      stringKey("repository", repository_what).isRequired().nonEmpty(),
+      stringKey("system", "Every backup in the repository is this system's.").nonEmpty(),
+      stringKey(owner_key, owner_what).nonEmpty(),
+      boolKey("check", check_what).defaults(check_default ? "true" : "false"),
+      stringKey("command", "The " + program + " program (found on PATH when a bare name).")
+          .defaults(program)
+          .nonEmpty(),
+  };
+}
+
+ConfigConstraint repositoryOwner(const std::string& owner_key, const std::string& one_of) {
+  return {{"system", owner_key}, true, one_of};
 }
 
 }  // namespace opsm::collectors

@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "collectors/config_schema.h"
 #include "common/duration.h"
 #include "common/result.h"
 #include "scorer/evidence.h"
@@ -36,20 +37,13 @@ class BackupTally {
   std::map<std::string, Entry> by_system_;
 };
 
-// The keys a repository collector reads: `repository` (required), `command` (the program to
-// run, default `program`), `check` (default `check_default`), and exactly one of `system`
-// (every backup is that system's) or `owner_key` (how a backup names its system; `one_of`
-// says how, for the error).
-struct RepositoryKeys {
-  std::string repository;
-  std::string system;  // or
-  std::string owner;   // the value of owner_key
-  std::string command;
-  bool check = false;
-};
-Result<RepositoryKeys> readRepositoryKeys(const std::string& file, const YAML::Node& node,
-                                          const std::string& owner_key,
-                                          const std::string& one_of,
-                                          const std::string& program, bool check_default);
+// The config keys of a backup repository collector: `repository` (required), `command` (the
+// program to run, default `program`), `check` (default `check_default`: `check_what` says what
+// it runs), `system` (every backup is that system's) or `owner_key` (how a backup names its
+// system, `owner_what`), exactly one of the two.
+std::vector<ConfigKey> repositoryKeys(const std::string& program, const std::string& repository_what,
+                                      bool check_default, const std::string& check_what,
+                                      const std::string& owner_key, const std::string& owner_what);
+ConfigConstraint repositoryOwner(const std::string& owner_key, const std::string& one_of);
 
 }  // namespace opsm::collectors

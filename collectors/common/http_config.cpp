@@ -10,74 +10,8 @@
 
 namespace opsm::collectors {
 
-Result<std::string> readSecretFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(ErrorCode::kNotFound, "cannot read secret file " + path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  std::string s = buf.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  if (s.empty()) return makeError(ErrorCode::kInvalidArgument, "secret file " + path + " is empty");
-  registerSecret(s);
-  return s;
-}
-
-Result<std::string> readSecretEnv(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (!v || !*v) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "environment variable " + name + " is not set or empty");
-  }
-  registerSecret(v);
-  return std::string(v);
-}
-
-Result<std::string> readSecretField(const std::string& file, const YAML::Node& map,
-                                    const std::string& prefix, bool* present) {
-  auto f = readString(file, map, prefix + "_file");
-  if (!f) return f.error();
-  auto e = readString(file, map, prefix + "_env");
-  if (!e) return e.error();
-  *present = !f->empty() || !e->empty();
-  if (!f->empty() && !e->empty()) {
-    return fieldError(file, map[prefix + "_file"], prefix + "_file",
-                      "set either " + prefix + "_file or " + prefix + "_env, not both");
-  }
-  if (!f->empty()) {
-    auto s = readSecretFile(*f);
-    if (!s) return fieldError(file, map[prefix + "_file"], prefix + "_file", s.error().message);
-    return s;
-  }
-  if (!e->empty()) {
-    auto s = readSecretEnv(*e);
-    if (!s) return fieldError(file, map[prefix + "_env"], prefix + "_env", s.error().message);
-    return s;
-  }
-  return std::string();
-}
-
-Status checkAllowedKeys(const std::string& file, const YAML::Node& node,
-                        const std::vector<std::string_view>& allowed, std::string_view what) {
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    return fieldError(file, kv.first, key,
-                      "unknown key for " + std::string(what) + " (allowed: " + list + ")");
-  }
-  return Status::success();
-}
-
-Result<std::string> readHttpUrl(const std::string& file, const YAML::Node& node,
-                                std::string_view key) {
-  auto url = readString(file, node, key);
-  if (!url) return url.error();
-  if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
-    YAML::Node n = node[std::string(key)];
-    return fieldError(file, n.IsDefined() ? n : node, key, "must be an http:// or https:// URL");
-  }
-  return url;
+Result<HttpOptions> parseHttpOptions(const ConfigReader& config) {
+  return parseHttpOptions(config.file(), config.entry());
 }
 
 Result<HttpOptions> parseHttpOptions(const std::string& file, const YAML::Node& node) {

@@ -239,41 +239,35 @@ class DocsFactory : public CollectorFactory {
     };
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"path", "types", "max_files"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a docs collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "docs",
+        {
+            stringKey("path", "A directory of documents (a git work tree kept current, or any "
+                              "directory); relative to the config file.")
+                .isRequired()
+                .nonEmpty(),
+            mapKey("types", "Document types and the criteria a document of each type evidences, "
+                            "e.g. `drill_plan: [6.7.4/L1/1]`."),
+            integerKey("max_files", "Files read at most per poll.").defaults("10000").range(1, 1e6),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     DocsConfig c;
-    c.name = cc.name;
-    auto path = readString(file, node, "path");
-    if (!path) return path.error();
-    if (path->empty()) return fieldError(file, node, "path", "is required (a directory of documents)");
-    fs::path p(*path);
-    if (p.is_relative()) p = fs::path(file).parent_path() / p;
-    c.path = p.lexically_normal().string();
-    if (YAML::Node types = node["types"]) {
-      if (!types.IsMap()) {
-        return fieldError(file, types, "types", "must map document types to lists of criteria");
-      }
+    c.name = cfg.name();
+    c.path = fs::path(cfg.path("path")).lexically_normal().string();
+    if (YAML::Node types = cfg.node("types")) {
       for (const auto& kv : types) {
         auto criteria = stringList(kv.second);
         if (criteria.empty()) {
-          return fieldError(file, kv.second, "types." + kv.first.Scalar(),
+          return fieldError(cfg.file(), kv.second, "types." + kv.first.Scalar(),
                             "must list the criteria a document of this type evidences");
         }
         c.types[kv.first.Scalar()] = std::move(criteria);
       }
     }
-    auto max_files = readNumber(file, node, "max_files", static_cast<double>(c.max_files));
-    if (!max_files) return max_files.error();
-    if (*max_files < 1 || *max_files > 1e6) {
-      return fieldError(file, node["max_files"], "max_files", "must be 1 to 1000000");
-    }
-    c.max_files = static_cast<size_t>(*max_files);
+    c.max_files = static_cast<size_t>(cfg.integer("max_files"));
     return std::unique_ptr<Collector>(std::make_unique<DocsCollector>(std::move(c)));
   }
 };

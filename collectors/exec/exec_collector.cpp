@@ -30,47 +30,41 @@ class ExecFactory : public CollectorFactory {
              "value}]}; its type is what the plugin prints."}};
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"command", "env", "max_output_bytes"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "an exec collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "exec",
+        {
+            stringListKey("command", "The plugin and its arguments, run without a shell; a path "
+                                     "with a `/` is relative to the config file, a bare name is "
+                                     "found on PATH.")
+                .isRequired()
+                .nonEmpty(),
+            mapKey("env", "Variables added to the plugin's environment, e.g. `{LANG: C}`."),
+            integerKey("max_output_bytes", "More output kills the plugin and fails the poll.")
+                .defaults("1048576")
+                .range(1, 1073741824),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     ExecConfig c;
-    c.name = cc.name;
-    const YAML::Node cmd = node["command"];
-    if (!cmd || !cmd.IsSequence() || cmd.size() == 0) {
-      return fieldError(file, cmd ? cmd : node, "command",
-                        "must be a non-empty list: the program and its arguments (no shell)");
-    }
-    for (const auto& a : cmd) {
-      if (!a.IsScalar()) return fieldError(file, a, "command", "arguments must be strings");
-      c.argv.push_back(a.Scalar());
-    }
-    if (c.argv.front().empty()) return fieldError(file, cmd, "command", "program is empty");
+    c.name = cfg.name();
+    c.argv = cfg.strings("command");
+    if (c.argv.front().empty()) return cfg.error("command", "program is empty");
     // A relative path with a '/' is relative to the config file; a bare name is found on PATH.
     if (c.argv.front().find('/') != std::string::npos && c.argv.front().front() != '/') {
-      c.argv.front() = (std::filesystem::path(file).parent_path() / c.argv.front()).string();
+      c.argv.front() = (std::filesystem::path(cfg.file()).parent_path() / c.argv.front()).string();
     }
     c.tool.program = c.argv.front();
-    if (const YAML::Node env = node["env"]; env) {
-      if (!env.IsMap()) return fieldError(file, env, "env", "must map variable names to values");
+    if (const YAML::Node env = cfg.node("env")) {
       for (const auto& kv : env) {
         if (!kv.second.IsScalar()) {
-          return fieldError(file, kv.second, "env." + kv.first.Scalar(), "must be a string");
+          return fieldError(cfg.file(), kv.second, "env." + kv.first.Scalar(), "must be a string");
         }
         c.tool.env[kv.first.Scalar()] = kv.second.Scalar();
       }
     }
-    auto max = readNumber(file, node, "max_output_bytes", 1 << 20);
-    if (!max) return max.error();
-    if (*max < 1 || *max > (1u << 30)) {
-      return fieldError(file, node["max_output_bytes"], "max_output_bytes",
-                        "must be between 1 and 1073741824");
-    }
-    c.tool.max_output = static_cast<size_t>(*max);
+    c.tool.max_output = static_cast<size_t>(cfg.integer("max_output_bytes"));
     return std::unique_ptr<Collector>(std::make_unique<ExecCollector>(std::move(c)));
   }
 };

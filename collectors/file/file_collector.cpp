@@ -33,23 +33,18 @@ class FileFactory : public CollectorFactory {
              "type is what the file holds."}};
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"path"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a file collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "file", {stringKey("path", "A YAML or JSON facts file; relative to the config file.")
+                     .isRequired()
+                     .nonEmpty()});
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     FileConfig c;
-    c.name = cc.name;
-    auto path = readString(file, node, "path");
-    if (!path) return path.error();
-    if (path->empty()) return fieldError(file, node, "path", "is required");
+    c.name = cfg.name();
     // A relative path is relative to the config file, like every path an operator writes there.
-    std::filesystem::path p(*path);
-    if (p.is_relative()) p = std::filesystem::path(file).parent_path() / p;
-    c.path = p.string();
+    c.path = cfg.path("path");
     return std::unique_ptr<Collector>(std::make_unique<FileCollector>(std::move(c)));
   }
 };

@@ -98,35 +98,31 @@ class GitFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"system", "repository", "ref", "window", "command"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a git collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "git",
+        {
+            stringKey("system", "The system whose changes the repository holds.").isRequired().nonEmpty(),
+            stringKey("repository", "A local clone (keep it fresh with a cron `git fetch`).")
+                .isRequired()
+                .nonEmpty(),
+            stringKey("ref", "The branch, tag or commit whose history is read.").defaults("HEAD"),
+            durationKey("window", "Commits younger than this count.").defaults("30d").isPositive(),
+            stringKey("command", "The git program.").defaults("git").nonEmpty(),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     GitConfig c;
-    c.name = cc.name;
-    for (auto [field, target] : {std::pair{"system", &c.system}, {"repository", &c.repository}}) {
-      auto v = readString(file, node, field);
-      if (!v) return v.error();
-      if (v->empty()) return fieldError(file, node, field, "is required");
-      *target = *v;
+    c.name = cfg.name();
+    c.system = cfg.string("system");
+    c.repository = cfg.string("repository");
+    c.ref = cfg.string("ref");
+    if (c.ref.empty() || c.ref.front() == '-') {
+      return cfg.error("ref", "must be a branch, tag or commit name");
     }
-    auto ref = readString(file, node, "ref", "HEAD");
-    if (!ref) return ref.error();
-    if (ref->empty() || ref->front() == '-') {
-      return fieldError(file, node["ref"], "ref", "must be a branch, tag or commit name");
-    }
-    c.ref = *ref;
-    auto window = readDuration(file, node, "window", c.window);
-    if (!window) return window.error();
-    if (window->count() <= 0) return fieldError(file, node["window"], "window", "must be positive");
-    c.window = *window;
-    auto cmd = readString(file, node, "command", "git");
-    if (!cmd) return cmd.error();
-    c.tool.program = *cmd;
+    c.window = cfg.duration("window");
+    c.tool.program = cfg.string("command");
     // No pager, no prompts, no system or user config changing what git prints.
     c.tool.env = {{"GIT_PAGER", "cat"}, {"GIT_TERMINAL_PROMPT", "0"}, {"GIT_CONFIG_NOSYSTEM", "1"},
                   {"LC_ALL", "C"}};

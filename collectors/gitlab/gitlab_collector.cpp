@@ -153,50 +153,42 @@ class GitlabFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "projects", "environment", "window", "page_size",
-                                   "token_file", "token_env", "tls"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a gitlab collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "gitlab",
+        {
+            urlKey("url", "The GitLab server, e.g. `https://gitlab.example.com`.").isRequired(),
+            secretKey("token", "A personal, group or project access token with the read_api "
+                               "scope, sent as a bearer token.")
+                .isRequired(),
+            mapKey("projects", "Project paths (`group/app`) and the system each belongs to.")
+                .isRequired()
+                .nonEmpty(),
+            stringKey("environment", "The environment whose deployments count.").defaults("production"),
+            durationKey("window", "Deployments younger than this count.").defaults("30d").isPositive(),
+            integerKey("page_size", "`per_page` of each request.").defaults("100").range(1, 100),
+            tlsKey(),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     GitlabConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
+    c.name = cfg.name();
+    c.url = cfg.string("url");
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
-    const YAML::Node p = node["projects"];
-    if (!p || !p.IsMap() || p.size() == 0) {
-      return fieldError(file, p ? p : node, "projects",
-                        "must map project paths (group/app) to system names");
-    }
-    for (const auto& kv : p) {
+    for (const auto& kv : cfg.node("projects")) {
       if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
-        return fieldError(file, kv.second, "projects." + kv.first.Scalar(), "must be a system name");
+        return fieldError(cfg.file(), kv.second, "projects." + kv.first.Scalar(),
+                          "must be a system name");
       }
       c.projects[kv.first.Scalar()] = kv.second.Scalar();
     }
-    auto env = readString(file, node, "environment", c.environment);
-    if (!env) return env.error();
-    c.environment = *env;
-    auto window = readDuration(file, node, "window", c.window);
-    if (!window) return window.error();
-    if (window->count() <= 0) return fieldError(file, node["window"], "window", "must be positive");
-    c.window = *window;
-    auto ps = readNumber(file, node, "page_size", c.page_size);
-    if (!ps) return ps.error();
-    if (*ps < 1 || *ps > 100) return fieldError(file, node["page_size"], "page_size", "must be 1..100");
-    c.page_size = static_cast<int>(*ps);
-    bool has_token = false;
-    auto token = readSecretField(file, node, "token", &has_token);
+    c.environment = cfg.string("environment");
+    c.window = cfg.duration("window");
+    c.page_size = cfg.integer("page_size");
+    auto token = cfg.secret("token");
     if (!token) return token.error();
-    if (!has_token) return fieldError(file, node, "token_file", "set token_file or token_env");
-    YAML::Node tls_only(YAML::NodeType::Map);
-    if (node["tls"]) tls_only["tls"] = node["tls"];
-    auto http = parseHttpOptions(file, tls_only);
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     c.http.bearer_token = *token;  // GitLab accepts personal/project tokens as Bearer

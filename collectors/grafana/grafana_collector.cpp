@@ -148,29 +148,25 @@ class GrafanaFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "system_tag_prefix", "page_size"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a grafana collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The Grafana server, e.g. `https://grafana.example.com`.").isRequired(),
+        stringKey("system_tag_prefix", "Dashboards tagged `<prefix><name>` belong to system `<name>`.")
+            .defaults("system:"),
+        integerKey("page_size", "The `limit` of each `/api/search` request.").defaults("1000").range(1, 5000),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("grafana", std::move(keys));
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     GrafanaConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
+    c.name = cfg.name();
+    c.url = cfg.string("url");
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
-    auto prefix = readString(file, node, "system_tag_prefix", c.system_tag_prefix);
-    if (!prefix) return prefix.error();
-    c.system_tag_prefix = *prefix;
-    auto ps = readNumber(file, node, "page_size", c.page_size);
-    if (!ps) return ps.error();
-    if (*ps < 1 || *ps > 5000) return fieldError(file, node["page_size"], "page_size", "must be 1..5000");
-    c.page_size = static_cast<int>(*ps);
-    auto http = parseHttpOptions(file, node);
+    c.system_tag_prefix = cfg.string("system_tag_prefix");
+    c.page_size = cfg.integer("page_size");
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     return std::unique_ptr<Collector>(std::make_unique<GrafanaCollector>(std::move(c)));

@@ -340,59 +340,53 @@ class HaproxyFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "socket", "backends", "backend_regex", "config_file"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a haproxy collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The stats page in CSV, e.g. `http://lb:8404/stats;csv`."),
+        stringKey("socket", "The runtime API's Unix socket (any level), e.g. `/run/haproxy/admin.sock`.")
+            .nonEmpty(),
+        mapKey("backends", "Backend names and the system each serves."),
+        stringKey("backend_regex", "A regular expression (RE2) whose first capture group in a "
+                                   "backend's name names its system.")
+            .nonEmpty(),
+        stringKey("config_file", "haproxy.cfg, read for `option redispatch` per backend."),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema(
+        "haproxy", std::move(keys),
+        {{{"url", "socket"},
+          true,
+          "set exactly one of 'url' (the stats page in CSV, e.g. http://lb:8404/stats;csv) or "
+          "'socket' (the runtime API socket)"},
+         {{"backends", "backend_regex"},
+          false,
+          "set 'backends' (backend name: system) or 'backend_regex' (its first group names the "
+          "system)"}});
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     HaproxyConfig c;
-    c.name = cc.name;
-    if (node["url"]) {
-      auto url = readHttpUrl(file, node, "url");
-      if (!url) return url.error();
-      c.url = *url;
-    }
-    auto socket = readString(file, node, "socket");
-    if (!socket) return socket.error();
-    c.socket = *socket;
-    if (c.url.empty() == c.socket.empty()) {
-      return fieldError(file, node, "url",
-                        "set exactly one of 'url' (the stats page in CSV, e.g. "
-                        "http://lb:8404/stats;csv) or 'socket' (the runtime API socket)");
-    }
-    if (const auto& b = node["backends"]) {
-      if (!b.IsMap()) return fieldError(file, b, "backends", "must map backend names to systems");
+    c.name = cfg.name();
+    c.url = cfg.string("url");
+    c.socket = cfg.string("socket");
+    if (const YAML::Node b = cfg.node("backends")) {
       for (const auto& kv : b) {
         if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
-          return fieldError(file, kv.second, "backends", "must map backend names to systems");
+          return fieldError(cfg.file(), kv.second, "backends", "must map backend names to systems");
         }
         c.backends[kv.first.as<std::string>()] = kv.second.Scalar();
       }
     }
-    auto re = readString(file, node, "backend_regex");
-    if (!re) return re.error();
-    if (!re->empty()) {
-      auto compiled = Regex::compile(*re);
-      if (!compiled) return fieldError(file, node["backend_regex"], "backend_regex", compiled.error().message);
+    if (cfg.has("backend_regex")) {
+      auto compiled = Regex::compile(cfg.string("backend_regex"));
+      if (!compiled) return cfg.error("backend_regex", compiled.error().message);
       if (compiled->groups() < 1) {
-        return fieldError(file, node["backend_regex"], "backend_regex",
-                          "needs a capture group: the system's name");
+        return cfg.error("backend_regex", "needs a capture group: the system's name");
       }
       c.backend_regex = std::move(*compiled);
     }
-    if (c.backends.empty() && c.backend_regex.groups() == 0) {
-      return fieldError(file, node, "backends",
-                        "set 'backends' (backend name: system) or 'backend_regex' (its first "
-                        "group names the system)");
-    }
-    auto cfg = readString(file, node, "config_file");
-    if (!cfg) return cfg.error();
-    c.config_file = *cfg;
-    auto http = parseHttpOptions(file, node);
+    c.config_file = cfg.string("config_file");
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     return std::unique_ptr<Collector>(new HaproxyCollector(std::move(c)));

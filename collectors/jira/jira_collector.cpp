@@ -239,101 +239,98 @@ class JiraFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "api", "incidents", "changes", "system_field",
-                                   "system_prefix", "window", "page_size"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a jira collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    auto jql = [](const std::string& what) {
+      return stringKey("jql", "JQL of the " + what + " issues, without ORDER BY (the collector "
+                              "adds a time window).")
+          .isRequired()
+          .nonEmpty();
+    };
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The Jira site, e.g. `https://example.atlassian.net`.").isRequired(),
+        stringKey("api", "`cloud` (`/rest/api/3/search/jql`) or `datacenter` (`/rest/api/2/search`).")
+            .defaults("cloud")
+            .oneOf({"cloud", "datacenter"}),
+        mapKey("incidents", "Incident issues: their JQL, time fields and targets.")
+            .withFields({
+                jql("incident"),
+                mapKey("fields", "The date-time fields (ids) holding each moment of an incident.")
+                    .withFields({
+                        stringKey("started", "When the fault began."),
+                        stringKey("detected", "When it was detected.").defaults("created"),
+                        stringKey("responded", "When someone responded."),
+                        stringKey("located", "When the cause was located."),
+                        stringKey("restored", "When service was restored.").defaults("resolutiondate"),
+                    }),
+                mapKey("targets", "The targets each incident is measured against.")
+                    .withFields({
+                        durationKey("detect", "Started to detected.").defaults("3m"),
+                        durationKey("respond", "Detected to responded.").defaults("5m"),
+                        durationKey("locate", "Detected to located.").defaults("5m"),
+                        durationKey("restore", "Detected to restored.").defaults("10m"),
+                    }),
+            }),
+        mapKey("changes", "Change issues: their JQL and the resolutions of failed changes.")
+            .withFields({
+                jql("change"),
+                stringListKey("failed_resolutions", "Resolutions that mark a change as failed.")
+                    .defaults("Failed, Rolled Back, Backed Out"),
+            }),
+        stringKey("system_field", "The field naming the system: `components`, `labels` or a "
+                                  "custom field id.")
+            .defaults("components")
+            .nonEmpty(),
+        stringKey("system_prefix", "A prefix of the field's values naming systems, e.g. `system:` "
+                                   "for labels like `system:payments`."),
+        durationKey("window", "Issues created within this count.").defaults("30d").isPositive(),
+        integerKey("page_size", "`maxResults` of each request.").defaults("100").range(1, 1000),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("jira", std::move(keys),
+                        {{{"incidents", "changes"}, false, "set incidents, changes or both"}});
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     JiraConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
+    c.name = cfg.name();
+    c.url = cfg.string("url");
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
-    auto api = readString(file, node, "api", "cloud");
-    if (!api) return api.error();
-    if (*api != "cloud" && *api != "datacenter") {
-      return fieldError(file, node["api"], "api", "must be cloud or datacenter");
-    }
-    c.cloud = *api == "cloud";
-    auto readJql = [&](const YAML::Node& n, const std::string& field) -> Result<std::string> {
-      auto jql = readString(file, n, "jql");
-      if (!jql) return jql.error();
-      if (jql->empty()) return fieldError(file, n, field + ".jql", "is required");
-      std::string lower = *jql;
+    c.cloud = cfg.string("api") == "cloud";
+    auto readJql = [](const ConfigReader& section) -> Result<std::string> {
+      std::string jql = section.string("jql");
+      std::string lower = jql;
       std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
       if (lower.find("order by") != std::string::npos) {
-        return fieldError(file, n["jql"], field + ".jql",
-                          "must not have ORDER BY (the collector adds a time window to it)");
+        return section.error("jql", "must not have ORDER BY (the collector adds a time window to it)");
       }
       return jql;
     };
-    if (const YAML::Node inc = node["incidents"]; inc) {
-      if (!inc.IsMap()) return fieldError(file, inc, "incidents", "must be a mapping");
-      if (auto st = checkKeys(file, inc, {"jql", "fields", "targets"}, "incidents"); !st) {
-        return st.error();
-      }
-      auto jql = readJql(inc, "incidents");
+    if (cfg.has("incidents")) {
+      const ConfigReader inc = cfg.section("incidents");
+      auto jql = readJql(inc);
       if (!jql) return jql.error();
       c.incidents_jql = *jql;
-      if (const YAML::Node f = inc["fields"]; f) {
-        if (auto st = checkKeys(file, f, {"started", "detected", "responded", "located", "restored"},
-                                "incidents.fields");
-            !st) {
-          return st.error();
-        }
-        for (const auto& kv : f) c.time_fields[kv.first.Scalar()] = kv.second.Scalar();
+      const ConfigReader fields = inc.section("fields");
+      c.time_fields.clear();
+      for (const char* moment : {"started", "detected", "responded", "located", "restored"}) {
+        if (std::string field = fields.string(moment); !field.empty()) c.time_fields[moment] = field;
       }
-      if (const YAML::Node t = inc["targets"]; t) {
-        if (auto st = checkKeys(file, t, {"detect", "respond", "locate", "restore"}, "incidents.targets");
-            !st) {
-          return st.error();
-        }
-        for (auto [k, d] : {std::pair{"detect", &c.targets.detect}, {"respond", &c.targets.respond},
-                            {"locate", &c.targets.locate}, {"restore", &c.targets.restore}}) {
-          auto v = readDuration(file, t, k, *d);
-          if (!v) return v.error();
-          *d = *v;
-        }
-      }
+      const ConfigReader targets = inc.section("targets");
+      c.targets = {targets.duration("detect"), targets.duration("respond"),
+                   targets.duration("locate"), targets.duration("restore")};
     }
-    if (const YAML::Node ch = node["changes"]; ch) {
-      if (!ch.IsMap()) return fieldError(file, ch, "changes", "must be a mapping");
-      if (auto st = checkKeys(file, ch, {"jql", "failed_resolutions"}, "changes"); !st) {
-        return st.error();
-      }
-      auto jql = readJql(ch, "changes");
+    if (cfg.has("changes")) {
+      const ConfigReader ch = cfg.section("changes");
+      auto jql = readJql(ch);
       if (!jql) return jql.error();
       c.changes_jql = *jql;
-      if (const YAML::Node fr = ch["failed_resolutions"]; fr) {
-        if (!fr.IsSequence()) return fieldError(file, fr, "changes.failed_resolutions", "must be a list");
-        c.failed_resolutions.clear();
-        for (const auto& r : fr) c.failed_resolutions.push_back(r.Scalar());
-      }
+      c.failed_resolutions = ch.strings("failed_resolutions");
     }
-    if (c.incidents_jql.empty() && c.changes_jql.empty()) {
-      return fieldError(file, node, "incidents", "set incidents, changes or both");
-    }
-    for (auto [k, d] : {std::pair{"system_field", &c.system_field}, {"system_prefix", &c.system_prefix}}) {
-      auto v = readString(file, node, k, *d);
-      if (!v) return v.error();
-      *d = *v;
-    }
-    if (c.system_field.empty()) return fieldError(file, node["system_field"], "system_field", "must not be empty");
-    auto window = readDuration(file, node, "window", c.window);
-    if (!window) return window.error();
-    if (window->count() <= 0) return fieldError(file, node["window"], "window", "must be positive");
-    c.window = *window;
-    auto ps = readNumber(file, node, "page_size", c.page_size);
-    if (!ps) return ps.error();
-    if (*ps < 1 || *ps > 1000) return fieldError(file, node["page_size"], "page_size", "must be 1..1000");
-    c.page_size = static_cast<int>(*ps);
-    auto http = parseHttpOptions(file, node);
+    c.system_field = cfg.string("system_field");
+    c.system_prefix = cfg.string("system_prefix");
+    c.window = cfg.duration("window");
+    c.page_size = cfg.integer("page_size");
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     return std::unique_ptr<Collector>(std::make_unique<JiraCollector>(std::move(c)));

@@ -168,42 +168,39 @@ class LokiFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "system_label", "application_matchers", "window", "tenant"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a loki collector"); !st) return st.error();
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The Loki server, e.g. `http://loki:3100`.").isRequired(),
+        stringKey("system_label", "The stream label naming the system.").defaults("system"),
+        stringKey("application_matchers", "LogQL label matchers (no braces) of application logs, "
+                                          "e.g. `source=\"app\"`."),
+        durationKey("window", "A stream counts when it received lines within this.").defaults("1h").isPositive(),
+        stringKey("tenant", "Sent as `X-Scope-OrgID`, for a multi-tenant Loki."),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("loki", std::move(keys));
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     LokiConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
-    auto label = readString(file, node, "system_label", c.system_label);
-    if (!label) return label.error();
+    c.name = cfg.name();
+    c.url = cfg.string("url");
+    c.system_label = cfg.string("system_label");
     static const std::regex kLabel("[a-zA-Z_][a-zA-Z0-9_]*");
-    if (!std::regex_match(*label, kLabel)) {
-      return fieldError(file, node["system_label"], "system_label", "'" + *label + "' is not a label name");
+    if (!std::regex_match(c.system_label, kLabel)) {
+      return cfg.error("system_label", "'" + c.system_label + "' is not a label name");
     }
-    c.system_label = *label;
-    auto app = readString(file, node, "application_matchers");
-    if (!app) return app.error();
-    if (app->find_first_of("{}") != std::string::npos) {
-      return fieldError(file, node["application_matchers"], "application_matchers",
-                        "label matchers without braces, e.g. source=\"app\"");
+    c.application_matchers = cfg.string("application_matchers");
+    if (c.application_matchers.find_first_of("{}") != std::string::npos) {
+      return cfg.error("application_matchers", "label matchers without braces, e.g. source=\"app\"");
     }
-    c.application_matchers = *app;
-    auto window = readDuration(file, node, "window", c.window);
-    if (!window) return window.error();
-    if (window->count() <= 0) return fieldError(file, node["window"], "window", "must be positive");
-    c.window = *window;
-    auto http = parseHttpOptions(file, node);
+    c.window = cfg.duration("window");
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
-    auto tenant = readString(file, node, "tenant");
-    if (!tenant) return tenant.error();
-    if (!tenant->empty()) c.http.extra_headers["X-Scope-OrgID"] = *tenant;
+    if (std::string tenant = cfg.string("tenant"); !tenant.empty()) {
+      c.http.extra_headers["X-Scope-OrgID"] = tenant;
+    }
     return std::unique_ptr<Collector>(new LokiCollector(std::move(c)));
   }
 };

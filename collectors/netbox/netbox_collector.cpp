@@ -247,45 +247,50 @@ class NetboxFactory : public CollectorFactory {
     return keys;
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "system_custom_field", "required_fields", "page_size",
-                                   "profile_custom_fields", "token_file", "token_env",
-                                   "token_scheme", "tls"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a netbox collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "netbox",
+        {
+            urlKey("url", "The NetBox server, e.g. `https://netbox.example.com`.").isRequired(),
+            secretKey("token", "An API token (read-only is enough).").isRequired(),
+            stringKey("token_scheme", "`Token` for v1 tokens, `Bearer` for v2 `nbt_` tokens "
+                                      "(NetBox 4.5+).")
+                .defaults("Token")
+                .oneOf({"Token", "Bearer"}),
+            stringKey("system_custom_field", "Name systems by this custom field of a CI instead of "
+                                             "its tenant."),
+            stringListKey("required_fields", "What a complete CI has: role, platform, primary_ip, "
+                                             "site, serial, status, description or "
+                                             "custom_fields.<name>.")
+                .defaults("role, platform, primary_ip"),
+            integerKey("page_size", "`?limit=` of each request.").defaults("100").range(1, 1000),
+            mapKey("profile_custom_fields", "Profile attributes (frontend, steady_state, has_cache, "
+                                            "has_database, runtime) and the tenant custom field "
+                                            "holding each; tenants must be the systems."),
+            tlsKey(),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
+    const std::string& file = cfg.file();
     NetboxConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
+    c.name = cfg.name();
+    c.url = cfg.string("url");
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
-    auto cf = readString(file, node, "system_custom_field");
-    if (!cf) return cf.error();
-    c.system_custom_field = *cf;
-    if (const YAML::Node rf = node["required_fields"]; rf) {
-      if (!rf.IsSequence()) return fieldError(file, rf, "required_fields", "must be a list");
-      c.required_fields.clear();
-      for (const auto& f : rf) {
-        std::string name = f.IsScalar() ? f.Scalar() : "";
-        static const std::set<std::string> kKnown = {"role", "platform", "primary_ip", "site",
-                                                     "serial", "status", "description"};
-        if (!kKnown.count(name) && name.rfind("custom_fields.", 0) != 0) {
-          return fieldError(file, f, "required_fields",
-                            "'" + name + "' is not role, platform, primary_ip, site, serial, "
-                            "status, description or custom_fields.<name>");
-        }
-        c.required_fields.push_back(name);
+    c.system_custom_field = cfg.string("system_custom_field");
+    c.required_fields = cfg.strings("required_fields");
+    const YAML::Node rf = cfg.node("required_fields");
+    for (size_t i = 0; i < c.required_fields.size(); ++i) {
+      const std::string& name = c.required_fields[i];
+      static const std::set<std::string> kKnown = {"role", "platform", "primary_ip", "site",
+                                                   "serial", "status", "description"};
+      if (!kKnown.count(name) && name.rfind("custom_fields.", 0) != 0) {
+        return fieldError(file, rf ? rf[i] : cfg.entry(), "required_fields",
+                          "'" + name + "' is not role, platform, primary_ip, site, serial, "
+                          "status, description or custom_fields.<name>");
       }
     }
-    if (const YAML::Node pf = node["profile_custom_fields"]; pf) {
-      if (!pf.IsMap()) {
-        return fieldError(file, pf, "profile_custom_fields",
-                          "must map profile attributes to tenant custom fields");
-      }
+    if (const YAML::Node pf = cfg.node("profile_custom_fields")) {
       if (!c.system_custom_field.empty()) {
         return fieldError(file, pf, "profile_custom_fields",
                           "reads the tenant's custom fields: it needs tenants to be the systems "
@@ -302,27 +307,15 @@ class NetboxFactory : public CollectorFactory {
         c.profile_custom_fields[attr] = kv.second.Scalar();
       }
     }
-    auto ps = readNumber(file, node, "page_size", c.page_size);
-    if (!ps) return ps.error();
-    if (*ps < 1 || *ps > 1000) return fieldError(file, node["page_size"], "page_size", "must be 1..1000");
-    c.page_size = static_cast<int>(*ps);
+    c.page_size = cfg.integer("page_size");
     // NetBox tokens: "Authorization: Token <key>" (v1) or "Bearer nbt_..." (v2, NetBox 4.5+).
-    bool has_token = false;
-    auto token = readSecretField(file, node, "token", &has_token);
+    auto token = cfg.secret("token");
     if (!token) return token.error();
-    if (!has_token) return fieldError(file, node, "token_file", "set token_file or token_env");
-    auto scheme = readString(file, node, "token_scheme", "Token");
-    if (!scheme) return scheme.error();
-    if (*scheme != "Token" && *scheme != "Bearer") {
-      return fieldError(file, node["token_scheme"], "token_scheme", "must be Token or Bearer");
-    }
-    YAML::Node tls_only(YAML::NodeType::Map);
-    if (node["tls"]) tls_only["tls"] = node["tls"];
-    auto http = parseHttpOptions(file, tls_only);
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     c.http.bearer_token = *token;
-    c.http.token_scheme = *scheme;
+    c.http.token_scheme = cfg.string("token_scheme");
     return std::unique_ptr<Collector>(std::make_unique<NetboxCollector>(std::move(c)));
   }
 };

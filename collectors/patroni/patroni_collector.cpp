@@ -169,38 +169,32 @@ class PatroniFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"system", "urls"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a patroni collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        stringKey("system", "The system whose database the cluster is.").isRequired().nonEmpty(),
+        stringListKey("urls", "The REST API URL of one or more members, e.g. "
+                              "`http://10.0.0.1:8008`.")
+            .isRequired()
+            .nonEmpty(),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("patroni", std::move(keys));
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     PatroniConfig c;
-    c.name = cc.name;
-    auto system = readString(file, node, "system");
-    if (!system) return system.error();
-    if (system->empty()) return fieldError(file, node, "system", "is required");
-    if (std::string why; !scorer::isValidSystemName(*system, &why)) {
-      return fieldError(file, node["system"], "system", why);
-    }
-    c.system = *system;
-    const YAML::Node& urls = node["urls"];
-    if (!urls || !urls.IsSequence() || urls.size() == 0) {
-      return fieldError(file, urls ? urls : node, "urls",
-                        "must list the REST API URL of one or more members "
-                        "(http://10.0.0.1:8008)");
-    }
-    for (const auto& u : urls) {
-      const std::string url = u.IsScalar() ? u.Scalar() : "";
+    c.name = cfg.name();
+    c.system = cfg.string("system");
+    if (std::string why; !scorer::isValidSystemName(c.system, &why)) return cfg.error("system", why);
+    const YAML::Node urls = cfg.node("urls");
+    c.urls = cfg.strings("urls");
+    for (size_t i = 0; i < c.urls.size(); ++i) {
+      const std::string& url = c.urls[i];
       if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-        return fieldError(file, u, "urls", "each must be an http:// or https:// URL");
+        return fieldError(cfg.file(), urls[i], "urls", "each must be an http:// or https:// URL");
       }
-      c.urls.push_back(url);
     }
-    auto http = parseHttpOptions(file, node);
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     return std::unique_ptr<Collector>(new PatroniCollector(std::move(c)));

@@ -150,37 +150,36 @@ class PgBackRestFactory : public CollectorFactory {
     return keys;
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"config_file", "stanzas", "check", "command"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a pgbackrest collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "pgbackrest",
+        {
+            stringKey("config_file", "pgBackRest's configuration, passed as `--config` "
+                                     "(pgBackRest's own default when not set)."),
+            mapKey("stanzas", "Stanza names and the system each belongs to (every stanza, named "
+                              "as is, when not set)."),
+            boolKey("check", "Run `pgbackrest --stanza=S check` per stanza at each poll (needs "
+                             "the database).")
+                .defaults("false"),
+            stringKey("command", "The pgbackrest program.").defaults("pgbackrest").nonEmpty(),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     PgBackRestConfig c;
-    c.name = cc.name;
-    auto cfg = readString(file, node, "config_file");
-    if (!cfg) return cfg.error();
-    c.config_file = *cfg;
-    if (const auto& s = node["stanzas"]; s.IsDefined()) {
-      if (!s.IsMap()) {
-        return fieldError(file, s, "stanzas", "must map stanza names to system names");
-      }
+    c.name = cfg.name();
+    c.config_file = cfg.string("config_file");
+    if (const YAML::Node s = cfg.node("stanzas")) {
       for (const auto& kv : s) {
         if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
-          return fieldError(file, kv.second, "stanzas." + kv.first.Scalar(),
+          return fieldError(cfg.file(), kv.second, "stanzas." + kv.first.Scalar(),
                             "must be a system name");
         }
         c.stanzas[kv.first.Scalar()] = kv.second.Scalar();
       }
     }
-    auto check = readBool(file, node, "check", false);
-    if (!check) return check.error();
-    c.check = *check;
-    auto cmd = readString(file, node, "command", "pgbackrest");
-    if (!cmd) return cmd.error();
-    c.tool.program = *cmd;
+    c.check = cfg.flag("check");
+    c.tool.program = cfg.string("command");
     return std::unique_ptr<Collector>(std::make_unique<PgBackRestCollector>(std::move(c)));
   }
 };

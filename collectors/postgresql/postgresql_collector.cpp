@@ -139,50 +139,39 @@ class PostgresqlFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"system", "host", "port", "user", "dbname", "sslmode",
-                                   "sslrootcert", "password_file", "password_env"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a postgresql collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "postgresql",
+        {
+            stringKey("system", "The system whose database this server is.").isRequired().nonEmpty(),
+            stringKey("host", "Host name, IP address or Unix socket directory.").isRequired().nonEmpty(),
+            integerKey("port", "The TCP port.").defaults("5432").range(1, 65535),
+            stringKey("user", "The role to connect as; it needs pg_monitor.").defaults("opsmaturity").nonEmpty(),
+            stringKey("dbname", "The database to connect to.").defaults("postgres").nonEmpty(),
+            secretKey("password", "The role's password."),
+            stringKey("sslmode", "libpq's sslmode; `verify-full` by default, `prefer` for a Unix "
+                                 "socket or loopback host.")
+                .oneOf({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}),
+            stringKey("sslrootcert", "CA certificates (PEM) to verify the server with."),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     PostgresqlConfig c;
-    c.name = cc.name;
-    auto system = readString(file, node, "system");
-    if (!system) return system.error();
-    if (system->empty()) return fieldError(file, node, "system", "is required");
-    c.system = *system;
+    c.name = cfg.name();
+    c.system = cfg.string("system");
     for (const char* k : {"host", "user", "dbname", "sslmode", "sslrootcert"}) {
-      auto v = readString(file, node, k);
-      if (!v) return v.error();
-      if (!v->empty()) c.params[k] = *v;
+      if (std::string v = cfg.string(k); !v.empty()) c.params[k] = v;
     }
-    if (!c.params.count("host")) return fieldError(file, node, "host", "is required");
-    auto port = readNumber(file, node, "port", 5432);
-    if (!port) return port.error();
-    if (*port < 1 || *port > 65535 || *port != static_cast<int>(*port)) {
-      return fieldError(file, node["port"], "port", "must be a TCP port number");
-    }
-    c.params["port"] = std::to_string(static_cast<int>(*port));
-    if (!c.params.count("user")) c.params["user"] = "opsmaturity";
-    if (!c.params.count("dbname")) c.params["dbname"] = "postgres";
+    c.params["port"] = std::to_string(cfg.integer("port"));
     // TLS with certificate verification unless the server is local (a Unix socket directory
     // or loopback), where libpq's default (prefer) applies.
     const std::string& host = c.params["host"];
     bool local = host.front() == '/' || host == "localhost" || host == "127.0.0.1" || host == "::1";
     if (!c.params.count("sslmode")) c.params["sslmode"] = local ? "prefer" : "verify-full";
-    static const char* kModes[] = {"disable", "allow", "prefer", "require", "verify-ca",
-                                   "verify-full"};
-    if (std::find(std::begin(kModes), std::end(kModes), c.params["sslmode"]) == std::end(kModes)) {
-      return fieldError(file, node["sslmode"], "sslmode",
-                        "must be one of disable, allow, prefer, require, verify-ca, verify-full");
-    }
-    bool present = false;
-    auto pw = readSecretField(file, node, "password", &present);
+    auto pw = cfg.secret("password");
     if (!pw) return pw.error();
-    if (present) c.params["password"] = *pw;
+    if (cfg.has("password")) c.params["password"] = *pw;
     // Never read a password from the agent's ~/.pgpass or service file by surprise.
     c.params["passfile"] = "/dev/null/opsmaturity-no-pgpass";  // cannot exist
     return std::unique_ptr<Collector>(std::make_unique<PostgresqlCollector>(std::move(c)));

@@ -588,34 +588,35 @@ class PrometheusFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "system_label", "systems_by_job", "severity_label",
-                                   "node_metric", "signals"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a prometheus collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The Prometheus server, e.g. `http://127.0.0.1:9090`.").isRequired(),
+        stringKey("system_label", "The target label naming the system.").defaults("system").nonEmpty(),
+        mapKey("systems_by_job", "Instead of the label: systems and a regular expression each "
+                                 "that job names fully match, tried in order.")
+            .nonEmpty(),
+        stringKey("severity_label", "The alerting-rule label holding the severity.")
+            .defaults("severity")
+            .nonEmpty(),
+        stringKey("node_metric", "A metric only node-level exporters expose.")
+            .defaults("node_cpu_seconds_total")
+            .nonEmpty(),
+        mapKey("signals", "Signal kinds and their metric names, adding to or replacing the "
+                          "defaults (see Signals), e.g. `{business: [orders_total]}`."),
+    };
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("prometheus", std::move(keys));
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
+    const std::string& file = cfg.file();
     PrometheusConfig config;
-    config.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    config.url = *url;
-    for (auto [key, dest] : {std::pair{"system_label", &config.mapping.system_label},
-                             std::pair{"severity_label", &config.severity_label},
-                             std::pair{"node_metric", &config.node_metric}}) {
-      auto s = readString(file, node, key, *dest);
-      if (!s) return s.error();
-      if (s->empty()) return fieldError(file, node[key], key, "must not be empty");
-      *dest = *s;
-    }
-    if (YAML::Node by_job = node["systems_by_job"]) {
-      if (!by_job.IsMap() || by_job.size() == 0) {
-        return fieldError(file, by_job, "systems_by_job",
-                          "must map system names to job-name regular expressions");
-      }
+    config.name = cfg.name();
+    config.url = cfg.string("url");
+    config.mapping.system_label = cfg.string("system_label");
+    config.severity_label = cfg.string("severity_label");
+    config.node_metric = cfg.string("node_metric");
+    if (YAML::Node by_job = cfg.node("systems_by_job")) {
       for (const auto& kv : by_job) {
         if (!kv.second.IsScalar()) {
           return fieldError(file, kv.second, "systems_by_job." + kv.first.Scalar(),
@@ -630,9 +631,8 @@ class PrometheusFactory : public CollectorFactory {
       }
     }
     config.signals = defaultSignals();
-    if (YAML::Node sig = node["signals"]) {
+    if (YAML::Node sig = cfg.node("signals")) {
       // Replaces or adds kinds: {logs: [my_shipper_lines_total], business: [orders_total]}.
-      if (!sig.IsMap()) return fieldError(file, sig, "signals", "must map kinds to metric-name lists");
       static const std::regex kName("[a-zA-Z_:][a-zA-Z0-9_:]*");
       for (const auto& kv : sig) {
         std::string kind = kv.first.Scalar();
@@ -656,7 +656,7 @@ class PrometheusFactory : public CollectorFactory {
         }
       }
     }
-    auto http = parseHttpOptions(file, node);
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     config.http = std::move(*http);
     return std::unique_ptr<Collector>(std::make_unique<PrometheusCollector>(std::move(config)));

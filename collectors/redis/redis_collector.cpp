@@ -281,48 +281,40 @@ class RedisFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"system", "address", "sentinels", "master_name", "username",
-                                   "password_file", "password_env"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a redis collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "redis",
+        {
+            stringKey("system", "The system whose cache or store this server is.").isRequired().nonEmpty(),
+            stringKey("address", "The server, `host:port`.").isRequired(),
+            stringListKey("sentinels", "Sentinels (`host:port`) watching the master.").nonEmpty(),
+            stringKey("master_name", "The master's name at the sentinels; required with sentinels."),
+            stringKey("username", "An ACL user (Redis 6+)."),
+            secretKey("password", "The password (AUTH)."),
+        });
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
+    const std::string& file = cfg.file();
     RedisConfig c;
-    c.name = cc.name;
-    auto system = readString(file, node, "system");
-    if (!system) return system.error();
-    if (system->empty()) return fieldError(file, node, "system", "is required");
-    c.system = *system;
-    if (!node["address"]) return fieldError(file, node, "address", "is required (host:port)");
-    auto addr = parseEndpoint(file, node["address"], "address");
+    c.name = cfg.name();
+    c.system = cfg.string("system");
+    auto addr = parseEndpoint(file, cfg.entry()["address"], "address");
     if (!addr) return addr.error();
     c.address = *addr;
-    if (const auto& s = node["sentinels"]; s.IsDefined()) {
-      if (!s.IsSequence() || s.size() == 0) {
-        return fieldError(file, s, "sentinels", "must be a non-empty list of host:port");
-      }
+    if (const YAML::Node s = cfg.node("sentinels")) {
       for (const auto& e : s) {
         auto ep = parseEndpoint(file, e, "sentinels");
         if (!ep) return ep.error();
         c.sentinels.push_back(*ep);
       }
-      auto mn = readString(file, node, "master_name");
-      if (!mn) return mn.error();
-      if (mn->empty()) {
-        return fieldError(file, node, "master_name", "is required with sentinels");
-      }
-      c.master_name = *mn;
-    } else if (node["master_name"]) {
-      return fieldError(file, node["master_name"], "master_name", "only makes sense with sentinels");
+      c.master_name = cfg.string("master_name");
+      if (c.master_name.empty()) return cfg.error("master_name", "is required with sentinels");
+    } else if (cfg.has("master_name")) {
+      return cfg.error("master_name", "only makes sense with sentinels");
     }
-    auto user = readString(file, node, "username");
-    if (!user) return user.error();
-    c.username = *user;
-    bool present = false;
-    auto pw = readSecretField(file, node, "password", &present);
+    c.username = cfg.string("username");
+    auto pw = cfg.secret("password");
     if (!pw) return pw.error();
     c.password = *pw;
     return std::unique_ptr<Collector>(std::make_unique<RedisCollector>(std::move(c)));

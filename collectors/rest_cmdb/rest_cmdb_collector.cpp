@@ -156,58 +156,57 @@ class RestCmdbFactory : public CollectorFactory {
     return keys;
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "items", "next", "system", "required", "related", "profile"});
-    allowed.insert(allowed.end(), std::begin(kHttpKeys), std::end(kHttpKeys));
-    if (auto st = checkAllowedKeys(file, node, allowed, "a rest_cmdb collector"); !st) {
-      return st.error();
-    }
-    RestCmdbConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
-    auto pointer = [&](const char* field, std::string* out, bool required) -> Status {
-      auto v = readString(file, node, field);
-      if (!v) return v.error();
-      if (v->empty() && required) return fieldError(file, node, field, "is required (a JSON pointer)");
-      if (!v->empty() && (v->front() != '/' || !rapidjson::Pointer(v->c_str()).IsValid())) {
-        return fieldError(file, node[field], field, "'" + *v + "' is not a JSON pointer like /data/items");
-      }
-      *out = *v;
-      return Status::success();
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = {
+        urlKey("url", "The first page of CIs, e.g. `https://cmdb.example.com/api/cis?type=server`.")
+            .isRequired(),
+        stringKey("items", "JSON pointer to the CI array in a page (not set: the page is the array)."),
+        stringKey("next", "JSON pointer to the next page's URL, absolute or a path (not set: one page)."),
+        stringKey("system", "JSON pointer within a CI to its system's name.").isRequired().nonEmpty(),
+        stringListKey("required", "JSON pointers: a CI is complete when all are non-empty."),
+        stringListKey("related", "JSON pointers: a CI is related when any is non-empty."),
+        mapKey("profile", "Profile attributes (frontend, steady_state, has_cache, has_database, "
+                          "runtime) and the JSON pointer within a CI holding each."),
     };
-    if (auto st = pointer("items", &c.items, false); !st) return st.error();
-    if (auto st = pointer("next", &c.next, false); !st) return st.error();
-    if (auto st = pointer("system", &c.system, true); !st) return st.error();
-    for (auto [field, out] : {std::pair{"required", &c.required}, {"related", &c.related}}) {
-      const YAML::Node list = node[field];
-      if (!list) continue;
-      if (!list.IsSequence()) return fieldError(file, list, field, "must be a list of JSON pointers");
-      for (const auto& p : list) {
-        std::string s = p.IsScalar() ? p.Scalar() : "";
-        if (s.empty() || s.front() != '/' || !rapidjson::Pointer(s.c_str()).IsValid()) {
-          return fieldError(file, p, field, "'" + s + "' is not a JSON pointer like /owner");
-        }
-        out->push_back(s);
+    for (auto& k : httpKeys()) keys.push_back(std::move(k));
+    return ConfigSchema("rest_cmdb", std::move(keys));
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
+    const std::string& file = cfg.file();
+    RestCmdbConfig c;
+    c.name = cfg.name();
+    c.url = cfg.string("url");
+    auto isPointer = [](const std::string& p) {
+      return !p.empty() && p.front() == '/' && rapidjson::Pointer(p.c_str()).IsValid();
+    };
+    for (auto [field, out] : {std::pair{"items", &c.items}, {"next", &c.next}, {"system", &c.system}}) {
+      *out = cfg.string(field);
+      if (!out->empty() && !isPointer(*out)) {
+        return cfg.error(field, "'" + *out + "' is not a JSON pointer like /data/items");
       }
     }
-    if (const YAML::Node prof = node["profile"]) {
-      if (!prof.IsMap()) return fieldError(file, prof, "profile", "must map profile attributes to JSON pointers");
+    for (auto [field, out] : {std::pair{"required", &c.required}, {"related", &c.related}}) {
+      *out = cfg.strings(field);
+      for (size_t i = 0; i < out->size(); ++i) {
+        if (!isPointer((*out)[i])) {
+          return fieldError(file, cfg.node(field)[i], field,
+                            "'" + (*out)[i] + "' is not a JSON pointer like /owner");
+        }
+      }
+    }
+    if (const YAML::Node prof = cfg.node("profile")) {
       for (const auto& kv : prof) {
         const std::string attr = kv.first.as<std::string>();
         if (!isProfileAttribute(attr)) return fieldError(file, kv.first, "profile", notAProfileAttribute(attr));
         std::string ptr = kv.second.IsScalar() ? kv.second.Scalar() : "";
-        if (ptr.empty() || ptr.front() != '/' || !rapidjson::Pointer(ptr.c_str()).IsValid()) {
+        if (!isPointer(ptr)) {
           return fieldError(file, kv.second, "profile", "'" + ptr + "' is not a JSON pointer like /is_frontend");
         }
         c.profile[attr] = ptr;
       }
     }
-    auto http = parseHttpOptions(file, node);
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     return std::unique_ptr<Collector>(std::make_unique<RestCmdbCollector>(std::move(c)));

@@ -103,34 +103,29 @@ class ResticFactory : public CollectorFactory {
     });
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"repository", "system", "system_tag", "check", "command",
-                                   "password_file", "password_env"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a restic collector"); !st) {
-      return st.error();
-    }
+  ConfigSchema configSchema() const override {
+    std::vector<ConfigKey> keys = repositoryKeys(
+        "restic", "The repository: a path or anything `restic -r` accepts (sftp:, s3:, rest:...).",
+        true, "Run `restic check` (structure only) at each poll.", "system_tag",
+        "Snapshots tagged `<system_tag>=<name>` belong to system `<name>`.");
+    keys.push_back(secretKey("password", "The repository's password.").isRequired());
+    return ConfigSchema(
+        "restic", std::move(keys),
+        {repositoryOwner("system_tag",
+                         "set exactly one of 'system' (every snapshot belongs to it) or "
+                         "'system_tag' (snapshots tagged <system_tag>=<system>)")});
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     ResticConfig c;
-    c.name = cc.name;
-    auto keys = readRepositoryKeys(file, node, "system_tag",
-                                   "set exactly one of 'system' (every snapshot belongs to it) or "
-                                   "'system_tag' (snapshots tagged <system_tag>=<system>)",
-                                   "restic", true);
-    if (!keys) return keys.error();
-    c.repository = keys->repository;
-    c.system = keys->system;
-    c.system_tag = keys->owner;
-    c.check = keys->check;
-    c.tool.program = keys->command;
-    bool present = false;
-    auto pw = readSecretField(file, node, "password", &present);
+    c.name = cfg.name();
+    c.repository = cfg.string("repository");
+    c.system = cfg.string("system");
+    c.system_tag = cfg.string("system_tag");
+    c.check = cfg.flag("check");
+    c.tool.program = cfg.string("command");
+    auto pw = cfg.secret("password");
     if (!pw) return pw.error();
-    if (!present) {
-      return fieldError(file, node, "password_file",
-                        "a restic repository needs password_file or password_env");
-    }
     c.tool.env["RESTIC_PASSWORD"] = *pw;
     c.tool.secrets.push_back(*pw);
     // Never let the agent's own environment choose another repository or password source.

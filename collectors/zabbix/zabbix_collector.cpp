@@ -547,47 +547,47 @@ class ZabbixFactory : public CollectorFactory {
     return keys;
   }
 
-  Result<std::unique_ptr<Collector>> create(const CollectorConfig& cc) const override {
-    const std::string& file = cc.file;
-    const YAML::Node& node = cc.node;
-    std::vector<std::string_view> allowed(std::begin(kCommonKeys), std::end(kCommonKeys));
-    allowed.insert(allowed.end(), {"url", "token_file", "token_env", "system_tag", "hostgroup_regex", "tls"});
-    if (auto st = checkAllowedKeys(file, node, allowed, "a zabbix collector"); !st) return st.error();
+  ConfigSchema configSchema() const override {
+    return ConfigSchema(
+        "zabbix",
+        {
+            urlKey("url", "The frontend, e.g. `https://zabbix.example.com` (or its "
+                          "`/api_jsonrpc.php`).")
+                .isRequired(),
+            secretKey("token", "A Zabbix API token (a user with read access to the hosts).").isRequired(),
+            stringKey("system_tag", "A host tag whose value names the system.").nonEmpty(),
+            stringKey("hostgroup_regex", "A regular expression (RE2) whose first capture group in a "
+                                         "host group's name names the system.")
+                .nonEmpty(),
+            tlsKey(),
+        },
+        {{{"system_tag", "hostgroup_regex"},
+          false,
+          "set system_tag (a host tag naming the system) or hostgroup_regex (its first group "
+          "names the system)"}});
+  }
+
+  Result<std::unique_ptr<Collector>> build(const ConfigReader& cfg) const override {
     ZabbixConfig c;
-    c.name = cc.name;
-    auto url = readHttpUrl(file, node, "url");
-    if (!url) return url.error();
-    c.url = *url;
+    c.name = cfg.name();
+    c.url = cfg.string("url");
     while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
     if (c.url.size() > 17 && c.url.compare(c.url.size() - 17, 17, "/api_jsonrpc.php") == 0) {
       c.url.resize(c.url.size() - 17);
     }
-    bool has_token = false;
-    auto token = readSecretField(file, node, "token", &has_token);
+    auto token = cfg.secret("token");
     if (!token) return token.error();
-    if (!has_token) return fieldError(file, node, "token_file", "set token_file or token_env (a Zabbix API token)");
     c.token = *token;
-    auto tag = readString(file, node, "system_tag");
-    if (!tag) return tag.error();
-    c.system_tag = *tag;
-    auto re = readString(file, node, "hostgroup_regex");
-    if (!re) return re.error();
-    if (!re->empty()) {
-      auto compiled = Regex::compile(*re);
-      if (!compiled) return fieldError(file, node["hostgroup_regex"], "hostgroup_regex", compiled.error().message);
+    c.system_tag = cfg.string("system_tag");
+    if (cfg.has("hostgroup_regex")) {
+      auto compiled = Regex::compile(cfg.string("hostgroup_regex"));
+      if (!compiled) return cfg.error("hostgroup_regex", compiled.error().message);
       if (compiled->groups() < 1) {
-        return fieldError(file, node["hostgroup_regex"], "hostgroup_regex", "needs a capture group: the system's name");
+        return cfg.error("hostgroup_regex", "needs a capture group: the system's name");
       }
       c.hostgroup_regex = std::move(*compiled);
     }
-    if (c.system_tag.empty() && c.hostgroup_regex.groups() == 0) {
-      return fieldError(file, node, "system_tag",
-                        "set system_tag (a host tag naming the system) or hostgroup_regex (its first "
-                        "group names the system)");
-    }
-    YAML::Node tls_only(YAML::NodeType::Map);
-    if (node["tls"]) tls_only["tls"] = node["tls"];
-    auto http = parseHttpOptions(file, tls_only);
+    auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     c.http = std::move(*http);
     return std::unique_ptr<Collector>(new ZabbixCollector(std::move(c)));

@@ -50,11 +50,14 @@ class ScriptedCollector : public collectors::Collector {
 class ScriptedFactory : public collectors::CollectorFactory {
  public:
   std::string type() const override { return "scripted"; }
-  Result<std::unique_ptr<collectors::Collector>> create(
-      const collectors::CollectorConfig& config) const override {
-    return std::unique_ptr<collectors::Collector>(std::make_unique<ScriptedCollector>(config.name));
-  }
+  collectors::ConfigSchema configSchema() const override { return {"scripted", {}}; }
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override { return {}; }
+
+ protected:
+  Result<std::unique_ptr<collectors::Collector>> build(
+      const collectors::ConfigReader& config) const override {
+    return std::unique_ptr<collectors::Collector>(std::make_unique<ScriptedCollector>(config.name()));
+  }
 };
 
 // The drill pack (6.7.4/L1/1 decided by plugin.drill.last_report_age_seconds) with an age()

@@ -33,28 +33,29 @@ TEST(BackupTally, CountsNewestAndOldestPerSystemAndKnownSystemsWithNone) {
 }
 
 TEST(RepositoryKeys, ExactlyOneOfSystemAndOwnerKeyAndTheRepositoryIsRequired) {
-  auto read = [](const std::string& yaml) {
-    return readRepositoryKeys("agent.yml", YAML::Load(yaml), "system_tag", "set exactly one",
-                              "restic", true);
-  };
-  auto ok = read("{repository: /r, system_tag: app}");
+  const ConfigSchema schema("restic", repositoryKeys("restic", "repo", true, "check", "system_tag", "tag"),
+                            {repositoryOwner("system_tag", "set exactly one")});
+  auto check = [&](const std::string& yaml) { return schema.check("agent.yml", YAML::Load(yaml)); };
+  const YAML::Node entry = YAML::Load("{repository: /r, system_tag: app}");
+  auto ok = schema.check("agent.yml", entry);
   ASSERT_TRUE(ok) << ok.error().message;
-  EXPECT_EQ(ok->repository, "/r");
-  EXPECT_EQ(ok->owner, "app");
-  EXPECT_EQ(ok->command, "restic");
-  EXPECT_TRUE(ok->check);
-  auto both = read("{repository: /r, system: payments, system_tag: app}");
+  const ConfigReader read(schema, "r", "agent.yml", entry);
+  EXPECT_EQ(read.string("repository"), "/r");
+  EXPECT_EQ(read.string("system_tag"), "app");
+  EXPECT_EQ(read.string("command"), "restic");
+  EXPECT_TRUE(read.flag("check"));
+  auto both = check("{repository: /r, system: payments, system_tag: app}");
   ASSERT_FALSE(both);
   EXPECT_NE(both.error().message.find("field 'system': set exactly one"), std::string::npos)
       << both.error().message;
-  EXPECT_FALSE(read("{repository: /r}"));
-  auto no_repo = read("{system: payments}");
+  EXPECT_FALSE(check("{repository: /r}"));
+  auto no_repo = check("{system: payments}");
   ASSERT_FALSE(no_repo);
   EXPECT_NE(no_repo.error().message.find("field 'repository': is required"), std::string::npos)
       << no_repo.error().message;
-  auto bad_check = read("{repository: /r, system: p, check: maybe}");
+  auto bad_check = check("{repository: /r, system: p, check: maybe}");
   ASSERT_FALSE(bad_check);
-  EXPECT_NE(bad_check.error().message.find("check"), std::string::npos);
+  EXPECT_NE(bad_check.error().message.find("field 'check': must be true or false"), std::string::npos);
 }
 
 }  // namespace
