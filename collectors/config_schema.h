@@ -102,7 +102,8 @@ class ConfigSchema {
   // Errors name the file, line and field.
   Status check(const std::string& file, const YAML::Node& entry) const;
 
-  // The markdown table of docs/collectors/<type>.md's "Configuration keys" section.
+  // The "Configuration keys" section of docs/collectors/<type>.md (Markdown): a table of the
+  // keys and the constraints between them.
   std::string markdown() const;
 
  private:

@@ -191,6 +191,28 @@ int runTokenHash() {
   return 0;
 }
 
+int runCollectors(const std::string& type) {
+  collectors::Registry registry;
+  if (auto st = collectors::registerAll(registry); !st) {
+    std::fprintf(stderr, "opsmaturity: %s\n", st.error().message.c_str());
+    return 2;
+  }
+  if (type.empty()) {
+    for (const auto& t : registry.types()) std::cout << t << "\n";
+    return 0;
+  }
+  const collectors::CollectorFactory* factory = registry.find(type);
+  if (!factory) {
+    std::string known;
+    for (const auto& t : registry.types()) known += (known.empty() ? "" : ", ") + t;
+    std::fprintf(stderr, "opsmaturity: '%s' is not a collector type (known: %s)\n", type.c_str(),
+                 known.c_str());
+    return 2;
+  }
+  std::cout << factory->configSchema().markdown();
+  return 0;
+}
+
 int runEvidenceExport(const std::string& config_path, const std::string& export_system) {
   collectors::Registry registry;
   if (auto st = collectors::registerAll(registry); !st) return 2;

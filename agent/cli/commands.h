@@ -20,6 +20,8 @@ std::unique_ptr<Agent> buildAgent(const std::string& config_path, const std::str
 int runRules(bool check, bool list, bool catalog, bool coverage, bool test, const std::string& dir,
              const std::string& standard, bool coverage_only,
              const std::vector<std::string>& test_files);
+// `collectors [TYPE]`: the registered types, or the config keys of one (Markdown).
+int runCollectors(const std::string& type);
 // `token new` and `token hash`.
 int runTokenNew(const std::string& token_name, const std::string& token_role);
 int runTokenHash();

@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
   auto* rtest = rules->add_subcommand("test", "Run rule unit tests (promtool-style YAML files)");
   rtest->add_option("files", test_files, "Rule test files")->required()->check(CLI::ExistingFile);
 
+  std::string collector_type;
+  auto* collectors_cmd = app.add_subcommand(
+      "collectors", "List the collector types, or print one type's config keys (Markdown)");
+  collectors_cmd->add_option("type", collector_type, "A collector type");
+
   auto* token_cmd = app.add_subcommand("token", "Make tokens for the tokens file");
   token_cmd->require_subcommand(1);
   auto* token_new = token_cmd->add_subcommand(
@@ -112,6 +117,7 @@ int main(int argc, char** argv) {
                                  coverage_only, test_files);
   }
 
+  if (*collectors_cmd) return opsm::agent::runCollectors(collector_type);
   if (*token_new) return opsm::agent::runTokenNew(token_name, token_role);
   if (*token_hash) return opsm::agent::runTokenHash();
 

@@ -205,5 +205,40 @@ TEST(CollectorDocs, EveryTypeDocumentsEveryKeyItProduces) {
   }
 }
 
+// The "Configuration keys" section of each docs/collectors/<type>.md is the one generated from
+// the type's schema (scripts/dev/gen_collector_docs.py writes it).
+TEST(CollectorDocs, ConfigKeysAreGeneratedFromTheSchema) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  for (const auto& type : registry.types()) {
+    std::string path = std::string(OPSM_SOURCE_DIR) + "/docs/collectors/" + type + ".md";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << "missing " << path;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string section = registry.find(type)->configSchema().markdown();
+    EXPECT_NE(text.str().find(section), std::string::npos)
+        << path << " does not have the generated config keys (run scripts/dev/gen_collector_docs.py):\n"
+        << section;
+  }
+}
+
+// create() checks every entry against the type's schema before the factory sees it.
+TEST(CollectorFactory, EveryTypeRefusesAKeyItsSchemaDoesNotHave) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  for (const auto& type : registry.types()) {
+    const YAML::Node entry = YAML::Load("{type: " + type + ", interval: 1m,\n bogus_key: 1}");
+    auto c = registry.find(type)->create({"c", "agent.yml", entry});
+    ASSERT_FALSE(c) << type << " accepted an unknown key";
+    EXPECT_NE(c.error().message.find("agent.yml:2: field 'bogus_key': unknown key for a"),
+              std::string::npos)
+        << c.error().message;
+    EXPECT_NE(c.error().message.find(" " + type + " collector (allowed: name, type, interval"),
+              std::string::npos)
+        << c.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace opsm
