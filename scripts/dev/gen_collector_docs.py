@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the "## Configuration keys" section of every docs/collectors/<type>.md from the
 collector's schema (`opsmaturity collectors TYPE`). The section goes right after the example
-config (before the doc's second heading). CollectorDocs.ConfigKeysAreGeneratedFromTheSchema
+config (before the doc's second heading). CollectorDocs.EveryTypeDocumentsItsConfigAndEvidenceKeys
 checks that the docs match.
 
 Usage: scripts/dev/gen_collector_docs.py [path/to/opsmaturity]"""
