@@ -78,11 +78,35 @@ struct Daemon::Impl {
                               std::max<size_t>(1, a.config().collectors.size()))),
         suspect_pool(std::max<size_t>(1, static_cast<size_t>(a.config().max_concurrent_polls) / 4)),
         scorer(1),
-        server(io, [this](const HttpRequest& r) { return route(agent, r); }),
+        server(io, AsyncHttpHandler([this](const HttpRequest& r, HttpResponder respond) {
+                 serve(r, std::move(respond));
+               })),
         score_timer(io),
         rescore_timer(io),
         reap_timer(io),
         document_timer(io) {}
+
+  // Reads (GET, HEAD) are answered on the I/O thread from the published snapshot. Everything
+  // else — attestations, waivers and decisions, which write the ledger and rescore, and POST
+  // /-/reload, which rescores every system — runs on the scorer thread, in turn with the
+  // scorings, and is answered from there once its scoring is published: the I/O thread keeps
+  // answering /-/healthy and /metrics meanwhile.
+  void serve(const HttpRequest& request, HttpResponder respond) {
+    if (request.method == "GET" || request.method == "HEAD") {
+      respond(route(agent, request));
+      return;
+    }
+    asio::post(scorer, [this, request, respond = std::move(respond)] {
+      HttpReply reply;
+      try {
+        reply = route(agent, request);
+      } catch (const std::exception& e) {
+        logger("http")->error("handler failed for {}: {}", request.target, e.what());
+        reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
+      }
+      respond(std::move(reply));
+    });
+  }
 
   struct Slot {
     std::unique_ptr<DaemonTimer> timer;

@@ -10,6 +10,7 @@
 #include <vector>
 #include <optional>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -60,7 +61,7 @@ struct Slots {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpHandler> handler, std::shared_ptr<Slots> slots,
+  Session(tcp::socket socket, std::shared_ptr<AsyncHttpHandler> handler, std::shared_ptr<Slots> slots,
           std::string address)
       : stream_(std::move(socket)),
         handler_(std::move(handler)),
@@ -122,14 +123,23 @@ class Session : public std::enable_shared_from_this<Session> {
       request.headers[name] = std::string(field.value());
     }
     request.body = std::move(req.body());
-    HttpReply reply;
+    // The reply comes back on this connection's executor, at once or from another thread.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    HttpResponder respond = [self = shared_from_this(), version = req.version(),
+                             keep_alive = req.keep_alive(), head = req.method() == http::verb::head,
+                             answered](HttpReply reply) {
+      if (answered->exchange(true)) return;  // a second answer is a bug; the first one stands
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, reply = std::move(reply), version, keep_alive, head]() mutable {
+                       self->send(std::move(reply), version, keep_alive, head);
+                     });
+    };
     try {
-      reply = (*handler_)(request);
+      (*handler_)(request, respond);
     } catch (const std::exception& e) {
-      logger("http")->error("handler failed for {}: {}", std::string(req.target()), e.what());
-      reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
+      logger("http")->error("handler failed for {}: {}", request.target, e.what());
+      respond(HttpReply{500, "text/plain; charset=utf-8", "internal error\n"});
     }
-    send(std::move(reply), req.version(), req.keep_alive(), req.method() == http::verb::head);
   }
 
   // Takes the reply's body rather than copying it: /metrics of a large estate is tens of MB.
@@ -164,7 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpHandler> handler_;
+  std::shared_ptr<AsyncHttpHandler> handler_;
   std::shared_ptr<Slots> slots_;
   std::string address_;
   std::atomic<int64_t> waiting_since_{0};
@@ -200,11 +210,11 @@ size_t defaultMaxConnections() {
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, HttpHandler h, size_t max)
+  Impl(asio::io_context& io, AsyncHttpHandler h, size_t max)
       : io(io),
         acceptor(io),
         retry(io),
-        handler(std::make_shared<HttpHandler>(std::move(h))),
+        handler(std::make_shared<AsyncHttpHandler>(std::move(h))),
         max_connections(max ? max : defaultMaxConnections()) {}
 
   void accept() {
@@ -254,13 +264,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::io_context& io;
   tcp::acceptor acceptor;
   asio::steady_timer retry;
-  std::shared_ptr<HttpHandler> handler;
+  std::shared_ptr<AsyncHttpHandler> handler;
   std::shared_ptr<Slots> slots = std::make_shared<Slots>();
   size_t max_connections;
   std::atomic<bool> warned_full{false};
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpHandler handler, size_t max_connections)
+    : HttpServer(
+          io,
+          AsyncHttpHandler([handler = std::move(handler)](const HttpRequest& request,
+                                                          HttpResponder respond) {
+            respond(handler(request));
+          }),
+          max_connections) {}
+
+HttpServer::HttpServer(asio::io_context& io, AsyncHttpHandler handler, size_t max_connections)
     : impl_(std::make_shared<Impl>(io, std::move(handler), max_connections)) {}
 
 size_t HttpServer::maxConnections() const { return impl_->max_connections; }

@@ -36,6 +36,13 @@ struct HttpRequest {
 // Routes a request to a reply. Runs on the io_context's thread.
 using HttpHandler = std::function<HttpReply(const HttpRequest& request)>;
 
+// Sends the reply to a request, from any thread; call it exactly once.
+using HttpResponder = std::function<void(HttpReply reply)>;
+// Routes a request and answers it now or later, from another thread (work that must not hold
+// up the io_context's thread). Called on the io_context's thread; the connection waits for
+// its reply.
+using AsyncHttpHandler = std::function<void(const HttpRequest& request, HttpResponder respond)>;
+
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded request size, idle timeout, and
 // at most `max_connections` open at once (default: 512, or a quarter of the process's file
 // descriptor limit if that is lower, so that connections cannot take the descriptors the
@@ -47,6 +54,7 @@ using HttpHandler = std::function<HttpReply(const HttpRequest& request)>;
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, HttpHandler handler, size_t max_connections = 0);
+  HttpServer(boost::asio::io_context& io, AsyncHttpHandler handler, size_t max_connections = 0);
   // The cap in force.
   size_t maxConnections() const;
   ~HttpServer();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -281,6 +282,69 @@ TEST_F(DaemonTest, AScoringInProgressHoldsUpNoScrapeOrHealthCheck) {
   EXPECT_NE(scrape->body.find("opsmaturity_system_level{system=\"sys-0\"}"), std::string::npos);
   ASSERT_TRUE(api) << api.error().message;
   EXPECT_NE(api->body.find("\"system\":\"sys-0\""), std::string::npos) << api->body;
+}
+
+// Writes and reloads rescore on the scorer thread, never on the I/O thread: while POST
+// /-/reload's scoring is held up (its clock blocks), /-/healthy and /metrics still answer,
+// and the reload is answered once its scoring is done.
+TEST_F(DaemonTest, AReloadOverHttpHoldsUpNoHealthCheckWhileItRescores) {
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool hold = false;
+    int held = 0;
+    void set(bool on) {
+      {
+        std::lock_guard l(mu);
+        hold = on;
+      }
+      cv.notify_all();
+    }
+  };
+  auto gate = std::make_shared<Gate>();
+  ::setenv("OPSM_DAEMON_TEST_TOKEN", "daemon-test-admin-token", 1);
+  start(2, source("cmdb-0", answeringUrl(0), "interval: 60s"),
+        [gate](Agent& a) {
+          a.setClock([gate] {
+            std::unique_lock l(gate->mu);
+            if (gate->hold) {
+              ++gate->held;
+              gate->cv.notify_all();
+              gate->cv.wait(l, [&] { return !gate->hold; });
+            }
+            return Clock::now();
+          });
+        },
+        "score_interval: 1h\napi_token_env: OPSM_DAEMON_TEST_TOKEN\n");
+  ASSERT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
+  gate->set(true);
+  struct Release {
+    std::shared_ptr<Gate> g;
+    ~Release() { g->set(false); }  // before TearDown stops the daemon
+  } release{gate};
+  collectors::HttpOptions admin;
+  admin.bearer_token = "daemon-test-admin-token";
+  auto reload = std::async(std::launch::async, [&] {
+    return collectors::HttpClient(admin).post(base_ + "/-/reload", "", "text/plain",
+                                              std::chrono::seconds(60));
+  });
+  {
+    std::unique_lock l(gate->mu);
+    ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(30), [&] { return gate->held > 0; }))
+        << "the reload did not reach its scoring";
+  }
+  auto healthy = http_.get(base_ + "/-/healthy", std::chrono::seconds(2));
+  auto scrape = http_.get(base_ + "/metrics", std::chrono::seconds(2));
+  EXPECT_EQ(reload.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "the reload was answered before its scoring was done";
+  gate->set(false);
+  ASSERT_TRUE(healthy) << healthy.error().message;
+  EXPECT_EQ(healthy->status, 200);
+  ASSERT_TRUE(scrape) << scrape.error().message;
+  EXPECT_NE(scrape->body.find("opsmaturity_system_level{system=\"sys-0\"}"), std::string::npos);
+  auto reloaded = reload.get();
+  ASSERT_TRUE(reloaded) << reloaded.error().message;
+  EXPECT_EQ(reloaded->body, "reloaded\n");
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 #include <sys/time.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -146,6 +149,64 @@ TEST(HttpServer, OversizedHeadersGet431) {
   size_t n = c.read_some(asio::buffer(buf), ec);
   std::string text(buf, ec ? 0 : n);
   EXPECT_EQ(text.substr(0, text.find("\r\n")), "HTTP/1.1 431 Request Header Fields Too Large");
+}
+
+// A handler may answer later from another thread: the connection waits for its reply (and
+// then serves its next request), other connections are answered meanwhile, and a second
+// answer to one request is dropped.
+TEST(HttpServer, AnAsyncHandlerAnswersFromAnotherThreadWhileOthersAreServed) {
+  asio::io_context io;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<HttpResponder> parked;
+  HttpServer server(io, AsyncHttpHandler([&](const HttpRequest& r, HttpResponder respond) {
+                      if (r.path() == "/slow") {
+                        std::lock_guard l(mu);
+                        parked.push_back(std::move(respond));
+                        cv.notify_all();
+                        return;
+                      }
+                      respond(HttpReply{200, "text/plain", "fast\n"});
+                    }));
+  ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
+  std::thread runner([&] { io.run(); });
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  collectors::HttpClient http{collectors::HttpOptions{}};
+  auto slow = std::async(std::launch::async, [&] { return http.get(base + "/slow", std::chrono::seconds(30)); });
+  {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(30), [&] { return !parked.empty(); }));
+  }
+  auto fast = http.get(base + "/fast", std::chrono::seconds(5));
+  ASSERT_TRUE(fast) << fast.error().message;
+  EXPECT_EQ(fast->body, "fast\n");
+  EXPECT_EQ(slow.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  std::thread([&] {
+    parked.front()(HttpReply{202, "text/plain", "later\n"});
+    parked.front()(HttpReply{500, "text/plain", "twice\n"});
+  }).join();
+  auto answered = slow.get();
+  ASSERT_TRUE(answered) << answered.error().message;
+  EXPECT_EQ(answered->status, 202);
+  EXPECT_EQ(answered->body, "later\n");
+  // A connection serves its next request after a late answer.
+  asio::io_context client;
+  auto c = connectFrom(client, "127.0.0.1",
+                       tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  const std::string req = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+  asio::write(c, asio::buffer(req));
+  {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(30), [&] { return parked.size() == 2; }));
+  }
+  std::thread([&] { parked.back()(HttpReply{200, "text/plain", "later\n"}); }).join();
+  char buf[256];
+  const size_t n = c.read_some(asio::buffer(buf));
+  EXPECT_EQ(std::string(buf, n).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(exchange(c), "HTTP/1.1 200 OK");
+  server.stop();
+  io.stop();
+  runner.join();
 }
 
 TEST(HttpServer, TheDefaultCapFollowsTheDescriptorLimit) {
