@@ -164,7 +164,6 @@ Status Agent::refreshAttestations() {
   logger("agent")->info("{}: {} attestations loaded", file, records->size());
   ledger_->setFileAttestations(std::move(*records), file, clock_());
   attestations_mtime_ = mtime;
-  publishAttestations();
   return Status::success();
 }
 

@@ -151,8 +151,9 @@ class Agent {
   Status reload(const std::string& actor = "SIGHUP");
   scorer::EvidenceStore& evidence() { return store_; }
 
-  // Re-reads the attestations file if it changed since it was last read. A broken file is
-  // reported and the attestations read before stay in force.
+  // Re-reads the attestations file into the ledger if it changed since it was last read; the
+  // next scoring publishes them as evidence. A broken file is reported and the attestations
+  // read before stay in force.
   Status refreshAttestations();
 
   // The agent's clock: what every age, expiry and "now" it reports is measured against (the

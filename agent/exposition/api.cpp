@@ -44,9 +44,6 @@ HttpReply error(unsigned status, const std::string& message,
                    std::move(headers)};
 }
 
-void str(Writer& w, const std::string& s) {
-  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-}
 
 std::string query(const HttpRequest& r, const std::string& name) {
   return queryParam(r.target, name);
@@ -63,7 +60,7 @@ HttpReply systems(Agent& agent) {
     const scorer::SystemScore& s = *score;
     w.StartObject();
     w.Key("system");
-    str(w, s.system);
+    scorer::json::string(w, s.system);
     w.Key("level");
     w.Double(s.level);
     w.Key("progress");
@@ -95,9 +92,9 @@ HttpReply system(Agent& agent, const std::string& id) {
     scorer::json::domainFields(w, d);
     if (const auto* info = model.findDomain(d.domain)) {
       w.Key("name_zh");
-      str(w, info->zh);
+      scorer::json::string(w, info->zh);
       w.Key("name_en");
-      str(w, info->en);
+      scorer::json::string(w, info->en);
     }
     w.EndObject();
   }
@@ -109,9 +106,9 @@ HttpReply system(Agent& agent, const std::string& id) {
     scorer::json::itemFields(w, item);
     if (const auto* info = model.findItem(item.item)) {
       w.Key("name_zh");
-      str(w, info->zh);
+      scorer::json::string(w, info->zh);
       w.Key("name_en");
-      str(w, info->en);
+      scorer::json::string(w, info->en);
     }
     w.Key("criteria");
     w.StartArray();
@@ -164,7 +161,7 @@ HttpReply system(Agent& agent, const std::string& id) {
     w.EndArray();
     w.Key("gaps_to_next_level");
     w.StartArray();
-    for (const auto* g : gaps) str(w, g->criterion->id);
+    for (const auto* g : gaps) scorer::json::string(w, g->criterion->id);
     w.EndArray();
     w.EndObject();
   }
@@ -186,7 +183,7 @@ HttpReply evidence(Agent& agent, const HttpRequest& r) {
     scorer::json::forEachEvidence(agent.evidence(), s, [&](const scorer::Evidence& e, bool is_default) {
       w.StartObject();
       w.Key("system");
-      str(w, s);
+      scorer::json::string(w, s);
       w.Key("evidence");
       scorer::json::evidence(w, e, now, is_default);
       w.EndObject();
@@ -421,7 +418,7 @@ HttpReply whoami(Agent& agent, const HttpRequest& r) {
   Writer w(buf);
   w.StartObject();
   w.Key("name");
-  str(w, p.name);
+  scorer::json::string(w, p.name);
   w.Key("role");
   w.String(roleName(p.role));
   w.EndObject();
