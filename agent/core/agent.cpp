@@ -376,6 +376,10 @@ std::vector<std::string> Agent::knownSystems() const {
   return {systems.begin(), systems.end()};
 }
 
+bool Agent::isKnownSystem(const std::string& system) const {
+  return mine(system) && (declared_.count(system) > 0 || store_.hasSystem(system));
+}
+
 std::shared_ptr<const scorer::RulePack> Agent::rules() const {
   std::lock_guard lock(pack_mu_);
   return pack_;
@@ -466,7 +470,7 @@ void Agent::rescore(Scope scope) {
     wakes_ = {};
   } else {
     for (auto& system : systemsToRescore(changes, waived, now)) {
-      if (mine(system) && (declared_.count(system) || store_.hasSystem(system))) {
+      if (isKnownSystem(system)) {
         systems.push_back(system);
       } else if (scored_.count(system)) {
         removed.push_back(system);
@@ -737,9 +741,8 @@ Result<std::vector<scorer::Attestation>> Agent::addAttestations(const std::strin
     return makeError(ErrorCode::kInvalidArgument, "request body: no attestation in it");
   }
   // Only for systems the agent scores: a typo must not make a phantom system kept for good.
-  const auto known = knownSystems();
   for (const auto& a : records) {
-    if (!std::binary_search(known.begin(), known.end(), a.system)) {
+    if (!isKnownSystem(a.system)) {
       return makeError(ErrorCode::kInvalidArgument,
                        "request body: system '" + a.system +
                            "' is not a system this agent scores (declared in its config or "
@@ -827,8 +830,7 @@ Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
     return x;
   });
   if (!parsed) return parsed.error();
-  const auto known = knownSystems();
-  if (!std::binary_search(known.begin(), known.end(), parsed->system)) {
+  if (!isKnownSystem(parsed->system)) {
     return makeError(ErrorCode::kInvalidArgument,
                      "request body: system '" + parsed->system +
                          "' is not a system this agent scores");
@@ -886,8 +888,7 @@ size_t Agent::checkDocuments() {
 }
 
 std::optional<ExplainedScore> Agent::explainedScore(const std::string& system) const {
-  auto known = knownSystems();
-  if (std::find(known.begin(), known.end(), system) == known.end()) return std::nullopt;
+  if (!isKnownSystem(system)) return std::nullopt;
   auto evidence = store_.snapshot(system);
   auto unknown_to = unknownTo(system);
   const TimePoint now = clock_();

@@ -94,6 +94,8 @@ class Agent {
   std::optional<ExplainedScore> explainedScore(const std::string& system) const;
   // Systems declared in the config or reported by any collector, sorted.
   std::vector<std::string> knownSystems() const;
+  // Whether `system` is among knownSystems(), without listing them.
+  bool isKnownSystem(const std::string& system) const;
   // Why evidence of a key is missing for `system`, by key: "source prometheus-main
   // (prometheus) does not know system billing" for each key a configured collector that does
   // not know the system could report. For explanations (EvalContext::unknown_to).

@@ -178,8 +178,13 @@ HttpReply evidence(Agent& agent, const HttpRequest& r) {
   w.StartObject();
   w.Key("evidence");
   w.StartArray();
-  for (const auto& s : agent.knownSystems()) {
-    if (!only.empty() && s != only) continue;
+  std::vector<std::string> systems;
+  if (only.empty()) {
+    systems = agent.knownSystems();
+  } else if (agent.isKnownSystem(only)) {
+    systems.push_back(only);
+  }
+  for (const auto& s : systems) {
     scorer::json::forEachEvidence(agent.evidence(), s, [&](const scorer::Evidence& e, bool is_default) {
       w.StartObject();
       w.Key("system");
