@@ -346,6 +346,26 @@ void Metrics::updateScores(const std::vector<const scorer::SystemScore*>& scores
   std::sort(gone.begin(), gone.end());
   std::lock_guard lock(rows_mu_);
   carryCounters(rows);
+  auto at = [&](const std::string& system) {
+    return std::lower_bound(rows_.begin(), rows_.end(), system,
+                            [](const SystemRow& r, const std::string& s) { return r.system < s; });
+  };
+  if (rows.size() + gone.size() <= 64) {
+    // A few systems (the common incremental scoring): in place, without rebuilding (and
+    // reallocating) the rows of the whole estate.
+    for (auto& row : rows) {
+      auto it = at(row.system);
+      if (it != rows_.end() && it->system == row.system) {
+        *it = std::move(row);
+      } else {
+        rows_.insert(it, std::move(row));
+      }
+    }
+    for (const auto& system : gone) {
+      if (auto it = at(system); it != rows_.end() && it->system == system) rows_.erase(it);
+    }
+    return;
+  }
   // Merges the new rows into rows_ (both sorted): a new row replaces the old one of its
   // system, the rows of removed systems go.
   std::vector<SystemRow> merged;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace opsm::agent {
 namespace {
 
@@ -46,6 +48,53 @@ TEST(MetricsTest, ScoresAreExportedAndVanishedSystemsRemoved) {
   text = m.render();
   EXPECT_EQ(text.find("system=\"billing\""), std::string::npos) << "billing series are removed";
   EXPECT_NE(text.find("opsmaturity_system_level{system=\"payments\"} 3"), std::string::npos);
+}
+
+// updateScores merges a scoring's rows into the estate's, in place for a few systems and by a
+// full merge for many: either way /metrics is what setScores of the whole estate gives, with
+// the regression counters carried over.
+TEST(MetricsTest, UpdatedRowsAreTheWholeEstatesRowsInPlaceOrMerged) {
+  auto model = scorer::loadModel(std::string(OPSM_SOURCE_DIR) + "/rules/model.yaml");
+  ASSERT_TRUE(model.ok());
+  Metrics updated(*model), whole(*model);
+  std::map<std::string, scorer::SystemScore> estate;
+  auto name = [](int k) { return "sys-" + std::to_string(1000 + k); };
+  auto update = [&](const std::vector<int>& levels_of, const std::vector<int>& removed) {
+    std::vector<scorer::SystemScore> scores;
+    std::vector<std::string> gone;
+    for (size_t k = 0; k < levels_of.size(); k += 2) {
+      scores.push_back(system(name(levels_of[k]), levels_of[k + 1]));
+      estate[name(levels_of[k])] = scores.back();
+    }
+    for (int k : removed) {
+      gone.push_back(name(k));
+      estate.erase(name(k));
+    }
+    std::vector<const scorer::SystemScore*> rows;
+    for (const auto& s : scores) rows.push_back(&s);
+    updated.updateScores(rows, gone);
+    std::vector<scorer::SystemScore> all;
+    for (const auto& [_, s] : estate) all.push_back(s);
+    whole.setScores(all);
+  };
+  std::vector<int> many;
+  for (int k = 0; k < 200; k += 2) many.insert(many.end(), {k, k % 5});
+  update(many, {});  // 100 systems: merged
+  updated.regressed(name(10), "6.1.3");
+  whole.regressed(name(10), "6.1.3");
+  EXPECT_EQ(updated.render(), whole.render());
+  update({10, 4, 11, 3, 199, 1, 300, 2}, {0, 2});  // a few, new ones among them: in place
+  EXPECT_EQ(updated.render(), whole.render());
+  EXPECT_NE(updated.render().find("opsmaturity_system_level{system=\"sys-1011\"} 3"),
+            std::string::npos);
+  EXPECT_EQ(updated.render().find("system=\"sys-1000\""), std::string::npos);
+  std::vector<int> most;
+  for (int k = 1; k < 160; k += 2) most.insert(most.end(), {k, (k + 1) % 5});
+  update(most, {4, 6, 8});  // 80 systems: merged
+  EXPECT_EQ(updated.render(), whole.render());
+  EXPECT_NE(updated.render().find("opsmaturity_item_regressions_total{item=\"6.1.3\",system=\"sys-1010\"} 1"),
+            std::string::npos)
+      << "the counter is carried over both ways";
 }
 
 TEST(MetricsTest, CollectorSeries) {
