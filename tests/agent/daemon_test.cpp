@@ -42,6 +42,43 @@ std::string metricsLine(const std::string& text, const std::string& series) {
   return text.substr(at + 1, end - at - 1);
 }
 
+// Holds the agent's clock while set: a scoring that reads it waits until the gate opens.
+struct ClockGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false;
+  int held = 0;  // clock reads that were held
+  void set(bool on) {
+    {
+      std::lock_guard l(mu);
+      hold = on;
+    }
+    cv.notify_all();
+  }
+  // The agent's clock reads through `gate`, which the clock keeps alive.
+  static void install(const std::shared_ptr<ClockGate>& gate, Agent& a) {
+    a.setClock([gate] {
+      std::unique_lock l(gate->mu);
+      if (gate->hold) {
+        ++gate->held;
+        gate->cv.notify_all();
+        gate->cv.wait(l, [&] { return !gate->hold; });
+      }
+      return Clock::now();
+    });
+  }
+  // Whether a clock read was held within 30 s.
+  bool waitHeld() {
+    std::unique_lock l(mu);
+    return cv.wait_for(l, std::chrono::seconds(30), [&] { return held > 0; });
+  }
+  // Opens the gate when it goes out of scope.
+  struct Release {
+    std::shared_ptr<ClockGate> gate;
+    ~Release() { gate->set(false); }
+  };
+};
+
 // A daemon of the shipped rules polling REST CMDB sources: hung ones (listening, never
 // accepting: the kernel completes the handshake and takes the request) and answering ones
 // (the fixture's /api/cis/<n>). Torn down even when an assertion fails midway.
@@ -224,47 +261,18 @@ TEST_F(DaemonTest, APollDueInAnHourRunsWhenTheDaemonsClockIsMovedAnHour) {
 // Scoring runs on a thread of its own, never on the I/O thread: while a scoring is held up
 // (its clock blocks), /-/healthy, /metrics and the API answer from the last snapshot.
 TEST_F(DaemonTest, AScoringInProgressHoldsUpNoScrapeOrHealthCheck) {
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool hold = false;
-    int held = 0;
-    void set(bool on) {
-      {
-        std::lock_guard l(mu);
-        hold = on;
-      }
-      cv.notify_all();
-    }
-  };
-  auto gate = std::make_shared<Gate>();
+  auto gate = std::make_shared<ClockGate>();
   start(2, source("cmdb-0", answeringUrl(0), "interval: 60s"),
-        [gate](Agent& a) {
-          a.setClock([gate] {
-            std::unique_lock l(gate->mu);
-            if (gate->hold) {
-              ++gate->held;
-              gate->cv.notify_all();
-              gate->cv.wait(l, [&] { return !gate->hold; });
-            }
-            return Clock::now();
-          });
-        },
+        [gate](Agent& a) { ClockGate::install(gate, a); },
         "score_interval: 1h\n");
   ASSERT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
   gate->set(true);
-  struct Release {
-    std::shared_ptr<Gate> g;
-    ~Release() { g->set(false); }  // before TearDown stops the daemon
-  } release{gate};
+  ClockGate::Release release{gate};  // before TearDown stops the daemon
   // The score_interval's scoring starts and is held (asked for before the clock moves again:
   // else one pass over the timers could see both moves, and fire the timer once).
   const auto before = daemon_->scoringsRequested();
   daemon_->advanceClock(std::chrono::hours(1));
-  {
-    std::unique_lock l(gate->mu);
-    ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(30), [&] { return gate->held > 0; }));
-  }
+  ASSERT_TRUE(gate->waitHeld());
   ASSERT_TRUE(testing::waitFor([&] { return daemon_->scoringsRequested() > before; },
                                std::chrono::seconds(30)));
   // The next score_interval's scoring is asked for while this one is held.
@@ -288,51 +296,21 @@ TEST_F(DaemonTest, AScoringInProgressHoldsUpNoScrapeOrHealthCheck) {
 // /-/reload's scoring is held up (its clock blocks), /-/healthy and /metrics still answer,
 // and the reload is answered once its scoring is done.
 TEST_F(DaemonTest, AReloadOverHttpHoldsUpNoHealthCheckWhileItRescores) {
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool hold = false;
-    int held = 0;
-    void set(bool on) {
-      {
-        std::lock_guard l(mu);
-        hold = on;
-      }
-      cv.notify_all();
-    }
-  };
-  auto gate = std::make_shared<Gate>();
+  auto gate = std::make_shared<ClockGate>();
   ::setenv("OPSM_DAEMON_TEST_TOKEN", "daemon-test-admin-token", 1);
   start(2, source("cmdb-0", answeringUrl(0), "interval: 60s"),
-        [gate](Agent& a) {
-          a.setClock([gate] {
-            std::unique_lock l(gate->mu);
-            if (gate->hold) {
-              ++gate->held;
-              gate->cv.notify_all();
-              gate->cv.wait(l, [&] { return !gate->hold; });
-            }
-            return Clock::now();
-          });
-        },
+        [gate](Agent& a) { ClockGate::install(gate, a); },
         "score_interval: 1h\napi_token_env: OPSM_DAEMON_TEST_TOKEN\n");
   ASSERT_TRUE(testing::waitFor([&] { return ready(); }, std::chrono::seconds(30)));
   gate->set(true);
-  struct Release {
-    std::shared_ptr<Gate> g;
-    ~Release() { g->set(false); }  // before TearDown stops the daemon
-  } release{gate};
+  ClockGate::Release release{gate};  // before TearDown stops the daemon
   collectors::HttpOptions admin;
   admin.bearer_token = "daemon-test-admin-token";
   auto reload = std::async(std::launch::async, [&] {
     return collectors::HttpClient(admin).post(base_ + "/-/reload", "", "text/plain",
                                               std::chrono::seconds(60));
   });
-  {
-    std::unique_lock l(gate->mu);
-    ASSERT_TRUE(gate->cv.wait_for(l, std::chrono::seconds(30), [&] { return gate->held > 0; }))
-        << "the reload did not reach its scoring";
-  }
+  ASSERT_TRUE(gate->waitHeld()) << "the reload did not reach its scoring";
   auto healthy = http_.get(base_ + "/-/healthy", std::chrono::seconds(2));
   auto scrape = http_.get(base_ + "/metrics", std::chrono::seconds(2));
   EXPECT_EQ(reload.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
