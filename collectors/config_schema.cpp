@@ -169,6 +169,20 @@ Status checkValue(const std::string& file, const YAML::Node& n, const ConfigKey&
   return Status::success();
 }
 
+// The value a key's default stands for: a list of the comma-separated items for a list of
+// strings, a scalar otherwise; undefined without a default.
+YAML::Node defaultNode(const ConfigKey& k) {
+  if (k.default_text.empty()) return YAML::Node(YAML::NodeType::Undefined);
+  if (k.type != ConfigType::kStringList) return YAML::Node(k.default_text);
+  YAML::Node n(YAML::NodeType::Sequence);
+  std::stringstream in(k.default_text);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    n.push_back(item);
+  }
+  return n;
+}
+
 // A default that its own key would reject is a programming error, found at registration.
 void checkDefault(const std::string& type, const ConfigKey& k) {
   for (const auto& f : k.fields) checkDefault(type, f);
@@ -179,18 +193,7 @@ void checkDefault(const std::string& type, const ConfigKey& k) {
   if (k.type == ConfigType::kSecret || k.type == ConfigType::kMap || k.type == ConfigType::kList) {
     throw std::logic_error("collector " + type + ": key " + k.name + " cannot have a default");
   }
-  YAML::Node n;
-  if (k.type == ConfigType::kStringList) {
-    n = YAML::Node(YAML::NodeType::Sequence);
-    std::stringstream in(k.default_text);
-    for (std::string item; std::getline(in, item, ',');) {
-      item.erase(0, item.find_first_not_of(' '));
-      n.push_back(item);
-    }
-  } else {
-    n = YAML::Node(k.default_text);
-  }
-  if (auto st = checkValue("schema", n, k, k.name); !st) {
+  if (auto st = checkValue("schema", defaultNode(k), k, k.name); !st) {
     throw std::logic_error("collector " + type + ": default of " + k.name + ": " +
                            st.error().message);
   }
@@ -430,6 +433,10 @@ const ConfigKey& ConfigReader::key(std::string_view name,
 
 bool ConfigReader::has(std::string_view name) const { return keySet(entry_, key(name, {})); }
 
+bool ConfigReader::declares(std::string_view name) const {
+  return std::any_of(keys_->begin(), keys_->end(), [&](const ConfigKey& k) { return k.name == name; });
+}
+
 ConfigReader ConfigReader::section(std::string_view name) const {
   const ConfigKey& k = key(name, {ConfigType::kMap});
   YAML::Node n = entry_[k.name];
@@ -437,16 +444,19 @@ ConfigReader ConfigReader::section(std::string_view name) const {
                       prefix_ + k.name + ".");
 }
 
-std::string ConfigReader::string(std::string_view name) const {
-  const ConfigKey& k = key(name, {ConfigType::kString, ConfigType::kUrl});
+YAML::Node ConfigReader::valueOf(const ConfigKey& k) const {
   const YAML::Node n = entry_[k.name];
-  return isSet(n) ? n.Scalar() : k.default_text;
+  return isSet(n) ? n : defaultNode(k);
+}
+
+std::string ConfigReader::string(std::string_view name) const {
+  const YAML::Node n = valueOf(key(name, {ConfigType::kString, ConfigType::kUrl}));
+  return n.IsDefined() ? n.Scalar() : std::string();
 }
 
 double ConfigReader::number(std::string_view name) const {
-  const ConfigKey& k = key(name, {ConfigType::kNumber, ConfigType::kInteger});
-  const YAML::Node n = entry_[k.name];
-  return isSet(n) ? n.as<double>() : (k.default_text.empty() ? 0 : std::stod(k.default_text));
+  const YAML::Node n = valueOf(key(name, {ConfigType::kNumber, ConfigType::kInteger}));
+  return n.IsDefined() ? n.as<double>() : 0;
 }
 
 int ConfigReader::integer(std::string_view name) const {
@@ -455,32 +465,22 @@ int ConfigReader::integer(std::string_view name) const {
 }
 
 bool ConfigReader::flag(std::string_view name) const {
-  const ConfigKey& k = key(name, {ConfigType::kBool});
-  const YAML::Node n = entry_[k.name];
-  return isSet(n) ? n.as<bool>() : YAML::Node(k.default_text).as<bool>(false);
+  const YAML::Node n = valueOf(key(name, {ConfigType::kBool}));
+  return n.IsDefined() && n.as<bool>();
 }
 
 Duration ConfigReader::duration(std::string_view name) const {
-  const ConfigKey& k = key(name, {ConfigType::kDuration});
-  const YAML::Node n = entry_[k.name];
-  const std::string text = isSet(n) ? n.Scalar() : k.default_text;
-  if (text.empty()) return Duration::zero();
-  auto d = parseDuration(text);
+  const YAML::Node n = valueOf(key(name, {ConfigType::kDuration}));
+  if (!n.IsDefined()) return Duration::zero();
+  auto d = parseDuration(n.Scalar());  // checked: the entry's by check(), a default at registration
   return d ? *d : Duration::zero();
 }
 
 std::vector<std::string> ConfigReader::strings(std::string_view name) const {
-  const ConfigKey& k = key(name, {ConfigType::kStringList});
   std::vector<std::string> out;
-  const YAML::Node n = entry_[k.name];
-  if (isSet(n)) {
+  const YAML::Node n = valueOf(key(name, {ConfigType::kStringList}));
+  if (n.IsDefined()) {
     for (const auto& item : n) out.push_back(item.Scalar());
-    return out;
-  }
-  std::stringstream in(k.default_text);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(' '));
-    if (!item.empty()) out.push_back(item);
   }
   return out;
 }

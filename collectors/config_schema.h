@@ -123,12 +123,13 @@ class ConfigReader {
   const YAML::Node& entry() const { return entry_; }
 
   bool has(std::string_view key) const;  // set (and not null) in the entry
+  bool declares(std::string_view key) const;  // the schema has this key
   std::string string(std::string_view key) const;
   double number(std::string_view key) const;
   int integer(std::string_view key) const;
   bool flag(std::string_view key) const;
   Duration duration(std::string_view key) const;
-  // A kStringList's items (the default, split at commas, when not set).
+  // A kStringList's items (the default's comma-separated items when not set).
   std::vector<std::string> strings(std::string_view key) const;
   // A list's or mapping's node (undefined when not set).
   YAML::Node node(std::string_view key) const;
@@ -148,6 +149,8 @@ class ConfigReader {
   ConfigReader(std::string type, const std::vector<ConfigKey>& keys, std::string name,
                std::string file, YAML::Node entry, std::string prefix);
   const ConfigKey& key(std::string_view name, std::initializer_list<ConfigType> types) const;
+  // The entry's value of `k`, else its default's (undefined without one).
+  YAML::Node valueOf(const ConfigKey& k) const;
 
   std::string type_;
   const std::vector<ConfigKey>* keys_;

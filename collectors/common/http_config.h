@@ -12,13 +12,12 @@
 
 namespace opsm::collectors {
 
-// Reads auth and TLS options shared by HTTP collectors:
+// Reads the auth and TLS options shared by HTTP collectors, of a checked entry whose schema
+// has httpKeys() or only tlsKey():
 //   bearer_token_file: /etc/opsm/token   or   bearer_token_env: PROM_TOKEN
 //   basic_auth: {username: u, password_file: f}  (or password_env)
 //   tls: {ca_file: /etc/ssl/ca.pem, insecure_skip_verify: false}
 // Secrets are read from files or environment variables only, never from the config itself.
-Result<HttpOptions> parseHttpOptions(const std::string& file, const YAML::Node& node);
-// The same, of a checked entry whose schema has httpKeys() or tlsKey().
 Result<HttpOptions> parseHttpOptions(const ConfigReader& config);
 
 }  // namespace opsm::collectors
