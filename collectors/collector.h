@@ -14,6 +14,7 @@
 #include "collectors/config_schema.h"
 #include "common/duration.h"
 #include "common/result.h"
+#include "common/yaml_util.h"
 #include "scorer/catalog.h"
 #include "scorer/evidence.h"
 
@@ -28,6 +29,12 @@ struct CollectContext {
 
   // Time left until the deadline, at least 1 ms so that a late call still fails fast.
   Duration remaining() const;
+  // The bounds of YAML a source sends (default sizes, this poll's deadline).
+  YamlLimits yamlLimits() const {
+    YamlLimits limits;
+    limits.deadline = deadline;
+    return limits;
+  }
 };
 
 // A source of facts. Instances are built by a CollectorFactory from validated config and

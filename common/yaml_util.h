@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -11,9 +13,33 @@
 
 namespace opsm {
 
-// Loads and parses a YAML file; a parse error names the file, line and column.
-Result<YAML::Node> loadYamlFile(const std::string& path);
-Result<YAML::Node> loadYamlString(const std::string& text, const std::string& origin);
+// Bounds on one YAML document (docs/hardening.md#yaml). yaml-cpp shares an aliased node
+// instead of copying it, so parsing a "billion laughs" is cheap but every walk of the tree
+// (and every copy a reader makes of it) expands each alias again. Before the tree is built,
+// one pass over the parser's events counts the document as it would be expanded — an alias
+// adds the nodes and scalar bytes of what it names, computed once when that node ended — and
+// checks each mapping for duplicate keys; it visits every node of the text once.
+struct YamlLimits {
+  // Nodes (scalars, nulls, lists, mappings) in the expanded document; 0: the default,
+  // max(1,000,000, the text's length in bytes).
+  size_t max_nodes = 0;
+  // Bytes of scalar text in the expanded document; 0: the default, max(16 MiB, twice the
+  // text's length). A document without aliases is never over either default.
+  size_t max_bytes = 0;
+  // A parse still running then ends with an error (a poll's deadline).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+// The defaults of YamlLimits for a text of `text_bytes` bytes.
+size_t defaultYamlMaxNodes(size_t text_bytes);
+size_t defaultYamlMaxBytes(size_t text_bytes);
+
+// Loads and parses a YAML file (its first document); a parse error names the file, line and
+// column, a mapping that repeats a key names the key and its line, and a document over
+// `limits` is refused naming the limit. Every YAML the agent reads goes through these.
+Result<YAML::Node> loadYamlFile(const std::string& path, const YamlLimits& limits = {});
+Result<YAML::Node> loadYamlString(const std::string& text, const std::string& origin,
+                                  const YamlLimits& limits = {});
 
 // "file:line" for a node (1-based line), or just "file" when the node has no mark.
 std::string where(const std::string& file, const YAML::Node& node);

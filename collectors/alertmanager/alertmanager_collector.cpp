@@ -150,7 +150,8 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
   if (!config || !member(*config, "original")) {
     return makeError(ErrorCode::kBadResponse, status_loc + ": no config.original in the status");
   }
-  auto am_yaml = loadYamlString(stringMember(*config, "original"), status_loc + " config.original");
+  auto am_yaml = loadYamlString(stringMember(*config, "original"), status_loc + " config.original",
+                                ctx.yamlLimits());
   if (!am_yaml) return makeError(ErrorCode::kBadResponse, am_yaml.error().message);
   YAML::Node route_node = (*am_yaml)["route"];
   if (!route_node.IsMap()) {

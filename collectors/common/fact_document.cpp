@@ -172,7 +172,8 @@ Result<std::vector<scorer::Fact>> parseFactDocument(const YAML::Node& root,
 Result<std::vector<scorer::Fact>> parseFactText(const std::string& text,
                                                 const std::string& prefix,
                                                 const std::string& origin,
-                                                const std::string& locator, size_t max_facts) {
+                                                const std::string& locator, size_t max_facts,
+                                                const YamlLimits& limits) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
     return parseJsonFacts(text, prefix, origin, locator, max_facts);
@@ -183,7 +184,7 @@ Result<std::vector<scorer::Fact>> parseFactText(const std::string& text,
                          " bytes (" + std::to_string(text.size()) +
                          "); print JSON ({\"facts\": [...]}) for more, it is far cheaper to read");
   }
-  auto doc = loadYamlString(text, origin);
+  auto doc = loadYamlString(text, origin, limits);
   if (!doc) return makeError(ErrorCode::kBadResponse, doc.error().message);
   return parseFactDocument(*doc, prefix, origin, locator, max_facts);
 }

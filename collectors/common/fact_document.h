@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/result.h"
+#include "common/yaml_util.h"
 #include "scorer/evidence.h"
 
 namespace opsm::collectors {
@@ -29,11 +30,13 @@ Result<std::vector<scorer::Fact>> parseFactDocument(const YAML::Node& root,
 inline constexpr size_t kMaxYamlFactBytes = 128u << 10;
 
 // Reads a fact document from text: JSON (it starts with '{') with RapidJSON, bounded in depth
-// and costing a few times its size; anything else as YAML, refused past kMaxYamlFactBytes.
+// and costing a few times its size; anything else as YAML, refused past kMaxYamlFactBytes and
+// read within `limits` (aliases counted as expanded, the poll's deadline).
 Result<std::vector<scorer::Fact>> parseFactText(const std::string& text,
                                                 const std::string& prefix,
                                                 const std::string& origin,
                                                 const std::string& locator,
-                                                size_t max_facts = 100000);
+                                                size_t max_facts = 100000,
+                                                const YamlLimits& limits = {});
 
 }  // namespace opsm::collectors

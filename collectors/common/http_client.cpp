@@ -17,12 +17,14 @@
 
 namespace opsm::collectors {
 
-namespace {
-
-void globalInit() {
+void initCurl() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
+
+namespace {
+
+void globalInit() { initCurl(); }
 
 std::atomic<size_t> g_budget{256u << 20};
 std::atomic<size_t> g_held{0};

@@ -82,6 +82,9 @@ class HttpClient {
 // How long to wait from a Retry-After header (delay-seconds or an HTTP date), if valid.
 std::optional<Duration> parseRetryAfter(const std::string& value, TimePoint now);
 
+// Initialises libcurl once for the process (thread-safe); every user of curl calls it first.
+void initCurl();
+
 // The URL with any user:password@ part removed, for logs, errors and evidence.
 std::string redactUrl(const std::string& url);
 

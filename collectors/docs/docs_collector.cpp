@@ -54,15 +54,20 @@ std::vector<std::string> stringList(const YAML::Node& n) {
   return out;
 }
 
-// Parses one document's front-matter; nullopt with `why` when it is not one of ours or broken.
+// Parses one document's front-matter; nullopt with `why` when it is not one of ours or broken
+// (and *timeout when reading it ran past the poll's deadline).
 std::optional<Document> parse(const std::string& rel, const std::string& yaml, const DocsConfig& config,
-                              TimePoint now, std::string* why) {
+                              TimePoint now, const YamlLimits& limits, std::string* why,
+                              Error* timeout) {
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    *why = "front-matter is not YAML: " + e.msg;
-    return std::nullopt;
+  {
+    auto loaded = loadYamlString(yaml, rel + " front-matter", limits);
+    if (!loaded) {
+      if (loaded.error().code == ErrorCode::kTimeout) *timeout = loaded.error();
+      *why = "front-matter is not usable YAML: " + loaded.error().message;
+      return std::nullopt;
+    }
+    root = *loaded;
   }
   if (!root.IsMap()) return std::nullopt;  // no front-matter of ours
   if (!root["criteria"] && !root["type"]) return std::nullopt;
@@ -169,7 +174,9 @@ Result<std::vector<scorer::Fact>> DocsCollector::collect(const CollectContext& c
     const std::string fm = frontMatter(text.str(), yaml_file);
     if (fm.empty()) continue;
     std::string why;
-    auto d = parse(rel, fm, config_, ctx.now, &why);
+    Error timeout;
+    auto d = parse(rel, fm, config_, ctx.now, ctx.yamlLimits(), &why, &timeout);
+    if (!timeout.message.empty()) return timeout;
     if (!d) {
       if (!why.empty()) {
         ++skipped;

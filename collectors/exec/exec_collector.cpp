@@ -13,7 +13,8 @@ Result<std::vector<scorer::Fact>> ExecCollector::collect(const CollectContext& c
   auto out = runTool(config_.tool, args, ctx);
   if (!out) return out.error();
   std::string origin = config_.argv.front() + " output";
-  auto facts = parseFactText(*out, "plugin.", origin, config_.argv.front());
+  auto facts = parseFactText(*out, "plugin.", origin, config_.argv.front(), 100000,
+                             ctx.yamlLimits());
   if (!facts) return makeError(ErrorCode::kBadResponse, facts.error().message);
   return facts;
 }

@@ -8,7 +8,7 @@
 
 namespace opsm::collectors::file {
 
-Result<std::vector<scorer::Fact>> FileCollector::collect(const CollectContext&) {
+Result<std::vector<scorer::Fact>> FileCollector::collect(const CollectContext& ctx) {
   std::error_code ec;
   auto size = std::filesystem::file_size(config_.path, ec);
   if (ec) return makeError(ErrorCode::kNotFound, config_.path + ": " + ec.message());
@@ -16,7 +16,7 @@ Result<std::vector<scorer::Fact>> FileCollector::collect(const CollectContext&) 
     return makeError(ErrorCode::kBadResponse,
                      config_.path + ": larger than " + std::to_string(config_.max_bytes) + " bytes");
   }
-  auto doc = loadYamlFile(config_.path);
+  auto doc = loadYamlFile(config_.path, ctx.yamlLimits());
   if (!doc) return doc.error();
   return parseFactDocument(*doc, "file.", config_.path, config_.path);
 }

@@ -116,7 +116,7 @@ Result<std::vector<scorer::Fact>> LokiCollector::collect(const CollectContext& c
   // Retention: the running config (/config, YAML); optional (it may be disabled).
   std::optional<double> retention;
   if (auto resp = http_.get(config_.url + "/config", ctx.remaining())) {
-    auto yaml = loadYamlString(resp->body, "Loki /config");
+    auto yaml = loadYamlString(resp->body, "Loki /config", ctx.yamlLimits());
     if (yaml && (*yaml)["compactor"] && (*yaml)["compactor"]["retention_enabled"] &&
         (*yaml)["compactor"]["retention_enabled"].as<std::string>() == "true" && (*yaml)["limits_config"] &&
         (*yaml)["limits_config"]["retention_period"]) {

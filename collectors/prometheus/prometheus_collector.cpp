@@ -415,7 +415,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   std::string config_loc;
   auto config = api("/api/v1/status/config", ctx, &config_loc);
   if (!config) return config.error();
-  auto prom_yaml = loadYamlString(stringMember(*config, "yaml"), config_loc);
+  auto prom_yaml = loadYamlString(stringMember(*config, "yaml"), config_loc, ctx.yamlLimits());
   if (!prom_yaml) return makeError(ErrorCode::kBadResponse, prom_yaml.error().message);
   YAML::Node remote_write = (*prom_yaml)["remote_write"];
   bool has_remote_write = remote_write.IsSequence() && remote_write.size() > 0;

@@ -79,3 +79,89 @@ TEST(Printable, ControlCharactersAreEscapedTabAndTextKept) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+// "Billion laughs": each level a list of ten aliases of the one before, 12 levels in 700
+// bytes; expanded, 10^12 nodes.
+std::string billionLaughs(int levels = 12) {
+  std::string text = "a0: &a0 [lol]\n";
+  for (int i = 1; i <= levels; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  return text;
+}
+
+// The duplicate-key walk used to visit every alias again: this never returned.
+TEST(BoundedYaml, ABillionLaughsIsRefusedAtOnceNamingTheLimit) {
+  const std::string text = billionLaughs();
+  ASSERT_LT(text.size(), 800u);
+  auto doc = loadYamlString(text, "prometheus /api/v1/status/config");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.error().message.find("prometheus /api/v1/status/config:"), std::string::npos)
+      << doc.error().message;
+  EXPECT_NE(doc.error().message.find("once its aliases are expanded"), std::string::npos)
+      << doc.error().message;
+}
+
+// A list aliasing one 60 KB scalar 15,000 times is 105 KB of text and 900 MB expanded.
+TEST(BoundedYaml, AliasesOfALargeScalarAreCountedByTheBytesTheyExpandTo) {
+  std::string text = "big: &big " + std::string(60000, 'x') + "\nlist: [";
+  for (int i = 0; i < 15000; ++i) text += i ? ", *big" : "*big";
+  text += "]\n";
+  auto doc = loadYamlString(text, "facts.yml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.error().message.find("bytes of scalars once its aliases are expanded"),
+            std::string::npos)
+      << doc.error().message;
+}
+
+TEST(BoundedYaml, AnchorsUsedAsPeopleUseThemAreRead) {
+  auto doc = loadYamlString(
+      "defaults: &d {interval: 1m, timeout: 10s}\n"
+      "a: *d\nb: *d\nkey: &k system\nlabels: {*k : payments}\n",
+      "facts.yml");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  EXPECT_EQ((*doc)["b"]["timeout"].Scalar(), "10s");
+  EXPECT_EQ((*doc)["labels"]["system"].Scalar(), "payments");
+}
+
+TEST(BoundedYaml, TheLimitsCountTheExpandedDocument) {
+  // Nodes: the root, "a", the list and its 3 items, "b", and the alias as the list it names
+  // (4): 11. Scalar bytes: "a", "x", "y", "z", "b", and the alias's 3: 8.
+  const std::string text = "a: &a [x, y, z]\nb: *a\n";
+  YamlLimits limits;
+  limits.max_nodes = 11;
+  EXPECT_TRUE(loadYamlString(text, "t.yml", limits).ok());
+  limits.max_nodes = 10;
+  EXPECT_FALSE(loadYamlString(text, "t.yml", limits).ok());
+  limits = {};
+  limits.max_bytes = 8;
+  EXPECT_TRUE(loadYamlString(text, "t.yml", limits).ok());
+  limits.max_bytes = 7;
+  EXPECT_FALSE(loadYamlString(text, "t.yml", limits).ok());
+}
+
+TEST(BoundedYaml, AParseRunningPastTheDeadlineEndsWithATimeout) {
+  std::string text = "list:\n";
+  for (int i = 0; i < 5000; ++i) text += "  - item" + std::to_string(i) + "\n";
+  YamlLimits limits;
+  limits.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto doc = loadYamlString(text, "loki /config", limits);
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.error().code, ErrorCode::kTimeout);
+  EXPECT_NE(doc.error().message.find("past the poll's deadline"), std::string::npos);
+}
+
+TEST(BoundedYaml, ADuplicateKeyInsideAnAliasedMappingIsFoundOnce) {
+  auto doc = loadYamlString("a: &a {x: 1, y: 2, x: 3}\nb: *a\n", "t.yml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.error().message,
+            "t.yml:1: field 'x': given twice in the same mapping (the first would win silently)");
+}
+
+}  // namespace
+}  // namespace opsm

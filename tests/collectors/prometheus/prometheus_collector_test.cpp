@@ -9,6 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "common/yaml_util.h"
 #include "tests/support/fixture_server.h"
 #include "tests/support/temp_dir.h"
@@ -341,6 +344,44 @@ TEST_F(PrometheusCollectorTest, ConfigErrorsNameTheField) {
       << no_token.error().message;
   auto both = make("bearer_token_env: A\nbasic_auth: {username: u, password_env: B}\n");
   ASSERT_FALSE(both.ok());
+}
+
+}  // namespace
+}  // namespace opsm::collectors::prometheus
+
+namespace opsm::collectors::prometheus {
+namespace {
+
+// A 700-byte "billion laughs" in the server's config YAML used to hang the poll far past its
+// timeout (the collector was never polled again). Now the poll fails at once, naming it.
+TEST_F(PrometheusCollectorTest, AnAliasBombInTheConfigYamlFailsThePollNamingIt) {
+  std::string yaml = "a0: &a0 [lol]\n";
+  for (int i = 1; i <= 12; ++i) {
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) yaml += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.StartObject();
+  w.Key("yaml");
+  w.String(yaml.c_str(), static_cast<rapidjson::SizeType>(yaml.size()));
+  w.EndObject();
+  w.EndObject();
+  override("/api/v1/status/config", {200, "application/json", buf.GetString()});
+  auto c = make(kByJob);
+  ASSERT_TRUE(c.ok());
+  auto facts = collect(**c);
+  ASSERT_FALSE(facts.ok());
+  EXPECT_EQ(facts.error().code, ErrorCode::kBadResponse);
+  EXPECT_NE(facts.error().message.find("/api/v1/status/config"), std::string::npos)
+      << facts.error().message;
+  EXPECT_NE(facts.error().message.find("once its aliases are expanded"), std::string::npos)
+      << facts.error().message;
 }
 
 }  // namespace
