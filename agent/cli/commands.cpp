@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "agent/cli/output.h"
 #include "agent/cli/rules_cli.h"
@@ -318,12 +323,36 @@ int runDaemon(Agent& agent_ref) {
         "behind outside its process group and environment is left to init",
         std::strerror(errno));
   }
-  Daemon daemon(*agent);
-  if (auto st = daemon.start(); !st) {
+  auto daemon = std::make_unique<Daemon>(*agent);
+  if (auto st = daemon->start(); !st) {
     std::fprintf(stderr, "opsmaturity: %s\n", st.error().message.c_str());
     return 2;
   }
-  daemon.run(/*handle_signals=*/true);
+  daemon->run(/*handle_signals=*/true);
+  // Stopping waits for the polls, the scoring and the writes still running: a source stuck in
+  // a read that ignores its deadline (or a bug) must not keep the agent from stopping. After
+  // stop_timeout it exits without them; every write is a transaction, so what was committed
+  // is kept and what was not is not half-kept.
+  const Duration stop_timeout = agent->config().stop_timeout;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu);
+    if (cv.wait_for(lock, stop_timeout, [&] { return stopped; })) return;
+    logger("agent")->warn(
+        "work still running {} after the stop signal (stop_timeout): exiting without it",
+        formatDuration(stop_timeout));
+    spdlog::shutdown();
+    std::_Exit(0);
+  });
+  daemon.reset();  // joins the poll, scorer and document threads
+  {
+    std::lock_guard lock(mu);
+    stopped = true;
+  }
+  cv.notify_one();
+  watchdog.join();
   return 0;
 }
 

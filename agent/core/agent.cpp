@@ -4,6 +4,7 @@
 #include <set>
 
 #include "agent/core/documents.h"
+#include "agent/core/request_body.h"
 #include "collectors/common/http_client.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -699,7 +700,8 @@ Error storeFailed(const Error& e) {
 
 Result<std::vector<scorer::Attestation>> Agent::addAttestations(const std::string& body,
                                                                 const Principal& who) {
-  auto doc = loadYamlString(body, "request body");
+  // JSON only: {"attestations": [...]}, or one attestation object.
+  auto doc = readJsonBody(body, "attestations", attestationBodySchema());
   if (!doc) return doc.error();
   // One attestation object is a list of one. (Node::reset rebinds; assignment would
   // overwrite the node the name is bound to.)
@@ -782,7 +784,7 @@ Result<scorer::Attestation> Agent::decideAttestation(int64_t id, Ledger::Decisio
 }
 
 Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
-  auto doc = loadYamlString(body, "request body");
+  auto doc = readJsonBody(body, waiverBodySchema());
   if (!doc) return doc.error();
   const std::string origin = "request body";
   auto parsed = guardYaml(origin, [&]() -> Result<Waiver> {
@@ -871,7 +873,7 @@ size_t Agent::checkDocuments() {
       continue;
     }
     auto found = checkDocument(a.document, a.document_sha256, config_.document_roots,
-                               std::chrono::seconds(10));
+                               config_.document_hosts, std::chrono::seconds(10));
     storeWrote(ledger_->recordDocumentCheck(a.id, found.sha256, found.status, found.detail,
                                             clock_()),
                "document check");

@@ -49,7 +49,9 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                            "export_item_progress",
                            "max_concurrent_polls", "max_inflight_response_bytes",
                            "scoring", "systems", "attestations_file", "tokens_file", "require_approval",
-                           "document_check_interval", "document_roots", "collectors"},
+                           "document_check_interval", "document_roots", "document_hosts",
+                           "stop_timeout",
+                           "collectors"},
                           "agent config");
       !st) {
     return st.error();
@@ -70,6 +72,13 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   fs::path rules_path(*rules);
   if (rules_path.is_relative()) rules_path = fs::path(path).parent_path() / rules_path;
   config.rules_dir = rules_path.lexically_normal().string();
+
+  auto stop_timeout = readDuration(path, *root, "stop_timeout", config.stop_timeout);
+  if (!stop_timeout) return stop_timeout.error();
+  if (stop_timeout->count() < 1000 || *stop_timeout > std::chrono::minutes(10)) {
+    return fieldError(path, (*root)["stop_timeout"], "stop_timeout", "must be between 1s and 10m");
+  }
+  config.stop_timeout = *stop_timeout;
 
   auto score_interval = readDuration(path, *root, "score_interval", config.score_interval);
   if (!score_interval) return score_interval.error();
@@ -252,6 +261,22 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
       }
       config.document_roots.push_back(relative(r.Scalar()));
     }
+  }
+
+  if (YAML::Node hosts = (*root)["document_hosts"]) {
+    std::vector<std::string> patterns;
+    if (!hosts.IsSequence()) {
+      return fieldError(path, hosts, "document_hosts", "must be a list of host patterns");
+    }
+    for (const auto& h : hosts) {
+      if (!h.IsScalar()) return fieldError(path, h, "document_hosts", "entries must be strings");
+      patterns.push_back(h.Scalar());
+    }
+    auto parsed = DocumentHosts::parse(patterns);
+    if (!parsed) {
+      return fieldError(path, hosts, "document_hosts", parsed.error().message);
+    }
+    config.document_hosts = std::move(*parsed);
   }
 
   YAML::Node list = (*root)["collectors"];

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/documents.h"
 #include "collectors/collector.h"
 #include "common/duration.h"
 #include "common/result.h"
@@ -35,6 +36,9 @@ struct AgentConfig {
   std::string listen_address = "127.0.0.1:9817";
   std::string rules_dir;  // absolute, or relative to the config file
   Duration score_interval{std::chrono::seconds(30)};
+  // After SIGINT/SIGTERM, how long polls, a scoring or a write still running may take to
+  // finish; the agent then exits without waiting for them (what the store committed is kept).
+  Duration stop_timeout{std::chrono::seconds(10)};
   // Sharding: this agent scores only the systems whose shardOf(system, count) == index.
   struct Shard {
     unsigned index = 0;
@@ -72,6 +76,9 @@ struct AgentConfig {
   Duration document_check_interval{std::chrono::hours(1)};
   // Directories under which file: documents may be read (none: file documents are not read).
   std::vector<std::string> document_roots;
+  // Hosts whose http(s) documents may be fetched (none: no URL is fetched): names, *.domain,
+  // and the only networks (CIDR) on loopback, private or link-local addresses fetched from.
+  DocumentHosts document_hosts;
   // Bearer token required by POST /api/v1/attestations; empty: that endpoint is disabled.
   std::string api_token;  // absolute, or relative to the config file; may be empty
   std::vector<CollectorEntry> collectors;

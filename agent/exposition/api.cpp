@@ -1,5 +1,7 @@
 #include "agent/exposition/api.h"
 
+#include "agent/core/request_body.h"
+
 #include "agent/exposition/web.h"
 
 #include <cctype>
@@ -237,25 +239,16 @@ std::variant<Principal, HttpReply> authorize(const Agent& agent, const HttpReque
   return who;
 }
 
-// A decision's optional body: {"comment": "..."} as application/json, or nothing.
-Result<std::string> decisionComment(const HttpRequest& r) {
+// A decision's optional body: {"comment": "..."} as application/json, or nothing. An error
+// is the reply.
+std::variant<std::string, HttpReply> decisionComment(const HttpRequest& r) {
   if (r.body.empty()) return std::string();
   if (!hasMediaType(r, "application/json")) {
-    return makeError(ErrorCode::kInvalidArgument, "send the comment as application/json");
+    return error(415, "send the comment as application/json");
   }
-  auto doc = collectors::parseJson(r.body, "request body");
-  if (!doc) return makeError(ErrorCode::kInvalidArgument, doc.error().message);
-  if (!doc->IsObject()) {
-    return makeError(ErrorCode::kInvalidArgument, "request body: expected {\"comment\": \"...\"}");
-  }
-  for (const auto& m : doc->GetObject()) {
-    if (std::string(m.name.GetString()) != "comment" || !m.value.IsString()) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       std::string("request body: unknown field '") + m.name.GetString() +
-                           "' (a decision takes only a comment)");
-    }
-  }
-  return std::string(doc->HasMember("comment") ? (*doc)["comment"].GetString() : "");
+  auto doc = readJsonBody(r.body, {collectors::stringKey("comment", "Why.")});
+  if (!doc) return error(400, doc.error().message);
+  return (*doc)["comment"] ? (*doc)["comment"].Scalar() : std::string();
 }
 
 std::optional<Ledger::Decision> decisionOf(const std::string& verb) {
@@ -346,8 +339,9 @@ HttpReply attestations(Agent& agent, const HttpRequest& r) {
                        verb == "revoke" ? "revoking" : "deciding on attestations");
   if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
   auto comment = decisionComment(r);
-  if (!comment) return error(400, comment.error().message);
-  auto decided = agent.decideAttestation(id, *decision, std::get<Principal>(who), *comment);
+  if (auto* refused = std::get_if<HttpReply>(&comment)) return *refused;
+  auto decided = agent.decideAttestation(id, *decision, std::get<Principal>(who),
+                                   std::get<std::string>(comment));
   if (!decided) return error(statusOf(decided.error()), decided.error().message);
   return json(200, render(*decided));
 }
@@ -394,8 +388,9 @@ HttpReply waivers(Agent& agent, const HttpRequest& r) {
                        verb == "revoke" ? "revoking" : "deciding on waivers");
   if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
   auto comment = decisionComment(r);
-  if (!comment) return error(400, comment.error().message);
-  auto decided = agent.decideWaiver(id, *decision, std::get<Principal>(who), *comment);
+  if (auto* refused = std::get_if<HttpReply>(&comment)) return *refused;
+  auto decided = agent.decideWaiver(id, *decision, std::get<Principal>(who),
+                                   std::get<std::string>(comment));
   if (!decided) return error(statusOf(decided.error()), decided.error().message);
   return json(200, render(*decided));
 }

@@ -114,6 +114,23 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     auto req = parser_->release();
+    // RFC 9112 §6.1: a Transfer-Encoding other than exactly "chunked" (xchunked, identity,
+    // gzip, "chunked, identity", or the field twice) leaves the body's length unknown. The
+    // parser took such a request as bodiless, so its body would be read as the next request:
+    // behind a proxy that frames it otherwise, a smuggled request. Refused, and the connection
+    // closed with whatever follows unread.
+    if (req.count(http::field::transfer_encoding) > 0) {
+      std::string te(req[http::field::transfer_encoding]);
+      while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.pop_back();
+      te.erase(0, te.find_first_not_of(" \t"));
+      std::transform(te.begin(), te.end(), te.begin(), ::tolower);
+      if (req.count(http::field::transfer_encoding) != 1 || te != "chunked") {
+        send(HttpReply{400, "text/plain; charset=utf-8",
+                       "unsupported Transfer-Encoding: only chunked is accepted\n"},
+             req.version(), false);
+        return;
+      }
+    }
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());

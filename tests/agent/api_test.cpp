@@ -79,6 +79,17 @@ TEST_F(ApiTest, SystemsCriteriaEvidenceAndGaps) {
             std::string::npos);
 }
 
+// A "billion laughs" of 656 bytes: parsed as YAML it froze the scorer thread; it is not JSON.
+const std::string kAliasBomb = [] {
+  std::string text = "{a0: &a0 [lol]";
+  for (int i = 1; i <= 9; ++i) {
+    text += ", a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 9; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    text += "]";
+  }
+  return text + ", system: payments}";
+}();
+
 TEST_F(ApiTest, AttestationsNeedTheTokenAndAValidBody) {
   const std::string good = attestation("6.7.4/L1/2");
   struct Case {
@@ -93,7 +104,7 @@ TEST_F(ApiTest, AttestationsNeedTheTokenAndAValidBody) {
            {attestation("6.7.4/L1/1"), kToken, "application/json", "evidenced by collected evidence"},
            {attestation("9.9.9/L1/1"), kToken, "application/json", "no criterion 9.9.9/L1/1"},
            {"{\"attestations\": [" + good + ", {\"system\": \"payments\"}]}", kToken,
-            "application/json", "field 'criterion'"},
+            "application/json", "field 'attestations[1].criterion': is required"},
            {std::string(100 * 1024, ' ') + good, kToken, "application/json", "HTTP 413"},
            // Only systems the agent scores: a typo would make a phantom system kept for good.
            {attestation("6.7.4/L1/2", "paymnets"), kToken, "application/json",
@@ -101,9 +112,25 @@ TEST_F(ApiTest, AttestationsNeedTheTokenAndAValidBody) {
            {attestation("6.7.4/L1/2", "*"), kToken, "application/json",
             "'*' stands for every system a source knows"},
            {attestation("6.7.4/L1/2", "pay\\u0001ments"), kToken, "application/json",
-            "the system name contains a control character"},
+            "field 'system': must not hold control characters"},
            {attestation("6.7.4/L1/2", "pay\\u0085"), kToken, "application/json",
-            "the system name contains a control character"},
+            "field 'system': must not hold control characters"},
+           // JSON only, checked against the body's declared fields.
+           {kAliasBomb, kToken, "application/json", "request body: invalid JSON at byte"},
+           {"{system: payments, criterion: 6.7.4/L1/2, document: d, date: 2026-01-01}", kToken,
+            "application/json", "request body: invalid JSON at byte"},
+           {good.substr(0, good.size() - 1) + ", \"system\": \"payments\"}", kToken,
+            "application/json", "field 'system': given twice"},
+           {good.substr(0, good.size() - 1) + ", \"sytem\": \"x\"}", kToken,
+            "application/json", "field 'sytem': unknown field (allowed: system, criterion"},
+           {good.substr(0, good.size() - 1) + ", \"met\": \"yes\"}", kToken,
+            "application/json", "field 'met': must be true or false"},
+           {"{\"attestations\": [" + good.substr(0, good.size() - 1) +
+                ", \"note\": \"ok\\r\\n2026-12-04 [info] approved\"}]}",
+            kToken, "application/json", "field 'attestations[0].note': must not hold control"},
+           {"{\"attestations\": []}", kToken, "application/json",
+            "field 'attestations': must not be empty"},
+           {"[" + good + "]", kToken, "application/json", "request body: expected a JSON object"},
            {"{\"system\": \"payments\", \"criterion\": \"6.7.4/L1/2\", "
             "\"document\": \"d\", \"date\": \"" +
                 formatTime(Clock::now() - std::chrono::hours(72)).substr(0, 10) +

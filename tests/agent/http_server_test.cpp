@@ -218,3 +218,64 @@ TEST(HttpServer, TheDefaultCapFollowsTheDescriptorLimit) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// A Transfer-Encoding other than exactly "chunked" was taken as "no body", and the body then
+// answered as a second request: a smuggling primitive behind a proxy. It is a 400 and the
+// connection is closed with the rest unread.
+TEST(HttpServer, ATransferEncodingOtherThanChunkedIsRefusedAndNothingElseIsRead) {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  asio::io_context io;
+  HttpServer server(io, [&](const HttpRequest& r) {
+    std::lock_guard lock(mu);
+    seen.push_back(r.method + " " + r.target);
+    return HttpReply{200, "text/plain", "ok\n"};
+  });
+  ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
+  std::thread runner([&] { io.run(); });
+  const tcp::endpoint to(asio::ip::make_address("127.0.0.1"), server.port());
+  const std::string twice = "chunked\r\nTransfer-Encoding: chunked";  // the field twice
+  for (const std::string& te : std::vector<std::string>{"xchunked", "identity", "gzip",
+                                                        "chunked, identity", twice}) {
+    asio::io_context client;
+    auto c = connectFrom(client, "127.0.0.1", to);
+    const std::string req = "POST /api/v1/waivers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " +
+                            te + "\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    boost::system::error_code ec;
+    asio::write(c, asio::buffer(req), ec);
+    std::string all;
+    char buf[512];
+    for (;;) {
+      size_t n = c.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      all.append(buf, n);
+    }
+    EXPECT_EQ(all.substr(0, all.find("\r\n")), "HTTP/1.1 400 Bad Request") << te;
+    EXPECT_EQ(all.find("HTTP/1.1 200"), std::string::npos) << te;
+  }
+  {
+    // Exactly chunked is read as chunked.
+    asio::io_context client;
+    auto c = connectFrom(client, "127.0.0.1", to);
+    const std::string req =
+        "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: "
+        "close\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    boost::system::error_code ec;
+    asio::write(c, asio::buffer(req), ec);
+    char buf[512];
+    size_t n = c.read_some(asio::buffer(buf), ec);
+    std::string text(buf, ec ? 0 : n);
+    EXPECT_EQ(text.substr(0, text.find("\r\n")), "HTTP/1.1 200 OK");
+  }
+  server.stop();
+  io.stop();
+  runner.join();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, std::vector<std::string>{"POST /chunked"});
+}
+
+}  // namespace
+}  // namespace opsm::agent

@@ -66,7 +66,7 @@ class LedgerTest : public ::testing::Test {
         dir_.write("agent.yml",
                    "listen_address: 127.0.0.1:0\nrules_dir: rules\ntokens_file: tokens.yml\n"
                    "require_approval: true\nstorage_path: state.db\n"
-                   "document_roots: [docs]\nsystems: [payments, ledger]\n"
+                   "document_roots: [docs]\ndocument_hosts: [127.0.0.1]\nsystems: [payments, ledger]\n"
                    "collectors:\n  - {name: drills, type: exec, command: [cat, " +
                        (dir_.path() / "facts.json").string() + "]}\n"),
         &error);
@@ -574,6 +574,49 @@ TEST(Attestations, WithRequireApprovalAFileEntryCountsOnlyApprovedBySomeoneElse)
   EXPECT_EQ(scorer::effectiveState(a, Clock::now() + std::chrono::hours(2)), "expired");
   a.state = "revoked";
   EXPECT_FALSE(scorer::counts(a, Clock::now(), false));
+}
+
+}  // namespace
+}  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// Request bodies are JSON only, of the declared fields: a waiver's and a decision's too.
+TEST_F(LedgerTest, WaiverAndDecisionBodiesAreJsonOfTheirDeclaredFields) {
+  const std::string waiver =
+      "{\"system\": \"payments\", \"criterion\": \"6.7.4/L1/2\", \"justification\": \"the crisis "
+      "team is being reorganised until Q1\", \"risk\": \"medium\", \"expires\": \"" +
+      formatTime(Clock::now() + std::chrono::hours(24 * 30)).substr(0, 10) + "\"";
+  auto yaml = post("li.wei", "/api/v1/waivers",
+                   "system: payments\ncriterion: 6.7.4/L1/2\njustification: &j long enough "
+                   "text\nrisk: low\nexpires: 2026-12-30\n");
+  EXPECT_EQ(yaml.first, 400);
+  EXPECT_NE(yaml.second.find("invalid JSON"), std::string::npos) << yaml.second;
+  std::string forged = waiver + "}";
+  const std::string why = "the crisis team";
+  forged.replace(forged.find(why), why.size(), "ok\\n2026-12-04 [info] waiver approved");
+  auto control = post("li.wei", "/api/v1/waivers", forged);
+  EXPECT_EQ(control.first, 400);
+  EXPECT_NE(control.second.find("field 'justification': must not hold control characters"),
+            std::string::npos)
+      << control.second;
+  auto typed = post("li.wei", "/api/v1/waivers",
+                    "{\"system\": [\"payments\"], \"criterion\": \"6.7.4/L1/2\"}");
+  EXPECT_EQ(typed.first, 400);
+  EXPECT_NE(typed.second.find("field 'system': must be a string"), std::string::npos)
+      << typed.second;
+  auto asked = post("li.wei", "/api/v1/waivers", waiver + "}");
+  ASSERT_EQ(asked.first, 201) << asked.second;
+  const std::string approve = "/api/v1/waivers/" + std::to_string(idOf(asked.second)) + "/approve";
+  auto comment = post("wang.fang", approve, "{\"comment\": 1}");
+  EXPECT_EQ(comment.first, 400);
+  EXPECT_NE(comment.second.find("field 'comment': must be a string"), std::string::npos)
+      << comment.second;
+  auto unknown = post("wang.fang", approve, "{\"comment\": \"ok\", \"by\": \"me\"}");
+  EXPECT_EQ(unknown.first, 400);
+  EXPECT_NE(unknown.second.find("field 'by': unknown field (allowed: comment)"), std::string::npos)
+      << unknown.second;
 }
 
 }  // namespace
