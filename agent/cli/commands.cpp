@@ -5,14 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "agent/cli/output.h"
 #include "agent/cli/rules_cli.h"
@@ -248,6 +245,44 @@ int runEvidenceExport(const std::string& config_path, const std::string& export_
   return 0;
 }
 
+int runStoreCheck(const std::string& config_path) {
+  collectors::Registry registry;
+  if (auto st = collectors::registerAll(registry); !st) return 2;
+  auto config = loadConfig(config_path, registry);
+  if (!config) {
+    std::fprintf(stderr, "opsmaturity: %s\n", config.error().message.c_str());
+    return 2;
+  }
+  if (config->storage_path.empty()) {
+    std::fprintf(stderr, "opsmaturity: %s sets no storage_path: there is no store to check\n",
+                 config_path.c_str());
+    return 2;
+  }
+  const std::string& path = config->storage_path;
+  auto problems = Store::check(path);
+  if (!problems) {
+    std::fprintf(stderr, "opsmaturity: %s\n", problems.error().message.c_str());
+    return 2;
+  }
+  if (problems->empty()) {
+    std::cout << path << ": ok (integrity_check found no damage)\n";
+    return 0;
+  }
+  std::cout << path << ": damaged; SQLite's integrity_check found:\n";
+  for (const auto& problem : *problems) std::cout << "  " << problem << "\n";
+  const std::string& p = path;
+  std::cout << "\nTo recover (docs/deploy.md#a-damaged-store), with the agent stopped:\n"
+            << "  cp " << p << " " << p << ".damaged\n"
+            << "  sqlite3 " << p << ".damaged .recover | sqlite3 " << p << ".recovered\n"
+            << "  sqlite3 " << p << ".recovered 'PRAGMA application_id=1330664269; "
+            << "PRAGMA user_version=" << Store::kSchemaVersion << ";'\n"
+            << "  opsmaturity store check (with storage_path at " << p
+            << ".recovered), then move it into place.\n"
+            << "What .recover cannot read is lost; collectors bring evidence back at their next "
+               "poll.\n";
+  return 1;
+}
+
 int runReport(Agent& agent_ref, const std::string& report_system, const std::string& report_format,
               const std::string& report_lang, const std::string& report_output) {
   Agent* agent = &agent_ref;
@@ -334,25 +369,13 @@ int runDaemon(Agent& agent_ref) {
   // stop_timeout it exits without them; every write is a transaction, so what was committed
   // is kept and what was not is not half-kept.
   const Duration stop_timeout = agent->config().stop_timeout;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopped = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(mu);
-    if (cv.wait_for(lock, stop_timeout, [&] { return stopped; })) return;
+  if (!finishWithin(stop_timeout, [&] { daemon.reset(); })) {  // joins the pools
     logger("agent")->warn(
         "work still running {} after the stop signal (stop_timeout): exiting without it",
         formatDuration(stop_timeout));
     spdlog::shutdown();
     std::_Exit(0);
-  });
-  daemon.reset();  // joins the poll, scorer and document threads
-  {
-    std::lock_guard lock(mu);
-    stopped = true;
   }
-  cv.notify_one();
-  watchdog.join();
   return 0;
 }
 

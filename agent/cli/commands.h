@@ -27,6 +27,9 @@ int runTokenNew(const std::string& token_name, const std::string& token_role);
 int runTokenHash();
 // `evidence export`: what the store keeps of one system, read beside a running agent.
 int runEvidenceExport(const std::string& config_path, const std::string& export_system);
+// `store check`: integrity_check of the store, read-only; 0 when sound, 1 when damaged (with
+// how to recover), 2 when it cannot be read at all.
+int runStoreCheck(const std::string& config_path);
 // `report`: polls once, scores, writes one system's report.
 int runReport(Agent& agent, const std::string& report_system, const std::string& report_format,
               const std::string& report_lang, const std::string& report_output);

@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
   std::string export_system;
   export_cmd->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
   export_cmd->add_option("--system", export_system, "The system")->required();
+  auto* store_cmd = app.add_subcommand("store", "Check the agent's durable store");
+  store_cmd->require_subcommand(1);
+  auto* store_check = store_cmd->add_subcommand(
+      "check", "Check the store for damage (SQLite integrity_check), read-only; say how to recover");
+  store_check->add_option("-c,--config", config_path, "Agent config file (YAML)")->required();
   auto* report = app.add_subcommand(
       "report", "Poll every collector once, score, and write the assessment report of a system");
   std::string report_system, report_format = "html", report_lang = "zh", report_output;
@@ -122,6 +127,7 @@ int main(int argc, char** argv) {
   if (*token_hash) return opsm::agent::runTokenHash();
 
   if (*export_cmd) return opsm::agent::runEvidenceExport(config_path, export_system);
+  if (*store_check) return opsm::agent::runStoreCheck(config_path);
 
   auto agent = opsm::agent::buildAgent(config_path, listen, shard);
   if (!agent) return 2;

@@ -109,8 +109,13 @@ class Agent {
   bool ready() const { return ready_.load(); }
   // Whether the last write to the durable store succeeded (true without storage_path).
   bool storeWritable() const { return store_ok_.load(); }
+  // SQLite has found the store damaged since start (SQLITE_CORRUPT): not ready, alerted.
+  bool storeCorrupt() const { return db_ && db_->corrupt(); }
   void markReady() { ready_ = true; }
-  std::string metricsText() const { return metrics_->render(); }
+  std::string metricsText() const {
+    metrics_->setStoreCorrupt(storeCorrupt());
+    return metrics_->render();
+  }
 
   const AgentConfig& config() const { return config_; }
   // The current rule pack (a reload replaces it; what a caller holds stays valid).

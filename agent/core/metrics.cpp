@@ -152,6 +152,13 @@ Metrics::Metrics(const scorer::Model& model)
                              "scores, regressions or attestations not kept across a restart.")
                        .Register(*registry_)
                        .Add({});
+  store_corrupt_ = &prometheus::BuildGauge()
+                        .Name("opsmaturity_store_corrupt")
+                        .Help("1 when SQLite has found the durable store damaged since start "
+                              "(SQLITE_CORRUPT): the agent is not ready; see "
+                              "docs/deploy.md#a-damaged-store.")
+                        .Register(*registry_)
+                        .Add({});
   auto& build = prometheus::BuildGauge()
                     .Name("opsmaturity_build_info")
                     .Help("Build information; the value is always 1.")
@@ -236,6 +243,7 @@ void Metrics::setLedger(const LedgerView& view) {
 
 
 void Metrics::storeError() { store_errors_->Increment(); }
+void Metrics::setStoreCorrupt(bool corrupt) { store_corrupt_->Set(corrupt ? 1 : 0); }
 
 void Metrics::collectorDeclared(const std::string& collector) {
   collector_up_->Add({{"collector", collector}});

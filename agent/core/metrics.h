@@ -44,6 +44,8 @@ class Metrics {
   void scored(double seconds, size_t systems, size_t rescored);
   // A write to the durable store failed (evidence, scores, regressions, attestations).
   void storeError();
+  // SQLite found the store damaged (opsmaturity_store_corrupt 1).
+  void setStoreCorrupt(bool corrupt);
 
   // A regression of (system, item): counts it. A level change: its time. The item must be in
   // the last setScores() (items not scored have no series); others are ignored.
@@ -145,6 +147,7 @@ class Metrics {
   prometheus::Gauge* rescored_systems_ = nullptr;
   prometheus::Counter* scorings_ = nullptr;
   prometheus::Counter* store_errors_ = nullptr;
+  prometheus::Gauge* store_corrupt_ = nullptr;
 };
 
 }  // namespace opsm::agent

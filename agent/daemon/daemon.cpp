@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <vector>
 #include <optional>
@@ -51,6 +54,12 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
   }
   if (path == "/-/healthy") return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
   if (path == "/-/ready") {
+    if (agent.storeCorrupt()) {
+      return HttpReply{503, "text/plain; charset=utf-8",
+                       "not ready: the store is damaged (SQLITE_CORRUPT): stop the agent, keep a "
+                       "copy of the file, run `opsmaturity store check` and recover it "
+                       "(docs/deploy.md#a-damaged-store)\n"};
+    }
     if (!agent.storeWritable()) {
       return HttpReply{503, "text/plain; charset=utf-8",
                        "not ready: the last write to the store failed (see the log and "
@@ -69,6 +78,29 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
                      "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n"};
   }
   return HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+bool finishWithin(Duration timeout, std::function<void()> work) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto state = std::make_shared<State>();
+  std::thread worker([state, work = std::move(work)] {
+    work();
+    std::lock_guard lock(state->mu);
+    state->done = true;
+    state->cv.notify_all();
+  });
+  std::unique_lock lock(state->mu);
+  if (state->cv.wait_for(lock, timeout, [&] { return state->done; })) {
+    lock.unlock();
+    worker.join();
+    return true;
+  }
+  worker.detach();
+  return false;
 }
 
 struct Daemon::Impl {

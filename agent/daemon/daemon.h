@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "agent/core/agent.h"
@@ -10,6 +11,11 @@
 namespace opsm::agent {
 
 HttpReply route(Agent& agent, const HttpRequest& request);
+
+// Runs `work` (a teardown that joins threads) and waits at most `timeout` for it: true when
+// it finished, false when it did not (it is then left running on a detached thread, for the
+// caller to exit without it). How `run` stops within stop_timeout whatever is still running.
+bool finishWithin(Duration timeout, std::function<void()> work);
 
 // The long-running agent: polls each collector on its own interval (with its timeout) on a
 // worker pool of max_concurrent_polls threads (sources whose last poll timed out on a smaller

@@ -290,12 +290,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
     };
   }
   sqlite3_busy_timeout(db, 5000);
-  if (owner) {
-    for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
-                               "PRAGMA foreign_keys=ON;"}) {
-      if (auto ok = store->exec(pragma); !ok) return ok.error();
-    }
-  }
+  // Identified before anything is written: another program's database is refused as it was
+  // found (switching it to WAL would change it for good).
   auto app = pragmaInt(db, "PRAGMA application_id", path);
   if (!app) return app.error();
   auto version = pragmaInt(db, "PRAGMA user_version", path);
@@ -316,6 +312,30 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
     return makeError(ErrorCode::kIo,
                      path + ": not an opsmaturity store (application_id " + std::to_string(*app) +
                          "); refusing to write into it");
+  }
+  // A damaged page is noticed now, not by a write that goes on into it (or a read that fails
+  // for good): quick_check reads every page, O(size), once per start.
+  {
+    Stmt q(db, "PRAGMA quick_check(5)");
+    std::string problems;
+    int rc = SQLITE_ROW;
+    while (q.ok() && (rc = q.step()) == SQLITE_ROW) {
+      std::string row = q.col(0);
+      if (row != "ok") problems += (problems.empty() ? "" : "; ") + row;
+    }
+    if (!q.ok() || rc != SQLITE_DONE) problems += (problems.empty() ? "" : "; ") + std::string(sqlite3_errmsg(db));
+    if (!problems.empty()) {
+      return makeError(ErrorCode::kIo, path + ": the store is damaged (" + problems +
+                                           "); the agent will not write into it. Keep a copy, "
+                                           "run `opsmaturity store check --config ...`, and "
+                                           "recover it as docs/deploy.md#a-damaged-store says");
+    }
+  }
+  if (owner) {
+    for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
+                               "PRAGMA foreign_keys=ON;"}) {
+      if (auto ok = store->exec(pragma); !ok) return ok.error();
+    }
   }
   if (*version > kSchemaVersion) {
     return makeError(ErrorCode::kIo,
@@ -361,6 +381,7 @@ Store::~Store() {
 Status Store::exec(const std::string& sql) const {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    noteError();
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     return makeError(ErrorCode::kIo, path_ + ": " + msg);
@@ -368,8 +389,35 @@ Status Store::exec(const std::string& sql) const {
   return Status::success();
 }
 
+void Store::noteError() const {
+  const int code = sqlite3_errcode(db_) & 0xff;
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) corrupt_ = true;
+}
+
 Status Store::sqlError(const char* what) const {
+  noteError();
   return makeError(ErrorCode::kIo, path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+Result<std::vector<std::string>> Store::check(const std::string& path) {
+  sqlite3* db = nullptr;
+  // immutable=1 would skip the WAL; a plain read-only open reads it as the agent does.
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> hold(db, sqlite3_close);
+  if (rc != SQLITE_OK) {
+    return makeError(ErrorCode::kIo, path + ": cannot open: " +
+                                         std::string(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  Stmt q(db, "PRAGMA integrity_check(100)");
+  if (!q.ok()) return makeError(ErrorCode::kIo, path + ": " + sqlite3_errmsg(db));
+  std::vector<std::string> problems;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    std::string row = q.col(0);
+    if (row != "ok") problems.push_back(row);
+  }
+  if (rc != SQLITE_DONE) problems.push_back(sqlite3_errmsg(db));
+  return problems;
 }
 
 Status Store::transaction(const std::function<Status()>& body) {
@@ -411,7 +459,7 @@ Status Store::replaceEvidence(const std::string& collector,
 Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
   std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT system, key, collector, locator, value, observed_at, expires_at FROM evidence");
-  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (!q.ok()) return sqlError("read").error();
   std::vector<scorer::Evidence> out;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
@@ -426,7 +474,7 @@ Result<std::vector<scorer::Evidence>> Store::loadEvidence() const {
     e.expires_at = fromSeconds(q.num(6));
     out.push_back(std::move(e));
   }
-  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return sqlError("read").error();
   return out;
 }
 
@@ -514,14 +562,14 @@ Result<std::vector<Store::HistoryRow>> Store::loadHistory(const std::string& sys
   Stmt q(db_,
          "SELECT at, system, item, level, progress FROM score_history "
          "WHERE ?1 = '' OR system = ?1 ORDER BY at, rowid");
-  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (!q.ok()) return sqlError("read").error();
   q.text(1, system);
   std::vector<HistoryRow> out;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
     out.push_back({fromSeconds(q.num(0)), q.col(1), q.col(2), static_cast<int>(q.num(3)), q.num(4)});
   }
-  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return sqlError("read").error();
   return out;
 }
 
@@ -556,11 +604,11 @@ Result<std::vector<std::string>> Store::loadRecords(Table table) const {
   std::lock_guard lock(mu_);
   Stmt q(db_, table == Table::kAttestations ? "SELECT record FROM attestations ORDER BY id"
                                             : "SELECT record FROM waivers ORDER BY id");
-  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (!q.ok()) return sqlError("read").error();
   std::vector<std::string> out;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) out.push_back(q.col(0));
-  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return sqlError("read").error();
   return out;
 }
 
@@ -571,7 +619,7 @@ Result<std::vector<Store::AuditEntry>> Store::loadAudit(const std::string& syste
          "SELECT seq, at, actor, action, system, subject, before, after FROM audit "
          "WHERE (?1 = 0 OR seq < ?1) AND (?2 = '' OR system = ?2 OR system = '') "
          "ORDER BY seq DESC LIMIT ?3");
-  if (!q.ok()) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (!q.ok()) return sqlError("read").error();
   q.int64(1, before_seq).text(2, system).int64(3, static_cast<int64_t>(limit));
   std::vector<AuditEntry> out;
   int rc;
@@ -579,7 +627,7 @@ Result<std::vector<Store::AuditEntry>> Store::loadAudit(const std::string& syste
     out.push_back(AuditEntry{q.int64(0), fromSeconds(q.num(1)), q.col(2), q.col(3), q.col(4),
                              q.col(5), q.col(6), q.col(7)});
   }
-  if (rc != SQLITE_DONE) return makeError(ErrorCode::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return sqlError("read").error();
   return out;
 }
 

@@ -121,6 +121,14 @@ class Store {
   const std::string& path() const { return path_; }
   // Failed write transactions since open (each rolled back whole).
   uint64_t errors() const { return errors_.load(); }
+  // Whether SQLite has reported the file damaged (SQLITE_CORRUPT, SQLITE_NOTADB) since open:
+  // the agent then goes not-ready and says how to recover (docs/deploy.md#a-damaged-store).
+  bool corrupt() const { return corrupt_.load(); }
+
+  // `opsmaturity store check`: opens `path` read-only, without the lock or any write, and runs
+  // PRAGMA integrity_check. The problems it found (empty: none), or an error when the file
+  // cannot be read as a SQLite database at all.
+  static Result<std::vector<std::string>> check(const std::string& path);
 
  private:
   Store(sqlite3* db, std::string path, int lock_fd)
@@ -132,7 +140,10 @@ class Store {
   // COMMIT fails, the transaction is rolled back (never left open for the next write to
   // join) and counted. Call with mu_ held.
   Status transaction(const std::function<Status()>& body);
+  // Marks the store corrupt when SQLite's last error says so.
+  void noteError() const;
   std::atomic<uint64_t> errors_{0};
+  mutable std::atomic<bool> corrupt_{false};
   mutable std::mutex mu_;
   sqlite3* db_;
   std::string path_;

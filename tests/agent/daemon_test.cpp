@@ -327,3 +327,21 @@ TEST_F(DaemonTest, AReloadOverHttpHoldsUpNoHealthCheckWhileItRescores) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// How `run` stops within stop_timeout: a teardown that does not finish (a poll stuck past its
+// deadline, a write that never returns) is left behind, and the caller learns it in time.
+TEST(FinishWithin, ATeardownThatHangsIsLeftBehindAfterTheTimeout) {
+  EXPECT_TRUE(finishWithin(std::chrono::seconds(30), [] {}));
+  auto release = std::make_shared<std::promise<void>>();
+  auto released = release->get_future().share();
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(finishWithin(std::chrono::milliseconds(100), [released] { released.wait(); }));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100));
+  release->set_value();  // the detached teardown ends
+}
+
+}  // namespace
+}  // namespace opsm::agent

@@ -375,3 +375,97 @@ TEST_F(StoreTest, PruneDeletesOnlyOldHistoryAndRegressions) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// The file's 4 KiB pages after the first (the header and schema) overwritten with garbage.
+void damagePages(const std::string& path) {
+  const auto size = std::filesystem::file_size(path);
+  ASSERT_GT(size, 2 * 4096u);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(4096);
+  const std::string junk(size - 4096, '\xa5');
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+}
+
+std::vector<scorer::Evidence> manyEvidence() {
+  std::vector<scorer::Evidence> ev;
+  for (int i = 0; i < 300; ++i) {
+    ev.push_back(evidence("payments", "k." + std::to_string(i), scorer::Value(std::string(64, 'v'))));
+  }
+  return ev;
+}
+
+// A store with a damaged page used to open (ready 200) and take writes into the damaged
+// file; now the start is refused, saying how to recover, and `store check` finds it.
+TEST(StoreFile, ADamagedStoreIsRefusedAtStartSayingHowToRecover) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "s.db").string();
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store) << store.error().message;
+    ASSERT_TRUE((*store)->replaceEvidence("c", manyEvidence()));
+  }
+  auto sound = Store::check(path);
+  ASSERT_TRUE(sound) << sound.error().message;
+  EXPECT_TRUE(sound->empty());
+  damagePages(path);
+  auto store = Store::open(path);
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("the store is damaged"), std::string::npos)
+      << store.error().message;
+  EXPECT_NE(store.error().message.find("docs/deploy.md#a-damaged-store"), std::string::npos);
+  auto reader = Store::open(path, Store::Access::kReadOnly);
+  EXPECT_FALSE(reader);
+  auto problems = Store::check(path);
+  ASSERT_TRUE(problems) << problems.error().message;
+  EXPECT_FALSE(problems->empty());
+}
+
+// Another program's database was switched to WAL (its header changed for good) before its
+// application_id was read and it was refused. Now it is identified first and left as it was.
+TEST(StoreFile, AnotherProgramsDatabaseIsRefusedBeforeAnythingIsWritten) {
+  testing::TempDir dir;
+  const std::string other = (dir.path() / "other.db").string();
+  execSql(other, "CREATE TABLE t (x); PRAGMA application_id = 1234;");
+  std::string before;
+  {
+    std::ifstream in(other, std::ios::binary);
+    before.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_FALSE(Store::open(other));
+  std::ifstream in(other, std::ios::binary);
+  std::string after(std::istreambuf_iterator<char>(in), {});
+  EXPECT_EQ(after, before);  // the header's bytes 18-19 would be 2 (WAL) had it been changed
+  EXPECT_FALSE(std::filesystem::exists(other + "-wal"));
+}
+
+// Damage found while running (a read or write failing SQLITE_CORRUPT) marks the store.
+TEST(StoreFile, DamageFoundWhileRunningMarksTheStoreCorrupt) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "s.db").string();
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->replaceEvidence("c", manyEvidence()));
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_FALSE((*store)->corrupt());
+  // Another connection holds page 1 (the schema) and writes it into the WAL after the rest
+  // of the file is damaged: the agent's connection then drops its cache and reads the damage.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "PRAGMA user_version", nullptr, nullptr, nullptr), SQLITE_OK);
+  damagePages(path);
+  sqlite3_exec(other, "PRAGMA user_version=2", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  auto read = (*store)->loadEvidence();
+  auto wrote = (*store)->replaceEvidence("c", manyEvidence());
+  EXPECT_TRUE(!read || !wrote);
+  EXPECT_TRUE((*store)->corrupt());
+}
+
+}  // namespace
+}  // namespace opsm::agent

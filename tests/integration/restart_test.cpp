@@ -150,3 +150,45 @@ TEST_F(RestartTest, AnUnreadableStoreFailsStartUpClearly) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+// A plugin printing a 700-byte "billion laughs" used to hang its poll for good: the agent
+// never became ready and SIGTERM no longer stopped it. Now the poll fails at once naming the
+// limit, the agent is ready with that collector down, and SIGTERM stops it.
+TEST_F(RestartTest, AnAliasBombFromAPluginFailsItsPollAndSigtermStillStopsTheAgent) {
+  std::string bomb = "a0: &a0 [lol]\n";
+  for (int i = 1; i <= 12; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) bomb += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  const std::string bomb_file = dir_.write("bomb.yaml", bomb);
+  config_ = dir_.write(
+      "bomb-agent.yml",
+      "listen_address: 127.0.0.1:0\nrules_dir: " + testing::drillRulePack(dir_) +
+          "\nstop_timeout: 5s\nsystems: [payments]\ncollectors:\n"
+          "  - {name: drills, type: exec, command: [cat, " + (dir_.path() / "facts.json").string() +
+          "]}\n  - {name: bomb, type: exec, interval: 1s, timeout: 1s, command: [cat, " +
+          bomb_file + "]}\n");
+  auto agent = start();
+  collectors::HttpClient http{collectors::HttpOptions{}};
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        auto r = http.get("http://127.0.0.1:" + std::to_string(port_) + "/-/ready",
+                          std::chrono::seconds(2));
+        return r && r->status == 200;
+      },
+      std::chrono::seconds(30)))
+      << agent->log();
+  EXPECT_NE(metrics().find("opsmaturity_collector_up{collector=\"bomb\"} 0"), std::string::npos);
+  EXPECT_NE(agent->log().find("once its aliases are expanded"), std::string::npos)
+      << agent->log();
+  ASSERT_EQ(::kill(agent->pid(), SIGTERM), 0);
+  EXPECT_TRUE(testing::waitFor([&] { return !agent->running(); }, std::chrono::seconds(20)))
+      << agent->log();
+}
+
+}  // namespace
+}  // namespace opsm
