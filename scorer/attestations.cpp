@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/secrets.h"
 #include "common/yaml_util.h"
 
 namespace opsm::scorer {
@@ -85,7 +86,7 @@ Result<std::vector<Attestation>> parseImpl(const YAML::Node& root, const std::st
     att.met = *met;
     att.attested_by = *by;
     att.approved_by = *approved_by;
-    att.document = *doc;
+    att.document = redactSecrets(*doc);  // URL userinfo is never shown
     att.comment = *comment;
     att.date = *date;
     att.expires = expires;

@@ -8,6 +8,7 @@
 #include "collectors/common/json.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/secrets.h"
 
 namespace opsm::agent {
 
@@ -19,6 +20,34 @@ constexpr size_t kMemoryAudit = 10000;
 void str(Writer& w, const char* key, const std::string& value) {
   w.Key(key);
   w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+// A stored record's JSON with every string passed through redactSecrets (URL userinfo that
+// older records hold, from before the API refused it): parsed and written again, so that a
+// redaction can never break the JSON; unreadable JSON is shown as null.
+void redactedRecord(Writer& w, const std::string& json) {
+  auto doc = collectors::parseJson(json, "stored record");
+  if (!doc) {
+    w.Null();
+    return;
+  }
+  std::vector<rapidjson::Value*> todo{&*doc};
+  while (!todo.empty()) {
+    rapidjson::Value* v = todo.back();
+    todo.pop_back();
+    if (v->IsString()) {
+      std::string s(v->GetString(), v->GetStringLength());
+      if (needsRedaction(s)) {
+        const std::string r = redactSecrets(s);
+        v->SetString(r.c_str(), static_cast<rapidjson::SizeType>(r.size()), doc->GetAllocator());
+      }
+    } else if (v->IsObject()) {
+      for (auto& m : v->GetObject()) todo.push_back(&m.value);
+    } else if (v->IsArray()) {
+      for (auto& item : v->GetArray()) todo.push_back(&item);
+    }
+  }
+  doc->Accept(w);
 }
 
 void time(Writer& w, const char* key, TimePoint t) {
@@ -194,7 +223,7 @@ std::string toJson(const Store::AuditEntry& e) {
     if (value->empty()) {
       w.Null();
     } else {
-      w.RawValue(value->c_str(), value->size(), rapidjson::kObjectType);
+      redactedRecord(w, *value);
     }
   }
   w.EndObject();
@@ -216,7 +245,7 @@ Result<scorer::Attestation> attestationFromJson(const std::string& json) {
   a.met = !o.HasMember("met") || !o["met"].IsBool() || o["met"].GetBool();
   a.attested_by = text(o, "attested_by");
   a.approved_by = text(o, "approved_by");
-  a.document = text(o, "document");
+  a.document = redactSecrets(text(o, "document"));  // userinfo older records may hold
   a.comment = text(o, "comment");
   a.date = timeOf(o, "date");
   a.expires = timeOf(o, "expires");

@@ -15,13 +15,34 @@ namespace {
 
 std::string esc(const std::string& s) { return htmlEscape(s); }
 
-// Markdown table cells: no pipes or newlines.
-std::string cell(std::string s) {
-  for (auto& c : s) {
-    if (c == '|' || c == '\n') c = ' ';
+// Text from sources and people in Markdown: renderers pass HTML through, so `<img src=x
+// onerror=...>` in a system name, a value or a justification would be live. HTML's special
+// characters become entities, Markdown's link, image, code and emphasis markers are escaped,
+// line breaks become spaces (no heading, list or table row can start), and a leading # or >
+// is escaped.
+std::string mdText(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\\': case '`': case '*': case '[': case ']': case '|':
+        out += '\\';
+        out += c;
+        break;
+      case '\n': case '\r': out += ' '; break;
+      default: out += c;
+    }
   }
-  return s;
+  if (!out.empty() && out[0] == '#') out.insert(0, "\\");
+  return out;
 }
+
+// Markdown table cells: escaped text (pipes included).
+std::string cell(const std::string& s) { return mdText(s); }
 
 std::string num(double d, int decimals = 2) {
   char buf[32];
@@ -52,11 +73,11 @@ class Doc {
     if (html_) {
       out_ += "<h" + std::to_string(level) + ">" + esc(text) + "</h" + std::to_string(level) + ">\n";
     } else {
-      out_ += std::string(level, '#') + " " + text + "\n\n";
+      out_ += std::string(level, '#') + " " + mdText(text) + "\n\n";
     }
   }
   void p(const std::string& text) {
-    out_ += html_ ? "<p>" + esc(text) + "</p>\n" : text + "\n\n";
+    out_ += html_ ? "<p>" + esc(text) + "</p>\n" : mdText(text) + "\n\n";
   }
   // Markup the agent drew itself (charts): HTML only.
   void raw(const std::string& html) {

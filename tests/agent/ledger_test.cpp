@@ -621,3 +621,51 @@ TEST_F(LedgerTest, WaiverAndDecisionBodiesAreJsonOfTheirDeclaredFields) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// A document link with user:password@ was stored and shown, without a token, in the API, the
+// evidence, the audit log and the console. The API refuses it now, and records kept from
+// before show it redacted everywhere.
+TEST_F(LedgerTest, CredentialsInADocumentLinkAreRefusedAndOlderOnesRedacted) {
+  auto refused = post("li.wei", "/api/v1/attestations",
+                      attestation("https://li:hunter2pass@wiki.example.com/crisis-org"));
+  EXPECT_EQ(refused.first, 400);
+  EXPECT_NE(refused.second.find("a link with credentials (user:password@) is refused"),
+            std::string::npos)
+      << refused.second;
+  EXPECT_EQ(refused.second.find("hunter2pass"), std::string::npos);
+
+  auto made = post("li.wei", "/api/v1/attestations", attestation());
+  ASSERT_EQ(made.first, 201) << made.second;
+  stop();
+  // As an older agent stored it.
+  const std::string db = (dir_.path() / "state.db").string();
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  const char* sql =
+      "UPDATE attestations SET record = replace(record, 'https://wiki.example.com', "
+      "'https://li:s3cretpass@wiki.example.com');"
+      "INSERT INTO audit (at, actor, action, system, subject, before, after) VALUES (0, 'li.wei', "
+      "'attestation.create', 'payments', 'attestation #1', '', "
+      "'{\"document\":\"ftp://li:s3cretpass@wiki\",\"x\":{\"y\":\"a@b\"}}');";
+  ASSERT_EQ(sqlite3_exec(h, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+  sqlite3_close(h);
+  start();
+  for (const std::string path : {"/api/v1/attestations", "/api/v1/audit?limit=1000",
+                                  "/api/v1/evidence?system=payments", "/api/v1/systems/payments",
+                                  "/ui/reviews", "/ui/systems/payments"}) {
+    auto r = client_.get(base_ + path, std::chrono::seconds(5));
+    ASSERT_TRUE(r) << path << ": " << r.error().message;
+    EXPECT_EQ(r->body.find("s3cretpass"), std::string::npos) << path << ": " << r->body;
+  }
+  auto audit = getJson("/api/v1/audit?limit=1000");
+  ASSERT_TRUE(audit.IsObject());
+  EXPECT_NE(client_.get(base_ + "/api/v1/attestations", std::chrono::seconds(5))
+                ->body.find("https://REDACTED@wiki.example.com"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace opsm::agent

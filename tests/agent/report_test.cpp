@@ -49,6 +49,40 @@ TEST_F(ReportTest, MarkdownInEnglishHasLevelsEvidenceGapsAndDueAttestations) {
   EXPECT_NE(r->find("| 6.7.4 | 6.7.4/L2/1 |"), std::string::npos) << "a gap to level 2";
   EXPECT_NE(r->find("## Attestations due within 30 days"), std::string::npos);
   EXPECT_NE(r->find("| 6.7.4/L1/2 |"), std::string::npos);
+  // What sources and people wrote is text in any Markdown renderer, never HTML.
+  EXPECT_EQ(r->find("<crisis>"), std::string::npos) << *r;
+  EXPECT_NE(r->find("&lt;crisis&gt;"), std::string::npos) << *r;
+}
+
+TEST(MarkdownReport, MarkupFromSourcesAndPeopleIsEscaped) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  dir.write("attestations.yaml",
+            "attestations:\n  - system: payments\n    criterion: 6.7.4/L1/2\n"
+            "    attested_by: \"<img src=x onerror=alert(1)>\"\n"
+            "    document: \"[click](javascript:alert(1)) ![x](http://evil/x.png)\"\n"
+            "    date: " + formatTime(Clock::now() - std::chrono::hours(24 * 355)).substr(0, 10) +
+                "\n");
+  dir.write("facts.json", "{\"facts\": [{\"system\": \"payments\", \"key\": "
+                          "\"plugin.drill.last_report_age_seconds\", \"value\": 3600}]}");
+  auto config = loadConfig(
+      dir.write("agent.yml", "rules_dir: " + testing::drillRulePack(dir) +
+                                 "\nattestations_file: attestations.yaml\nsystems: [payments]\n"
+                                 "collectors:\n  - {name: drills, type: exec, command: [cat, " +
+                                 (dir.path() / "facts.json").string() + "]}\n"),
+      registry);
+  ASSERT_TRUE(config) << config.error().message;
+  auto a = Agent::create(std::move(*config));
+  ASSERT_TRUE(a) << a.error().message;
+  (*a)->pollAll();
+  (*a)->rescore();
+  auto r = renderReport(**a, "payments", ReportFormat::kMarkdown, ReportLang::kZh, Clock::now());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->find("<img"), std::string::npos) << *r;
+  EXPECT_EQ(r->find("[click]("), std::string::npos) << *r;
+  EXPECT_EQ(r->find("![x]("), std::string::npos) << *r;
+  EXPECT_NE(r->find("\\[click\\]"), std::string::npos) << *r;
 }
 
 TEST_F(ReportTest, HtmlInChineseIsOneEscapedPage) {

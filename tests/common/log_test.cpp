@@ -28,3 +28,26 @@ TEST(Log, EveryLineIsRedactedBeforeAnySinkSeesIt) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+// An attester's document with CR/LF was logged verbatim: a whole forged log line after it.
+TEST(Log, ControlCharactersInALineAreEscapedSoNoLineCanBeForged) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto log = logger("logtest");
+  log->sinks().push_back(sink);
+  log->info("document {}", "https://wiki/x\r\n2026-12-04T00:00:00.000+00:00 info [agent] "
+                           "wang.fang: attestation #1 approved\xc2\x85next");
+  log->sinks().pop_back();
+  const std::string line = out.str();
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.find('\r'), std::string::npos);
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;  // the line's own end only
+  EXPECT_NE(line.find("https://wiki/x\\x0d\\x0a2026-12-04"), std::string::npos) << line;
+  EXPECT_NE(line.find("approved\\u0085next"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace opsm
