@@ -39,6 +39,61 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+// The secret as JSON encoders write it inside a string: `style` bits choose what more than
+// '"', '\\' and control characters is escaped — '/' as "\\/" (PHP's json_encode), non-ASCII as
+// \\uXXXX UTF-16 units (PHP), '<' '>' '&' as \\u003c... (Go's encoding/json) — and whether
+// the hex digits are upper case.
+enum : unsigned { kSlash = 1, kNonAscii = 2, kHtml = 4, kUpperHex = 8 };
+std::string jsonEscaped(std::string_view s, unsigned style) {
+  const char* hex = (style & kUpperHex) ? "0123456789ABCDEF" : "0123456789abcdef";
+  auto unit = [&](std::string& out, unsigned u) {
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += hex[(u >> shift) & 0xf];
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '/' && (style & kSlash)) {
+      out += "\\/";
+    } else if (c < 0x20 || ((style & kHtml) && (c == '<' || c == '>' || c == '&'))) {
+      unit(out, c);
+    } else if (c >= 0x80 && (style & kNonAscii)) {
+      // Decode one UTF-8 sequence (an invalid byte is taken as itself).
+      unsigned cp = c, len = 0;
+      if ((c & 0xe0) == 0xc0) cp = c & 0x1f, len = 1;
+      else if ((c & 0xf0) == 0xe0) cp = c & 0x0f, len = 2;
+      else if ((c & 0xf8) == 0xf0) cp = c & 0x07, len = 3;
+      if (i + len >= s.size()) len = 0;  // a truncated sequence: the byte as itself
+      for (unsigned k = 1; k <= len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+      i += len;
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        unit(out, 0xd800 + (cp >> 10));
+        unit(out, 0xdc00 + (cp & 0x3ff));
+      } else {
+        unit(out, cp);
+      }
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string hexOf(std::string_view s, bool upper) {
+  const char* hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += hex[c >> 4];
+    out += hex[c & 0xf];
+  }
+  return out;
+}
+
 bool mayHoldUserinfo(std::string_view text) {
   return text.find("://") != std::string_view::npos && text.find('@') != std::string_view::npos;
 }
@@ -59,9 +114,21 @@ std::vector<std::string> secretForms(std::string_view secret) {
     size_t first = (8 * k + 5) / 6;
     size_t end = (8 * (k + n)) / 6;
     if (end > first && end - first >= kMinBase64Fragment) {
-      forms.push_back(encoded.substr(first, end - first));
+      std::string fragment = encoded.substr(first, end - first);
+      // base64url (RFC 4648 §5: JWTs, URL-safe tokens) differs only in two characters.
+      std::string url = fragment;
+      std::replace(url.begin(), url.end(), '+', '-');
+      std::replace(url.begin(), url.end(), '/', '_');
+      forms.push_back(std::move(fragment));
+      forms.push_back(std::move(url));
     }
   }
+  // As a JSON string holds it, however the encoder escapes.
+  for (unsigned style = 0; style < 16; ++style) forms.push_back(jsonEscaped(secret, style));
+  forms.push_back(hexOf(secret, false));
+  forms.push_back(hexOf(secret, true));
+  std::sort(forms.begin(), forms.end());
+  forms.erase(std::unique(forms.begin(), forms.end()), forms.end());
   return forms;
 }
 

@@ -12,9 +12,11 @@ namespace opsm {
 // redactSecrets before it is logged, stored, exported or shown.
 //
 // A secret is found in the forms a server or program may echo it in: as is, percent-encoded,
-// and base64-encoded, also inside a longer base64 text (as in base64 "user:password" without
-// its "Basic " prefix): of the three alignments the secret can have in a base64 stream, the
-// characters that depend on the secret alone are searched for. Secrets shorter than 4 bytes
+// JSON-escaped as encoders write it ('/' as "\/" like PHP's json_encode, non-ASCII as \uXXXX,
+// '<' '>' '&' as \u003c... like Go's, hex digits in either case), hex (either case), and
+// base64- or base64url-encoded, also inside a longer base64 text (as in base64 "user:password"
+// without its "Basic " prefix): of the three alignments the secret can have in a base64
+// stream, the characters that depend on the secret alone are searched for. Secrets shorter than 4 bytes
 // are not registered (they would redact ordinary words); base64 fragments shorter than 6
 // characters are not searched for.
 void registerSecret(std::string_view secret);

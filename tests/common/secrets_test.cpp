@@ -57,3 +57,36 @@ TEST_F(SecretsTest, TheLongestFormWinsAndRedactionIsIdempotent) {
 
 }  // namespace
 }  // namespace opsm
+
+namespace opsm {
+namespace {
+
+// Echoed JSON-escaped (PHP's json_encode writes '/' as "\/" and non-ASCII as \uXXXX; Go's
+// escapes <>&), or hex, or base64url, a secret used to pass redaction.
+TEST_F(SecretsTest, EncodedFormsAServerMayEchoAreFound) {
+  const std::string secret = "pa/ss<wörd>&😀1";
+  registerSecret(secret);
+  for (const std::string& echoed : std::vector<std::string>{
+           std::string("pa\\/ss<w\\u00f6rd>&\\ud83d\\ude001"),          // PHP json_encode
+           std::string("pa/ss\\u003cwörd\\u003e\\u0026😀1"),           // Go encoding/json
+           std::string("pa/ss\\u003cw\\u00f6rd\\u003e\\u0026\\ud83d\\ude001"),
+           std::string("pa\\/ss\\u003Cw\\u00F6rd\\u003E\\u0026\\uD83D\\uDE001"),  // upper hex
+           std::string("70612f73733c77c3b672643e26f09f988031"),         // hex
+           std::string("70612F73733C77C3B672643E26F09F988031"),
+       }) {
+    EXPECT_TRUE(holdsSecret("{\"error\":\"bad token " + echoed + "\"}")) << echoed;
+    EXPECT_EQ(redactSecrets("x " + echoed + " y"), "x REDACTED y") << echoed;
+  }
+  // base64url: the same fragments with - and _ for + and /.
+  const std::string token = "tok>>>en?secret~~~value";
+  registerSecret(token);
+  std::string b64 = testing::base64("user:" + token);
+  std::string b64url = b64;
+  for (auto& c : b64url) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  ASSERT_NE(b64url, b64);  // the token was chosen so that its base64 has + or /
+  EXPECT_TRUE(holdsSecret(b64url)) << b64url;
+  EXPECT_TRUE(holdsSecret(b64)) << b64;
+}
+
+}  // namespace
+}  // namespace opsm
