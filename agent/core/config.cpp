@@ -50,6 +50,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                            "max_concurrent_polls", "max_inflight_response_bytes",
                            "scoring", "systems", "attestations_file", "tokens_file", "require_approval",
                            "document_check_interval", "document_roots", "document_hosts",
+                           "read_requires_token", "allowed_hosts",
                            "stop_timeout",
                            "collectors"},
                           "agent config");
@@ -260,6 +261,25 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
         return fieldError(path, r, "document_roots", "entries must be directory paths");
       }
       config.document_roots.push_back(relative(r.Scalar()));
+    }
+  }
+
+  auto reads = readBool(path, *root, "read_requires_token", config.read_requires_token);
+  if (!reads) return reads.error();
+  config.read_requires_token = *reads;
+  if (YAML::Node hosts = (*root)["allowed_hosts"]) {
+    if (!hosts.IsSequence()) {
+      return fieldError(path, hosts, "allowed_hosts", "must be a list of host names");
+    }
+    for (const auto& h : hosts) {
+      if (!h.IsScalar() || h.Scalar().empty() ||
+          h.Scalar().find_first_of(" /:@") != std::string::npos) {
+        return fieldError(path, h, "allowed_hosts",
+                          "entries must be host names or addresses, without port or scheme");
+      }
+      std::string name = h.Scalar();
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      config.allowed_hosts.push_back(name);
     }
   }
 

@@ -69,8 +69,15 @@ struct AgentConfig {
   std::string attestations_file;
   // Users and roles (agent/auth.h): names, roles and token hashes; empty: only api_token.
   std::string tokens_file;
-  // An attestation counts only once approved by someone other than its author.
+  // An attestation counts only once approved by someone other than its author. The default
+  // stays false for configs that do not say (the example and the package's config say true).
   bool require_approval = false;
+  // The API's and the console's GETs need a token of the viewer role or above (/metrics and
+  // the health endpoints stay open).
+  bool read_requires_token = false;
+  // Host header names answered (DNS rebinding): besides loopback names when listening on
+  // loopback; empty and listening on loopback: loopback names only; empty otherwise: any.
+  std::vector<std::string> allowed_hosts;
   // How often the documents attestations link to are fetched again to see that they are
   // still there and unchanged (agent/documents.h).
   Duration document_check_interval{std::chrono::hours(1)};

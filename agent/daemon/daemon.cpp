@@ -10,6 +10,7 @@
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -124,6 +125,16 @@ struct Daemon::Impl {
   // scorings, and is answered from there once its scoring is published: the I/O thread keeps
   // answering /-/healthy and /metrics meanwhile.
   void serve(const HttpRequest& request, HttpResponder respond) {
+    if (auto refused = checkHost(request)) {
+      respond(std::move(*refused));
+      return;
+    }
+    if (agent.config().read_requires_token && needsReadToken(request)) {
+      if (auto denied = requireRole(agent, request, Role::kViewer, "reading the API and console")) {
+        respond(std::move(*denied));
+        return;
+      }
+    }
     if (request.method == "GET" || request.method == "HEAD") {
       respond(route(agent, request));
       return;
@@ -138,6 +149,45 @@ struct Daemon::Impl {
       }
       respond(std::move(reply));
     });
+  }
+
+  // A web page a browser on the agent's host loads can reach a loopback agent by a name of
+  // its own that resolves to 127.0.0.1 (DNS rebinding), and read what the agent serves: the
+  // Host header gives it away. Listening on loopback, only loopback names are answered (and
+  // allowed_hosts); elsewhere, allowed_hosts when set. 421, as for a request meant elsewhere.
+  std::optional<HttpReply> checkHost(const HttpRequest& request) const {
+    auto it = request.headers.find("host");
+    if (it == request.headers.end()) return std::nullopt;  // HTTP/1.0: no name to check
+    std::string host = it->second;
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') == std::string::npos ? 0 : host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
+      host = host.substr(0, colon);
+    }
+    const auto& allowed = agent.config().allowed_hosts;
+    if (std::find(allowed.begin(), allowed.end(), host) != allowed.end()) return std::nullopt;
+    auto isLoopbackName = [](const std::string& h) {
+      if (h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") return true;
+      if (h.size() > 10 && h.compare(h.size() - 10, 10, ".localhost") == 0) return true;
+      boost::system::error_code ec;
+      auto a = asio::ip::make_address_v4(h, ec);
+      return !ec && a.is_loopback();
+    };
+    if (loopback_listen) {
+      if (isLoopbackName(host)) return std::nullopt;
+    } else if (allowed.empty()) {
+      return std::nullopt;
+    }
+    return HttpReply{421, "text/plain; charset=utf-8",
+                     "this agent does not answer for host '" + printable(host.substr(0, 100)) +
+                         "' (add it to allowed_hosts)\n"};
+  }
+
+  static bool needsReadToken(const HttpRequest& request) {
+    const std::string path = request.path();
+    if (path.rfind("/ui/static/", 0) == 0) return false;  // the console's script and style
+    return path.rfind("/api/", 0) == 0 || path.rfind("/ui/", 0) == 0 || path == "/ui";
   }
 
   struct Slot {
@@ -309,6 +359,7 @@ struct Daemon::Impl {
   std::vector<Slot> slots;
   std::optional<asio::signal_set> signals;
   std::optional<asio::signal_set> hup;
+  bool loopback_listen = false;  // set by start(): the listen address is a loopback one
 };
 
 Daemon::Daemon(Agent& agent) : impl_(std::make_unique<Impl>(agent)) {}
@@ -324,6 +375,11 @@ Status Daemon::start() {
   auto addr = parseListenAddress(impl_->agent.config().listen_address);
   if (!addr) return addr.error();
   if (auto st = impl_->server.listen(addr->first, addr->second); !st) return st;
+  {
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(addr->first == "localhost" ? "127.0.0.1" : addr->first, ec);
+    impl_->loopback_listen = !ec && a.is_loopback();
+  }
   logger("agent")->info("listening on http://{}:{}/metrics", addr->first, impl_->server.port());
   impl_->slots.resize(impl_->agent.config().collectors.size());
   for (size_t i = 0; i < impl_->slots.size(); ++i) {

@@ -251,3 +251,67 @@ TEST(ApiClock, StatesAreJudgedByTheAgentsClock) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// DNS rebinding: a page a browser on the agent's host loads can reach a loopback agent by a
+// name of its own that resolves to 127.0.0.1. A loopback agent answers loopback names only.
+TEST_F(ApiTest, ALoopbackAgentAnswersOnlyLoopbackHostNames) {
+  auto as = [&](const std::string& host, const std::string& path) -> long {
+    collectors::HttpOptions o;
+    o.extra_headers["Host"] = host;
+    o.max_retries = 0;
+    auto r = collectors::HttpClient(o).get(base_ + path, std::chrono::seconds(5));
+    if (r) return r->status;
+    const auto at = r.error().message.find("HTTP ");
+    return at == std::string::npos ? 0 : std::stol(r.error().message.substr(at + 5, 3));
+  };
+  EXPECT_EQ(as("rebind.attacker.example:9817", "/api/v1/attestations"), 421);
+  EXPECT_EQ(as("rebind.attacker.example", "/metrics"), 421);
+  EXPECT_EQ(as("localhost:9817", "/api/v1/systems"), 200);
+  EXPECT_EQ(as("127.0.0.1", "/-/healthy"), 200);
+  EXPECT_EQ(as("[::1]:9817", "/-/healthy"), 200);
+}
+
+TEST(ReadRequiresToken, TheApiAndConsoleNeedATokenMetricsAndHealthDoNot) {
+  testing::TempDir dir;
+  testing::drillRulePack(dir);
+  dir.write("facts.json", "{\"facts\": []}");
+  setenv("OPSM_TEST_API_TOKEN", kToken.c_str(), 1);
+  std::string error;
+  auto running = testing::RunningAgent::start(
+      dir.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: rules\n"
+                             "api_token_env: OPSM_TEST_API_TOKEN\nread_requires_token: true\n"
+                             "allowed_hosts: [opsmaturity.example.com]\nsystems: [payments]\n"
+                             "collectors:\n  - {name: drills, type: exec, command: [cat, " +
+                                 (dir.path() / "facts.json").string() + "]}\n"),
+      &error);
+  ASSERT_TRUE(running) << error;
+  auto status = [&](const std::string& path, const std::string& token,
+                    const std::string& host = "") -> long {
+    collectors::HttpOptions o;
+    o.bearer_token = token;
+    o.max_retries = 0;
+    if (!host.empty()) o.extra_headers["Host"] = host;
+    auto r = collectors::HttpClient(o).get(running->base() + path, std::chrono::seconds(5));
+    if (r) return r->status;
+    const auto at = r.error().message.find("HTTP ");
+    return at == std::string::npos ? 0 : std::stol(r.error().message.substr(at + 5, 3));
+  };
+  for (const char* path : {"/api/v1/systems", "/api/v1/evidence", "/api/v1/audit", "/ui/",
+                           "/ui/reviews"}) {
+    EXPECT_EQ(status(path, ""), 401) << path;
+    EXPECT_EQ(status(path, kToken), 200) << path;
+  }
+  EXPECT_EQ(status("/metrics", ""), 200);
+  EXPECT_EQ(status("/-/healthy", ""), 200);
+  EXPECT_EQ(status("/-/ready", ""), 200);
+  EXPECT_EQ(status("/ui/static/app.css", ""), 200);
+  // allowed_hosts adds names to the loopback ones.
+  EXPECT_EQ(status("/metrics", "", "opsmaturity.example.com:443"), 200);
+  EXPECT_EQ(status("/metrics", "", "other.example.com"), 421);
+}
+
+}  // namespace
+}  // namespace opsm::agent
