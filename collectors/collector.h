@@ -47,8 +47,8 @@ class Collector {
 };
 
 // Keys every collector entry may carry; the agent reads them, factories allow them.
-inline constexpr std::string_view kCommonKeys[] = {"name",    "type", "interval",
-                                                   "timeout", "ttl",  "systems_from"};
+inline constexpr std::string_view kCommonKeys[] = {"name", "type",         "interval",   "timeout",
+                                                   "ttl",  "systems_from", "max_systems"};
 
 struct CollectorConfig {
   std::string name;  // instance name, unique in the config

@@ -326,7 +326,7 @@ int runOnce(Agent& agent_ref, std::string once_format, bool json, bool explain, 
   }
   if (json) once_format = "json";
   if (once_format == "json") {
-    std::cout << renderJson(*agent, polls);
+    writeJson(std::cout, *agent, polls);
   } else if (once_format == "junit") {
     std::cout << renderJunit(*agent);
   } else if (once_format == "csv") {

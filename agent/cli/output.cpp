@@ -1,6 +1,7 @@
 #include "agent/cli/output.h"
 
 #include <cstdio>
+#include <sstream>
 
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -109,6 +110,12 @@ std::string renderTable(const Agent& agent, bool explain) {
 }
 
 std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls) {
+  std::ostringstream out;
+  writeJson(out, agent, polls);
+  return out.str();
+}
+
+void writeJson(std::ostream& out, const Agent& agent, const std::vector<PollOutcome>& polls) {
   rapidjson::StringBuffer buf;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
@@ -136,8 +143,13 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
   w.EndArray();
   w.Key("systems");
   w.StartArray();
-  const std::vector<ExplainedScore> explained = explainedScores(agent);
-  for (const auto& sys : explained) {
+  // One system at a time, written out as soon as it is done: the document of a large estate
+  // (criteria, reasons and evidence of every system) is never held whole.
+  const auto snap = agent.snapshot();
+  for (const auto& score : snap->scores) {
+    auto explained = agent.explainedScore(score->system);
+    if (!explained) continue;
+    const ExplainedScore& sys = *explained;
     w.StartObject();
     scorer::json::systemFields(w, sys);
     w.Key("domains");
@@ -167,10 +179,13 @@ std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls
     w.Key("evidence");
     scorer::json::systemEvidence(w, agent.evidence(), sys.system, agent.now());
     w.EndObject();
+    out.write(buf.GetString(), static_cast<std::streamsize>(buf.GetSize()));
+    buf.Clear();
   }
   w.EndArray();
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  out.write(buf.GetString(), static_cast<std::streamsize>(buf.GetSize()));
+  out << "\n";
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <ostream>
 #include <string>
 
 #include "agent/core/agent.h"
@@ -12,6 +13,9 @@ std::string renderTable(const Agent& agent, bool explain);
 
 // The same as JSON: systems, domains, items, criteria with state and reason, and evidence.
 std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls);
+// The same, written to `out` a system at a time (`once --json`): memory does not grow with
+// the estate's document.
+void writeJson(std::ostream& out, const Agent& agent, const std::vector<PollOutcome>& polls);
 
 // JUnit XML for CI: a test suite per system, a test case per criterion (failure: fails;
 // error: unknown; skipped: not applicable, or waived), the levels as suite properties.

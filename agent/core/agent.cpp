@@ -250,7 +250,16 @@ PollOutcome Agent::poll(size_t index) {
       if (f.system != scorer::kAnySystem) systems.insert(f.system);
     }
     out.systems = systems.size();
-    if (systems.empty()) {
+    size_t undeclared = 0;
+    for (const auto& s : systems) undeclared += !declared_.count(s);
+    if (undeclared > static_cast<size_t>(entry.max_systems)) {
+      facts = makeError(ErrorCode::kBadResponse,
+                        entry.name + " reported " + std::to_string(undeclared) +
+                            " systems the config does not declare, more than its max_systems (" +
+                            std::to_string(entry.max_systems) +
+                            "); poll refused, previous evidence kept. Raise max_systems if the "
+                            "estate is that large, or check the source's system mapping");
+    } else if (systems.empty()) {
       out.warning =
           entry.name + " (" + entry.type + ") matched no system" +
           (entry.systems_from.empty()

@@ -356,6 +356,14 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
     entry.interval = *interval;
     entry.timeout = *timeout;
     entry.ttl = *ttl;
+    auto max_systems = readNumber(path, node, "max_systems", entry.max_systems);
+    if (!max_systems) return max_systems.error();
+    if (*max_systems < 1 || *max_systems > 1000000 ||
+        *max_systems != static_cast<int>(*max_systems)) {
+      return fieldError(path, node["max_systems"], "max_systems",
+                        "must be a whole number between 1 and 1000000");
+    }
+    entry.max_systems = static_cast<int>(*max_systems);
     if (YAML::Node from = node["systems_from"]) {
       if (!from.IsSequence()) {
         return fieldError(path, from, "systems_from", "must be a list of collector names");

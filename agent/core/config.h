@@ -23,6 +23,10 @@ struct CollectorEntry {
   // Other collectors whose systems this one knows too (`systems_from`): its default evidence
   // counts for them (an Alertmanager receiving a Prometheus server's alerts).
   std::vector<std::string> systems_from;
+  // At most this many systems the config does not declare in one poll (`max_systems`): a
+  // poll past it fails, keeping the last evidence, so that a source inventing systems cannot
+  // grow the agent without bound.
+  int max_systems = 2000;
   // The evidence keys its type declares (keys ending in ".*" are namespaces), to explain a
   // missing key by the source that does not know the system.
   std::vector<std::string> evidence_keys;

@@ -451,3 +451,52 @@ TEST_F(AgentTest, ABrokenAttestationsFileFailsStartUp) {
 
 }  // namespace
 }  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// A source inventing systems grew the agent without bound (5,000 invented systems took 6 GB
+// in `once --json`). Past max_systems systems the config does not declare, a poll fails with
+// the count and the last evidence is kept; declared systems do not count.
+TEST(MaxSystems, APollNamingMoreUndeclaredSystemsThanTheCapFailsAndKeepsTheLastEvidence) {
+  collectors::Registry registry;
+  ASSERT_TRUE(collectors::registerAll(registry).ok());
+  testing::TempDir dir;
+  auto facts = [&](int n) {
+    std::string text = "{\"facts\": [";
+    for (int i = 0; i < n; ++i) {
+      text += std::string(i ? "," : "") + "{\"system\": \"s" + std::to_string(i) +
+              "\", \"key\": \"file.cmdb.tier\", \"value\": \"1\"}";
+    }
+    dir.write("facts.json", text + "]}");
+  };
+  facts(5);
+  auto c = loadConfig(dir.write("agent.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                 "/rules\nsystems: [s0, s1, s2]\ncollectors:\n"
+                                                 "  - {name: cmdb, type: file, max_systems: 3, "
+                                                 "path: facts.json}\n"),
+                      registry);
+  ASSERT_TRUE(c) << c.error().message;
+  auto a = Agent::create(std::move(*c));
+  ASSERT_TRUE(a) << a.error().message;
+  auto first = (*a)->poll(0);
+  ASSERT_TRUE(first.ok) << first.error;  // s3, s4 undeclared: 2 <= 3
+  facts(7);                              // s3..s6 undeclared: 4 > 3
+  auto second = (*a)->poll(0);
+  EXPECT_FALSE(second.ok);
+  EXPECT_NE(second.error.find("reported 4 systems the config does not declare, more than its "
+                              "max_systems (3)"),
+            std::string::npos)
+      << second.error;
+  EXPECT_TRUE((*a)->evidence().find("s4", "file.cmdb.tier"));
+  EXPECT_FALSE((*a)->evidence().find("s5", "file.cmdb.tier"));
+  auto bad = loadConfig(dir.write("bad.yml", "rules_dir: " + std::string(OPSM_SOURCE_DIR) +
+                                                 "/rules\ncollectors:\n  - {name: cmdb, type: "
+                                                 "file, max_systems: 0, path: facts.json}\n"),
+                        registry);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("field 'max_systems'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace opsm::agent

@@ -10,10 +10,12 @@
 
 namespace opsm::testing {
 
-std::vector<std::string> asPostgres(std::vector<std::string> argv) {
+std::vector<std::string> asPostgres(std::vector<std::string> argv, const std::string& cwd) {
   if (geteuid() != 0) return argv;
+  // In a working directory of its own: the test's (a private build tree, a 0700 home) may be
+  // one the postgres user cannot enter ("could not change directory to ...").
   std::vector<std::string> out{"setpriv", "--reuid=postgres", "--regid=postgres",
-                               "--init-groups", "--"};
+                               "--init-groups", "--", "env", "--chdir=" + cwd};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }

@@ -8,8 +8,9 @@
 
 namespace opsm::testing {
 
-// `argv` run as the postgres user when we are root (through setpriv), else as is.
-std::vector<std::string> asPostgres(std::vector<std::string> argv);
+// `argv` run as the postgres user when we are root (through setpriv), else as is; in `cwd`
+// (default "/"), not the test's working directory, which that user may not be able to enter.
+std::vector<std::string> asPostgres(std::vector<std::string> argv, const std::string& cwd = "/");
 // Creates `dir` and, when we are root, gives it to the postgres user (its parents made
 // traversable).
 void handOver(const std::string& dir);

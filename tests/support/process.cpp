@@ -33,6 +33,13 @@ Process::Process(std::vector<std::string> argv, std::string log_path)
       close(fd);
     }
     setpgid(0, 0);
+    // A working directory of its own, beside its log (the test's temporary directory), not the
+    // test binary's: a build tree may be one a server's user cannot enter.
+    if (auto slash = log_path_.rfind('/'); slash != std::string::npos && slash > 0) {
+      if (chdir(log_path_.substr(0, slash).c_str()) != 0) {
+        // stays where it was
+      }
+    }
     // The test's own sockets (fixture servers, listeners) stay with the test: a server under
     // test must not hold them open.
     close_range(3, ~0U, 0);

@@ -7,7 +7,8 @@
 
 namespace opsm::testing {
 
-// A child process started without a shell, its stdout and stderr going to `log_path`.
+// A child process started without a shell, its stdout and stderr going to `log_path`, in the
+// directory of `log_path` (a server's own, not the test's working directory).
 // The destructor stops it (SIGTERM, then SIGKILL after 5 s) and reaps it.
 class Process {
  public:
