@@ -5,6 +5,8 @@
 // field's meaning raises kSchemaVersion.
 
 #include <array>
+#include <cstdlib>
+#include <new>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include <rapidjson/rapidjson.h>
+#include <rapidjson/stringbuffer.h>
 
 #include "common/duration.h"
 #include "scorer/engine.h"
@@ -26,6 +29,31 @@ namespace opsm::scorer::json {
 // changes meaning, not when one is added. 2: evidence is one flat shape everywhere (times
 // RFC 3339, `expired`, `default`), where `once --json` nested its source and gave Unix times.
 inline constexpr int kSchemaVersion = 2;
+
+// RapidJSON's allocator for output buffers, checked: the library's own (CrtAllocator) does
+// not check what realloc returns, so running out of memory while rendering wrote through a
+// null pointer (SIGSEGV). This one throws std::bad_alloc, which the server answers as 503.
+struct CheckedAllocator {
+  static const bool kNeedFree = true;
+  void* Malloc(size_t size) {
+    if (size == 0) return nullptr;
+    void* p = std::malloc(size);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void* Realloc(void* original, size_t, size_t size) {
+    if (size == 0) {
+      std::free(original);
+      return nullptr;
+    }
+    void* p = std::realloc(original, size);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  static void Free(void* p) { std::free(p); }
+};
+// The buffer every JSON answer is rendered into.
+using Buffer = rapidjson::GenericStringBuffer<rapidjson::UTF8<>, CheckedAllocator>;
 
 template <typename W>
 void string(W& w, const std::string& s) {

@@ -109,6 +109,9 @@ class Agent {
   bool ready() const { return ready_.load(); }
   // Whether the last write to the durable store succeeded (true without storage_path).
   bool storeWritable() const { return store_ok_.load(); }
+  // An answer the HTTP server refused to render or hold (opsmaturity_http_refused_total):
+  // "memory" (out of memory rendering), "reply_budget" (unsent replies over their budget).
+  void countHttpRefusal(const char* reason) const { metrics_->httpRefused(reason); }
   // SQLite has found the store damaged since start (SQLITE_CORRUPT): not ready, alerted.
   bool storeCorrupt() const { return db_ && db_->corrupt(); }
   void markReady() { ready_ = true; }

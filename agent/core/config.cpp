@@ -48,6 +48,7 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                            "evidence_ttl", "export_criteria_states", "export_item_dimensions",
                            "export_item_progress",
                            "max_concurrent_polls", "max_inflight_response_bytes",
+                           "max_inflight_reply_bytes",
                            "scoring", "systems", "attestations_file", "tokens_file", "require_approval",
                            "document_check_interval", "document_roots", "document_hosts",
                            "read_requires_token", "allowed_hosts",
@@ -170,6 +171,16 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
                       "or 0 for no budget");
   }
   config.max_inflight_response_bytes = static_cast<size_t>(*budget);
+
+  auto replies = readNumber(path, *root, "max_inflight_reply_bytes",
+                            static_cast<double>(config.max_inflight_reply_bytes));
+  if (!replies) return replies.error();
+  if (*replies < (1 << 20) || *replies > 64.0 * (1ull << 30) ||
+      *replies != static_cast<double>(static_cast<uint64_t>(*replies))) {
+    return fieldError(path, (*root)["max_inflight_reply_bytes"], "max_inflight_reply_bytes",
+                      "must be a whole number of bytes, 1048576 (1 MiB) to 68719476736 (64 GiB)");
+  }
+  config.max_inflight_reply_bytes = static_cast<size_t>(*replies);
 
   auto scoring = scorer::parseScoringConfig(path, (*root)["scoring"]);
   if (!scoring) return scoring.error();

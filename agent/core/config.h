@@ -61,6 +61,9 @@ struct AgentConfig {
   int max_concurrent_polls = 16;
   // The memory all HTTP responses being received or held may take together (0: no budget).
   size_t max_inflight_response_bytes = 256u << 20;
+  // The memory the agent's own HTTP answers written but not yet read by their clients may
+  // take together; one answer at most a quarter of it (docs/hardening.md).
+  size_t max_inflight_reply_bytes = 512u << 20;
   scorer::ScoringConfig scoring;
   std::vector<std::string> systems;  // declared systems; others are discovered by collectors
   // Declared system attributes, as evidence of the agent (e.g. system.frontend).

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "collectors/common/json.h"
+#include "scorer/json.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -14,7 +15,7 @@ namespace opsm::agent {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = rapidjson::Writer<scorer::json::Buffer>;
 constexpr size_t kMemoryAudit = 10000;
 
 void str(Writer& w, const char* key, const std::string& value) {
@@ -142,7 +143,7 @@ std::string effectiveState(const Waiver& w, TimePoint now) {
 bool inForce(const Waiver& w, TimePoint now) { return effectiveState(w, now) == "approved"; }
 
 std::string toJson(const scorer::Attestation& a, const TimePoint* now, bool require_approval) {
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("id");
@@ -180,7 +181,7 @@ std::string toJson(const scorer::Attestation& a, const TimePoint* now, bool requ
 }
 
 std::string toJson(const Waiver& x, const TimePoint* now) {
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("id");
@@ -207,7 +208,7 @@ std::string toJson(const Waiver& x, const TimePoint* now) {
 }
 
 std::string toJson(const Store::AuditEntry& e) {
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("seq");
@@ -508,7 +509,7 @@ void Ledger::setFileAttestations(std::vector<scorer::Attestation> records,
   std::string digest = sha256Hex(all);
   std::lock_guard lock(mu_);
   if (digest != file_digest_) {
-    rapidjson::StringBuffer buf;
+    scorer::json::Buffer buf;
     Writer w(buf);
     w.StartObject();
     str(w, "file", file);

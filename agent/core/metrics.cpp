@@ -159,6 +159,14 @@ Metrics::Metrics(const scorer::Model& model)
                               "docs/deploy.md#a-damaged-store.")
                         .Register(*registry_)
                         .Add({});
+  http_refused_ = &prometheus::BuildCounter()
+                       .Name("opsmaturity_http_refused_total")
+                       .Help("HTTP answers refused with 503 instead of rendered or held: "
+                             "reason memory (out of memory rendering), reply_budget (unsent "
+                             "replies over max_inflight_reply_bytes).")
+                       .Register(*registry_);
+  http_refused_->Add({{"reason", "memory"}});
+  http_refused_->Add({{"reason", "reply_budget"}});
   auto& build = prometheus::BuildGauge()
                     .Name("opsmaturity_build_info")
                     .Help("Build information; the value is always 1.")
@@ -244,6 +252,9 @@ void Metrics::setLedger(const LedgerView& view) {
 
 void Metrics::storeError() { store_errors_->Increment(); }
 void Metrics::setStoreCorrupt(bool corrupt) { store_corrupt_->Set(corrupt ? 1 : 0); }
+void Metrics::httpRefused(const std::string& reason) {
+  http_refused_->Add({{"reason", reason}}).Increment();
+}
 
 void Metrics::collectorDeclared(const std::string& collector) {
   collector_up_->Add({{"collector", collector}});

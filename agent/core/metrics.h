@@ -44,6 +44,8 @@ class Metrics {
   void scored(double seconds, size_t systems, size_t rescored);
   // A write to the durable store failed (evidence, scores, regressions, attestations).
   void storeError();
+  // An HTTP answer refused (reason: memory, reply_budget). Thread-safe.
+  void httpRefused(const std::string& reason);
   // SQLite found the store damaged (opsmaturity_store_corrupt 1).
   void setStoreCorrupt(bool corrupt);
 
@@ -148,6 +150,7 @@ class Metrics {
   prometheus::Counter* scorings_ = nullptr;
   prometheus::Counter* store_errors_ = nullptr;
   prometheus::Gauge* store_corrupt_ = nullptr;
+  prometheus::Family<prometheus::Counter>* http_refused_ = nullptr;
 };
 
 }  // namespace opsm::agent

@@ -111,6 +111,7 @@ struct Daemon::Impl {
                               std::max<size_t>(1, a.config().collectors.size()))),
         suspect_pool(std::max<size_t>(1, static_cast<size_t>(a.config().max_concurrent_polls) / 4)),
         scorer(1),
+        readers(1),
         server(io, AsyncHttpHandler([this](const HttpRequest& r, HttpResponder respond) {
                  serve(r, std::move(respond));
                })),
@@ -136,19 +137,39 @@ struct Daemon::Impl {
       }
     }
     if (request.method == "GET" || request.method == "HEAD") {
-      respond(route(agent, request));
+      const std::string path = request.path();
+      // The health endpoints and /metrics are answered here, at once; the API's and the
+      // console's pages (evidence of a whole estate, a system's every criterion) are rendered
+      // on a thread of their own, so that no render holds them up.
+      if (path.rfind("/api/", 0) == 0 || path.rfind("/ui", 0) == 0) {
+        asio::post(readers, [this, request, respond = std::move(respond)] {
+          respond(guarded(request));
+        });
+        return;
+      }
+      respond(guarded(request));
       return;
     }
     asio::post(scorer, [this, request, respond = std::move(respond)] {
-      HttpReply reply;
-      try {
-        reply = route(agent, request);
-      } catch (const std::exception& e) {
-        logger("http")->error("handler failed for {}: {}", request.target, e.what());
-        reply = HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
-      }
-      respond(std::move(reply));
+      respond(guarded(request));
     });
+  }
+
+  // route(), with what it throws answered: out of memory while rendering is a 503 (and
+  // counted), never a crash; any other exception a 500.
+  HttpReply guarded(const HttpRequest& request) {
+    try {
+      return route(agent, request);
+    } catch (const std::bad_alloc&) {
+      agent.countHttpRefusal("memory");
+      logger("http")->warn("out of memory answering {}: 503", printable(request.target));
+      return HttpReply{503, "text/plain; charset=utf-8",
+                       "out of memory rendering this answer; ask for a smaller page (limit)\n",
+                       {{"Retry-After", "10"}}};
+    } catch (const std::exception& e) {
+      logger("http")->error("handler failed for {}: {}", printable(request.target), e.what());
+      return HttpReply{500, "text/plain; charset=utf-8", "internal error\n"};
+    }
   }
 
   // A web page a browser on the agent's host loads can reach a loopback agent by a name of
@@ -330,8 +351,10 @@ struct Daemon::Impl {
     score_timer.expires_after(agent.config().score_interval);
     score_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      rescoreNow();
+      // The next one is armed first: a clock moved as soon as this scoring is counted (as
+      // tests do) must find it armed, not arm it an interval after the move.
       scheduleRescore();
+      rescoreNow();
     });
   }
 
@@ -340,6 +363,7 @@ struct Daemon::Impl {
   asio::thread_pool pool;
   asio::thread_pool suspect_pool;
   asio::thread_pool scorer;  // one thread: scorings and reloads
+  asio::thread_pool readers;  // one thread: the API's and the console's GETs
   HttpServer server;
   // Timers on the daemon's clock (tests move it: DaemonClock::advance).
   DaemonTimer score_timer;
@@ -369,11 +393,15 @@ Daemon::~Daemon() {
   impl_->pool.join();
   impl_->suspect_pool.join();
   impl_->scorer.join();
+  impl_->readers.join();
 }
 
 Status Daemon::start() {
   auto addr = parseListenAddress(impl_->agent.config().listen_address);
   if (!addr) return addr.error();
+  const size_t replies = impl_->agent.config().max_inflight_reply_bytes;
+  impl_->server.setReplyBudget(replies / 4, replies,
+                               [agent = &impl_->agent] { agent->countHttpRefusal("reply_budget"); });
   if (auto st = impl_->server.listen(addr->first, addr->second); !st) return st;
   {
     boost::system::error_code ec;

@@ -22,7 +22,7 @@ namespace opsm::agent {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = rapidjson::Writer<scorer::json::Buffer>;
 
 // Every object the API answers carries the schema version of its shapes first.
 HttpReply json(unsigned status, const std::string& body) {
@@ -36,7 +36,7 @@ HttpReply json(unsigned status, const std::string& body) {
 
 HttpReply error(unsigned status, const std::string& message,
                 std::map<std::string, std::string> headers = {}) {
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("error");
@@ -51,14 +51,53 @@ std::string query(const HttpRequest& r, const std::string& name) {
   return queryParam(r.target, name);
 }
 
-HttpReply systems(Agent& agent) {
-  rapidjson::StringBuffer buf;
+// A page of a list of systems (docs/api.md#pages): `limit` (default `fallback`, at most
+// `cap`; a bad value is the default) systems after `cursor` (a system name, exclusive), by
+// name.
+struct Page {
+  size_t limit = 0;
+  std::string cursor;
+};
+Page pageOf(const HttpRequest& r, size_t fallback, size_t cap) {
+  Page p;
+  p.limit = fallback;
+  const std::string v = query(r, "limit");
+  if (!v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos) {
+    p.limit = std::clamp<size_t>(std::stoul(v), 1, cap);
+  }
+  p.cursor = query(r, "cursor");
+  return p;
+}
+
+// Ends a page's object: "next_cursor" when more systems follow.
+void endPage(Writer& w, const std::string& next) {
+  if (!next.empty()) {
+    w.Key("next_cursor");
+    scorer::json::string(w, next);
+  }
+}
+
+HttpReply systems(Agent& agent, const HttpRequest& r) {
+  const Page page = pageOf(r, 1000, 10000);
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("systems");
   w.StartArray();
   const auto snap = agent.snapshot();
+  std::vector<const scorer::SystemScore*> sorted;
+  sorted.reserve(snap->scores.size());
   for (const auto& score : snap->scores) {
+    if (page.cursor.empty() || score->system > page.cursor) sorted.push_back(&*score);
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->system < b->system; });
+  std::string next;
+  if (sorted.size() > page.limit) {
+    sorted.resize(page.limit);
+    next = sorted.back()->system;
+  }
+  for (const auto* score : sorted) {
     const scorer::SystemScore& s = *score;
     w.StartObject();
     w.Key("system");
@@ -70,6 +109,7 @@ HttpReply systems(Agent& agent) {
     w.EndObject();
   }
   w.EndArray();
+  endPage(w, next);
   w.EndObject();
   return json(200, buf.GetString());
 }
@@ -83,7 +123,7 @@ HttpReply system(Agent& agent, const std::string& id) {
   const auto& attested = open.attestations;
   const auto& waived = open.waivers;
   const auto& model = explained->pack->model;
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   scorer::json::systemFields(w, *it);
@@ -174,15 +214,24 @@ HttpReply system(Agent& agent, const std::string& id) {
 
 HttpReply evidence(Agent& agent, const HttpRequest& r) {
   std::string only = query(r, "system");
+  const Page page = pageOf(r, 100, 1000);
   TimePoint now = agent.now();
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("evidence");
   w.StartArray();
   std::vector<std::string> systems;
+  std::string next;
   if (only.empty()) {
-    systems = agent.knownSystems();
+    // A page of systems (sorted by name), each with all its evidence.
+    for (auto& s : agent.knownSystems()) {
+      if (page.cursor.empty() || s > page.cursor) systems.push_back(std::move(s));
+    }
+    if (systems.size() > page.limit) {
+      systems.resize(page.limit);
+      next = systems.back();
+    }
   } else if (agent.isKnownSystem(only)) {
     systems.push_back(only);
   }
@@ -197,12 +246,13 @@ HttpReply evidence(Agent& agent, const HttpRequest& r) {
     });
   }
   w.EndArray();
+  endPage(w, next);
   w.EndObject();
   return json(200, buf.GetString());
 }
 
 HttpReply regressions(Agent& agent) {
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("regressions");
@@ -273,7 +323,7 @@ std::pair<int64_t, std::string> idAndVerb(const std::string& path, const std::st
 template <typename Record>
 HttpReply listReply(const char* key, const std::vector<Record>& records,
                     const std::function<std::string(const Record&)>& render) {
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key(key);
@@ -414,7 +464,7 @@ HttpReply whoami(Agent& agent, const HttpRequest& r) {
   auto who = authorize(agent, r, Role::kViewer, "identifying");
   if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
   const Principal& p = std::get<Principal>(who);
-  rapidjson::StringBuffer buf;
+  scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("name");
@@ -438,7 +488,7 @@ std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request) {
     return waivers(agent, request);
   }
   if (!get) return error(405, "use GET");
-  if (path == "/api/v1/systems") return systems(agent);
+  if (path == "/api/v1/systems") return systems(agent, request);
   if (path.rfind("/api/v1/systems/", 0) == 0) {
     return system(agent, percentDecode(path.substr(std::string("/api/v1/systems/").size())));
   }

@@ -33,6 +33,23 @@ constexpr size_t kMaxRequestBytes = 64 * 1024;
 
 class Session;
 
+// Bytes of replies written but not yet sent, for all connections (HttpServer::setReplyBudget).
+struct ReplyBudget {
+  std::atomic<size_t> per_reply{128u << 20};
+  std::atomic<size_t> total{512u << 20};
+  std::atomic<size_t> held{0};
+  std::function<void()> on_refused;
+  // Takes `n` bytes, or refuses (false).
+  bool take(size_t n) {
+    if (n > per_reply) return false;
+    size_t now = held.load();
+    do {
+      if (now + n > total) return false;
+    } while (!held.compare_exchange_weak(now, now + n));
+    return true;
+  }
+};
+
 // The sessions open, by client address; a session holds one slot until it is destroyed.
 // When the server is full, a new connection takes the slot of the connection that has waited
 // longest for a request among those of the address holding the most (an idle keep-alive, or a
@@ -62,10 +79,11 @@ struct Slots {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<AsyncHttpHandler> handler, std::shared_ptr<Slots> slots,
-          std::string address)
+          std::shared_ptr<ReplyBudget> budget, std::string address)
       : stream_(std::move(socket)),
         handler_(std::move(handler)),
         slots_(std::move(slots)),
+        budget_(std::move(budget)),
         address_(std::move(address)) {
     ++slots_->open;
   }
@@ -161,6 +179,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Takes the reply's body rather than copying it: /metrics of a large estate is tens of MB.
   void send(HttpReply&& reply, unsigned version, bool keep_alive, bool head = false) {
+    size_t taken = head ? 0 : reply.body.size();
+    if (taken && !budget_->take(taken)) {
+      if (budget_->on_refused) budget_->on_refused();
+      reply = HttpReply{503, "text/plain; charset=utf-8",
+                        "too many bytes of answers are waiting to be read by slow clients; "
+                        "retry, or ask for a smaller page (limit)\n",
+                        {{"Retry-After", "5"}}};
+      taken = reply.body.size();
+      budget_->held += taken;  // a few bytes: always let through
+    }
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), version);
     res->set(http::field::server, "opsmaturity");
@@ -173,7 +201,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head) res->content_length(length);
     stream_.expires_after(kIdleTimeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                      [self = shared_from_this(), res, keep_alive, taken](beast::error_code ec, size_t) {
+                        self->budget_->held -= taken;
                         if (ec || !keep_alive) {
                           self->close();
                           return;
@@ -193,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<AsyncHttpHandler> handler_;
   std::shared_ptr<Slots> slots_;
+  std::shared_ptr<ReplyBudget> budget_;
   std::string address_;
   std::atomic<int64_t> waiting_since_{0};
 };
@@ -270,7 +300,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             if (victim) victim->evict();
             ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
             auto session = std::make_shared<Session>(std::move(socket), self->handler,
-                                                     self->slots, address);
+                                                     self->slots, self->budget, address);
             self->slots->add(address, session);
             session->start();
           }
@@ -283,6 +313,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::steady_timer retry;
   std::shared_ptr<AsyncHttpHandler> handler;
   std::shared_ptr<Slots> slots = std::make_shared<Slots>();
+  std::shared_ptr<ReplyBudget> budget = std::make_shared<ReplyBudget>();
   size_t max_connections;
   std::atomic<bool> warned_full{false};
 };
@@ -300,6 +331,14 @@ HttpServer::HttpServer(asio::io_context& io, AsyncHttpHandler handler, size_t ma
     : impl_(std::make_shared<Impl>(io, std::move(handler), max_connections)) {}
 
 size_t HttpServer::maxConnections() const { return impl_->max_connections; }
+
+void HttpServer::setReplyBudget(size_t per_reply, size_t total, std::function<void()> on_refused) {
+  impl_->budget->per_reply = per_reply;
+  impl_->budget->total = total;
+  impl_->budget->on_refused = std::move(on_refused);  // before listen(), or as a test does
+}
+
+size_t HttpServer::replyBytesHeld() const { return impl_->budget->held.load(); }
 
 HttpServer::~HttpServer() { stop(); }
 

@@ -57,6 +57,13 @@ class HttpServer {
   HttpServer(boost::asio::io_context& io, AsyncHttpHandler handler, size_t max_connections = 0);
   // The cap in force.
   size_t maxConnections() const;
+  // Bytes of replies written but not yet sent: at most `per_reply` for one and `total` for all
+  // connections together (slow readers cannot make the agent hold their answers without
+  // bound). A reply past either is answered 503 (Retry-After) instead, and `on_refused`
+  // called. Defaults: 128 MiB and 512 MiB. Call before listen().
+  void setReplyBudget(size_t per_reply, size_t total, std::function<void()> on_refused);
+  // Bytes of replies held now (tests).
+  size_t replyBytesHeld() const;
   ~HttpServer();
 
   // Binds and starts accepting; port 0 picks a free port (see port()).

@@ -3,7 +3,10 @@
 // and /-/reload keeping the running rules when the new ones are broken.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
+
+#include <rapidjson/document.h>
 
 #include "agent/core/agent.h"
 #include "agent/daemon/daemon.h"
@@ -311,6 +314,53 @@ TEST(ReadRequiresToken, TheApiAndConsoleNeedATokenMetricsAndHealthDoNot) {
   // allowed_hosts adds names to the loopback ones.
   EXPECT_EQ(status("/metrics", "", "opsmaturity.example.com:443"), 200);
   EXPECT_EQ(status("/metrics", "", "other.example.com"), 421);
+}
+
+}  // namespace
+}  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// Large answers come in pages: limit systems after cursor, and next_cursor while more follow.
+TEST(ApiPages, SystemsAndEvidenceArePagedByCursor) {
+  testing::TempDir dir;
+  testing::drillRulePack(dir);
+  std::string facts = "{\"facts\": [";
+  for (int i = 0; i < 5; ++i) {
+    facts += std::string(i ? "," : "") + "{\"system\": \"s" + std::to_string(i) +
+             "\", \"key\": \"plugin.drill.last_report_age_seconds\", \"value\": 60}";
+  }
+  dir.write("facts.json", facts + "]}");
+  std::string error;
+  auto running = testing::RunningAgent::start(
+      dir.write("agent.yml", "listen_address: 127.0.0.1:0\nrules_dir: rules\n"
+                             "collectors:\n  - {name: drills, type: exec, command: [cat, " +
+                                 (dir.path() / "facts.json").string() + "]}\n"),
+      &error);
+  ASSERT_TRUE(running) << error;
+  collectors::HttpClient http{collectors::HttpOptions{}};
+  for (const std::string endpoint : {"/api/v1/systems", "/api/v1/evidence"}) {
+    const char* list = endpoint == "/api/v1/systems" ? "systems" : "evidence";
+    std::vector<std::string> seen;
+    std::string cursor;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto r = http.get(running->base() + endpoint + "?limit=2" +
+                            (cursor.empty() ? "" : "&cursor=" + cursor),
+                        std::chrono::seconds(5));
+      ASSERT_TRUE(r) << r.error().message;
+      rapidjson::Document d;
+      d.Parse(r->body.c_str());
+      ASSERT_TRUE(d.IsObject()) << r->body;
+      std::set<std::string> systems;
+      for (const auto& e : d[list].GetArray()) systems.insert(e["system"].GetString());
+      EXPECT_LE(systems.size(), 2u) << r->body;
+      seen.insert(seen.end(), systems.begin(), systems.end());
+      if (!d.HasMember("next_cursor")) break;
+      cursor = d["next_cursor"].GetString();
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"s0", "s1", "s2", "s3", "s4"})) << endpoint;
+  }
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 
 #include "collectors/common/http_client.h"
+#include "tests/support/process.h"
 
 namespace opsm::agent {
 namespace {
@@ -275,6 +276,67 @@ TEST(HttpServer, ATransferEncodingOtherThanChunkedIsRefusedAndNothingElseIsRead)
   runner.join();
   std::lock_guard lock(mu);
   EXPECT_EQ(seen, std::vector<std::string>{"POST /chunked"});
+}
+
+}  // namespace
+}  // namespace opsm::agent
+
+namespace opsm::agent {
+namespace {
+
+// Slow readers made the agent hold every answer they did not read (100 of them on a large
+// estate: 2.5 GB). Answers written but not sent are bounded per answer and in total; past
+// the budget a request gets 503, and an answer read gives its share back.
+TEST(HttpServer, RepliesWaitingForSlowReadersAreBoundedAndGiveTheirShareBack) {
+  const size_t big = 16u << 20;  // more than loopback's socket buffers take
+  asio::io_context io;
+  std::atomic<int> refused{0};
+  HttpServer server(io, [&](const HttpRequest& r) {
+    if (r.path() == "/small") return HttpReply{200, "text/plain", "ok\n"};
+    return HttpReply{200, "application/octet-stream", std::string(big, 'x')};
+  });
+  server.setReplyBudget(big + 1, big + (big / 2), [&] { ++refused; });
+  ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
+  std::thread runner([&] { io.run(); });
+  const tcp::endpoint to(asio::ip::make_address("127.0.0.1"), server.port());
+  auto statusOf = [](tcp::socket& s, const std::string& path) {
+    boost::system::error_code ec;
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(s, asio::buffer(req), ec);
+    char buf[64];
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    std::string text(buf, ec ? 0 : n);
+    return text.substr(0, text.find("\r\n"));
+  };
+  asio::io_context client;
+  // A slow reader: asks for the big answer and reads only its first bytes.
+  auto slow = connectFrom(client, "127.0.0.1", to);
+  EXPECT_EQ(statusOf(slow, "/big"), "HTTP/1.1 200 OK");
+  ASSERT_TRUE(testing::waitFor([&] { return server.replyBytesHeld() >= big; },
+                               std::chrono::seconds(10)));
+  // Another big answer does not fit beside it; a small one does.
+  auto second = connectFrom(client, "127.0.0.1", to);
+  EXPECT_EQ(statusOf(second, "/big"), "HTTP/1.1 503 Service Unavailable");
+  EXPECT_EQ(refused.load(), 1);
+  auto third = connectFrom(client, "127.0.0.1", to);
+  EXPECT_EQ(statusOf(third, "/small"), "HTTP/1.1 200 OK");
+  // Once the slow reader has read its answer, its share is back.
+  std::vector<char> sink(1 << 20);
+  size_t read = 0;
+  boost::system::error_code ec;
+  while (read < big && !ec) read += slow.read_some(asio::buffer(sink), ec);
+  ASSERT_TRUE(testing::waitFor([&] { return server.replyBytesHeld() == 0; },
+                               std::chrono::seconds(10)));
+  auto fourth = connectFrom(client, "127.0.0.1", to);
+  EXPECT_EQ(statusOf(fourth, "/big"), "HTTP/1.1 200 OK");
+  // One answer larger than the per-answer bound is refused outright.
+  server.setReplyBudget(1000, big * 4, [&] { ++refused; });
+  auto fifth = connectFrom(client, "127.0.0.1", to);
+  EXPECT_EQ(statusOf(fifth, "/big"), "HTTP/1.1 503 Service Unavailable");
+  EXPECT_EQ(refused.load(), 2);
+  server.stop();
+  io.stop();
+  runner.join();
 }
 
 }  // namespace

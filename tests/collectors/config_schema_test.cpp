@@ -64,7 +64,7 @@ TEST(ConfigSchema, AcceptsAValidEntryAndTheCommonKeys) {
 TEST(ConfigSchema, NamesTheUnknownKeyAndListsTheAllowedOnes) {
   expectError(with("lable: x"),
               "agent.yml:1: field 'lable': unknown key for an example collector (allowed: name, "
-              "type, interval, timeout, ttl, systems_from, url, label, mode, page_size, ratio, "
+              "type, interval, timeout, ttl, systems_from, max_systems, url, label, mode, page_size, ratio, "
               "check, window, fields, systems, incidents, token_file, token_env, a, b)");
   expectError(with("incidents: {jql: q, jq: r}"),
               "field 'incidents.jq': unknown key in incidents (allowed: jql, targets)");

@@ -189,3 +189,28 @@ TEST(EvidenceChangesTest, ExpiredEvidenceRenewedTimedKeysDefaultsAndOtherSources
 
 }  // namespace
 }  // namespace opsm::scorer
+
+#include "scorer/json.h"
+
+namespace opsm::scorer {
+namespace {
+
+// RapidJSON's own allocator does not check realloc: running out of memory while rendering
+// wrote through a null pointer. The buffer's allocator throws std::bad_alloc, which the
+// server answers with 503. (Under AddressSanitizer an impossible allocation aborts by design,
+// so the failing allocation is asked for only without it.)
+TEST(CheckedAllocator, AnAllocationThatFailsThrowsInsteadOfReturningNull) {
+  json::CheckedAllocator a;
+  void* p = a.Malloc(16);
+  ASSERT_NE(p, nullptr);
+  p = a.Realloc(p, 16, 64);
+  ASSERT_NE(p, nullptr);
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_THROW(a.Realloc(p, 64, SIZE_MAX / 2), std::bad_alloc);
+  EXPECT_THROW(a.Malloc(SIZE_MAX / 2), std::bad_alloc);
+#endif
+  json::CheckedAllocator::Free(p);
+}
+
+}  // namespace
+}  // namespace opsm::scorer
