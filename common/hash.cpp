@@ -8,20 +8,25 @@
 
 namespace opsm {
 
+std::string hexEncode(std::string_view bytes, bool upper) {
+  const char* hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += hex[c >> 4];
+    out += hex[c & 0xf];
+  }
+  return out;
+}
+
 std::string sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
     return "";
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
+  return hexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 bool isSha256Hex(std::string_view text) {

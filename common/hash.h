@@ -5,6 +5,9 @@
 
 namespace opsm {
 
+// `bytes` as hex digits, two per byte, lower case unless `upper`.
+std::string hexEncode(std::string_view bytes, bool upper = false);
+
 // SHA-256 of `data` as 64 lowercase hex digits (OpenSSL's EVP digest).
 std::string sha256Hex(std::string_view data);
 

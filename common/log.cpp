@@ -51,28 +51,39 @@ bool setLogLevel(const std::string& level) {
   return true;
 }
 
+size_t controlCharacterAt(std::string_view text, size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x20 || c == 0x7f) return 1;
+  if (c == 0xc2 && i + 1 < text.size()) {
+    const auto d = static_cast<unsigned char>(text[i + 1]);
+    if (d >= 0x80 && d <= 0x9f) return 2;
+  }
+  return 0;
+}
+
+bool hasControlCharacter(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (controlCharacterAt(text, i)) return true;
+  }
+  return false;
+}
+
 std::string printable(std::string_view text) {
   static const char* kHex = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else if (c == 0xc2 && i + 1 < text.size() &&
-               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-      // C1 controls in UTF-8 (U+0085 NEL ends a line for some readers).
-      const auto d = static_cast<unsigned char>(text[++i]);
-      out += "\\u00";
-      out += kHex[d >> 4];
-      out += kHex[d & 0xf];
-    } else {
-      out += ch;
+    const size_t control = text[i] == '\t' ? 0 : controlCharacterAt(text, i);
+    if (control == 0) {
+      out += text[i];
+      continue;
     }
+    // C0 and DEL as \xNN; C1 (a UTF-8 pair) as \u00NN: its code point is its second byte.
+    const auto c = static_cast<unsigned char>(text[i + control - 1]);
+    out += control == 1 ? "\\x" : "\\u00";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+    i += control - 1;
   }
   return out;
 }

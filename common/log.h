@@ -17,8 +17,14 @@ std::shared_ptr<spdlog::logger> logger(const std::string& component);
 bool setLogLevel(const std::string& level);
 
 // Text from outside (a server's error body, a program's stderr) made safe to log and show:
-// control characters (C0 but tab, DEL) become \xNN, so that a hostile source cannot forge log
-// lines or send terminal escapes.
+// control characters (C0 but tab, DEL) become \xNN and C1 ones (U+0080..U+009F in UTF-8)
+// \u00NN, so that a hostile source cannot forge log lines or send terminal escapes.
 std::string printable(std::string_view text);
+
+// The length of the control character at text[i]: 1 for C0 (tab included) and DEL, 2 for a C1
+// control in UTF-8 (C2 80..C2 9F, NEL among them), 0 for anything else.
+size_t controlCharacterAt(std::string_view text, size_t i);
+// Whether `text` holds a control character (C0, DEL or C1).
+bool hasControlCharacter(std::string_view text);
 
 }  // namespace opsm

@@ -5,6 +5,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "common/hash.h"
 #include "common/regex.h"
 #include "common/url.h"
 
@@ -83,19 +84,15 @@ std::string jsonEscaped(std::string_view s, unsigned style) {
   return out;
 }
 
-std::string hexOf(std::string_view s, bool upper) {
-  const char* hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    out += hex[c >> 4];
-    out += hex[c & 0xf];
-  }
-  return out;
-}
-
 bool mayHoldUserinfo(std::string_view text) {
   return text.find("://") != std::string_view::npos && text.find('@') != std::string_view::npos;
+}
+
+// The userinfo of a URL: "://" then anything up to '@' that is not a path, query, fragment or
+// space.
+const Regex& userinfoPattern() {
+  static const Regex kUserinfo = *Regex::compile(R"(://[^/?#@\s]+@)");
+  return kUserinfo;
 }
 
 }  // namespace
@@ -125,8 +122,8 @@ std::vector<std::string> secretForms(std::string_view secret) {
   }
   // As a JSON string holds it, however the encoder escapes.
   for (unsigned style = 0; style < 16; ++style) forms.push_back(jsonEscaped(secret, style));
-  forms.push_back(hexOf(secret, false));
-  forms.push_back(hexOf(secret, true));
+  forms.push_back(hexEncode(secret, false));
+  forms.push_back(hexEncode(secret, true));
   std::sort(forms.begin(), forms.end());
   forms.erase(std::unique(forms.begin(), forms.end()), forms.end());
   return forms;
@@ -152,11 +149,12 @@ std::string redactSecrets(std::string text) {
       }
     }
   }
-  if (mayHoldUserinfo(text)) {
-    static const Regex kUserinfo = *Regex::compile(R"(://[^/?#@\s]+@)");
-    kUserinfo.replaceAll(&text, "://REDACTED@");
-  }
+  if (mayHoldUserinfo(text)) userinfoPattern().replaceAll(&text, "://REDACTED@");
   return text;
+}
+
+bool holdsUrlUserinfo(std::string_view text) {
+  return mayHoldUserinfo(text) && userinfoPattern().partialMatch(text);
 }
 
 bool holdsSecret(std::string_view text) {

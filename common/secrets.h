@@ -29,6 +29,10 @@ std::string redactSecrets(std::string text);
 // for that reason, URL userinfo aside).
 bool holdsSecret(std::string_view text);
 
+// Whether `text` holds URL userinfo ("scheme://user:password@host"): what redactSecrets
+// replaces by "REDACTED@".
+bool holdsUrlUserinfo(std::string_view text);
+
 // Whether redactSecrets would change `text`: it holds a secret, or what may be URL userinfo.
 // Cheap; for callers that copy only what needs redacting.
 bool needsRedaction(std::string_view text);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/core/request_body.h"
+#include "common/log.h"
 
 namespace {
 
@@ -14,7 +15,7 @@ void check(const YAML::Node& root) {
   while (!todo.empty()) {
     YAML::Node n = todo.back();
     todo.pop_back();
-    if (n.IsScalar() && opsm::agent::hasControlCharacter(n.Scalar())) std::abort();
+    if (n.IsScalar() && opsm::hasControlCharacter(n.Scalar())) std::abort();
     if (n.IsMap()) {
       for (const auto& kv : n) todo.push_back(kv.second);
     } else if (n.IsSequence()) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "agent/cli/output.h"
 #include "agent/cli/rules_cli.h"
@@ -215,19 +216,33 @@ int runCollectors(const std::string& type) {
   return 0;
 }
 
-int runEvidenceExport(const std::string& config_path, const std::string& export_system) {
+namespace {
+
+// The config of a command that reads the store (`evidence export`, `store check`), or nullopt
+// after saying why on stderr: it does not load, or sets no storage_path (`no_store` says what
+// that means for the command).
+std::optional<AgentConfig> configWithStore(const std::string& config_path,
+                                           const char* no_store) {
   collectors::Registry registry;
-  if (auto st = collectors::registerAll(registry); !st) return 2;
+  if (auto st = collectors::registerAll(registry); !st) return std::nullopt;
   auto config = loadConfig(config_path, registry);
   if (!config) {
     std::fprintf(stderr, "opsmaturity: %s\n", config.error().message.c_str());
-    return 2;
+    return std::nullopt;
   }
   if (config->storage_path.empty()) {
-    std::fprintf(stderr, "opsmaturity: %s sets no storage_path: nothing is stored to export\n",
-                 config_path.c_str());
-    return 2;
+    std::fprintf(stderr, "opsmaturity: %s sets no storage_path: %s\n", config_path.c_str(),
+                 no_store);
+    return std::nullopt;
   }
+  return std::move(*config);
+}
+
+}  // namespace
+
+int runEvidenceExport(const std::string& config_path, const std::string& export_system) {
+  auto config = configWithStore(config_path, "nothing is stored to export");
+  if (!config) return 2;
   auto store = Store::open(config->storage_path,
                                        Store::Access::kReadOnly);
   if (!store) {
@@ -246,18 +261,8 @@ int runEvidenceExport(const std::string& config_path, const std::string& export_
 }
 
 int runStoreCheck(const std::string& config_path) {
-  collectors::Registry registry;
-  if (auto st = collectors::registerAll(registry); !st) return 2;
-  auto config = loadConfig(config_path, registry);
-  if (!config) {
-    std::fprintf(stderr, "opsmaturity: %s\n", config.error().message.c_str());
-    return 2;
-  }
-  if (config->storage_path.empty()) {
-    std::fprintf(stderr, "opsmaturity: %s sets no storage_path: there is no store to check\n",
-                 config_path.c_str());
-    return 2;
-  }
+  auto config = configWithStore(config_path, "there is no store to check");
+  if (!config) return 2;
   const std::string& path = config->storage_path;
   auto problems = Store::check(path);
   if (!problems) {
@@ -270,7 +275,7 @@ int runStoreCheck(const std::string& config_path) {
   }
   std::cout << path << ": damaged; SQLite's integrity_check found:\n";
   for (const auto& problem : *problems) std::cout << "  " << problem << "\n";
-  const std::string& p = path;
+  const std::string& p = path;  // the commands name it often
   std::cout << "\nTo recover (docs/deploy.md#a-damaged-store), with the agent stopped:\n"
             << "  cp " << p << " " << p << ".damaged\n"
             << "  sqlite3 " << p << ".damaged .recover | sqlite3 " << p << ".recovered\n"

@@ -753,16 +753,12 @@ Result<std::vector<scorer::Attestation>> Agent::addAttestations(const std::strin
   }
   // Only for systems the agent scores: a typo must not make a phantom system kept for good.
   for (const auto& a : records) {
-    if (const auto scheme = a.document.find("://"); scheme != std::string::npos) {
-      const std::string authority =
-          a.document.substr(scheme + 3, a.document.find_first_of("/?#", scheme + 3) - scheme - 3);
-      if (authority.find('@') != std::string::npos) {
-        return makeError(ErrorCode::kInvalidArgument,
-                         "request body: field 'document': a link with credentials "
-                         "(user:password@) is refused: everyone who reads the attestation would "
-                         "see them, and documents are fetched without credentials; link the "
-                         "page itself and let the wiki ask who reads it");
-      }
+    if (holdsUrlUserinfo(a.document)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "request body: field 'document': a link with credentials "
+                       "(user:password@) is refused: everyone who reads the attestation would "
+                       "see them, and documents are fetched without credentials; link the "
+                       "page itself and let the wiki ask who reads it");
     }
     if (!isKnownSystem(a.system)) {
       return makeError(ErrorCode::kInvalidArgument,

@@ -161,26 +161,30 @@ Result<AgentConfig> loadConfigImpl(const std::string& path, const collectors::Re
   }
   config.max_concurrent_polls = static_cast<int>(*concurrency);
 
-  auto budget = readNumber(path, *root, "max_inflight_response_bytes",
-                           static_cast<double>(config.max_inflight_response_bytes));
-  if (!budget) return budget.error();
-  if (*budget != 0 && (*budget < (1 << 20) || *budget > 64.0 * (1ull << 30) ||
-                       *budget != static_cast<double>(static_cast<uint64_t>(*budget)))) {
-    return fieldError(path, (*root)["max_inflight_response_bytes"], "max_inflight_response_bytes",
-                      "must be a whole number of bytes, 1048576 (1 MiB) to 68719476736 (64 GiB), "
-                      "or 0 for no budget");
+  // A memory budget in bytes: 1 MiB to 64 GiB (or 0 for none, where `zero_is_none`).
+  auto readBudget = [&](const char* key, size_t* out, bool zero_is_none) -> Status {
+    auto v = readNumber(path, *root, key, static_cast<double>(*out));
+    if (!v) return v.error();
+    if (!(zero_is_none && *v == 0) &&
+        (*v < (1 << 20) || *v > 64.0 * (1ull << 30) ||
+         *v != static_cast<double>(static_cast<uint64_t>(*v)))) {
+      return fieldError(path, (*root)[key], key,
+                        std::string("must be a whole number of bytes, 1048576 (1 MiB) to "
+                                    "68719476736 (64 GiB)") +
+                            (zero_is_none ? ", or 0 for no budget" : ""));
+    }
+    *out = static_cast<size_t>(*v);
+    return Status::success();
+  };
+  if (auto st = readBudget("max_inflight_response_bytes", &config.max_inflight_response_bytes,
+                           true);
+      !st) {
+    return st.error();
   }
-  config.max_inflight_response_bytes = static_cast<size_t>(*budget);
-
-  auto replies = readNumber(path, *root, "max_inflight_reply_bytes",
-                            static_cast<double>(config.max_inflight_reply_bytes));
-  if (!replies) return replies.error();
-  if (*replies < (1 << 20) || *replies > 64.0 * (1ull << 30) ||
-      *replies != static_cast<double>(static_cast<uint64_t>(*replies))) {
-    return fieldError(path, (*root)["max_inflight_reply_bytes"], "max_inflight_reply_bytes",
-                      "must be a whole number of bytes, 1048576 (1 MiB) to 68719476736 (64 GiB)");
+  if (auto st = readBudget("max_inflight_reply_bytes", &config.max_inflight_reply_bytes, false);
+      !st) {
+    return st.error();
   }
-  config.max_inflight_reply_bytes = static_cast<size_t>(*replies);
 
   auto scoring = scorer::parseScoringConfig(path, (*root)["scoring"]);
   if (!scoring) return scoring.error();

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "collectors/common/json.h"
+#include "common/log.h"
 
 namespace opsm::agent {
 
@@ -154,19 +155,6 @@ BodySchema waiverBodySchema() {
       stringKey("risk", "The risk accepted.").isRequired().oneOf({"low", "medium", "high"}),
       stringKey("expires", "When it ends (YYYY-MM-DD); required, checked with the dates."),
   };
-}
-
-bool hasControlCharacter(const std::string& text) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) return true;
-    // U+0080..U+009F in UTF-8: C2 80..C2 9F (NEL among them).
-    if (c == 0xc2 && i + 1 < text.size()) {
-      const auto d = static_cast<unsigned char>(text[i + 1]);
-      if (d >= 0x80 && d <= 0x9f) return true;
-    }
-  }
-  return false;
 }
 
 namespace {

@@ -37,7 +37,5 @@ Result<YAML::Node> readJsonBody(const std::string& body, const std::string& list
 BodySchema attestationBodySchema();
 BodySchema waiverBodySchema();
 
-// Whether `text` holds a control character (C0, DEL, or C1 as UTF-8).
-bool hasControlCharacter(const std::string& text);
 
 }  // namespace opsm::agent

@@ -81,6 +81,19 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
   return HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
 }
 
+namespace {
+
+// Whether `host` is a loopback address (127.0.0.0/8, ::1), or "localhost" as the listen
+// address may say.
+bool isLoopbackAddress(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+}  // namespace
+
 bool finishWithin(Duration timeout, std::function<void()> work) {
   struct State {
     std::mutex mu;
@@ -189,11 +202,8 @@ struct Daemon::Impl {
     const auto& allowed = agent.config().allowed_hosts;
     if (std::find(allowed.begin(), allowed.end(), host) != allowed.end()) return std::nullopt;
     auto isLoopbackName = [](const std::string& h) {
-      if (h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") return true;
       if (h.size() > 10 && h.compare(h.size() - 10, 10, ".localhost") == 0) return true;
-      boost::system::error_code ec;
-      auto a = asio::ip::make_address_v4(h, ec);
-      return !ec && a.is_loopback();
+      return isLoopbackAddress(h);
     };
     if (loopback_listen) {
       if (isLoopbackName(host)) return std::nullopt;
@@ -403,11 +413,7 @@ Status Daemon::start() {
   impl_->server.setReplyBudget(replies / 4, replies,
                                [agent = &impl_->agent] { agent->countHttpRefusal("reply_budget"); });
   if (auto st = impl_->server.listen(addr->first, addr->second); !st) return st;
-  {
-    boost::system::error_code ec;
-    auto a = asio::ip::make_address(addr->first == "localhost" ? "127.0.0.1" : addr->first, ec);
-    impl_->loopback_listen = !ec && a.is_loopback();
-  }
+  impl_->loopback_listen = isLoopbackAddress(addr->first);
   logger("agent")->info("listening on http://{}:{}/metrics", addr->first, impl_->server.port());
   impl_->slots.resize(impl_->agent.config().collectors.size());
   for (size_t i = 0; i < impl_->slots.size(); ++i) {

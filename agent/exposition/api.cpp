@@ -69,6 +69,18 @@ Page pageOf(const HttpRequest& r, size_t fallback, size_t cap) {
   return p;
 }
 
+// The page of `items` (each named by `name`, sorted by it): those after the cursor, at most
+// limit of them. The next page's cursor, or "" when none follows.
+template <typename T, typename Name>
+std::string takePage(std::vector<T>* items, const Page& page, Name name) {
+  if (!page.cursor.empty()) {
+    std::erase_if(*items, [&](const T& x) { return !(name(x) > page.cursor); });
+  }
+  if (items->size() <= page.limit) return "";
+  items->resize(page.limit);
+  return name(items->back());
+}
+
 // Ends a page's object: "next_cursor" when more systems follow.
 void endPage(Writer& w, const std::string& next) {
   if (!next.empty()) {
@@ -87,16 +99,11 @@ HttpReply systems(Agent& agent, const HttpRequest& r) {
   const auto snap = agent.snapshot();
   std::vector<const scorer::SystemScore*> sorted;
   sorted.reserve(snap->scores.size());
-  for (const auto& score : snap->scores) {
-    if (page.cursor.empty() || score->system > page.cursor) sorted.push_back(&*score);
-  }
+  for (const auto& score : snap->scores) sorted.push_back(&*score);
   std::sort(sorted.begin(), sorted.end(),
             [](const auto* a, const auto* b) { return a->system < b->system; });
-  std::string next;
-  if (sorted.size() > page.limit) {
-    sorted.resize(page.limit);
-    next = sorted.back()->system;
-  }
+  const std::string next =
+      takePage(&sorted, page, [](const scorer::SystemScore* s) -> const std::string& { return s->system; });
   for (const auto* score : sorted) {
     const scorer::SystemScore& s = *score;
     w.StartObject();
@@ -224,14 +231,9 @@ HttpReply evidence(Agent& agent, const HttpRequest& r) {
   std::vector<std::string> systems;
   std::string next;
   if (only.empty()) {
-    // A page of systems (sorted by name), each with all its evidence.
-    for (auto& s : agent.knownSystems()) {
-      if (page.cursor.empty() || s > page.cursor) systems.push_back(std::move(s));
-    }
-    if (systems.size() > page.limit) {
-      systems.resize(page.limit);
-      next = systems.back();
-    }
+    // A page of systems (knownSystems() is sorted by name), each with all its evidence.
+    systems = agent.knownSystems();
+    next = takePage(&systems, page, [](const std::string& s) -> const std::string& { return s; });
   } else if (agent.isKnownSystem(only)) {
     systems.push_back(only);
   }

@@ -17,7 +17,8 @@ std::string esc(const std::string& s) { return htmlEscape(s); }
 
 // Text from sources and people in Markdown: renderers pass HTML through, so `<img src=x
 // onerror=...>` in a system name, a value or a justification would be live. HTML's special
-// characters become entities, Markdown's link, image, code and emphasis markers are escaped,
+// characters become entities, Markdown's link, image, code and emphasis markers and table
+// pipes are escaped,
 // line breaks become spaces (no heading, list or table row can start), and a leading # or >
 // is escaped.
 std::string mdText(const std::string& s) {
@@ -40,9 +41,6 @@ std::string mdText(const std::string& s) {
   if (!out.empty() && out[0] == '#') out.insert(0, "\\");
   return out;
 }
-
-// Markdown table cells: escaped text (pipes included).
-std::string cell(const std::string& s) { return mdText(s); }
 
 std::string num(double d, int decimals = 2) {
   char buf[32];
@@ -99,13 +97,13 @@ class Doc {
       out_ += "</tbody></table>\n";
     } else {
       out_ += "|";
-      for (const auto& c : head) out_ += " " + cell(c) + " |";
+      for (const auto& c : head) out_ += " " + mdText(c) + " |";
       out_ += "\n|";
       for (size_t i = 0; i < head.size(); ++i) out_ += " --- |";
       out_ += "\n";
       for (const auto& row : rows) {
         out_ += "|";
-        for (const auto& c : row) out_ += " " + cell(c) + " |";
+        for (const auto& c : row) out_ += " " + mdText(c) + " |";
         out_ += "\n";
       }
       out_ += "\n";

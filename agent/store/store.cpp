@@ -183,6 +183,23 @@ Result<long long> pragmaInt(sqlite3* db, const char* pragma, const std::string& 
   return static_cast<long long>(sqlite3_column_int64(q.raw(), 0));
 }
 
+// What a check pragma (quick_check, integrity_check) found: its rows but "ok", and SQLite's
+// error if it stopped before the end (empty: no damage); an error when it could not start
+// (the file is not a database SQLite can read at all).
+Result<std::vector<std::string>> checkProblems(sqlite3* db, const char* pragma,
+                                               const std::string& path) {
+  Stmt q(db, pragma);
+  if (!q.ok()) return makeError(ErrorCode::kIo, path + ": " + sqlite3_errmsg(db));
+  std::vector<std::string> problems;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    std::string row = q.col(0);
+    if (row != "ok") problems.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) problems.push_back(sqlite3_errmsg(db));
+  return problems;
+}
+
 // Creates a new store whole: schema and identity written in a temporary file that is linked
 // into place, so that a crash never leaves a half-made (or empty) store behind.
 Status createStore(const std::string& path) {
@@ -315,21 +332,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Access acces
   }
   // A damaged page is noticed now, not by a write that goes on into it (or a read that fails
   // for good): quick_check reads every page, O(size), once per start.
-  {
-    Stmt q(db, "PRAGMA quick_check(5)");
+  auto found = checkProblems(db, "PRAGMA quick_check(5)", path);
+  const std::vector<std::string> damage =
+      found ? *found : std::vector<std::string>{sqlite3_errmsg(db)};
+  if (!damage.empty()) {
     std::string problems;
-    int rc = SQLITE_ROW;
-    while (q.ok() && (rc = q.step()) == SQLITE_ROW) {
-      std::string row = q.col(0);
-      if (row != "ok") problems += (problems.empty() ? "" : "; ") + row;
-    }
-    if (!q.ok() || rc != SQLITE_DONE) problems += (problems.empty() ? "" : "; ") + std::string(sqlite3_errmsg(db));
-    if (!problems.empty()) {
-      return makeError(ErrorCode::kIo, path + ": the store is damaged (" + problems +
-                                           "); the agent will not write into it. Keep a copy, "
-                                           "run `opsmaturity store check --config ...`, and "
-                                           "recover it as docs/deploy.md#a-damaged-store says");
-    }
+    for (const auto& p : damage) problems += (problems.empty() ? "" : "; ") + p;
+    return makeError(ErrorCode::kIo, path + ": the store is damaged (" + problems +
+                                         "); the agent will not write into it. Keep a copy, "
+                                         "run `opsmaturity store check --config ...`, and "
+                                         "recover it as docs/deploy.md#a-damaged-store says");
   }
   if (owner) {
     for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;",
@@ -409,15 +421,7 @@ Result<std::vector<std::string>> Store::check(const std::string& path) {
                                          std::string(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(db, 5000);
-  Stmt q(db, "PRAGMA integrity_check(100)");
-  if (!q.ok()) return makeError(ErrorCode::kIo, path + ": " + sqlite3_errmsg(db));
-  std::vector<std::string> problems;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    std::string row = q.col(0);
-    if (row != "ok") problems.push_back(row);
-  }
-  if (rc != SQLITE_DONE) problems.push_back(sqlite3_errmsg(db));
-  return problems;
+  return checkProblems(db, "PRAGMA integrity_check(100)", path);
 }
 
 Status Store::transaction(const std::function<Status()>& body) {

@@ -24,8 +24,6 @@ void initCurl() {
 
 namespace {
 
-void globalInit() { initCurl(); }
-
 std::atomic<size_t> g_budget{256u << 20};
 std::atomic<size_t> g_held{0};
 
@@ -113,7 +111,7 @@ std::string redactUrl(const std::string& url) {
 
 std::string urlEncode(const std::string& s) { return percentEncode(s); }
 
-HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { globalInit(); }
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { initCurl(); }
 
 std::optional<Duration> parseRetryAfter(const std::string& value, TimePoint now) {
   if (value.empty()) return std::nullopt;

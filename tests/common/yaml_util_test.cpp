@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/hostile_yaml.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm {
@@ -83,17 +84,7 @@ TEST(Printable, ControlCharactersAreEscapedTabAndTextKept) {
 namespace opsm {
 namespace {
 
-// "Billion laughs": each level a list of ten aliases of the one before, 12 levels in 700
-// bytes; expanded, 10^12 nodes.
-std::string billionLaughs(int levels = 12) {
-  std::string text = "a0: &a0 [lol]\n";
-  for (int i = 1; i <= levels; ++i) {
-    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
-    for (int k = 0; k < 10; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
-    text += "]\n";
-  }
-  return text;
-}
+using testing::billionLaughs;
 
 // The duplicate-key walk used to visit every alias again: this never returned.
 TEST(BoundedYaml, ABillionLaughsIsRefusedAtOnceNamingTheLimit) {

@@ -13,6 +13,7 @@
 #include "collectors/common/subprocess.h"
 #include "tests/support/process.h"
 #include "tests/support/drill_pack.h"
+#include "tests/support/hostile_yaml.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm {
@@ -158,13 +159,7 @@ namespace {
 // never became ready and SIGTERM no longer stopped it. Now the poll fails at once naming the
 // limit, the agent is ready with that collector down, and SIGTERM stops it.
 TEST_F(RestartTest, AnAliasBombFromAPluginFailsItsPollAndSigtermStillStopsTheAgent) {
-  std::string bomb = "a0: &a0 [lol]\n";
-  for (int i = 1; i <= 12; ++i) {
-    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
-    for (int k = 0; k < 10; ++k) bomb += (k ? ", *a" : "*a") + std::to_string(i - 1);
-    bomb += "]\n";
-  }
-  const std::string bomb_file = dir_.write("bomb.yaml", bomb);
+  const std::string bomb_file = dir_.write("bomb.yaml", testing::billionLaughs());
   config_ = dir_.write(
       "bomb-agent.yml",
       "listen_address: 127.0.0.1:0\nrules_dir: " + testing::drillRulePack(dir_) +

@@ -14,6 +14,7 @@
 
 #include "common/yaml_util.h"
 #include "tests/support/fixture_server.h"
+#include "tests/support/hostile_yaml.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::collectors::prometheus {
@@ -355,12 +356,7 @@ namespace {
 // A 700-byte "billion laughs" in the server's config YAML used to hang the poll far past its
 // timeout (the collector was never polled again). Now the poll fails at once, naming it.
 TEST_F(PrometheusCollectorTest, AnAliasBombInTheConfigYamlFailsThePollNamingIt) {
-  std::string yaml = "a0: &a0 [lol]\n";
-  for (int i = 1; i <= 12; ++i) {
-    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
-    for (int k = 0; k < 10; ++k) yaml += (k ? ", *a" : "*a") + std::to_string(i - 1);
-    yaml += "]\n";
-  }
+  const std::string yaml = testing::billionLaughs();
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
