@@ -150,6 +150,9 @@ std::vector<DomainKeySpec> makeDomainKeys() {
        "Notification managers the monitoring sends alerts to (Alertmanagers, Zabbix actions)."},
       {"monitoring.alert_rules", kNumber, kMax,
        "Alert rules that apply to the system: Prometheus alerting rules, Zabbix triggers."},
+      {"monitoring.platform_alert_rules", kNumber, kMax,
+       "Alert rules of the monitoring that watch no system in particular (a Watchdog, a "
+       "TargetDown over every job): the platform's, a hint, never the system's own."},
       {"monitoring.alert_rules_with_runbook_ratio", kNumber, kMax,
        "Alert rules of the system that link a runbook / alert rules of the system."},
       {"monitoring.alert_severities", kList, kUnion, "Severities the system's alert rules carry."},

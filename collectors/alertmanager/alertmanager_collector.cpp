@@ -10,6 +10,7 @@
 
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
+#include "collectors/prometheus/rule_attribution.h"
 #include "common/regex.h"
 #include "common/yaml_util.h"
 
@@ -44,7 +45,7 @@ Matcher makeMatcher(std::string label, bool equal, bool regex, std::string value
   return m;
 }
 
-// Parses `system="payments"`, `system=~"pay.*"`, `system!=x`.
+// Parses `system="payments"`, `system=~"pay.*"`, `system!=x`, `severity =~ "warning|info"`.
 std::optional<Matcher> parseMatcher(const std::string& text) {
   static const Regex kRe = *Regex::compile(
       R"re(\s*\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*\}?\s*)re");
@@ -54,10 +55,57 @@ std::optional<Matcher> parseMatcher(const std::string& text) {
   return makeMatcher(m[0], op == "=" || op == "=~", op == "=~" || op == "!~", m[2]);
 }
 
+// Whether a matcher picks some values out of all: `=` with a value, `=~` with a regex that
+// accepts neither the empty value nor one no real label carries (not `.*`, not `.+`).
+bool selective(const Matcher& m) {
+  if (!m.equal) return false;
+  if (!m.regex) return !m.value.empty();
+  return !m.matches("") && !m.matches("\x01opsm\x7fnot-a-label-value\x01");
+}
+
+// The matchers of a route or inhibit rule under `key` (new syntax), `key_match` (=) and
+// `key_match_re` (=~); `base` is "" for a route, "source_" or "target_" for inhibit rules.
+// A matcher that cannot be read matches nothing (a route we cannot read is not reached).
+std::vector<Matcher> matchersOf(const YAML::Node& n, const std::string& base) {
+  std::vector<Matcher> out;
+  if (YAML::Node ms = n[base + "matchers"]; ms && ms.IsSequence()) {
+    for (const auto& m : ms) {
+      if (!m.IsScalar()) continue;
+      if (auto parsed = parseMatcher(m.Scalar())) {
+        out.push_back(*parsed);
+      } else {
+        out.push_back(makeMatcher("__unreadable__", true, false, "\x01"));
+      }
+    }
+  }
+  if (YAML::Node mm = n[base + "match"]; mm && mm.IsMap()) {
+    for (const auto& kv : mm) {
+      out.push_back(makeMatcher(kv.first.Scalar(), true, false, kv.second.Scalar()));
+    }
+  }
+  if (YAML::Node mr = n[base + "match_re"]; mr && mr.IsMap()) {
+    for (const auto& kv : mr) {
+      out.push_back(makeMatcher(kv.first.Scalar(), true, true, kv.second.Scalar()));
+    }
+  }
+  return out;
+}
+
+using Labels = std::map<std::string, std::string>;
+
+bool matchAll(const std::vector<Matcher>& ms, const Labels& alert) {
+  for (const auto& m : ms) {
+    auto it = alert.find(m.label);  // an absent label matches as the empty value
+    if (!m.matches(it == alert.end() ? std::string() : it->second)) return false;
+  }
+  return true;
+}
+
 struct Route {
   std::string receiver;
   std::vector<std::string> group_by;
   std::vector<Matcher> matchers;
+  bool continue_ = false;
   std::vector<Route> routes;
 };
 
@@ -70,56 +118,42 @@ Route parseRoute(const YAML::Node& n, const Route* parent) {
   } else if (parent) {
     r.group_by = parent->group_by;
   }
-  if (n["matchers"] && n["matchers"].IsSequence()) {
-    for (const auto& m : n["matchers"]) {
-      if (auto parsed = parseMatcher(m.Scalar())) r.matchers.push_back(*parsed);
-    }
-  }
-  if (n["match"] && n["match"].IsMap()) {
-    for (const auto& kv : n["match"]) {
-      r.matchers.push_back(makeMatcher(kv.first.Scalar(), true, false, kv.second.Scalar()));
-    }
-  }
-  if (n["match_re"] && n["match_re"].IsMap()) {
-    for (const auto& kv : n["match_re"]) {
-      r.matchers.push_back(makeMatcher(kv.first.Scalar(), true, true, kv.second.Scalar()));
-    }
-  }
+  r.matchers = matchersOf(n, "");
+  r.continue_ = n["continue"] && n["continue"].IsScalar() && n["continue"].Scalar() == "true";
   if (n["routes"] && n["routes"].IsSequence()) {
     for (const auto& child : n["routes"]) r.routes.push_back(parseRoute(child, &r));
   }
   return r;
 }
 
-// What a system's alerts can reach: the routes whose matchers on the system label accept it
-// (matchers on other labels, e.g. severity, may match some of its alerts, so they count).
-struct Reach {
-  std::set<std::string> receivers;
-  bool dedicated = false;  // a route selects this system by the system label
-  bool grouped = false;    // a reachable route groups alerts
-};
-
-void walk(const Route& r, const std::string& label, const std::string& system, bool is_root,
-          Reach* out) {
-  bool names_system = false;
-  for (const auto& m : r.matchers) {
-    if (m.label != label) continue;
-    if (!m.matches(system)) return;
-    names_system = true;
+// Routes one alert as Alertmanager does: the first matching child takes it (and the next
+// matching ones while `continue` is set), recursively; a route none of whose children
+// matches handles it itself. Appends the path (root first) of every route that handles it.
+void routeAlert(const Route& r, const Labels& alert, std::vector<const Route*>* path,
+                std::vector<std::vector<const Route*>>* out) {
+  path->push_back(&r);
+  bool taken = false;
+  for (const auto& child : r.routes) {
+    if (!matchAll(child.matchers, alert)) continue;
+    taken = true;
+    routeAlert(child, alert, path, out);
+    if (!child.continue_) break;
   }
-  if (!is_root && names_system) out->dedicated = true;
-  if (!r.receiver.empty()) out->receivers.insert(r.receiver);
-  if (!r.group_by.empty()) out->grouped = true;
-  for (const auto& child : r.routes) walk(child, label, system, false, out);
+  if (!taken) out->push_back(*path);
+  path->pop_back();
 }
 
 // Systems a route tree names by equality matchers on the system label.
 void namedSystems(const Route& r, const std::string& label, std::set<std::string>* out) {
   for (const auto& m : r.matchers) {
-    if (m.label == label && m.equal && !m.regex) out->insert(m.value);
+    if (m.label == label && m.equal && !m.regex && !m.value.empty()) out->insert(m.value);
   }
   for (const auto& child : r.routes) namedSystems(child, label, out);
 }
+
+// The system label value of the default evidence (systems the tree does not name): one no
+// positive matcher names.
+const char* const kUnnamedSystem = "\x01unnamed-system\x01";
 
 }  // namespace
 
@@ -175,8 +209,14 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
       }
     }
   }
-  double inhibit_rules = 0;
-  if (YAML::Node ir = (*am_yaml)["inhibit_rules"]; ir.IsSequence()) inhibit_rules = ir.size();
+  // Inhibit rules by their target matchers: a rule counts for a system when it can mute one of
+  // the system's alerts.
+  std::vector<std::vector<Matcher>> inhibit_targets;
+  if (YAML::Node ir = (*am_yaml)["inhibit_rules"]; ir.IsSequence()) {
+    for (const auto& rule : ir) {
+      if (rule.IsMap()) inhibit_targets.push_back(matchersOf(rule, "target_"));
+    }
+  }
   double peers = 0;
   std::string cluster_status = "unknown";
   if (const auto* cluster = objectMember(*status, "cluster")) {
@@ -184,6 +224,17 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
     cluster_status = stringMember(*cluster, "status", "unknown");
   }
 
+  // The alerts each system can send: the label sets of the alerting rules that watch it in the
+  // Prometheus that sends here (prometheus_url), else only its system label; and the labels of
+  // its alerts active now.
+  std::map<std::string, std::vector<Labels>> alerts_of;
+  std::string rules_loc;
+  if (!config_.prometheus_url.empty()) {
+    auto by_system = prometheus::alertLabelsBySystem(http_, config_.prometheus_url,
+                                                     config_.prometheus_mapping, ctx, &rules_loc);
+    if (!by_system) return by_system.error();
+    alerts_of = std::move(*by_system);
+  }
   std::string alerts_loc;
   auto alerts = get("/api/v2/alerts?active=true&silenced=false&inhibited=false", ctx, &alerts_loc);
   if (!alerts) return alerts.error();
@@ -193,7 +244,13 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
     const auto* labels = objectMember(a, "labels");
     if (!labels) continue;
     std::string sys = stringMember(*labels, config_.system_label.c_str());
-    if (!sys.empty()) ++active_by_system[sys];
+    if (sys.empty()) continue;
+    ++active_by_system[sys];
+    Labels l;
+    for (const auto& m : labels->GetObject()) {
+      if (m.value.IsString()) l[m.name.GetString()] = m.value.GetString();
+    }
+    alerts_of[sys].push_back(std::move(l));
   }
 
   std::string silences_loc;
@@ -218,35 +275,70 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
     active_silences.push_back(std::move(ms));
   }
 
-  // A system the route tree does not name follows the default route: the default evidence.
+  // A system the route tree does not name, and that sends no alert we know of, follows the
+  // default route: the default evidence.
   std::set<std::string> systems{scorer::kAnySystem};
   namedSystems(root, config_.system_label, &systems);
+  for (const auto& [system, _] : alerts_of) systems.insert(system);
   std::vector<scorer::Fact> facts;
   auto add = [&](const std::string& system, const char* key, scorer::Value v,
                  const std::string& loc) {
     facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
   };
+  const std::string where = rules_loc.empty() ? status_loc : status_loc + " + " + rules_loc;
   for (const auto& system : systems) {
-    Reach reach;
-    walk(root, config_.system_label, system, true, &reach);
-    std::set<std::string> types;
-    for (const auto& r : reach.receivers) {
-      auto it = integrations.find(r);
-      if (it != integrations.end()) types.insert(it->second.begin(), it->second.end());
+    const bool any = system == scorer::kAnySystem;
+    const std::string value = any ? kUnnamedSystem : system;
+    std::vector<Labels> sends;
+    if (auto it = alerts_of.find(system); it != alerts_of.end()) sends = it->second;
+    // Without the rules of its Prometheus, all we know of its alerts is their system label.
+    if (config_.prometheus_url.empty()) sends.push_back({{config_.system_label, value}});
+    std::set<std::string> receivers, types;
+    bool dedicated = false, grouped = false;
+    for (const auto& alert : sends) {
+      std::vector<const Route*> path;
+      std::vector<std::vector<const Route*>> handled;
+      routeAlert(root, alert, &path, &handled);
+      for (const auto& p : handled) {
+        const Route& last = *p.back();
+        receivers.insert(last.receiver);
+        auto it = integrations.find(last.receiver);
+        // The `null` receiver, or any without an integration, notifies nobody.
+        if (it == integrations.end() || it->second.empty()) continue;
+        types.insert(it->second.begin(), it->second.end());
+        // Grouped: the handling route groups by some labels (`...` groups by all: no grouping).
+        if (!last.group_by.empty() &&
+            std::find(last.group_by.begin(), last.group_by.end(), "...") == last.group_by.end()) {
+          grouped = true;
+        }
+        // Dedicated: a route on the way (not the root) names this system by a positive matcher.
+        for (size_t i = 1; i < p.size() && !any; ++i) {
+          for (const auto& m : p[i]->matchers) {
+            if (m.label == config_.system_label && selective(m) && m.matches(system)) {
+              dedicated = true;
+            }
+          }
+        }
+      }
+    }
+    int inhibiting = 0;
+    for (const auto& targets : inhibit_targets) {
+      inhibiting += std::any_of(sends.begin(), sends.end(),
+                                [&](const Labels& a) { return matchAll(targets, a); });
     }
     int silenced = 0;
     for (const auto& ms : active_silences) {
       bool selects = false;
       for (const auto& m : ms) {
-        if (m.label == config_.system_label) selects = m.matches(system);
+        if (m.label == config_.system_label) selects = m.matches(value);
       }
       silenced += selects;
     }
-    add(system, "integration_types", scorer::StringList(types.begin(), types.end()), status_loc);
-    add(system, "receivers", static_cast<double>(reach.receivers.size()), status_loc);
-    add(system, "dedicated_route", reach.dedicated, status_loc);
-    add(system, "grouping_enabled", reach.grouped, status_loc);
-    add(system, "inhibit_rules", inhibit_rules, status_loc);
+    add(system, "integration_types", scorer::StringList(types.begin(), types.end()), where);
+    add(system, "receivers", static_cast<double>(receivers.size()), where);
+    add(system, "dedicated_route", dedicated, where);
+    add(system, "grouping_enabled", grouped, where);
+    add(system, "inhibit_rules", inhibiting, where);
     add(system, "cluster_peers", peers, status_loc);
     add(system, "cluster_status", cluster_status, status_loc);
     add(system, "alerts_active", active_by_system[system], alerts_loc);
@@ -264,14 +356,14 @@ class AlertmanagerFactory : public CollectorFactory {
   std::vector<scorer::EvidenceKeySpec> evidenceKeys() const override {
     using scorer::ValueType;
     return describeKeys(kPrefix, type(), {
-        {"integration_types", ValueType::kList, "Distinct integration types (email, webhook, slack, pagerduty, wechat, ...: the non-empty <type>_configs of a receiver) of the receivers the system's alerts can reach through the route tree (/api/v2/status config).",
+        {"integration_types", ValueType::kList, "Distinct integration types (email, webhook, slack, pagerduty, wechat, ...: the non-empty <type>_configs of a receiver) of the receivers the system's alerts are routed to, routing each alert as Alertmanager does (first match, continue, every matcher of a route; /api/v2/status config). The system's alerts: the label sets of the rules that watch it (prometheus_url) and its active alerts, else its system label alone. A receiver without integrations (`null`) adds none.",
          "alerting.notification_channels"},
-        {"receivers", ValueType::kNumber, "Receivers the system's alerts can reach: those of the routes whose matchers on the system label accept the system."},
-        {"dedicated_route", ValueType::kBool, "A route below the root selects the system by a matcher on the system label.",
+        {"receivers", ValueType::kNumber, "Receivers the system's alerts are routed to (also those without integrations)."},
+        {"dedicated_route", ValueType::kBool, "One of the system's alerts reaches a receiver with an integration through a route below the root that names the system by a positive matcher on the system label (`=` or a selective `=~`; not `!=`, not `=~\".+\"`).",
          "alerting.dedicated_route"},
-        {"grouping_enabled", ValueType::kBool, "A route the system's alerts can reach groups alerts (non-empty group_by).",
+        {"grouping_enabled", ValueType::kBool, "A route that hands one of the system's alerts to a receiver with an integration groups alerts (group_by set, not `...`).",
          "alerting.grouping"},
-        {"inhibit_rules", ValueType::kNumber, "Inhibit rules in the Alertmanager config.",
+        {"inhibit_rules", ValueType::kNumber, "Inhibit rules whose target matchers match one of the system's alerts (they can mute it).",
          "alerting.inhibit_rules"},
         {"cluster_peers", ValueType::kNumber, "Peers of the Alertmanager cluster (0 when clustering is disabled)."},
         {"cluster_status", ValueType::kString, "Cluster status: ready, settling or disabled."},
@@ -286,6 +378,11 @@ class AlertmanagerFactory : public CollectorFactory {
     std::vector<ConfigKey> keys = {
         urlKey("url", "The Alertmanager, e.g. `http://127.0.0.1:9093`.").isRequired(),
         stringKey("system_label", "The alert label naming the system.").defaults("system").nonEmpty(),
+        urlKey("prometheus_url",
+               "The Prometheus whose alerting rules send here, e.g. `http://127.0.0.1:9090`: "
+               "the labels of the rules that watch a system (and its targets' system label) "
+               "are the alerts routed; without it only the system label is known, and routes "
+               "on other labels are not taken. Read with the same HTTP options."),
     };
     for (auto& k : httpKeys()) keys.push_back(std::move(k));
     return ConfigSchema("alertmanager", std::move(keys));
@@ -296,6 +393,13 @@ class AlertmanagerFactory : public CollectorFactory {
     config.name = cfg.name();
     config.url = cfg.string("url");
     config.system_label = cfg.string("system_label");
+    if (cfg.has("prometheus_url")) {
+      config.prometheus_url = cfg.string("prometheus_url");
+      while (!config.prometheus_url.empty() && config.prometheus_url.back() == '/') {
+        config.prometheus_url.pop_back();
+      }
+      config.prometheus_mapping.system_label = config.system_label;
+    }
     auto http = parseHttpOptions(cfg);
     if (!http) return http.error();
     config.http = std::move(*http);

@@ -7,6 +7,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/common/http_client.h"
+#include "collectors/prometheus/rule_attribution.h"
 
 namespace opsm::collectors::alertmanager {
 
@@ -14,6 +15,10 @@ struct AlertmanagerConfig {
   std::string name;
   std::string url;                      // base URL, e.g. http://127.0.0.1:9093
   std::string system_label = "system";  // the alert label naming the system
+  // The Prometheus whose alerting rules send here: the label sets of the alerts each system
+  // can send (empty: only their system label is known).
+  std::string prometheus_url;
+  prometheus::SystemMapping prometheus_mapping;
   HttpOptions http;
 };
 

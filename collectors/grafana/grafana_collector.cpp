@@ -5,6 +5,7 @@
 
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
+#include "common/regex.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors::grafana {
@@ -23,6 +24,22 @@ size_t arraySize(const rapidjson::Value& obj, const char* name) {
   return a ? a->Size() : 0;
 }
 
+// Links of `obj.name` that drill down: their URL carries the clicked value or field
+// (${__value.raw}, ${__field.labels.instance}, ${__series.name}, ${__data.fields...}) or the
+// dashboard's variables (var-host=..., ${__all_variables}). A plain link (a wiki page, another
+// dashboard as it is) shows nothing of what was clicked.
+int drillDownLinks(const rapidjson::Value& obj, const char* name) {
+  static const Regex kCarries =
+      *Regex::compile(R"(\$\{?__(value|field|series|data)|[?&]var-[A-Za-z0-9_]+=|\$\{?__all_variables)");
+  const auto* links = arrayMember(obj, name);
+  if (!links) return 0;
+  int n = 0;
+  for (const auto& l : links->GetArray()) {
+    if (l.IsObject() && kCarries.partialMatch(stringMember(l, "url"))) ++n;
+  }
+  return n;
+}
+
 // Panels, including those nested in collapsed rows: types and links.
 void walkPanels(const rapidjson::Value& panels, PerSystem* p, int depth = 0) {
   if (!panels.IsArray() || depth > 4) return;
@@ -30,10 +47,10 @@ void walkPanels(const rapidjson::Value& panels, PerSystem* p, int depth = 0) {
     if (!panel.IsObject()) continue;
     std::string type = stringMember(panel, "type");
     if (!type.empty() && type != "row") p->panel_types.insert(type);
-    p->data_links += static_cast<int>(arraySize(panel, "links"));
+    p->data_links += drillDownLinks(panel, "links");
     if (const auto* fc = objectMember(panel, "fieldConfig")) {
       if (const auto* defaults = objectMember(*fc, "defaults")) {
-        p->data_links += static_cast<int>(arraySize(*defaults, "links"));
+        p->data_links += drillDownLinks(*defaults, "links");
       }
     }
     if (const auto* inner = arrayMember(panel, "panels")) walkPanels(*inner, p, depth + 1);
@@ -143,7 +160,7 @@ class GrafanaFactory : public CollectorFactory {
          "visualization.panel_types"},
         {"dashboard_links", ValueType::kNumber, "Links between dashboards (dashboard.links): navigation.",
          "visualization.dashboard_links"},
-        {"data_links", ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links): drill-down from a panel.",
+        {"data_links", ValueType::kNumber, "Panel links and data links (fieldConfig.defaults.links) whose URL carries the clicked value or field (${__value...}, ${__field...}, ${__series...}, ${__data...}) or the variables (var-x=, ${__all_variables}): drill-down from a panel. A plain link (a wiki page) does not count.",
          "visualization.data_links"},
     });
   }

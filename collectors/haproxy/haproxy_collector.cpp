@@ -238,6 +238,8 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
     std::string system;
     bool down = false;
     int servers = 0, up = 0, checked = 0;
+    int active_up = 0;  // up and not a backup server (bck=1): the servers that share traffic
+    int backup = 0;
     double redispatched = 0;
   };
   std::map<std::string, Backend> backends;  // by pxname
@@ -265,11 +267,17 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
     ++b.servers;
     // "UP", "UP 1/3" (going down), "DOWN", "DOWN 1/2" (going up), "NOLB", "MAINT", "DRAIN",
     // "no check" (up, unchecked)
-    if (status.rfind("UP", 0) == 0 || status == "no check") ++b.up;
+    const bool is_up = status.rfind("UP", 0) == 0 || status == "no check";
+    // A backup server takes traffic only once every active one is down: it fails over, it
+    // does not balance.
+    const bool is_backup = get("bck") == "1";
+    if (is_up) ++b.up;
+    if (is_up && !is_backup) ++b.active_up;
+    if (is_backup) ++b.backup;
     if (status != "no check" && !get("check_status").empty()) ++b.checked;
   }
   struct PerSystem {
-    int backends = 0, down = 0, servers = 0, up = 0, checked = 0, min_up = -1;
+    int backends = 0, down = 0, servers = 0, up = 0, checked = 0, min_up = -1, backup = 0;
     int redispatch_on = 0;
     double redispatched = 0;
     std::vector<std::string> names;
@@ -282,7 +290,8 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
     p.servers += b.servers;
     p.up += b.up;
     p.checked += b.checked;
-    p.min_up = p.min_up < 0 ? b.up : std::min(p.min_up, b.up);
+    p.min_up = p.min_up < 0 ? b.active_up : std::min(p.min_up, b.active_up);
+    p.backup += b.backup;
     p.redispatched += b.redispatched;
     if (auto r = redispatch.find(px); r != redispatch.end() && r->second) ++p.redispatch_on;
     p.names.push_back(px);
@@ -302,6 +311,7 @@ Result<std::vector<scorer::Fact>> HaproxyCollector::collect(const CollectContext
     add("servers", p.servers, loc);
     add("servers_up", p.up, loc);
     add("min_servers_up", std::max(p.min_up, 0), loc);
+    add("backup_servers", p.backup, loc);
     add("servers_checked", p.checked, loc);
     add("all_servers_checked", p.servers > 0 && p.checked == p.servers, loc);
     add("redispatches", p.redispatched, loc);
@@ -329,8 +339,9 @@ class HaproxyFactory : public CollectorFactory {
          "loadbalancer.servers"},
         {"servers_up", ValueType::kNumber, "Servers of the system's backends that take traffic: status UP (or going down), or `no check` (unchecked, assumed up).",
          "loadbalancer.servers_up"},
-        {"min_servers_up", ValueType::kNumber, "The fewest servers up in any backend of the system: at least 2 means one server's failure leaves the backend serving.",
+        {"min_servers_up", ValueType::kNumber, "The fewest active servers up in any backend of the system (backup servers, bck=1, do not count: they take traffic only when every active one is down): at least 2 means traffic is balanced, and one server's failure leaves the backend serving.",
          "loadbalancer.min_servers_up"},
+        {"backup_servers", ValueType::kNumber, "Backup servers (bck=1) of the system's backends: a failover, not load balancing."},
         {"servers_checked", ValueType::kNumber, "Servers with health checks on (a check status, not `no check`)."},
         {"all_servers_checked", ValueType::kBool, "Every server of the system's backends is health-checked (false with no server).",
          "loadbalancer.health_checks"},

@@ -88,9 +88,13 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
         if (a.IsObject()) wal_max = std::max(wal_max, stringMember(a, "max"));
       }
     }
-    // WAL segment names are fixed-width hex (timeline, log, segment), so they compare as strings.
-    bool pitr = code == 0 && backups > 0 && !wal_max.empty() && !newest_wal_stop.empty() &&
-                wal_max.substr(8) >= newest_wal_stop.substr(std::min<size_t>(8, newest_wal_stop.size()));
+    // WAL segment names are fixed-width hex (timeline, log, segment), so they compare as
+    // strings. An archive that ends at the newest backup's stop segment is the backup's own
+    // WAL: it restores to that backup, not to any later time.
+    const bool wal_past_backup =
+        code == 0 && backups > 0 && !wal_max.empty() && !newest_wal_stop.empty() &&
+        wal_max.substr(std::min<size_t>(8, wal_max.size())) >
+            newest_wal_stop.substr(std::min<size_t>(8, newest_wal_stop.size()));
     add("status_ok", code == 0, loc);
     add("full_backups", full, loc);
     if (newest >= 0) {
@@ -102,14 +106,21 @@ Result<std::vector<scorer::Fact>> PgBackRestCollector::collect(const CollectCont
     if (newest_full >= 0) add("newest_full_age_seconds", std::max(0.0, now - newest_full), loc);
     if (newest_diff >= 0) add("newest_diff_age_seconds", std::max(0.0, now - newest_diff), loc);
     if (newest_incr >= 0) add("newest_incr_age_seconds", std::max(0.0, now - newest_incr), loc);
-    add("pitr_possible", pitr, loc);
+    add("wal_past_newest_backup", wal_past_backup, loc);
     add("encrypted", stringMember(st, "cipher", "none") != "none", loc);
     if (config_.check) {
       std::vector<std::string> cargs = base;
       cargs.insert(cargs.end(), {"--stanza=" + stanza, "check"});
       auto checked = runTool(config_.tool, cargs, ctx);
       if (!checked && checked.error().code == ErrorCode::kTimeout) return checked.error();
-      add("check_ok", checked.ok(), "pgbackrest --stanza=" + stanza + " check");
+      const std::string check_loc = "pgbackrest --stanza=" + stanza + " check";
+      add("check_ok", checked.ok(), check_loc);
+      // `check` archives a fresh WAL segment and waits for it: the archive is current now.
+      add("pitr_possible", wal_past_backup && checked.ok(), loc + " + " + check_loc);
+    } else if (!wal_past_backup) {
+      // Whether an archive past the backup is still current, `info` does not say: without
+      // `check` only its absence is known.
+      add("pitr_possible", false, loc);
     }
   }
   tally.facts(kPrefix, "backups", ctx.now, loc, &facts);
@@ -139,10 +150,11 @@ class PgBackRestFactory : public CollectorFactory {
         {"newest_incr_age_seconds", ValueType::kNumber, "Seconds since the newest incremental backup finished (absent without one)."},
         {"oldest_age_seconds", ValueType::kNumber, "Seconds since the oldest backup kept finished: how far back a restore can go.",
          "backup.oldest_age_seconds"},
-        {"pitr_possible", ValueType::kBool, "Point-in-time recovery is possible: status ok, at least one backup, and the WAL archive reaches at least the newest backup's stop segment.",
+        {"pitr_possible", ValueType::kBool, "Point-in-time recovery is possible: status ok, a backup, a WAL archive that goes past the newest backup's stop segment (not one that ends there), and current: `check` (check: true) archived a fresh segment. False when the archive ends at the newest backup; absent when it goes past it but `check` is off (whether it is current is unknown).",
          "backup.pitr_possible"},
         {"encrypted", ValueType::kBool, "The repository is encrypted (cipher other than none).",
          "backup.encrypted"},
+        {"wal_past_newest_backup", ValueType::kBool, "The stanza's WAL archive goes past the newest backup's stop segment (pgbackrest info: archive max > the backup's archive stop)."},
         {"check_ok", ValueType::kBool, "`pgbackrest check` (configuration and WAL archiving) exited 0 on the last poll; only with `check: true`.",
          "backup.check_ok"},
     });

@@ -10,6 +10,7 @@
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
 #include "collectors/prometheus/promql_selectors.h"
+#include "collectors/prometheus/rule_attribution.h"
 #include "common/regex.h"
 #include "common/yaml_util.h"
 
@@ -18,32 +19,6 @@ namespace opsm::collectors::prometheus {
 namespace {
 
 constexpr const char* kPrefix = "monitoring.prometheus.";
-
-using Labels = std::map<std::string, std::string>;
-
-Labels labelsOf(const rapidjson::Value* obj) {
-  Labels out;
-  if (!obj || !obj->IsObject()) return out;
-  for (const auto& m : obj->GetObject()) {
-    if (m.value.IsString()) out[m.name.GetString()] = m.value.GetString();
-  }
-  return out;
-}
-
-// Unwraps the {"status":"success","data":...} envelope of the Prometheus API.
-Result<rapidjson::Document> apiData(const std::string& body, const std::string& what) {
-  auto doc = parseJson(body, what);
-  if (!doc) return doc.error();
-  if (!doc->IsObject() || stringMember(*doc, "status") != "success" || !member(*doc, "data")) {
-    std::string err = doc->IsObject() ? stringMember(*doc, "error") : "";
-    return makeError(ErrorCode::kBadResponse,
-                     what + ": not a successful Prometheus API response" +
-                         (err.empty() ? "" : ": " + err));
-  }
-  rapidjson::Document data;
-  data.CopyFrom((*doc)["data"], data.GetAllocator());
-  return data;
-}
 
 // A Prometheus this young that lists no target has probably not run service discovery yet.
 constexpr double kStartupGraceSeconds = 120;
@@ -117,9 +92,11 @@ std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals() {
                    "jaeger_collector_spans_received_total", "tempo_distributor_spans_received_total",
                    "traces_spanmetrics_calls_total", "traces_span_metrics_calls_total"}},
       {"probe", {"probe_success"}},
+      // request-duration histograms: latency, and errors and traffic by their status label
       {"http", {"http_request_duration_seconds_bucket", "http_server_request_duration_seconds_bucket",
-                "http_server_requests_seconds_bucket", "nginx_http_requests_total",
-                "haproxy_backend_http_responses_total"}},
+                "http_server_requests_seconds_bucket"}},
+      // request counters alone (nginx stub_status, HAProxy responses): traffic, not latency
+      {"http_traffic", {"nginx_http_requests_total", "haproxy_backend_http_responses_total"}},
       {"middleware", {"redis_up", "pg_up", "mysql_up", "kafka_brokers", "rabbitmq_identity_info",
                       "mongodb_up", "elasticsearch_cluster_health_status", "memcached_up"}},
       {"load_balancer", {"haproxy_up", "haproxy_backend_up", "nginx_up",
@@ -145,17 +122,7 @@ Result<rapidjson::Document> PrometheusCollector::api(const std::string& path,
 }
 
 std::string PrometheusCollector::systemOf(const Labels& labels) const {
-  if (!config_.mapping.by_job.empty()) {
-    auto job = labels.find("job");
-    if (job != labels.end()) {
-      for (const auto& [system, re] : config_.mapping.by_job) {
-        if (re.fullMatch(job->second)) return system;
-      }
-    }
-    return "";
-  }
-  auto it = labels.find(config_.mapping.system_label);
-  return it == labels.end() ? "" : it->second;
+  return systemOfTarget(config_.mapping, labels);
 }
 
 Result<std::vector<scorer::Fact>> PrometheusCollector::collect(const CollectContext& ctx) {
@@ -296,101 +263,54 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     }
   }
 
-  // Rules: alerting rules (with severities and runbooks) and recording rules. An alerting rule
-  // belongs to the systems it selects: the one its system label names, else those whose
-  // targets its selectors' job, instance or system-label matchers select. A rule without any
-  // such matcher (`up == 0`) watches every target of the server: it counts for every system
-  // the server monitors, never for a system it has no target of.
+  // Rules: alerting rules (with severities and runbooks) and recording rules. A rule belongs
+  // to the systems it watches (attributeRules: its system label, its selectors against the
+  // systems' targets, the recorded series it reads). A rule that watches no system in
+  // particular (Watchdog's vector(1), TargetDown's `up == 0` by job) is the platform's: it
+  // counts for no system, and is reported as unscoped_alerting_rules, a hint.
   std::string rules_loc;
   auto rules = api("/api/v1/rules", ctx, &rules_loc);
   if (!rules) return rules.error();
   const auto* groups = arrayMember(*rules, "groups");
   if (!groups) return makeError(ErrorCode::kBadResponse, rules_loc + ": no groups list in data");
-  const std::vector<std::string> scope = {"job", "instance", config_.mapping.system_label};
-  int recording = 0;
+  std::map<std::string, int> recording_of;  // recording rules that watch each system
+  int unscoped_alerting = 0;
   // SLO recording rules selecting a system; server-wide ones say nothing of any one system.
   std::map<std::string, int> slo_recording_of;
-  SystemTally global_alerts;
   std::map<std::string, SystemTally> own_alerts;
-  // The systems an expression's selectors select; `scoped` false when none has a scope label.
-  auto selected = [&](const std::string& expr, bool* scoped) {
-    std::set<std::string> out;
-    *scoped = false;
-    for (const auto& matchers : selectorMatchers(expr)) {
-      bool this_scoped = false;
-      selects(matchers, scope, {}, &this_scoped);  // scoped depends on the matchers alone
-      if (!this_scoped) continue;
-      *scoped = true;
-      for (const auto& [system, targets] : scope_of) {
-        for (const auto& labels : targets) {
-          if (selects(matchers, scope, labels, &this_scoped)) out.insert(system);
-        }
+  for (const auto& rule : attributeRules(*groups, scope_of, config_.mapping)) {
+    if (rule.type == "recording") {
+      for (const auto& o : rule.owners) ++recording_of[o];
+      if (sloRecordingRule().partialMatch(rule.name)) {
+        for (const auto& o : rule.owners) ++slo_recording_of[o];
       }
-      // `system="x"` with no job or instance matcher also names a system without targets
-      // here (one its rules name).
-      const bool by_target = std::any_of(matchers.begin(), matchers.end(), [](const auto& m) {
-        return m.label == "job" || m.label == "instance";
-      });
-      for (const auto& m : matchers) {
-        if (!by_target && m.label == config_.mapping.system_label &&
-            m.op == LabelMatcher::Op::kEq && !m.value.empty()) {
-          out.insert(m.value);
+      continue;
+    }
+    if (rule.type != "alerting") continue;
+    if (rule.owners.empty()) ++unscoped_alerting;
+    // Firing alerts belong to the system their own labels name, or whose target they are.
+    if (const auto* alerts = arrayMember(*rule.json, "alerts")) {
+      for (const auto& a : alerts->GetArray()) {
+        if (stringMember(a, "state") != "firing") continue;
+        Labels al = labelsOf(objectMember(a, "labels"));
+        auto s = al.find(config_.mapping.system_label);
+        if (s != al.end()) {
+          ++systems[s->second].firing;
+        } else if (auto t = target_system.find({al["job"], al["instance"]});
+                   t != target_system.end()) {
+          ++systems[t->second].firing;
         }
       }
     }
-    return out;
-  };
-  for (const auto& g : groups->GetArray()) {
-    const auto* list = arrayMember(g, "rules");
-    if (!list) continue;
-    for (const auto& r : list->GetArray()) {
-      std::string type = stringMember(r, "type");
-      Labels labels = labelsOf(objectMember(r, "labels"));
-      std::string expr = stringMember(r, "query");
-      auto sys = labels.find(config_.mapping.system_label);
-      std::set<std::string> owners;
-      bool scoped = false;
-      if (sys != labels.end() && !sys->second.empty()) {
-        owners.insert(sys->second);
-        scoped = true;
-      } else {
-        owners = selected(expr, &scoped);
-      }
-      if (type == "recording") {
-        ++recording;
-        if (sloRecordingRule().partialMatch(stringMember(r, "name"))) {
-          for (const auto& o : owners) ++slo_recording_of[o];
-        }
-        continue;
-      }
-      if (type != "alerting") continue;
-      Labels annotations = labelsOf(objectMember(r, "annotations"));
-      std::vector<SystemTally*> tallies;
-      if (!scoped) tallies.push_back(&global_alerts);
-      for (const auto& o : owners) tallies.push_back(&own_alerts[o]);
-      // Firing alerts belong to the system their own labels name, or whose target they are.
-      if (const auto* alerts = arrayMember(r, "alerts")) {
-        for (const auto& a : alerts->GetArray()) {
-          if (stringMember(a, "state") != "firing") continue;
-          Labels al = labelsOf(objectMember(a, "labels"));
-          auto s = al.find(config_.mapping.system_label);
-          if (s != al.end()) {
-            ++systems[s->second].firing;
-          } else if (auto t = target_system.find({al["job"], al["instance"]});
-                     t != target_system.end()) {
-            ++systems[t->second].firing;
-          }
-        }
-      }
-      bool runbook = annotations.count("runbook_url") || annotations.count("runbook");
-      auto sev = labels.find(config_.severity_label);
-      for (SystemTally* t : tallies) {
-        ++t->alerting;
-        if (runbook) ++t->alerting_with_runbook;
-        if (sev != labels.end()) t->severities.insert(sev->second);
-        auto topics = alertTopicsOf(expr);
-        t->topics.insert(topics.begin(), topics.end());
-      }
+    bool runbook = rule.annotations.count("runbook_url") || rule.annotations.count("runbook");
+    auto sev = rule.labels.find(config_.severity_label);
+    auto topics = alertTopicsOf(rule.expr);
+    for (const auto& o : rule.owners) {
+      SystemTally& t = own_alerts[o];
+      ++t.alerting;
+      if (runbook) ++t.alerting_with_runbook;
+      if (sev != rule.labels.end()) t.severities.insert(sev->second);
+      t.topics.insert(topics.begin(), topics.end());
     }
   }
 
@@ -463,14 +383,8 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     }
     add(system, "signals", scorer::StringList(t.signals.begin(), t.signals.end()),
         signals_loc.empty() ? query_loc : signals_loc);
-    // The rules that select the system, and the unscoped ones if the server monitors it.
-    SystemTally rules_of = own_alerts[system];
-    if (monitored) {
-      rules_of.alerting += global_alerts.alerting;
-      rules_of.alerting_with_runbook += global_alerts.alerting_with_runbook;
-      rules_of.severities.insert(global_alerts.severities.begin(), global_alerts.severities.end());
-      rules_of.topics.insert(global_alerts.topics.begin(), global_alerts.topics.end());
-    }
+    // The rules that watch the system (never the platform's unscoped ones).
+    const SystemTally& rules_of = own_alerts[system];
     add(system, "alerting_rules", rules_of.alerting, rules_loc);
     if (rules_of.alerting > 0) {
       add(system, "alerting_rules_with_runbook_ratio",
@@ -503,7 +417,8 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     add(system, "alerts_firing", t.firing, rules_loc);
     if (!monitored) continue;
     // What the server itself offers, for the systems whose data it holds.
-    add(system, "recording_rules", recording, rules_loc);
+    add(system, "recording_rules", recording_of[system], rules_loc);
+    add(system, "unscoped_alerting_rules", unscoped_alerting, rules_loc);
     add(system, "alertmanagers_active", alertmanagers, am_loc);
     add(system, "tsdb_head_series", head_series, tsdb_loc);
     add(system, "remote_write_configured", has_remote_write, config_loc);
@@ -546,13 +461,15 @@ class PrometheusFactory : public CollectorFactory {
          "monitoring.targets_up_ratio"},
         {"node_metrics_scraped", ValueType::kBool, "Some target of the system exposes the node metric (default node_cpu_seconds_total), by an instant query grouped by job and instance.",
          "monitoring.host_metrics"},
-        {"alerting_rules", ValueType::kNumber, "Alerting rules that select the system (/api/v1/rules): by its system label, or by job, instance or system-label matchers of their selectors against its targets; plus rules with no such matcher when the server scrapes the system.",
+        {"alerting_rules", ValueType::kNumber, "Alerting rules that watch the system (/api/v1/rules): by their system label, by selective job, instance or system-label matchers of their selectors against its targets, by a recorded series of a recording rule that watches it, or by a series `series_systems` maps to it. A rule that selects no system in particular (vector(1), `up == 0`, `up{job=~\".+\"}`) counts for none (unscoped_alerting_rules).",
          "monitoring.alert_rules"},
+        {"unscoped_alerting_rules", ValueType::kNumber, "Alerting rules of the server that watch no system in particular (kube-prometheus's Watchdog, InfoInhibitor, TargetDown): the platform's, a hint for the systems the server scrapes, never a rule of theirs.",
+         "monitoring.platform_alert_rules"},
         {"alerting_rules_with_runbook_ratio", ValueType::kNumber, "Share of those alerting rules with a runbook_url or runbook annotation; absent without rules.",
          "monitoring.alert_rules_with_runbook_ratio"},
         {"alert_severities", ValueType::kList, "Distinct severity label values of those alerting rules.",
          "monitoring.alert_severities"},
-        {"recording_rules", ValueType::kNumber, "Recording rules loaded in the server; only for systems it scrapes.",
+        {"recording_rules", ValueType::kNumber, "Recording rules that watch the system (attributed as alerting rules are: a server-wide `sum by (job) (up)` derives nothing from its data in particular); only for systems the server scrapes.",
          "monitoring.derived_series_rules"},
         {"alertmanagers_active", ValueType::kNumber, "Alertmanagers the server sends alerts to (/api/v1/alertmanagers).",
          "monitoring.alert_notifiers"},
@@ -568,7 +485,7 @@ class PrometheusFactory : public CollectorFactory {
          "monitoring.query_api"},
         {"targets_https_ratio", ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets.",
          "monitoring.collection_tls_ratio"},
-        {"signals", ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__.",
+        {"signals", ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http: request-duration histograms, http_traffic: request counters only, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__.",
          "monitoring.signals"},
         {"alert_topics", ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe.",
          "monitoring.alert_topics"},
@@ -594,6 +511,10 @@ class PrometheusFactory : public CollectorFactory {
         stringKey("system_label", "The target label naming the system.").defaults("system").nonEmpty(),
         mapKey("systems_by_job", "Instead of the label: systems and a regular expression each "
                                  "that job names fully match, tried in order.")
+            .nonEmpty(),
+        mapKey("series_systems", "Recorded series the site maps to a system, e.g. "
+                                 "`{\"slo:sli_error:ratio_rate5m\": payments}`: an alerting "
+                                 "rule on the series watches that system.")
             .nonEmpty(),
         stringKey("severity_label", "The alerting-rule label holding the severity.")
             .defaults("severity")
@@ -628,6 +549,19 @@ class PrometheusFactory : public CollectorFactory {
                             re.error().message);
         }
         config.mapping.by_job.emplace_back(kv.first.Scalar(), std::move(*re));
+      }
+    }
+    if (YAML::Node series = cfg.node("series_systems")) {
+      static const std::regex kSeries("[a-zA-Z_:][a-zA-Z0-9_:]*");
+      for (const auto& kv : series) {
+        const std::string name = kv.first.Scalar();
+        if (!std::regex_match(name, kSeries)) {
+          return fieldError(file, kv.first, "series_systems", "'" + name + "' is not a series name");
+        }
+        if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+          return fieldError(file, kv.second, "series_systems." + name, "must name a system");
+        }
+        config.mapping.series_systems[name] = kv.second.Scalar();
       }
     }
     config.signals = defaultSignals();

@@ -11,16 +11,10 @@
 
 #include "collectors/collector.h"
 #include "collectors/common/http_client.h"
+#include "collectors/prometheus/rule_attribution.h"
 #include "common/regex.h"
 
 namespace opsm::collectors::prometheus {
-
-// How targets are assigned to scored systems.
-struct SystemMapping {
-  std::string system_label = "system";  // a target label whose value names the system
-  // Alternatively (checked first, in order): a system per job-name regex (full match).
-  std::vector<std::pair<std::string, Regex>> by_job;  // RE2 syntax, as Prometheus's
-};
 
 struct PrometheusConfig {
   std::string name;
@@ -58,7 +52,7 @@ class PrometheusCollector : public Collector {
 // capacity, prediction, anomaly, slo, latency, errors, probe.
 std::set<std::string> alertTopicsOf(const std::string& expr);
 
-// The built-in signal kinds: logs, tracing, probe, http, middleware, load_balancer,
+// The built-in signal kinds: logs, tracing, probe, http, http_traffic, middleware, load_balancer,
 // autoscaling, container, node.
 std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals();
 

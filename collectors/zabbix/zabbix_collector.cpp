@@ -111,7 +111,9 @@ std::string itemSignal(const std::string& key) {
       {"system.cpu", "node"},        {"vm.memory", "node"},          {"vfs.fs", "node"},
       {"net.if", "node"},            {"system.swap", "node"},        {"log[", "logs"},
       {"logrt[", "logs"},            {"log.count[", "logs"},         {"eventlog[", "logs"},
-      {"web.test", "http"},          {"web.page", "http"},           {"icmpping", "probe"},
+      // web scenarios are synthetic checks: response time and failures of a probe, not the
+      // service's own latency, errors and traffic
+      {"web.test", "probe"},         {"web.page", "probe"},          {"icmpping", "probe"},
       {"net.tcp.service", "probe"},  {"net.udp.service", "probe"},   {"pgsql.", "database"},
       {"mysql.", "database"},        {"db.odbc", "database"},        {"oracle.", "database"},
       {"redis.", "cache"},           {"memcached.", "cache"},        {"jmx[", "middleware"},
@@ -398,6 +400,10 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
       // Which systems the action selects: by host group, host or tag value conditions
       // (operator "equals"); an action without such conditions covers every system.
       std::set<std::string> selected;
+      // The systems a condition names alone: a host group whose hosts are one system's only,
+      // a host, a system tag value. A group shared by many systems ("Linux servers") selects
+      // them all but is dedicated to none.
+      std::set<std::string> dedicated_to;
       bool scoped = false;
       if (const auto* filter = objectMember(a, "filter")) {
         if (const auto* conds = arrayMember(*filter, "conditions")) {
@@ -408,13 +414,16 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
             if (type != 0 && type != 1 && type != 26) continue;
             scoped = true;
             if (op != 0) continue;
+            std::set<std::string> named;
             for (auto& [system, p] : systems) {
               if ((type == 0 && p.groupids.count(value)) || (type == 1 && p.hostids.count(value)) ||
                   (type == 26 && !config_.system_tag.empty() && value2 == config_.system_tag &&
                    value == system)) {
-                selected.insert(system);
+                named.insert(system);
               }
             }
+            selected.insert(named.begin(), named.end());
+            if (named.size() == 1) dedicated_to.insert(*named.begin());
           }
         }
       }
@@ -461,7 +470,8 @@ Result<std::vector<scorer::Fact>> ZabbixCollector::collect(const CollectContext&
         PerSystem& p = systems[system];
         ++p.actions;
         p.channels.insert(channels.begin(), channels.end());
-        if (scoped) p.dedicated = true;
+        // Dedicated: a condition names this system alone, and the action notifies someone.
+        if (dedicated_to.count(system) && !channels.empty()) p.dedicated = true;
         if (steps.size() > 1 || open_ended) p.escalation = true;
       }
     }
@@ -524,7 +534,7 @@ class ZabbixFactory : public CollectorFactory {
         {"items", ValueType::kNumber, "Enabled items of the system's hosts.", "monitoring.series"},
         {"calculated_items", ValueType::kNumber, "Calculated items (type 15): series computed from others.", "monitoring.derived_series_rules"},
         {"host_metrics", ValueType::kBool, "An item of host metrics (system.cpu, vm.memory, vfs.fs, net.if, system.swap) of the system got a value in the last hour.", "monitoring.host_metrics"},
-        {"signals", ValueType::kList, "Kinds of signal collected, by the keys of items that got a value in the last hour: node, logs (log[, logrt[, eventlog[), http (web.test), probe (icmpping, net.tcp.service), database, cache, middleware, container, load_balancer.", "monitoring.signals"},
+        {"signals", ValueType::kList, "Kinds of signal collected, by the keys of items that got a value in the last hour: node, logs (log[, logrt[, eventlog[), probe (icmpping, net.tcp.service, and web scenarios web.test and web.page: synthetic checks, not the service's own latency and traffic), database, cache, middleware, container, load_balancer.", "monitoring.signals"},
         {"min_update_interval_seconds", ValueType::kNumber, "The shortest update interval of the system's items (macros and flexible intervals left out).", "monitoring.collection_interval_seconds"},
         {"max_history_seconds", ValueType::kNumber, "The longest history storage period of the system's items.", "monitoring.retention_seconds"},
         {"discovery", ValueType::kList, "[lld] when the system's hosts have enabled low-level discovery rules.", "monitoring.service_discovery"},
@@ -537,7 +547,7 @@ class ZabbixFactory : public CollectorFactory {
     });
     auto alerting = describeKeys(kAlertPrefix, type(), {
         {"channels", ValueType::kList, "Channel kinds the system's problems reach: the enabled media types (email, sms, script, or a webhook by name: pagerduty, slack, ...) of the users addressed by the message operations of the actions that cover them.", "alerting.notification_channels"},
-        {"dedicated_action", ValueType::kBool, "An enabled trigger action selects the system by a host group, host or tag-value condition.", "alerting.dedicated_route"},
+        {"dedicated_action", ValueType::kBool, "An enabled trigger action that sends to a channel has a condition naming the system alone: a host group no other system has hosts in, one of its hosts, or its system tag value (a group shared with other systems is not dedicated).", "alerting.dedicated_route"},
         {"escalation", ValueType::kBool, "An action covering the system has escalation steps (operations of several steps, or repeating).", "alerting.escalation"},
         {"trigger_dependencies", ValueType::kNumber, "Trigger dependencies of the system's triggers: a dependent trigger is suppressed while the one it depends on fires.", "alerting.inhibit_rules"},
         {"maintenances_active", ValueType::kNumber, "Maintenance periods active now covering the system's hosts or groups.", "alerting.maintenance_windows"},

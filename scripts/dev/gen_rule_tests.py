@@ -19,7 +19,7 @@ import sys
 import yaml
 
 CATALOG = "docs/evidence-catalog.md"
-ALL_SIGNALS = ["autoscaling", "container", "http", "load_balancer", "logs", "middleware",
+ALL_SIGNALS = ["autoscaling", "container", "http", "http_traffic", "load_balancer", "logs", "middleware",
                "node", "probe", "tracing"]
 ALL_TOPICS = ["anomaly", "capacity", "errors", "latency", "prediction", "probe", "slo",
               "target_down"]

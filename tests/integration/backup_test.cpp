@@ -217,6 +217,19 @@ TEST(PgBackRestIntegration, BackupsAndPointInTimeRecoveryOfARealCluster) {
   ASSERT_EQ(backrest({"backup", "--type=full"}), 0);
   pg->psql("CREATE TABLE t(x int); INSERT INTO t VALUES (1);");
   ASSERT_EQ(backrest({"backup", "--type=incr"}), 0);
+  {
+    // Right after the backup the archive ends at its stop segment (the backup's own WAL): a
+    // restore reaches that backup, not any later time. (Polled without `check`, which would
+    // archive a fresh segment.)
+    auto info_only = build("name: pgbr\ntype: pgbackrest\nconfig_file: " + conf_path +
+                           "\nstanzas: {main: payments}\n");
+    ASSERT_NE(info_only, nullptr);
+    auto stopped = collect(*info_only);
+    ASSERT_TRUE(stopped) << stopped.error().message;
+    EXPECT_EQ(stopped->at({"payments", "backup.pgbackrest.wal_past_newest_backup"}),
+              scorer::Value(false));
+    EXPECT_EQ(stopped->at({"payments", "backup.pgbackrest.pitr_possible"}), scorer::Value(false));
+  }
   ASSERT_EQ(pg->psql("SELECT pg_switch_wal() IS NOT NULL"), "t");
   // PostgreSQL archives the switched WAL segment asynchronously (its archiver runs
   // archive_command later): poll until the repository holds WAL past the newest backup, as the

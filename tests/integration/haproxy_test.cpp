@@ -89,7 +89,11 @@ class HaproxyIntegration : public ::testing::Test {
                            << "backend payments_api\n"
                            << server("a1", api_.port(), "")  // no health check
                            << "backend billing_web\n  option redispatch\n"
-                           << server("b1", billing_.port(), check);
+                           << server("b1", billing_.port(), check)
+                           // one active server and a backup: a failover, not balancing
+                           << "backend shop_web\n"
+                           << server("w1", shop1_.port(), check)
+                           << server("w2", shop2_.port(), " check inter 200ms fall 1 rise 1 backup");
     haproxy_ = std::make_unique<testing::Process>(
         std::vector<std::string>{"haproxy", "-db", "-f", config_},
         (dir_.path() / "haproxy.log").string());
@@ -104,7 +108,7 @@ class HaproxyIntegration : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  Listener web1_, web2_, api_, billing_;
+  Listener web1_, web2_, api_, billing_, shop1_, shop2_;
   unsigned short stats_port_ = 0;
   std::string socket_, config_;
   std::unique_ptr<testing::Process> haproxy_;
@@ -119,8 +123,9 @@ TEST_F(HaproxyIntegration, BackendsServersAndChecksFollowTheServers) {
   ASSERT_TRUE(testing::waitFor(
       [&] {
         facts = collect(*over_http);
-        return facts && facts->count("payments") &&
-               facts->at("payments").at("loadbalancer.haproxy.servers_checked") == scorer::Value(2);
+        return facts && facts->count("payments") && facts->count("shop") &&
+               facts->at("payments").at("loadbalancer.haproxy.servers_checked") == scorer::Value(2) &&
+               facts->at("shop").at("loadbalancer.haproxy.servers_checked") == scorer::Value(2);
       },
       std::chrono::seconds(15)))
       << (facts ? "servers never checked" : facts.error().message) << "\n" << haproxy_->log();
@@ -139,6 +144,12 @@ TEST_F(HaproxyIntegration, BackendsServersAndChecksFollowTheServers) {
   EXPECT_EQ(billing.at("loadbalancer.haproxy.all_servers_checked"), scorer::Value(true));
   EXPECT_EQ(billing.at("loadbalancer.haproxy.redispatch"), scorer::Value(true));
   EXPECT_EQ(facts->count("stats"), 0u);  // the stats frontend is nobody's backend
+  // shop_web: both servers up and checked, but the second is a backup (bck=1): one server
+  // carries the traffic, so no backend of shop balances it (6.6.1/L2/1 wants 2).
+  auto& shop = facts->at("shop");
+  EXPECT_EQ(shop.at("loadbalancer.haproxy.servers_up"), scorer::Value(2));
+  EXPECT_EQ(shop.at("loadbalancer.haproxy.backup_servers"), scorer::Value(1));
+  EXPECT_EQ(shop.at("loadbalancer.haproxy.min_servers_up"), scorer::Value(1));
 
   // The runtime socket says the same.
   auto by_socket = collect(*over_socket);

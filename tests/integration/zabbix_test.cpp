@@ -438,7 +438,8 @@ TEST(ZabbixParsing, IntervalsTopicsAndSignals) {
   using collectors::zabbix::itemSignal;
   EXPECT_EQ(itemSignal("system.cpu.util"), "node");
   EXPECT_EQ(itemSignal("logrt[/var/log/app.log]"), "logs");
-  EXPECT_EQ(itemSignal("web.test.in[shop,,bps]"), "http");
+  // a web scenario is a synthetic check, not the service's own request telemetry
+  EXPECT_EQ(itemSignal("web.test.in[shop,,bps]"), "probe");
   EXPECT_EQ(itemSignal("agent.ping"), "");
 }
 

@@ -98,7 +98,7 @@ TEST_F(AttestationsTest, Errors) {
               3, "field 'criterion': no criterion 6.1.6/L2/9");
   expectError(R"(attestations:
   - system: payments
-    criterion: 6.1.6/L1/1
+    criterion: 6.1.6/L1/3
     attested_by: x
     document: y
     date: 2026-10-01

@@ -168,7 +168,7 @@ TEST_F(CheckTest, MissingItemFileAndBrokenFileAreAllReported) {
   edit("6.1.6-alert-governance.yaml", "ge: 1}", "gee: 1}");
   auto problems = check();
   ASSERT_EQ(problems.size(), 2u);
-  EXPECT_EQ(problems[0].where, path("6.1.6-alert-governance.yaml") + ":9");
+  EXPECT_EQ(problems[0].where, path("6.1.6-alert-governance.yaml") + ":11");
   EXPECT_NE(problems[0].message.find("field 'gee': unknown operator"), std::string::npos)
       << problems[0].describe();
   EXPECT_NE(problems[1].message.find("item 6.9.9 系统画像 (System profile) has no rule file"),

@@ -125,17 +125,20 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
     EXPECT_FALSE(find(*facts, any, server_wide).has_value()) << server_wide;
   }
 
-  // Rules: payments' two by their system label, the unscoped `up == 0` (for every system the
-  // server monitors); billing's by its job and instance matchers; `absent(up{job="misc"})`
-  // selects no system's target and counts for none.
-  EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(3));
-  EXPECT_EQ(find(*facts, "billing", "alerting_rules"), Value(2));
-  EXPECT_EQ(find(*facts, "billing", "alert_severities"),
-            Value(scorer::StringList{"page", "warning"}));
+  // Rules: payments' two by their system label; billing's by its job and instance matchers.
+  // The unscoped `up == 0` watches no system in particular (a platform rule: it counts for
+  // none, and is a hint), nor does `absent(up{job="misc"})`, which selects no system's target.
+  EXPECT_EQ(find(*facts, "payments", "alerting_rules"), Value(2));
+  EXPECT_EQ(find(*facts, "billing", "alerting_rules"), Value(1));
+  EXPECT_EQ(find(*facts, "billing", "alert_severities"), Value(scorer::StringList{"page"}));
   EXPECT_EQ(find(*facts, "payments", "alert_severities"),
             Value(scorer::StringList{"critical", "warning"}));
-  EXPECT_EQ(find(*facts, "payments", "alerting_rules_with_runbook_ratio"), Value(1.0 / 3));
-  EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(3));
+  EXPECT_EQ(find(*facts, "payments", "alerting_rules_with_runbook_ratio"), Value(0.5));
+  EXPECT_EQ(find(*facts, "payments", "unscoped_alerting_rules"), Value(2));
+  EXPECT_FALSE(find(*facts, any, "unscoped_alerting_rules").has_value());
+  // Of the three recording rules only the SLI one reads payments' series; `sum by (job) (up)`
+  // and `avg(up)` derive nothing from its data in particular.
+  EXPECT_EQ(find(*facts, "payments", "recording_rules"), Value(1));
   // The SLI rule selecting payments' jobs counts for payments; the unscoped slo:... for none.
   EXPECT_EQ(find(*facts, "payments", "slo_recording_rules"), Value(1));
   EXPECT_EQ(find(*facts, "billing", "slo_recording_rules"), Value(0));

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "collectors/common/json.h"
 #include "collectors/prometheus/prometheus_collector.h"
+#include "collectors/prometheus/rule_attribution.h"
 
 namespace opsm::collectors::prometheus {
 namespace {
@@ -65,6 +67,95 @@ TEST(PromqlSelectorsTest, ScopeIsJobInstanceOrTheSystemLabel) {
   EXPECT_FALSE(selects(one(R"(node_filesystem_avail_bytes{mountpoint="/"})"), scope, target,
                        &scoped));
   EXPECT_FALSE(scoped);
+}
+
+TEST(PromqlSelectorsTest, VectorSelectorsNameEverySeriesReadButNotLabelListsOrKeywords) {
+  // kube-prometheus's TargetDown, keywords in capitals as it writes them
+  auto sel = vectorSelectors(
+      "100 * (count(up == 0) BY (cluster, job, namespace, service) / count(up) BY (cluster, "
+      "job, namespace, service)) > 10");
+  ASSERT_EQ(sel.size(), 2u);
+  EXPECT_EQ(sel[0].name, "up");
+  EXPECT_TRUE(sel[0].matchers.empty());
+  EXPECT_EQ(sel[1].name, "up");
+  sel = vectorSelectors(
+      "sum(apiserver_request:burnrate1h) > (14.40 * 0.01000) and sum without (cpu) "
+      "(rate(node_cpu_seconds_total{mode!=\"idle\"}[5m] offset 1h)) / on(instance) "
+      "group_left() job:up:sum{job=\"api\"}");
+  ASSERT_EQ(sel.size(), 3u);
+  EXPECT_EQ(sel[0].name, "apiserver_request:burnrate1h");
+  EXPECT_EQ(sel[1].name, "node_cpu_seconds_total");
+  ASSERT_EQ(sel[1].matchers.size(), 1u);
+  EXPECT_EQ(sel[2].name, "job:up:sum");
+  EXPECT_EQ(sel[2].matchers.at(0).value, "api");
+  EXPECT_TRUE(vectorSelectors("vector(1)").empty());
+  sel = vectorSelectors(R"({__name__="errors_total", job="api"})");
+  ASSERT_EQ(sel.size(), 1u);
+  EXPECT_EQ(sel[0].name, "errors_total");
+  EXPECT_EQ(sel[0].matchers.size(), 1u);
+}
+
+TEST(PromqlSelectorsTest, OnlyASelectiveMatcherScopesASelector) {
+  const std::vector<std::string> scope = {"job", "instance", "system"};
+  std::map<std::string, std::string> target = {{"job", "api"}, {"instance", "a:1"}, {"system", "payments"}};
+  auto one = [](const std::string& expr) { return selectorMatchers(expr).at(0); };
+  bool scoped = true;
+  for (const char* expr : {R"(up{job=~".+"} == 0)", R"(up{job=~".*"} == 0)",
+                           R"(up{job!="sandbox"} == 0)", R"(up{system!~"test.*"} == 0)",
+                           R"(up{job=""} == 0)", R"(up{job=~"api|.*"} == 0)"}) {
+    EXPECT_FALSE(selects(one(expr), scope, target, &scoped)) << expr;
+    EXPECT_FALSE(scoped) << expr;
+  }
+  EXPECT_TRUE(selects(one(R"(up{job=~"api|web", system!="sandbox"})"), scope, target, &scoped));
+  EXPECT_TRUE(scoped);
+  EXPECT_FALSE(selects(one(R"(up{job="api", system!="payments"})"), scope, target, &scoped));
+}
+
+rapidjson::Document groupsOf(const std::string& json) {
+  auto doc = parseJson(json, "rules");
+  EXPECT_TRUE(doc.ok());
+  return doc ? std::move(*doc) : rapidjson::Document();
+}
+
+std::map<std::string, std::set<std::string>> ownersByName(const std::string& json,
+                                                          const SystemMapping& mapping) {
+  TargetScopes scopes = {
+      {"payments", {{{"job", "payments-api"}, {"instance", "10.0.0.1:8080"}, {"system", "payments"}}}},
+      {"billing", {{{"job", "billing-api"}, {"instance", "10.0.0.2:8080"}, {"system", "billing"}}}}};
+  auto doc = groupsOf(json);
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& r : attributeRules(doc, scopes, mapping)) out[r.name] = r.owners;
+  return out;
+}
+
+TEST(RuleAttributionTest, PlatformRulesWatchNoSystemAndRecordedSeriesCarryTheirOwners) {
+  const std::string json = R"J([{"name":"g","rules":[
+    {"type":"alerting","name":"Watchdog","query":"vector(1)","labels":{"severity":"none"}},
+    {"type":"alerting","name":"TargetDown","query":"100 * (count by (job) (up == 0) / count by (job) (up)) > 10"},
+    {"type":"alerting","name":"AnyJobDown","query":"up{job=~\".+\"} == 0"},
+    {"type":"alerting","name":"KubeAPIErrorBudgetBurn","query":"sum(apiserver_request:burnrate1h) > 0.144"},
+    {"type":"recording","name":"apiserver_request:burnrate1h","query":"sum(rate(apiserver_request_total{job=\"apiserver\"}[1h]))"},
+    {"type":"alerting","name":"PaymentsErrors","query":"job:errors:ratio5m > 0.05"},
+    {"type":"recording","name":"job:errors:ratio5m","query":"sum by (job) (rate(errors_total{job=\"payments-api\"}[5m]))"},
+    {"type":"recording","name":"job:errors:ratio1h","query":"avg_over_time(job:errors:ratio5m[1h])"},
+    {"type":"alerting","name":"SlowBurn","query":"job:errors:ratio1h > 0.01"},
+    {"type":"alerting","name":"Labelled","query":"vector(1)","labels":{"system":"ledger"}},
+    {"type":"alerting","name":"Sloth","query":"slo:sli_error:ratio_rate5m{sloth_service=\"billing\"} > 0.01"}
+  ]}])J";
+  SystemMapping mapping;
+  auto owners = ownersByName(json, mapping);
+  for (const char* platform : {"Watchdog", "TargetDown", "AnyJobDown", "KubeAPIErrorBudgetBurn",
+                               "apiserver_request:burnrate1h", "Sloth"}) {
+    EXPECT_TRUE(owners[platform].empty()) << platform;
+  }
+  // the recording rule is listed after the alert on its series, and one records from another
+  EXPECT_EQ(owners["PaymentsErrors"], std::set<std::string>{"payments"});
+  EXPECT_EQ(owners["SlowBurn"], std::set<std::string>{"payments"});
+  EXPECT_EQ(owners["job:errors:ratio1h"], std::set<std::string>{"payments"});
+  EXPECT_EQ(owners["Labelled"], std::set<std::string>{"ledger"});
+  // a series the site maps to a system
+  mapping.series_systems["slo:sli_error:ratio_rate5m"] = "billing";
+  EXPECT_EQ(ownersByName(json, mapping)["Sloth"], std::set<std::string>{"billing"});
 }
 
 TEST(AlertTopicsTest, TargetDownInTheFormsRulesAreWrittenIn) {
