@@ -31,6 +31,11 @@ collectors:
     url: URL
     interval: 5s
     timeout: 5s
+  - name: am
+    type: alertmanager
+    url: AMURL
+    prometheus_url: URL
+    systems_from: [prom]
 systems: [ghost]
 attestations_file: attestations.yaml
 )";
@@ -42,6 +47,7 @@ attestations_file: attestations.yaml
                        "    date: " + formatTime(Clock::now() - std::chrono::hours(24)).substr(0, 10) +
                        "\n    met: true\n");
     config = std::regex_replace(config, std::regex("RULES"), std::string(OPSM_SOURCE_DIR) + "/rules");
+    config = std::regex_replace(config, std::regex("AMURL"), stack_.alertmanagerUrl());
     config = std::regex_replace(config, std::regex("URL"), stack_.prometheusUrl());
     config_path_ = stack_.dir().write("opsmaturity.yml", config);
     auto cfg = agent::loadConfig(config_path_, registry_);
@@ -68,9 +74,14 @@ attestations_file: attestations.yaml
     return nullptr;
   }
 
+  // Polls Prometheus (collector 0) and the Alertmanager (1), and scores.
   void pollAndScore(bool expect_ok = true) {
     auto out = agent_->poll(0);
     EXPECT_EQ(out.ok, expect_ok) << out.error;
+    if (expect_ok) {
+      auto am = agent_->poll(1);
+      EXPECT_TRUE(am.ok) << am.error;
+    }
     agent_->rescore();
     scores_ = agent_->scores();
   }
@@ -92,29 +103,32 @@ TEST_F(PrometheusAgentTest, EvidenceEqualsWhatTheConfigImplies) {
   // Only the node_exporter target exposes node-level resource metrics.
   EXPECT_EQ(evidence("payments", "node_metrics_scraped"), Value(true));
   EXPECT_EQ(evidence("monitoring", "node_metrics_scraped"), Value(false));
-  // Rules: payments has its 2 alerting rules plus the 1 unlabelled one.
-  EXPECT_EQ(evidence("payments", "alerting_rules"), Value(3));
-  EXPECT_EQ(evidence("monitoring", "alerting_rules"), Value(1));
+  // Rules: payments has its 2 alerting rules; the unlabelled `up == 0` watches no system in
+  // particular (the platform's: a hint, never a system's rule).
+  EXPECT_EQ(evidence("payments", "alerting_rules"), Value(2));
+  EXPECT_EQ(evidence("monitoring", "alerting_rules"), Value(0));
+  EXPECT_EQ(evidence("payments", "unscoped_alerting_rules"), Value(1));
   EXPECT_EQ(evidence("payments", "alert_severities"),
-            Value(scorer::StringList{"critical", "info", "warning"}));
-  EXPECT_EQ(evidence("monitoring", "alert_severities"), Value(scorer::StringList{"info"}));
-  EXPECT_EQ(evidence("payments", "alerting_rules_with_runbook_ratio"), Value(2.0 / 3.0));
-  EXPECT_EQ(evidence("monitoring", "alerting_rules_with_runbook_ratio"), Value(0.0));
-  // the one recording rule, `sum by (job) (up)`, is the server's, not payments'
-  EXPECT_EQ(evidence("payments", "recording_rules"), Value(0));
-  EXPECT_EQ(evidence("payments", "alertmanagers_active"), Value(0));
+            Value(scorer::StringList{"critical", "warning"}));
+  EXPECT_EQ(evidence("monitoring", "alert_severities"), Value(scorer::StringList{}));
+  EXPECT_EQ(evidence("payments", "alerting_rules_with_runbook_ratio"), Value(1.0));
+  EXPECT_FALSE(agent_->evidence().find("monitoring", "monitoring.prometheus.alerting_rules_with_runbook_ratio"));
+  // the one recording rule reads job "node": payments'
+  EXPECT_EQ(evidence("payments", "recording_rules"), Value(1));
+  EXPECT_EQ(evidence("monitoring", "recording_rules"), Value(0));
+  EXPECT_EQ(evidence("payments", "alertmanagers_active"), Value(1));
   EXPECT_EQ(evidence("payments", "remote_write_configured"), Value(false));
   EXPECT_EQ(evidence("payments", "scrape_interval_seconds"), Value(1.0));
   EXPECT_EQ(evidence("payments", "storage_retention_seconds"), Value(15 * 86400.0))
       << "Prometheus's default retention is 15d";
   EXPECT_EQ(evidence("payments", "query_api_ok"), Value(true));
-  // Signals and alert topics, from the real server: node_exporter gives "node"; the rules
-  // watch up == 0 (both systems) and CPU (payments).
+  // Signals and alert topics, from the real server: node_exporter gives "node"; payments'
+  // rules watch up == 0 and CPU; monitoring has none of its own.
   EXPECT_EQ(evidence("payments", "signals"), Value(scorer::StringList{"node"}));
   EXPECT_EQ(evidence("monitoring", "signals"), Value(scorer::StringList{}));
   EXPECT_EQ(evidence("payments", "alert_topics"),
             Value(scorer::StringList{"capacity", "target_down"}));
-  EXPECT_EQ(evidence("monitoring", "alert_topics"), Value(scorer::StringList{"target_down"}));
+  EXPECT_EQ(evidence("monitoring", "alert_topics"), Value(scorer::StringList{}));
   EXPECT_EQ(evidence("payments", "targets_https_ratio"), Value(0.0));
   EXPECT_EQ(evidence("payments", "service_discovery"), Value(scorer::StringList{}));
   auto series = evidence("payments", "tsdb_head_series");
@@ -144,16 +158,16 @@ TEST_F(PrometheusAgentTest, EvidenceEqualsWhatTheConfigImplies) {
               std::string::npos)
         << i.criteria[1].reason;
   }
-  // 6.1.6 告警治理: thresholds and severities pass; the channel count needs Alertmanager
-  // evidence, which no collector here gives, so level 1 is unknown, not failed.
+  // 6.1.6 告警治理: payments' own rules, graded, sent to the Alertmanager, which routes them
+  // to its e-mail and webhook receiver: level 1.
   const auto* alerts = item("payments", "6.1.6");
   ASSERT_NE(alerts, nullptr);
-  EXPECT_EQ(alerts->level, 0);
   EXPECT_EQ(alerts->criteria[0].state, scorer::CriterionState::kPass);
   EXPECT_EQ(alerts->criteria[1].state, scorer::CriterionState::kPass);
-  EXPECT_EQ(alerts->criteria[2].state, scorer::CriterionState::kUnknown);
-  EXPECT_NEAR(alerts->progress, 2.0 / 3.0, 1e-9);
-  // monitoring has a single severity: 6.1.6/L1/2 fails there.
+  EXPECT_EQ(alerts->criteria[2].state, scorer::CriterionState::kPass);
+  EXPECT_EQ(alerts->level, 1);
+  EXPECT_EQ(evidence("payments", "alertmanagers_active"), Value(1));
+  // monitoring has no rule of its own, so no severity: 6.1.6/L1/2 fails there.
   const auto* mon_alerts = item("monitoring", "6.1.6");
   ASSERT_NE(mon_alerts, nullptr);
   EXPECT_EQ(mon_alerts->criteria[1].state, scorer::CriterionState::kFail);

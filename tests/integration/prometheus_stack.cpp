@@ -11,6 +11,11 @@ PrometheusStack::PrometheusStack() : http_(collectors::HttpOptions{}) {}
 PrometheusStack::~PrometheusStack() {
   prometheus_.reset();
   node_.reset();
+  alertmanager_.reset();
+}
+
+std::string PrometheusStack::alertmanagerUrl() const {
+  return "http://127.0.0.1:" + std::to_string(am_port_);
 }
 
 std::string PrometheusStack::prometheusUrl() const {
@@ -32,12 +37,34 @@ int PrometheusStack::targetsWithHealth(const std::string& health) const {
 std::string PrometheusStack::start() {
   std::string node_bin = findExecutable("prometheus-node-exporter");
   std::string prom_bin = findExecutable("prometheus");
-  if (node_bin.empty() || prom_bin.empty()) {
-    return "prometheus and prometheus-node-exporter must be installed (scripts/setup does it)";
+  std::string am_bin = findExecutable("prometheus-alertmanager");
+  if (node_bin.empty() || prom_bin.empty() || am_bin.empty()) {
+    return "prometheus, prometheus-node-exporter and prometheus-alertmanager must be installed "
+           "(scripts/setup does it)";
   }
   node_port_ = freePort();
   prom_port_ = freePort();
   while (prom_port_ == node_port_) prom_port_ = freePort();
+  am_port_ = freePort();
+  while (am_port_ == node_port_ || am_port_ == prom_port_) am_port_ = freePort();
+  std::string am_config = dir_.write("alertmanager.yml", R"(route:
+  receiver: "null"
+  group_by: [alertname, system]
+  routes:
+    - receiver: payments-oncall
+      matchers: ['system="payments"']
+receivers:
+  - name: "null"
+  - name: payments-oncall
+    email_configs: [{to: oncall@example.invalid, from: am@example.invalid, smarthost: "127.0.0.1:25", require_tls: false}]
+    webhook_configs: [{url: "http://127.0.0.1:9/payments"}]
+)");
+  alertmanager_ = std::make_unique<Process>(
+      std::vector<std::string>{am_bin, "--config.file=" + am_config,
+                               "--storage.path=" + (dir_.path() / "am").string(),
+                               "--web.listen-address=127.0.0.1:" + std::to_string(am_port_),
+                               "--cluster.listen-address="},
+      (dir_.path() / "alertmanager.log").string());
 
   dir_.write("rules.yml", R"(groups:
   - name: payments
@@ -57,12 +84,16 @@ std::string PrometheusStack::start() {
         expr: up == 0
         labels: {severity: info}
       - record: job:up:sum
-        expr: sum by (job) (up)
+        expr: sum by (job) (up{job="node"})
 )");
   std::string config = R"(global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:AMPORT"]
 scrape_configs:
   - job_name: node
     static_configs:
@@ -75,6 +106,7 @@ scrape_configs:
 )";
   config = std::regex_replace(config, std::regex("NODE"), std::to_string(node_port_));
   config = std::regex_replace(config, std::regex("PROM"), std::to_string(prom_port_));
+  config = std::regex_replace(config, std::regex("AMPORT"), std::to_string(am_port_));
   std::string config_path = dir_.write("prometheus.yml", config);
 
   node_ = std::make_unique<Process>(
@@ -95,9 +127,18 @@ scrape_configs:
         return r && r->body.find("job:up:sum") != std::string::npos;
       },
       std::chrono::seconds(30));
-  if (up && rules) return "";
+  bool am = waitFor(
+      [&] {
+        auto r = http_.get(prometheusUrl() + "/api/v1/alertmanagers", std::chrono::seconds(2));
+        auto s = http_.get(alertmanagerUrl() + "/api/v2/status", std::chrono::seconds(2));
+        return r && r->body.find(std::to_string(am_port_)) != std::string::npos && s &&
+               s->status == 200;
+      },
+      std::chrono::seconds(30));
+  if (up && rules && am) return "";
   return "Prometheus stack did not come up. prometheus.log:\n" + prometheus_->log() +
-         "\nnode_exporter.log:\n" + node_->log();
+         "\nnode_exporter.log:\n" + node_->log() + "\nalertmanager.log:\n" +
+         alertmanager_->log();
 }
 
 void PrometheusStack::stopNodeExporter() { node_.reset(); }

@@ -10,13 +10,17 @@
 
 namespace opsm::testing {
 
-// A real node_exporter and a real Prometheus (from Debian's packages) on free 127.0.0.1
-// ports, with a scrape config and rule file written by the test:
+// A real node_exporter, a real Prometheus and a real Alertmanager (from Debian's packages) on
+// free 127.0.0.1 ports, with a scrape config and rule file written by the test:
 //   job "node"       -> node_exporter, target label system=payments
 //   job "prometheus" -> Prometheus itself, target label system=monitoring
 //   rules: 2 alerting rules of system payments (critical, warning; both with runbook_url),
-//          1 alerting rule without a system label (severity info, no runbook),
-//          1 recording rule.
+//          1 alerting rule without a system label (`up == 0`, severity info, no runbook: a
+//          platform rule, nobody's),
+//          1 recording rule over job "node" (payments').
+//   Prometheus sends its alerts to the Alertmanager, which routes payments' alerts
+//   (system="payments") to a receiver with e-mail and webhook integrations, everything else
+//   to `null`.
 // Scrape and rule evaluation intervals are 1s so changes show quickly.
 class PrometheusStack {
  public:
@@ -37,6 +41,7 @@ class PrometheusStack {
   std::string rewriteRules(const std::string& rules_yaml, const std::string& expect_names);
 
   std::string prometheusUrl() const;
+  std::string alertmanagerUrl() const;
   unsigned short nodePort() const { return node_port_; }
   const TempDir& dir() const { return dir_; }
 
@@ -47,6 +52,8 @@ class PrometheusStack {
   TempDir dir_;
   unsigned short node_port_ = 0;
   unsigned short prom_port_ = 0;
+  unsigned short am_port_ = 0;
+  std::unique_ptr<Process> alertmanager_;
   std::unique_ptr<Process> node_;
   std::unique_ptr<Process> prometheus_;
   std::vector<std::string> prometheus_argv_;
