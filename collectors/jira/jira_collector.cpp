@@ -109,8 +109,9 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
                  const std::string& loc) {
     facts.push_back(scorer::Fact{key, system, std::move(v), loc});
   };
+  std::set<std::string> incident_keys;
   if (!config_.incidents_jql.empty()) {
-    std::vector<std::string> fields{config_.system_field, "created", "resolutiondate"};
+    std::vector<std::string> fields{config_.system_field, "resolutiondate"};
     for (const auto& [_, f] : config_.time_fields) fields.push_back(f);
     std::sort(fields.begin(), fields.end());
     fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
@@ -121,6 +122,7 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
       double restore_total = 0;
       int met[4] = {0, 0, 0, 0}, measured[4] = {0, 0, 0, 0};
     };
+    // The incidents of the window, by key: a change linked to one of them failed.
     std::map<std::string, Stats> by_system;
     by_system[scorer::kAnySystem];  // a system without issues: the default
     auto tf = [&](const rapidjson::Value& f, const char* which) -> std::optional<double> {
@@ -131,15 +133,18 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
     for (const auto& issue : *issues) {
       const auto* f = objectMember(issue, "fields");
       if (!f) continue;
+      if (std::string key = stringMember(issue, "key"); !key.empty()) incident_keys.insert(key);
       auto started = tf(*f, "started"), detected = tf(*f, "detected"),
            responded = tf(*f, "responded"), located = tf(*f, "located"),
            restored = tf(*f, "restored");
       for (const auto& system : systemsOf(*f)) {
         Stats& s = by_system[system];
         ++s.incidents;
+        // A moment missing, or one before the moment it is measured from (a field filled
+        // in wrongly), measures nothing: unknown, not met and not missed.
         auto measure = [&](int i, std::optional<double> from, std::optional<double> to,
                            Duration target) {
-          if (!from || !to) return;
+          if (!from || !to || *to < *from) return;
           ++s.measured[i];
           s.met[i] += (*to - *from) <= toSeconds(target);
         };
@@ -153,9 +158,9 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
         } else {
           measure(3, detected, restored, config_.targets.restore);
         }
-        if (restored && detected) {
+        if (restored && detected && *restored >= *detected) {
           ++s.resolved;
-          s.restore_total += std::max(0.0, *restored - *detected);
+          s.restore_total += *restored - *detected;
         }
       }
     }
@@ -170,18 +175,24 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
         add(system, "incident.jira.restore_seconds_mean", s.restore_total / s.resolved, loc);
       }
       for (int i = 0; i < 4; ++i) {
-        if (s.measured[i] == 0) continue;
-        add(system, std::string("incident.jira.") + names[i] + "_attainment_ratio",
-            static_cast<double>(s.met[i]) / s.measured[i], loc);
+        if (s.incidents == 0) continue;
+        const std::string prefix = std::string("incident.jira.") + names[i];
+        add(system, prefix + "_measured_ratio", static_cast<double>(s.measured[i]) / s.incidents,
+            loc);
+        // A ratio over a few measured incidents of many says nothing of the rest: it counts
+        // only when most incidents of the window are measured.
+        if (2 * s.measured[i] <= s.incidents) continue;
+        add(system, prefix + "_attainment_ratio", static_cast<double>(s.met[i]) / s.measured[i],
+            loc);
       }
     }
   }
   if (!config_.changes_jql.empty()) {
     auto issues = search("(" + config_.changes_jql + ")" + window,
-                         {config_.system_field, "created", "resolution", "resolutiondate"}, ctx);
+                         {config_.system_field, "resolution", "issuelinks"}, ctx);
     if (!issues) return issues.error();
     struct Stats {
-      int changes = 0, closed = 0, failed = 0;
+      int changes = 0, closed = 0, failed = 0, failed_closed = 0;
     };
     std::map<std::string, Stats> by_system;
     by_system[scorer::kAnySystem];  // a system without issues: the default
@@ -192,20 +203,34 @@ Result<std::vector<scorer::Fact>> JiraCollector::collect(const CollectContext& c
       std::string resolution = res ? stringMember(*res, "name") : "";
       bool failed = std::find(config_.failed_resolutions.begin(), config_.failed_resolutions.end(),
                               resolution) != config_.failed_resolutions.end();
+      // A change linked to an incident of the window caused (or is tied to) it: failed,
+      // whatever its resolution says.
+      if (const auto* links = arrayMember(*f, "issuelinks")) {
+        for (const auto& l : links->GetArray()) {
+          if (!l.IsObject()) continue;
+          for (const char* side : {"inwardIssue", "outwardIssue"}) {
+            const auto* other = objectMember(l, side);
+            if (other && incident_keys.count(stringMember(*other, "key"))) failed = true;
+          }
+        }
+      }
       for (const auto& system : systemsOf(*f)) {
         Stats& s = by_system[system];
         ++s.changes;
         s.closed += !resolution.empty();
         s.failed += failed;
+        s.failed_closed += failed && !resolution.empty();
       }
     }
     const std::string loc = "JQL changes";
     for (const auto& [system, s] : by_system) {
       add(system, "change.jira.changes", s.changes, loc);
       add(system, "change.jira.changes_failed", s.failed, loc);
-      if (s.closed > 0) {
+      // Success needs more than resolution names: without the incidents (to link changes
+      // to) a change closed as Done that broke production would count as a success.
+      if (s.closed > 0 && !config_.incidents_jql.empty()) {
         add(system, "change.jira.success_ratio",
-            static_cast<double>(s.closed - s.failed) / s.closed, loc);
+            static_cast<double>(s.closed - s.failed_closed) / s.closed, loc);
       }
     }
   }
@@ -222,19 +247,23 @@ class JiraFactory : public CollectorFactory {
     using scorer::ValueType;
     return describeKeys("", type(), {
         {"incident.jira.incidents", ValueType::kNumber, "Incident issues of the system (incidents JQL) created within the window (default 30d)."},
-        {"incident.jira.resolved_ratio", ValueType::kNumber, "Share of those incidents with a restore time (resolutiondate, or the configured field)."},
+        {"incident.jira.resolved_ratio", ValueType::kNumber, "Share of those incidents with a detection and a restore time (resolutiondate, or the configured field), the restore not before the detection."},
         {"incident.jira.restore_seconds_mean", ValueType::kNumber, "Mean seconds from detection to restoration over restored incidents."},
-        {"incident.jira.detect_attainment_ratio", ValueType::kNumber, "Share of incidents detected within the detect target (default 3m) of the fault starting (needs a `started` field).",
+        {"incident.jira.detect_attainment_ratio", ValueType::kNumber, "Of the incidents measured (a `started` and a `detected` field, detected not before started), the share detected within the detect target (default 3m); only when more than half the incidents of the window are measured (detect_measured_ratio).",
          "incident.detect_attainment_ratio"},
-        {"incident.jira.respond_attainment_ratio", ValueType::kNumber, "Share of incidents responded to within the respond target (default 5m) of detection (needs a `responded` field).",
+        {"incident.jira.respond_attainment_ratio", ValueType::kNumber, "Of the incidents measured (`detected` and `responded` fields, in order), the share responded to within the respond target (default 5m); only when more than half the incidents are measured.",
          "incident.respond_attainment_ratio"},
-        {"incident.jira.locate_attainment_ratio", ValueType::kNumber, "Share of incidents located within the locate target (default 5m) of detection (needs a `located` field).",
+        {"incident.jira.locate_attainment_ratio", ValueType::kNumber, "Of the incidents measured (`detected` and `located` fields, in order), the share located within the locate target (default 5m); only when more than half the incidents are measured.",
          "incident.locate_attainment_ratio"},
-        {"incident.jira.restore_attainment_ratio", ValueType::kNumber, "Share of incidents restored within the restore target (default 10m) of detection.",
+        {"incident.jira.restore_attainment_ratio", ValueType::kNumber, "Of the incidents measured (a `detected` field and the restore time, in order; one still open past the target counts as missed), the share restored within the restore target (default 10m); only when more than half the incidents are measured.",
          "incident.restore_attainment_ratio"},
+        {"incident.jira.detect_measured_ratio", ValueType::kNumber, "Share of the incidents of the window whose detection time is measured (started and detected set, in order)."},
+        {"incident.jira.respond_measured_ratio", ValueType::kNumber, "Share of the incidents whose response time is measured."},
+        {"incident.jira.locate_measured_ratio", ValueType::kNumber, "Share of the incidents whose diagnosis time is measured."},
+        {"incident.jira.restore_measured_ratio", ValueType::kNumber, "Share of the incidents whose restore time is measured (or open past the target)."},
         {"change.jira.changes", ValueType::kNumber, "Change issues of the system (changes JQL) created within the window."},
-        {"change.jira.changes_failed", ValueType::kNumber, "Those resolved with a failed resolution (failed_resolutions: Failed, Rolled Back, Backed Out)."},
-        {"change.jira.success_ratio", ValueType::kNumber, "Share of resolved changes not resolved as failed (absent when none is resolved).",
+        {"change.jira.changes_failed", ValueType::kNumber, "Those resolved with a failed resolution (failed_resolutions: Failed, Rolled Back, Backed Out), or linked to an incident of the window (issuelinks)."},
+        {"change.jira.success_ratio", ValueType::kNumber, "Share of resolved changes neither resolved as failed nor linked to an incident of the incidents JQL (absent when none is resolved, and without `incidents`: resolution names alone do not show success).",
          "change.ticket_success_ratio"},
     });
   }
@@ -257,7 +286,8 @@ class JiraFactory : public CollectorFactory {
                 mapKey("fields", "The date-time fields (ids) holding each moment of an incident.")
                     .withFields({
                         stringKey("started", "When the fault began."),
-                        stringKey("detected", "When it was detected.").defaults("created"),
+                        stringKey("detected", "When it was detected: a field of its own (one an alert "
+                                              "integration fills with the alert's start, say), never `created`."),
                         stringKey("responded", "When someone responded."),
                         stringKey("located", "When the cause was located."),
                         stringKey("restored", "When service was restored.").defaults("resolutiondate"),
@@ -313,7 +343,14 @@ class JiraFactory : public CollectorFactory {
       const ConfigReader fields = inc.section("fields");
       c.time_fields.clear();
       for (const char* moment : {"started", "detected", "responded", "located", "restored"}) {
-        if (std::string field = fields.string(moment); !field.empty()) c.time_fields[moment] = field;
+        std::string field = fields.string(moment);
+        if (field == "created") {
+          return fields.error(moment,
+                              "must not be `created`: that is when the ticket was filed, which for "
+                              "a ticket opened or back-filled after the fact is not when the "
+                              "incident happened; name the field that records it");
+        }
+        if (!field.empty()) c.time_fields[moment] = field;
       }
       const ConfigReader targets = inc.section("targets");
       c.targets = {targets.duration("detect"), targets.duration("respond"),

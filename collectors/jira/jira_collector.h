@@ -28,10 +28,10 @@ struct JiraConfig {
   // Which field names the system: components (default), labels, or a custom field id.
   std::string system_field = "components";
   std::string system_prefix;  // e.g. "system:" for labels like system:payments
-  // Incident timestamp fields (ids of date-time fields). `detected` defaults to created and
-  // `restored` to resolutiondate; the others have no default.
-  std::map<std::string, std::string> time_fields = {{"detected", "created"},
-                                                    {"restored", "resolutiondate"}};
+  // Incident timestamp fields (ids of date-time fields). `restored` defaults to
+  // resolutiondate; the others have no default, and none may be `created` (when the ticket
+  // was filed, which for a ticket back-filled after the fact says nothing of the incident).
+  std::map<std::string, std::string> time_fields = {{"restored", "resolutiondate"}};
   IncidentTargets targets;
   Duration window = std::chrono::hours(24 * 30);
   int page_size = 100;

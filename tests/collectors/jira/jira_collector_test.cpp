@@ -23,22 +23,30 @@ std::string at(std::chrono::minutes from_base) {
   return t.substr(0, 19) + ".000+0000";
 }
 
-std::string incident(const std::string& key, const std::string& system, int started, int created,
-                     int responded, int located, int resolved) {
+// An incident: minutes after the base of each moment (-1: not set). `created` is when the
+// ticket was filed, here always later than the incident (tickets filed after the fact).
+std::string incident(const std::string& key, const std::string& system, int started, int detected,
+                     int responded, int located, int resolved, int created = 90) {
   auto field = [](const char* name, int m) {
     return std::string(", \"") + name + "\": " + (m < 0 ? "null" : "\"" + at(std::chrono::minutes(m)) + "\"");
   };
   return "{\"id\": \"1\", \"key\": \"" + key + "\", \"fields\": {\"components\": [{\"name\": \"" +
-         system + "\"}]" + field("customfield_10100", started) + field("created", created) +
-         field("customfield_10101", responded) + field("customfield_10102", located) +
-         field("resolutiondate", resolved) + "}}";
+         system + "\"}]" + field("customfield_10100", started) + field("customfield_10103", detected) +
+         field("created", created) + field("customfield_10101", responded) +
+         field("customfield_10102", located) + field("resolutiondate", resolved) + "}}";
 }
 
-std::string change(const std::string& key, const std::string& resolution) {
+std::string change(const std::string& key, const std::string& resolution,
+                   const std::string& linked_incident = "") {
   std::string res = resolution.empty() ? "null" : "{\"name\": \"" + resolution + "\"}";
+  std::string links = linked_incident.empty()
+                          ? "[]"
+                          : "[{\"id\": \"10001\", \"type\": {\"name\": \"Causes\", \"inward\": "
+                            "\"is caused by\", \"outward\": \"causes\"}, \"outwardIssue\": {\"id\": "
+                            "\"1\", \"key\": \"" + linked_incident + "\"}}]";
   return "{\"id\": \"2\", \"key\": \"" + key +
          "\", \"fields\": {\"components\": [{\"name\": \"payments\"}], \"created\": \"" +
-         at(std::chrono::minutes(0)) + "\", \"resolution\": " + res + "}}";
+         at(std::chrono::minutes(0)) + "\", \"resolution\": " + res + ", \"issuelinks\": " + links + "}}";
 }
 
 class JiraFixture {
@@ -65,10 +73,13 @@ class JiraFixture {
     if (r.target.find("INC") != std::string::npos) {
       issues = {incident("INC-1", "payments", 0, 2, 5, 6, 10),
                 incident("INC-2", "payments", 0, 5, 12, -1, 30),
-                incident("INC-3", "ledger", -1, 0, -1, -1, -1)};
+                incident("INC-3", "ledger", -1, 0, -1, -1, -1, 0),
+                // filled in wrongly: responded and restored before it was detected
+                incident("INC-4", "billing", 0, 20, 3, -1, 10)};
     } else if (r.target.find("CHG") != std::string::npos) {
-      issues = {change("CHG-1", "Done"), change("CHG-2", "Done"), change("CHG-3", "Rolled Back"),
-                change("CHG-4", "")};
+      // CHG-2 was closed as Done but caused INC-2
+      issues = {change("CHG-1", "Done"), change("CHG-2", "Done", "INC-2"),
+                change("CHG-3", "Rolled Back"), change("CHG-4", "")};
     } else {
       return {400, "application/json",
               R"({"errorMessages": ["Error in the JQL Query: unknown project."], "errors": {}})"};
@@ -117,7 +128,7 @@ class JiraCollectorTest : public ::testing::TestWithParam<std::string> {
         "type: jira\napi: " + api + "\nurl: " + fixture_.url() +
         "\nbasic_auth: {username: ops@example.com, password_file: " + pw +
         "}\npage_size: 2\nincidents:\n  jql: project = INC\n  fields: {started: customfield_10100, "
-        "responded: customfield_10101, located: customfield_10102}\n"
+        "detected: customfield_10103, responded: customfield_10101, located: customfield_10102}\n"
         "changes:\n  jql: project = CHG\n");
     EXPECT_TRUE(c) << c.error().message;
     return c ? std::move(*c) : nullptr;
@@ -136,11 +147,21 @@ TEST_P(JiraCollectorTest, IncidentTimesAgainstThe3_5_10TargetsAndChangeOutcomes)
   EXPECT_EQ(num("payments", "incident.jira.resolved_ratio"), 1);
   EXPECT_EQ(num("payments", "incident.jira.detect_attainment_ratio"), 0.5);   // 2m ok, 5m late
   EXPECT_EQ(num("payments", "incident.jira.respond_attainment_ratio"), 0.5);  // 3m ok, 7m late
-  EXPECT_EQ(num("payments", "incident.jira.locate_attainment_ratio"), 1);     // one measured
+  // located is set on one incident of two: not most of them, so no ratio (its share is said)
+  EXPECT_EQ(facts->count({"payments", "incident.jira.locate_attainment_ratio"}), 0u);
+  EXPECT_EQ(num("payments", "incident.jira.locate_measured_ratio"), 0.5);
+  EXPECT_EQ(num("payments", "incident.jira.restore_measured_ratio"), 1);
   EXPECT_EQ(num("payments", "incident.jira.restore_attainment_ratio"), 0.5);  // 8m ok, 25m late
   EXPECT_EQ(num("payments", "incident.jira.restore_seconds_mean"), (8 + 25) * 60 / 2.0);
   EXPECT_EQ(num("ledger", "incident.jira.incidents"), 1);
   EXPECT_EQ(num("ledger", "incident.jira.restore_attainment_ratio"), 0);  // open for two days
+  // billing's times run backwards (responded and restored before detected): unknown, not met
+  EXPECT_EQ(num("billing", "incident.jira.incidents"), 1);
+  EXPECT_EQ(facts->count({"billing", "incident.jira.respond_attainment_ratio"}), 0u);
+  EXPECT_EQ(facts->count({"billing", "incident.jira.restore_attainment_ratio"}), 0u);
+  EXPECT_EQ(num("billing", "incident.jira.respond_measured_ratio"), 0);
+  EXPECT_EQ(num("billing", "incident.jira.resolved_ratio"), 0);
+  EXPECT_EQ(num("billing", "incident.jira.detect_attainment_ratio"), 0);  // 20m after it began
   // Any other system (crm): no incidents, the default; no ratio of none.
   EXPECT_EQ(facts->count({"crm", "incident.jira.incidents"}), 0u);
   EXPECT_EQ(num(scorer::kAnySystem, "incident.jira.incidents"), 0);
@@ -148,12 +169,13 @@ TEST_P(JiraCollectorTest, IncidentTimesAgainstThe3_5_10TargetsAndChangeOutcomes)
   EXPECT_EQ(facts->count({scorer::kAnySystem, "incident.jira.resolved_ratio"}), 0u);
 
   EXPECT_EQ(num("payments", "change.jira.changes"), 4);
-  EXPECT_EQ(num("payments", "change.jira.changes_failed"), 1);
-  EXPECT_DOUBLE_EQ(num("payments", "change.jira.success_ratio"), 2.0 / 3);
+  // CHG-3 rolled back, and CHG-2, closed as Done, caused INC-2
+  EXPECT_EQ(num("payments", "change.jira.changes_failed"), 2);
+  EXPECT_DOUBLE_EQ(num("payments", "change.jira.success_ratio"), 1.0 / 3);
 
   int searches = 0;
   for (const auto& r : fixture_.requests()) searches += r.target.find("INC") != std::string::npos;
-  EXPECT_EQ(searches, 2);  // 3 incidents, 2 per page
+  EXPECT_EQ(searches, 2);  // 4 incidents, 2 per page
 }
 
 TEST_P(JiraCollectorTest, EveryFaultIsAClearErrorWithoutTheToken) {
@@ -162,7 +184,56 @@ TEST_P(JiraCollectorTest, EveryFaultIsAClearErrorWithoutTheToken) {
   testing::expectFaultsHandled(*c, fixture_.faults, kApiToken);
 }
 
+// A project whose incident tickets are filed after the fact and record no detection time of
+// their own: the ticket's `created` (90 minutes on) is not when anything happened, so no
+// response, diagnosis or restore time is measured, and no ratio is claimed.
+TEST_P(JiraCollectorTest, ABackFilledProjectWithoutADetectionFieldMeasuresNothing) {
+  std::string pw = dir_.write("jira-token", kApiToken + "\n");
+  auto c = testing::buildCollector(
+      "type: jira\napi: " + GetParam() + "\nurl: " + fixture_.url() +
+      "\nbasic_auth: {username: ops@example.com, password_file: " + pw +
+      "}\nincidents:\n  jql: project = INC\n  fields: {responded: customfield_10101}\n"
+      "changes:\n  jql: project = CHG\n");
+  ASSERT_TRUE(c) << c.error().message;
+  auto facts = testing::pollOnce(**c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at({"payments", "incident.jira.incidents"}).asNumber(), 2);
+  for (const char* m : {"detect", "respond", "locate", "restore"}) {
+    const std::string k = std::string("incident.jira.") + m;
+    EXPECT_EQ(facts->count({"payments", k + "_attainment_ratio"}), 0u) << m;
+    EXPECT_EQ(facts->at({"payments", k + "_measured_ratio"}).asNumber(), 0) << m;
+  }
+  EXPECT_EQ(facts->count({"payments", "incident.jira.restore_seconds_mean"}), 0u);
+  EXPECT_EQ(facts->at({"payments", "incident.jira.resolved_ratio"}).asNumber(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Apis, JiraCollectorTest, ::testing::Values("cloud", "datacenter"));
+
+TEST(JiraConfig, CreatedIsNoIncidentMomentAndSuccessNeedsIncidents) {
+  auto c = testing::buildCollector(
+      "type: jira\nurl: http://127.0.0.1:1\nincidents:\n  jql: project = INC\n"
+      "  fields: {detected: created}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("agent.yml:5: field 'incidents.fields.detected'"),
+            std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("when the ticket was filed"), std::string::npos);
+}
+
+TEST(JiraChanges, ResolutionNamesAloneDoNotShowSuccess) {
+  JiraFixture fixture;
+  testing::TempDir dir;
+  std::string pw = dir.write("jira-token", kApiToken + "\n");
+  auto c = testing::buildCollector("type: jira\nurl: " + fixture.url() +
+                                   "\nbasic_auth: {username: ops@example.com, password_file: " + pw +
+                                   "}\nchanges:\n  jql: project = CHG\n");
+  ASSERT_TRUE(c) << c.error().message;
+  auto facts = testing::pollOnce(**c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at({"payments", "change.jira.changes"}).asNumber(), 4);
+  EXPECT_EQ(facts->count({"payments", "change.jira.success_ratio"}), 0u)
+      << "without incidents to link, a change closed as Done may have broken production";
+}
 
 TEST(JiraConfig, OrderByAndUnknownKeysAreRejectedWithTheirLine) {
   auto c = testing::buildCollector(
