@@ -71,6 +71,10 @@ std::vector<DomainKeySpec> makeDomainKeys() {
       {"cache.replica_link_up", kBool, kAny, "On a replica: the link to its primary is up."},
       {"cache.replicas_online", kNumber, kMax, "Replicas connected to the cache and in sync."},
       {"cache.role", kString, kNewest, "The cache server's replication role (master or replica)."},
+      {"cache.hit_ratio", kNumber, kMin, "Key lookups that hit / key lookups, of the cache server since it started."},
+      {"cache.serves_hot_data", kBool, kAny,
+       "The server is used as a cache of hot data (most of its key lookups hit, or the site says "
+       "so), not as a queue broker or a store."},
       {"cache.sharded", kBool, kAny, "The cache runs as a sharded, distributed cluster."},
       {"cache.snapshot_configured", kBool, kAny, "Periodic snapshots of the cache are configured."},
       {"cache.snapshot_last_ok", kBool, kAll, "The last snapshot of the cache succeeded."},
@@ -150,6 +154,10 @@ std::vector<DomainKeySpec> makeDomainKeys() {
        "Notification managers the monitoring sends alerts to (Alertmanagers, Zabbix actions)."},
       {"monitoring.alert_rules", kNumber, kMax,
        "Alert rules that apply to the system: Prometheus alerting rules, Zabbix triggers."},
+      {"monitoring.slo_objectives", kNumber, kMax,
+       "SLO objectives defined for the system (Sloth or Pyrra objective rules)."},
+      {"monitoring.remote_write_plain", kBool, kAny,
+       "The monitoring forwards the system's data to remote storage over plain http."},
       {"monitoring.platform_alert_rules", kNumber, kMax,
        "Alert rules of the monitoring that watch no system in particular (a Watchdog, a "
        "TargetDown over every job): the platform's, a hint, never the system's own."},

@@ -67,6 +67,13 @@ const std::vector<std::pair<const char*, Regex>>& alertTopics() {
   return kTopics;
 }
 
+// Recording rules that hold an SLO's objective: Sloth's slo:objective:ratio, Pyrra's
+// pyrra_objective.
+const Regex& sloObjectiveRule() {
+  static const Regex kRe = *Regex::compile(R"(slo:objective:ratio|pyrra_objective)");
+  return kRe;
+}
+
 const Regex& sloRecordingRule() {
   static const Regex kRe =
       *Regex::compile(R"((^|[:_])(sli|slo)([:_]|$)|error_budget)", Regex::Case::kInsensitive);
@@ -95,6 +102,10 @@ std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals() {
       // request-duration histograms: latency, and errors and traffic by their status label
       {"http", {"http_request_duration_seconds_bucket", "http_server_request_duration_seconds_bucket",
                 "http_server_requests_seconds_bucket"}},
+      // runtime metrics of an instrumented application process (Micrometer, the JMX exporter
+      // as an agent, prom-client, prometheus-net); sites add their own business metrics
+      {"application", {"jvm_memory_used_bytes", "jvm_memory_bytes_used", "nodejs_heap_size_used_bytes",
+                       "dotnet_total_memory_bytes"}},
       // request counters alone (nginx stub_status, HAProxy responses): traffic, not latency
       {"http_traffic", {"nginx_http_requests_total", "haproxy_backend_http_responses_total"}},
       {"middleware", {"redis_up", "pg_up", "mysql_up", "kafka_brokers", "rabbitmq_identity_info",
@@ -277,12 +288,16 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   int unscoped_alerting = 0;
   // SLO recording rules selecting a system; server-wide ones say nothing of any one system.
   std::map<std::string, int> slo_recording_of;
+  std::map<std::string, int> slo_objectives_of;
   std::map<std::string, SystemTally> own_alerts;
   for (const auto& rule : attributeRules(*groups, scope_of, config_.mapping)) {
     if (rule.type == "recording") {
       for (const auto& o : rule.owners) ++recording_of[o];
       if (sloRecordingRule().partialMatch(rule.name)) {
         for (const auto& o : rule.owners) ++slo_recording_of[o];
+      }
+      if (sloObjectiveRule().fullMatch(rule.name)) {
+        for (const auto& o : rule.owners) ++slo_objectives_of[o];
       }
       continue;
     }
@@ -339,6 +354,16 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   if (!prom_yaml) return makeError(ErrorCode::kBadResponse, prom_yaml.error().message);
   YAML::Node remote_write = (*prom_yaml)["remote_write"];
   bool has_remote_write = remote_write.IsSequence() && remote_write.size() > 0;
+  // Data sent on unencrypted: a remote_write URL over plain http.
+  bool remote_write_plain = false;
+  if (has_remote_write) {
+    for (const auto& rw : remote_write) {
+      if (rw.IsMap() && rw["url"] && rw["url"].IsScalar() &&
+          rw["url"].Scalar().rfind("https://", 0) != 0) {
+        remote_write_plain = true;
+      }
+    }
+  }
   std::set<std::string> discovery;
   if (YAML::Node scrape = (*prom_yaml)["scrape_configs"]; scrape.IsSequence()) {
     for (const auto& job : scrape) {
@@ -369,6 +394,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     facts.push_back(scorer::Fact{kPrefix + std::string(key), system, std::move(v), loc});
   };
   for (const auto& [name, _] : slo_recording_of) systems[name];
+  for (const auto& [name, _] : slo_objectives_of) systems[name];
   for (auto& [system, t] : systems) {
     const bool monitored = t.targets > 0;  // the server scrapes the system
     add(system, "targets_total", t.targets, targets_loc);
@@ -395,6 +421,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     add(system, "alert_topics", scorer::StringList(rules_of.topics.begin(), rules_of.topics.end()),
         rules_loc);
     add(system, "slo_recording_rules", slo_recording_of[system], rules_loc);
+    add(system, "slo_objectives", slo_objectives_of[system], rules_loc);
     // Probes of the system: the ones probe_success was seen for (a module that reported
     // neither http, icmp, dns nor grpc metrics probes tcp).
     int probes = 0, succeeding = 0;
@@ -422,6 +449,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
     add(system, "alertmanagers_active", alertmanagers, am_loc);
     add(system, "tsdb_head_series", head_series, tsdb_loc);
     add(system, "remote_write_configured", has_remote_write, config_loc);
+    add(system, "remote_write_plain", remote_write_plain, config_loc);
     add(system, "service_discovery", scorer::StringList(discovery.begin(), discovery.end()),
         config_loc);
     if (scrape_interval) add(system, "scrape_interval_seconds", *scrape_interval, config_loc);
@@ -439,6 +467,7 @@ Result<std::vector<scorer::Fact>> PrometheusCollector::collectFacts(const Collec
   add(any, "alert_severities", scorer::StringList{}, rules_loc);
   add(any, "alert_topics", scorer::StringList{}, rules_loc);
   add(any, "slo_recording_rules", 0, rules_loc);
+  add(any, "slo_objectives", 0, rules_loc);
   add(any, "probes", 0, probes_loc);
   add(any, "alerts_firing", 0, rules_loc);
   return facts;
@@ -477,6 +506,8 @@ class PrometheusFactory : public CollectorFactory {
          "monitoring.series"},
         {"remote_write_configured", ValueType::kBool, "The server's config has at least one remote_write entry (/api/v1/status/config).",
          "monitoring.remote_storage"},
+        {"remote_write_plain", ValueType::kBool, "A remote_write URL of the server's config is not https: the data it forwards travels unencrypted (false without remote_write).",
+         "monitoring.remote_write_plain"},
         {"scrape_interval_seconds", ValueType::kNumber, "Global scrape interval of the server's config.",
          "monitoring.collection_interval_seconds"},
         {"storage_retention_seconds", ValueType::kNumber, "Time-based TSDB retention (/api/v1/status/runtimeinfo); absent when only size-based.",
@@ -485,7 +516,7 @@ class PrometheusFactory : public CollectorFactory {
          "monitoring.query_api"},
         {"targets_https_ratio", ValueType::kNumber, "Share of the system's targets scraped over https (scrapeUrl); absent without targets.",
          "monitoring.collection_tls_ratio"},
-        {"signals", ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http: request-duration histograms, http_traffic: request counters only, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__.",
+        {"signals", ValueType::kList, "Kinds of telemetry the system's targets provide (logs, tracing, probe, http: request-duration histograms, application: an instrumented application's runtime, http_traffic: request counters only, middleware, load_balancer, autoscaling, container, node), by the metric names of `signals` present on them, in one instant query grouped by job, instance and __name__.",
          "monitoring.signals"},
         {"alert_topics", ValueType::kList, "What the system's alerting rules watch, by their expressions: target_down (up ==, absent), capacity (filesystem, disk, memory, cpu...), prediction (predict_linear, holt_winters), anomaly (stddev_over_time, quantile_over_time...), slo (slo, sli, error_budget, burn rate), latency, errors, probe.",
          "monitoring.alert_topics"},
@@ -501,6 +532,8 @@ class PrometheusFactory : public CollectorFactory {
         {"alerts_firing", ValueType::kNumber, "Alerts firing now whose labels name the system (the alerts of /api/v1/rules)."},
         {"slo_recording_rules", ValueType::kNumber, "Recording rules whose name marks an SLI/SLO (sli or slo as a name part, or error_budget) and that select the system (its system label, or job, instance or system-label matchers against its targets); server-wide ones count for no system.",
          "monitoring.slo_rules"},
+        {"slo_objectives", ValueType::kNumber, "SLO objectives that watch the system: recording rules holding an objective (Sloth's slo:objective:ratio, Pyrra's pyrra_objective) attributed to it (its system label, a `rule_system_labels` label such as sloth_service, or its selectors). An SLI recording rule alone names no objective.",
+         "monitoring.slo_objectives"},
         {"service_discovery", ValueType::kList, "Service discovery mechanisms of the scrape configs (the <x> of <x>_sd_configs: file, consul, kubernetes, dns, ...)."},
     });
   }
@@ -512,6 +545,9 @@ class PrometheusFactory : public CollectorFactory {
         mapKey("systems_by_job", "Instead of the label: systems and a regular expression each "
                                  "that job names fully match, tried in order.")
             .nonEmpty(),
+        stringListKey("rule_system_labels",
+                      "Further rule labels naming the system a rule watches, e.g. "
+                      "`[sloth_service]` for the rules Sloth generates."),
         mapKey("series_systems", "Recorded series the site maps to a system, e.g. "
                                  "`{\"slo:sli_error:ratio_rate5m\": payments}`: an alerting "
                                  "rule on the series watches that system.")
@@ -551,6 +587,7 @@ class PrometheusFactory : public CollectorFactory {
         config.mapping.by_job.emplace_back(kv.first.Scalar(), std::move(*re));
       }
     }
+    config.mapping.rule_system_labels = cfg.strings("rule_system_labels");
     if (YAML::Node series = cfg.node("series_systems")) {
       static const std::regex kSeries("[a-zA-Z_:][a-zA-Z0-9_:]*");
       for (const auto& kv : series) {

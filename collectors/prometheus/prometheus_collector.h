@@ -52,7 +52,7 @@ class PrometheusCollector : public Collector {
 // capacity, prediction, anomaly, slo, latency, errors, probe.
 std::set<std::string> alertTopicsOf(const std::string& expr);
 
-// The built-in signal kinds: logs, tracing, probe, http, http_traffic, middleware, load_balancer,
+// The built-in signal kinds: logs, tracing, probe, http, application, http_traffic, middleware, load_balancer,
 // autoscaling, container, node.
 std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals();
 

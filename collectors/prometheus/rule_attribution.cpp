@@ -110,6 +110,10 @@ std::vector<AttributedRule> attributeRules(const rapidjson::Value& groups,
   auto ownersOf = [&](const AttributedRule& rule, const Recorded& recorded) {
     auto sys = rule.labels.find(mapping.system_label);
     if (sys != rule.labels.end() && !sys->second.empty()) return std::set<std::string>{sys->second};
+    for (const auto& label : mapping.rule_system_labels) {
+      auto l = rule.labels.find(label);
+      if (l != rule.labels.end() && !l->second.empty()) return std::set<std::string>{l->second};
+    }
     return selectedBy(rule.expr, scopes, mapping, recorded);
   };
   // Recording rules first, again while a pass adds owners (a series recorded from another's;

@@ -23,6 +23,10 @@ struct SystemMapping {
   // Recorded series the site maps to a system (`series_systems`): a rule selecting the series
   // `slo:sli_error:ratio_rate5m` watches `payments`, whatever the series' labels.
   std::map<std::string, std::string> series_systems;
+  // Further rule labels naming the system a rule watches (`rule_system_labels`), e.g.
+  // Sloth's sloth_service: the rules Sloth generates for an SLO of service payments carry
+  // sloth_service="payments".
+  std::vector<std::string> rule_system_labels;
 };
 
 // The string members of a JSON object (labels, annotations); empty for anything else.

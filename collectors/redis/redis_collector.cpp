@@ -132,7 +132,7 @@ Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& 
     if (!r) return r.error();
   }
   std::map<std::string, std::string> info;
-  for (const char* section : {"replication", "persistence", "cluster"}) {
+  for (const char* section : {"replication", "persistence", "cluster", "stats"}) {
     auto r = command(conn->get(), config_.address, {"INFO", section}, secrets);
     if (!r) return r.error();
     if ((*r)->type != REDIS_REPLY_STRING && (*r)->type != REDIS_REPLY_STATUS) {
@@ -146,6 +146,8 @@ Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& 
                      "redis " + config_.address.text() + " INFO replication: no role");
   }
   const std::string loc = "INFO replication, INFO persistence";
+  // Key lookups (hits + misses) below which the hit ratio says nothing of the server's use.
+  constexpr double kMinLookups = 100;
   std::vector<scorer::Fact> facts;
   auto add = [&](const char* key, scorer::Value v, const std::string& l) {
     facts.push_back(scorer::Fact{kPrefix + std::string(key), config_.system, std::move(v), l});
@@ -172,6 +174,19 @@ Result<std::vector<scorer::Fact>> RedisCollector::collect(const CollectContext& 
   if (role == "replica") add("master_link_up", info["master_link_status"] == "up", loc);
   add("aof_enabled", info["aof_enabled"] == "1", loc);
   add("cluster_enabled", info["cluster_enabled"] == "1", "INFO cluster");
+  // A cache serves reads of hot keys: most key lookups of read commands hit (GET, HGET...).
+  // A queue broker's pushes and pops (LPUSH, BRPOP) are no such lookups, and a store may be
+  // read rarely. Without enough lookups since the server started nothing is said; the site's
+  // `used_as` says it outright.
+  const double hits = number("keyspace_hits"), misses = number("keyspace_misses");
+  add("keyspace_hits", hits, "INFO stats");
+  add("keyspace_misses", misses, "INFO stats");
+  if (hits + misses > 0) add("hit_ratio", hits / (hits + misses), "INFO stats");
+  if (!config_.used_as.empty()) {
+    add("serves_hot_data", config_.used_as == "cache", "used_as: " + config_.used_as);
+  } else if (hits + misses >= kMinLookups) {
+    add("serves_hot_data", hits / (hits + misses) >= 0.5, "INFO stats");
+  }
   add("rdb_last_save_ok", info["rdb_last_bgsave_status"] == "ok", loc);
   if (info.count("rdb_last_save_time")) {
     add("rdb_last_save_age_seconds",
@@ -263,6 +278,12 @@ class RedisFactory : public CollectorFactory {
          "cache.replicas_online"},
         {"master_link_up", ValueType::kBool, "On a replica: the link to its master is up (master_link_status). Absent on a master.",
          "cache.replica_link_up"},
+        {"keyspace_hits", ValueType::kNumber, "Key lookups of read commands that found the key since the server started (INFO stats)."},
+        {"keyspace_misses", ValueType::kNumber, "Key lookups that did not (INFO stats)."},
+        {"hit_ratio", ValueType::kNumber, "keyspace_hits / (hits + misses); absent without lookups.",
+         "cache.hit_ratio"},
+        {"serves_hot_data", ValueType::kBool, "The server caches hot data: the site says so (used_as: cache; false for broker or store), or, not said, at least 100 key lookups since start of which half or more hit. A queue broker (LPUSH/BRPOP) makes no such lookups: absent (unknown), not true.",
+         "cache.serves_hot_data"},
         {"cluster_enabled", ValueType::kBool, "The server runs in Redis Cluster mode (INFO cluster cluster_enabled): data sharded across a distributed cluster.",
          "cache.sharded"},
         {"aof_enabled", ValueType::kBool, "Append-only file persistence is on (INFO persistence aof_enabled).",
@@ -291,6 +312,9 @@ class RedisFactory : public CollectorFactory {
             stringKey("master_name", "The master's name at the sentinels; required with sentinels."),
             stringKey("username", "An ACL user (Redis 6+)."),
             secretKey("password", "The password (AUTH)."),
+            stringKey("used_as", "What the server is used as, when its read hits cannot tell: "
+                                 "`cache`, `broker` (a queue) or `store`.")
+                .oneOf({"cache", "broker", "store"}),
         });
   }
 
@@ -314,6 +338,7 @@ class RedisFactory : public CollectorFactory {
       return cfg.error("master_name", "only makes sense with sentinels");
     }
     c.username = cfg.string("username");
+    c.used_as = cfg.string("used_as");
     auto pw = cfg.secret("password");
     if (!pw) return pw.error();
     c.password = *pw;

@@ -22,6 +22,9 @@ struct RedisConfig {
   std::string master_name;
   std::string username;              // ACL user (Redis 6+), optional
   std::string password;              // from password_file / password_env; never logged
+  // What the site says the server is used as: "cache", "broker" or "store" ("": not said,
+  // judged by its read hits).
+  std::string used_as;
 };
 
 // Reads INFO replication and persistence from one Redis server and, optionally, what its

@@ -19,7 +19,7 @@ import sys
 import yaml
 
 CATALOG = "docs/evidence-catalog.md"
-ALL_SIGNALS = ["autoscaling", "container", "http", "http_traffic", "load_balancer", "logs", "middleware",
+ALL_SIGNALS = ["application", "autoscaling", "container", "http", "http_traffic", "load_balancer", "logs", "middleware",
                "node", "probe", "tracing"]
 ALL_TOPICS = ["anomaly", "capacity", "errors", "latency", "prediction", "probe", "slo",
               "target_down"]
@@ -35,6 +35,8 @@ def key_types():
 
 
 TYPES = key_types()
+# Bool keys whose good value is false.
+NEGATIVE_BOOLS = ("archive_failing", "remote_write_plain")
 
 
 def type_of(key):
@@ -62,7 +64,7 @@ def ideal(key):
             return ["cluster", "instance"]
         return ["file", "production", "staging"]
     if t == "bool":
-        return not key.endswith("archive_failing")
+        return not key.endswith(NEGATIVE_BOOLS)
     if t == "string":
         return {"cache.role": "master"}.get(key, "ready")
     if "age_seconds" in key:
@@ -83,7 +85,7 @@ def short(key):
     if t == "list":
         return []
     if t == "bool":
-        return key.endswith("archive_failing")
+        return key.endswith(NEGATIVE_BOOLS)
     if t == "string":
         return "none"
     if "age_seconds" in key or key.endswith(("monitoring.retention_seconds",

@@ -160,6 +160,22 @@ TEST_F(RedisIntegration, ReplicationAndSentinelFollowTheServers) {
   EXPECT_EQ(facts->at("cache.redis.sentinel_quorum_ok"), scorer::Value(true));
   EXPECT_EQ(facts->at("cache.redis.aof_enabled"), scorer::Value(false));
   EXPECT_EQ(facts->at("cache.redis.cluster_enabled"), scorer::Value(false));
+  // Used as a queue so far (pushes and pops: no key lookups): nothing says it caches.
+  cli(pport, {"-a", "r3dis-secret", "-r", "150", "RPUSH", "jobs", "j"});
+  cli(pport, {"-a", "r3dis-secret", "-r", "150", "LPOP", "jobs"});
+  facts = collect(*c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->count("cache.redis.serves_hot_data"), 0u);
+  // Reads of hot keys: 120 hits and 10 misses.
+  ASSERT_EQ(cli(pport, {"-a", "r3dis-secret", "SET", "hot", "1"}), "OK");
+  std::vector<std::string> gets{"-a", "r3dis-secret", "-r", "120", "GET", "hot"};
+  cli(pport, gets);
+  cli(pport, {"-a", "r3dis-secret", "-r", "10", "GET", "cold"});
+  facts = collect(*c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at("cache.redis.serves_hot_data"), scorer::Value(true))
+      << facts->at("cache.redis.keyspace_hits").toString() << " hits, "
+      << facts->at("cache.redis.keyspace_misses").toString() << " misses";
   // save "" and appendonly no: nothing persists, though rdb_last_bgsave_status says ok.
   EXPECT_EQ(facts->at("cache.redis.rdb_last_save_ok"), scorer::Value(true));
   EXPECT_EQ(facts->at("cache.redis.rdb_save_configured"), scorer::Value(false));

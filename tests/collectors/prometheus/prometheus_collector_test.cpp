@@ -159,6 +159,8 @@ TEST_F(PrometheusCollectorTest, MapsTargetsToSystemsByJobAndComputesFacts) {
   EXPECT_EQ(find(*facts, "payments", "alertmanagers_active"), Value(2));
   EXPECT_EQ(find(*facts, "payments", "tsdb_head_series"), Value(12345));
   EXPECT_EQ(find(*facts, "payments", "remote_write_configured"), Value(true));
+  // its remote_write URL is http://: whatever TLS its scrapes use, the data goes on in clear
+  EXPECT_EQ(find(*facts, "payments", "remote_write_plain"), Value(true));
   EXPECT_EQ(find(*facts, "payments", "scrape_interval_seconds"), Value(15.0));
   EXPECT_EQ(find(*facts, "payments", "storage_retention_seconds"), Value(30 * 86400.0))
       << "\"30d or 50GiB\" keeps the time part";

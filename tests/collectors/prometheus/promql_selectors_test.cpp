@@ -158,6 +158,22 @@ TEST(RuleAttributionTest, PlatformRulesWatchNoSystemAndRecordedSeriesCarryTheirO
   EXPECT_EQ(ownersByName(json, mapping)["Sloth"], std::set<std::string>{"billing"});
 }
 
+// Sloth's generated rules carry sloth_service, not the system label: a site names it in
+// rule_system_labels, and its SLI and objective rules are then the service's.
+TEST(RuleAttributionTest, RuleSystemLabelsNameTheSystemOfGeneratedRules) {
+  const std::string json = R"J([{"name":"sloth-slo-sli-recordings-payments-availability","rules":[
+    {"type":"recording","name":"slo:sli_error:ratio_rate5m","query":"(sum(rate(http_requests_total{code=~\"5..\"}[5m])))/(sum(rate(http_requests_total[5m])))","labels":{"sloth_id":"payments-availability","sloth_service":"payments","sloth_slo":"availability"}},
+    {"type":"recording","name":"slo:objective:ratio","query":"vector(0.9990000000000001)","labels":{"sloth_id":"payments-availability","sloth_service":"payments","sloth_slo":"availability"}}
+  ]}])J";
+  SystemMapping mapping;
+  auto owners = ownersByName(json, mapping);
+  EXPECT_TRUE(owners["slo:objective:ratio"].empty()) << "vector(0.999) watches nothing by itself";
+  mapping.rule_system_labels = {"sloth_service"};
+  owners = ownersByName(json, mapping);
+  EXPECT_EQ(owners["slo:objective:ratio"], std::set<std::string>{"payments"});
+  EXPECT_EQ(owners["slo:sli_error:ratio_rate5m"], std::set<std::string>{"payments"});
+}
+
 TEST(AlertTopicsTest, TargetDownInTheFormsRulesAreWrittenIn) {
   for (const char* expr : {
            "up == 0",
