@@ -158,7 +158,9 @@ const char* const kUnnamedSystem = "\x01unnamed-system\x01";
 }  // namespace
 
 AlertmanagerCollector::AlertmanagerCollector(AlertmanagerConfig config)
-    : config_(std::move(config)), http_(config_.http) {
+    : config_(std::move(config)),
+      http_(config_.http),
+      prometheus_http_(withoutCredentials(config_.http)) {
   while (!config_.url.empty() && config_.url.back() == '/') config_.url.pop_back();
 }
 
@@ -230,7 +232,7 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
   std::map<std::string, std::vector<Labels>> alerts_of;
   std::string rules_loc;
   if (!config_.prometheus_url.empty()) {
-    auto by_system = prometheus::alertLabelsBySystem(http_, config_.prometheus_url,
+    auto by_system = prometheus::alertLabelsBySystem(prometheus_http_, config_.prometheus_url,
                                                      config_.prometheus_mapping, ctx, &rules_loc);
     if (!by_system) return by_system.error();
     alerts_of = std::move(*by_system);
@@ -382,7 +384,8 @@ class AlertmanagerFactory : public CollectorFactory {
                "The Prometheus whose alerting rules send here, e.g. `http://127.0.0.1:9090`: "
                "the labels of the rules that watch a system (and its targets' system label) "
                "are the alerts routed; without it only the system label is known, and routes "
-               "on other labels are not taken. Read with the same HTTP options."),
+               "on other labels are not taken. Read with the same TLS settings and without the "
+               "Alertmanager's credentials."),
     };
     for (auto& k : httpKeys()) keys.push_back(std::move(k));
     return ConfigSchema("alertmanager", std::move(keys));

@@ -37,6 +37,7 @@ class AlertmanagerCollector : public Collector {
                                   std::string* locator) const;
   AlertmanagerConfig config_;
   HttpClient http_;
+  HttpClient prometheus_http_;  // for prometheus_url: the same TLS settings, no credentials
 };
 
 Status registerAlertmanager(Registry& registry);

@@ -27,6 +27,16 @@ struct HttpOptions {
   Duration retry_backoff = std::chrono::milliseconds(250);
 };
 
+// `options` without its credentials (bearer token, basic auth): for a second server a
+// collector reads besides its own (an Alertmanager's Prometheus), which must never be sent
+// the first one's secrets. TLS settings and limits are kept.
+inline HttpOptions withoutCredentials(HttpOptions options) {
+  options.bearer_token.clear();
+  options.basic_username.clear();
+  options.basic_password.clear();
+  return options;
+}
+
 // The memory every HTTP response being received or held may take together, across all
 // collectors: the agent's max_inflight_response_bytes (default 256 MiB). Each response's
 // body holds its share from its first byte until the response is destroyed (parsed and

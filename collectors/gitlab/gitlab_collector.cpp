@@ -73,6 +73,7 @@ Result<std::vector<scorer::Fact>> GitlabCollector::collect(const CollectContext&
       int id;
       std::string sha;
       bool success;
+      double committed = -1;  // when the deployed commit was committed (-1: not known)
     };
     std::vector<Finished> finished;
     for (const auto& d : *deployments) {
@@ -84,13 +85,22 @@ Result<std::vector<scorer::Fact>> GitlabCollector::collect(const CollectContext&
                          "GitLab " + base + "/deployments: " + t.error().message);
       }
       const auto* id = member(d, "id");
+      // The deployed commit's time (deployable.commit): lead time for changes ends here.
+      double committed = -1;
+      if (const auto* job = objectMember(d, "deployable")) {
+        if (const auto* commit = objectMember(*job, "commit")) {
+          std::string when = stringMember(*commit, "committed_date", stringMember(*commit, "created_at"));
+          if (auto c = parseTimestamp(when); c.ok()) committed = toSeconds(*c);
+        }
+      }
       finished.push_back({toSeconds(*t), id && id->IsInt() ? id->GetInt() : 0,
-                          stringMember(d, "sha"), status == "success"});
+                          stringMember(d, "sha"), status == "success", committed});
     }
     std::sort(finished.begin(), finished.end(),
               [](const Finished& a, const Finished& b) { return a.id < b.id; });
     int success = 0, failed = 0, rollbacks = 0;
     double last_success = -1;
+    std::vector<double> lead_times;  // commit to successful deployment, seconds
     std::vector<std::string> shipped;  // shas of successful deployments, in order
     for (const auto& f : finished) {
       if (f.at < since) continue;
@@ -100,6 +110,7 @@ Result<std::vector<scorer::Fact>> GitlabCollector::collect(const CollectContext&
       }
       ++success;
       last_success = std::max(last_success, f.at);
+      if (f.committed >= 0 && f.at >= f.committed) lead_times.push_back(f.at - f.committed);
       // Deploying again a commit that an earlier (not the latest) deployment shipped is a
       // rollback to it.
       if (shipped.size() >= 2 &&
@@ -125,6 +136,12 @@ Result<std::vector<scorer::Fact>> GitlabCollector::collect(const CollectContext&
       add("change_failure_ratio", static_cast<double>(failed) / (success + failed), loc);
     }
     add("deployments_per_day", success / std::max(1.0, toSeconds(config_.window) / 86400), loc);
+    if (!lead_times.empty()) {
+      std::sort(lead_times.begin(), lead_times.end());
+      const size_t n = lead_times.size();
+      add("lead_time_seconds_median",
+          n % 2 ? lead_times[n / 2] : (lead_times[n / 2 - 1] + lead_times[n / 2]) / 2, loc);
+    }
     if (last_success >= 0) add("last_deployment_age_seconds", std::max(0.0, now - last_success), loc);
     add("environment_tiers", scorer::StringList(tiers.begin(), tiers.end()), base + "/environments");
   }
@@ -147,7 +164,10 @@ class GitlabFactory : public CollectorFactory {
          "change.rollbacks"},
         {"change_failure_ratio", ValueType::kNumber, "deployments_failed / deployments within the window (absent without deployments).",
          "change.deploy_failure_ratio"},
-        {"deployments_per_day", ValueType::kNumber, "Successful deployments per day over the window: deployment frequency."},
+        {"deployments_per_day", ValueType::kNumber, "Successful deployments per day over the window: deployment frequency.",
+         "change.deployment_frequency_per_day"},
+        {"lead_time_seconds_median", ValueType::kNumber, "Median seconds from the deployed commit (deployable.commit.committed_date) to its successful deployment, over the window: lead time for changes. Absent when no deployment names its commit's time.",
+         "change.lead_time_seconds"},
         {"last_deployment_age_seconds", ValueType::kNumber, "Seconds since the newest successful deployment within the window finished."},
         {"environment_tiers", ValueType::kList, "Tiers of the project's available environments (production, staging, testing, development, other)."},
     });

@@ -5,6 +5,7 @@
 
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
+#include "collectors/prometheus/rule_attribution.h"
 #include "common/yaml_util.h"
 
 namespace opsm::collectors::netbox {
@@ -15,7 +16,29 @@ constexpr const char* kPrefix = "cmdb.netbox.";
 
 struct PerSystem {
   int devices = 0, vms = 0, services = 0, complete = 0, related = 0;
+  // What identifies its CIs as hosts: their names (lower case, also the first DNS label)
+  // and primary IP addresses (without the prefix length).
+  std::set<std::string> host_names;
 };
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The host of a target's instance label: "10.0.0.1:9100" -> 10.0.0.1, "[::1]:9100" -> ::1,
+// "db-1.example.com:9187" -> db-1.example.com; "" for a URL (a blackbox probe's instance is
+// the probed address, not a host the system runs on).
+std::string instanceHost(const std::string& instance) {
+  if (instance.find("://") != std::string::npos || instance.empty()) return "";
+  if (instance.front() == '[') {
+    auto end = instance.find(']');
+    return end == std::string::npos ? "" : instance.substr(1, end - 1);
+  }
+  auto colon = instance.rfind(':');
+  if (colon != std::string::npos && instance.find(':') == colon) return lower(instance.substr(0, colon));
+  return lower(instance);
+}
 
 bool present(const rapidjson::Value& obj, const std::string& field) {
   const rapidjson::Value* v = &obj;
@@ -49,7 +72,9 @@ int idOf(const rapidjson::Value* v) {
 }  // namespace
 
 NetboxCollector::NetboxCollector(NetboxConfig config)
-    : config_(std::move(config)), http_(config_.http) {}
+    : config_(std::move(config)),
+      http_(config_.http),
+      prometheus_http_(withoutCredentials(config_.http)) {}
 
 Result<std::vector<rapidjson::Document>> NetboxCollector::list(const std::string& path,
                                                                const CollectContext& ctx) const {
@@ -166,10 +191,24 @@ Result<std::vector<scorer::Fact>> NetboxCollector::collect(const CollectContext&
     }
     return true;
   };
+  auto hostNames = [&](const rapidjson::Value& ci, PerSystem* p) {
+    std::string name = lower(stringMember(ci, "name"));
+    if (!name.empty()) {
+      p->host_names.insert(name);
+      p->host_names.insert(name.substr(0, name.find('.')));
+    }
+    for (const char* ip : {"primary_ip", "primary_ip4", "primary_ip6"}) {
+      if (const auto* addr = objectMember(ci, ip)) {
+        std::string a = stringMember(*addr, "address");
+        if (!a.empty()) p->host_names.insert(lower(a.substr(0, a.find('/'))));
+      }
+    }
+  };
   for (const auto& d : *devices) {
     std::string system = systemOf(d);
     if (system.empty()) continue;
     PerSystem& p = by_system[system];
+    hostNames(d, &p);
     ++p.devices;
     p.complete += complete(d);
     int id = idOf(&d);
@@ -179,6 +218,7 @@ Result<std::vector<scorer::Fact>> NetboxCollector::collect(const CollectContext&
     std::string system = systemOf(v);
     if (system.empty()) continue;
     PerSystem& p = by_system[system];
+    hostNames(v, &p);
     ++p.vms;
     p.complete += complete(v);
     p.related += serviced_vms.count(idOf(&v)) || present(v, "cluster");
@@ -193,7 +233,39 @@ Result<std::vector<scorer::Fact>> NetboxCollector::collect(const CollectContext&
     if (!system.empty()) ++by_system[system].services;
   }
 
+  // The hosts each system is monitored on (its Prometheus targets' instances), and how many of
+  // them the CMDB holds as CIs of that system.
+  std::map<std::string, std::set<std::string>> monitored_hosts;
+  std::string targets_loc;
+  if (!config_.prometheus_url.empty()) {
+    prometheus::SystemMapping mapping;
+    mapping.system_label = config_.prometheus_system_label;
+    auto scopes = prometheus::fetchTargetScopes(prometheus_http_, config_.prometheus_url, mapping,
+                                                ctx, &targets_loc);
+    if (!scopes) return scopes.error();
+    for (const auto& [system, targets] : *scopes) {
+      for (const auto& labels : targets) {
+        auto it = labels.find("instance");
+        std::string host = it == labels.end() ? "" : instanceHost(it->second);
+        if (!host.empty()) monitored_hosts[system].insert(host);
+      }
+    }
+  }
+
   const std::string loc = "/api/dcim/devices/, /api/virtualization/virtual-machines/";
+  for (const auto& [system, hosts] : monitored_hosts) {
+    const auto it = by_system.find(system);
+    int held = 0;
+    for (const auto& h : hosts) {
+      held += it != by_system.end() && (it->second.host_names.count(h) ||
+                                        it->second.host_names.count(h.substr(0, h.find('.'))));
+    }
+    facts.push_back(scorer::Fact{kPrefix + std::string("monitored_hosts"), system,
+                                 static_cast<double>(hosts.size()), targets_loc});
+    facts.push_back(scorer::Fact{kPrefix + std::string("monitored_hosts_held_ratio"), system,
+                                 static_cast<double>(held) / hosts.size(),
+                                 loc + " + " + targets_loc});
+  }
   for (const auto& entry : by_system) {
     const auto& system = entry.first;  // not a structured binding: its lambdas capture it
     const auto& p = entry.second;
@@ -242,6 +314,9 @@ class NetboxFactory : public CollectorFactory {
          "cmdb.ci_complete_ratio"},
         {"ci_related_ratio", ValueType::kNumber, "Share of the system's CIs with a recorded relationship: a device on a cable or with a service, a VM with a service or in a cluster; absent without CIs.",
          "cmdb.ci_related_ratio"},
+        {"monitored_hosts", ValueType::kNumber, "Hosts the system is monitored on: distinct hosts of the instances of its targets in `prometheus_url` (URLs, a probe's instance, left out); only with prometheus_url."},
+        {"monitored_hosts_held_ratio", ValueType::kNumber, "Share of those hosts the CMDB holds as CIs of the system (a device or VM whose name, first DNS label or primary IP is the host); only with prometheus_url.",
+         "cmdb.monitored_hosts_held_ratio"},
     });
     keys.insert(keys.end(), vendor.begin(), vendor.end());
     return keys;
@@ -267,6 +342,13 @@ class NetboxFactory : public CollectorFactory {
             mapKey("profile_custom_fields", "Profile attributes (frontend, steady_state, has_cache, "
                                             "has_database, runtime) and the tenant custom field "
                                             "holding each; tenants must be the systems."),
+            urlKey("prometheus_url", "A Prometheus whose targets show the hosts each system "
+                                     "runs on: the share of them the CMDB holds as the system's "
+                                     "CIs (by name or primary IP) is reported. Read with the same "
+                                     "TLS settings and without the NetBox token."),
+            stringKey("prometheus_system_label", "The target label naming the system there.")
+                .defaults("system")
+                .nonEmpty(),
             tlsKey(),
         });
   }
@@ -308,6 +390,11 @@ class NetboxFactory : public CollectorFactory {
       }
     }
     c.page_size = cfg.integer("page_size");
+    if (cfg.has("prometheus_url")) {
+      c.prometheus_url = cfg.string("prometheus_url");
+      while (!c.prometheus_url.empty() && c.prometheus_url.back() == '/') c.prometheus_url.pop_back();
+    }
+    c.prometheus_system_label = cfg.string("prometheus_system_label");
     // NetBox tokens: "Authorization: Token <key>" (v1) or "Bearer nbt_..." (v2, NetBox 4.5+).
     auto token = cfg.secret("token");
     if (!token) return token.error();

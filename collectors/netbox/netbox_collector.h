@@ -27,6 +27,10 @@ struct NetboxConfig {
   int page_size = 100;
   int max_pages = 1000;  // per list: a bound on a misbehaving server's `next` chain
   HttpOptions http;
+  // A Prometheus whose targets show the hosts each system runs on (empty: not read), and the
+  // target label naming the system there.
+  std::string prometheus_url;
+  std::string prometheus_system_label = "system";
 };
 
 // Reads the NetBox REST API (tenants, devices, virtual machines, services, cables) with its
@@ -45,6 +49,7 @@ class NetboxCollector : public Collector {
 
   NetboxConfig config_;
   HttpClient http_;
+  HttpClient prometheus_http_;  // for prometheus_url: the same TLS settings, no credentials
 };
 
 Status registerNetbox(Registry& registry);

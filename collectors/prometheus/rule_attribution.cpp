@@ -140,21 +140,27 @@ std::vector<AttributedRule> attributeRules(const rapidjson::Value& groups,
   return rules;
 }
 
-Result<std::map<std::string, std::vector<Labels>>> alertLabelsBySystem(
-    const HttpClient& http, const std::string& url, const SystemMapping& mapping,
-    const CollectContext& ctx, std::string* locator) {
-  auto get = [&](const std::string& path, std::string* loc) -> Result<rapidjson::Document> {
-    *loc = redactUrl(url) + path;
-    auto resp = http.get(url + path, ctx.remaining());
-    if (!resp) return resp.error();
-    return apiData(resp->body, *loc);
-  };
-  std::string targets_loc;
-  auto targets = get("/api/v1/targets?state=active", &targets_loc);
+namespace {
+
+Result<rapidjson::Document> getApi(const HttpClient& http, const std::string& url,
+                                   const std::string& path, const CollectContext& ctx,
+                                   std::string* loc) {
+  *loc = redactUrl(url) + path;
+  auto resp = http.get(url + path, ctx.remaining());
+  if (!resp) return resp.error();
+  return apiData(resp->body, *loc);
+}
+
+}  // namespace
+
+Result<TargetScopes> fetchTargetScopes(const HttpClient& http, const std::string& url,
+                                       const SystemMapping& mapping, const CollectContext& ctx,
+                                       std::string* locator) {
+  auto targets = getApi(http, url, "/api/v1/targets?state=active", ctx, locator);
   if (!targets) return targets.error();
   const auto* active = arrayMember(*targets, "activeTargets");
   if (!active) {
-    return makeError(ErrorCode::kBadResponse, targets_loc + ": no activeTargets list in data");
+    return makeError(ErrorCode::kBadResponse, *locator + ": no activeTargets list in data");
   }
   TargetScopes scopes;
   for (const auto& t : active->GetArray()) {
@@ -164,12 +170,21 @@ Result<std::map<std::string, std::vector<Labels>>> alertLabelsBySystem(
     scopes[system].push_back(
         {{"job", labels["job"]}, {"instance", labels["instance"]}, {mapping.system_label, system}});
   }
-  auto rules = get("/api/v1/rules", locator);
+  return scopes;
+}
+
+Result<std::map<std::string, std::vector<Labels>>> alertLabelsBySystem(
+    const HttpClient& http, const std::string& url, const SystemMapping& mapping,
+    const CollectContext& ctx, std::string* locator) {
+  std::string targets_loc;
+  auto scopes = fetchTargetScopes(http, url, mapping, ctx, &targets_loc);
+  if (!scopes) return scopes.error();
+  auto rules = getApi(http, url, "/api/v1/rules", ctx, locator);
   if (!rules) return rules.error();
   const auto* groups = arrayMember(*rules, "groups");
   if (!groups) return makeError(ErrorCode::kBadResponse, *locator + ": no groups list in data");
   std::map<std::string, std::vector<Labels>> out;
-  for (const auto& rule : attributeRules(*groups, scopes, mapping)) {
+  for (const auto& rule : attributeRules(*groups, *scopes, mapping)) {
     if (rule.type != "alerting") continue;
     for (const auto& system : rule.owners) {
       Labels labels = rule.labels;

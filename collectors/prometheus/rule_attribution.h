@@ -65,6 +65,12 @@ std::vector<AttributedRule> attributeRules(const rapidjson::Value& groups,
                                            const TargetScopes& scopes,
                                            const SystemMapping& mapping);
 
+// The scope labels of each system's active targets of the Prometheus at `url`
+// (/api/v1/targets?state=active through `http`); `locator` is set to the request.
+Result<TargetScopes> fetchTargetScopes(const HttpClient& http, const std::string& url,
+                                       const SystemMapping& mapping, const CollectContext& ctx,
+                                       std::string* locator);
+
 // The label sets of the alerts a Prometheus's alerting rules can send, per system they watch:
 // the rule's labels, its alertname and the system label naming the system. Reads
 // /api/v1/targets and /api/v1/rules of `url` through `http`; `locator` is set to the rules URL.

@@ -19,10 +19,15 @@ const std::string kToken = "glpat-test-0123456789";
 std::string deployment(int id, const std::string& sha, const std::string& status,
                        std::chrono::seconds ago) {
   std::string at = formatTime(Clock::now() - ago);
+  // the deployed commit was committed two hours before (its id's hours more for id 3)
+  std::string committed = formatTime(Clock::now() - ago - std::chrono::hours(id == 3 ? 5 : 2));
   return "{\"id\": " + std::to_string(id) + ", \"iid\": " + std::to_string(id) +
          ", \"ref\": \"main\", \"sha\": \"" + sha + "\", \"status\": \"" + status +
          "\", \"created_at\": \"" + at + "\", \"updated_at\": \"" + at +
-         "\", \"environment\": {\"id\": 1, \"name\": \"production\"}, \"user\": {\"username\": \"ops\"}}";
+         "\", \"environment\": {\"id\": 1, \"name\": \"production\"}, \"user\": {\"username\": \"ops\"}" +
+         ", \"deployable\": {\"id\": " + std::to_string(100 + id) + ", \"status\": \"" + status +
+         "\", \"commit\": {\"id\": \"" + sha + "\", \"created_at\": \"" + committed +
+         "\", \"committed_date\": \"" + committed + "\"}}}";
 }
 
 class GitlabFixture {
@@ -118,6 +123,8 @@ TEST_F(GitlabCollectorTest, DeploymentsFailuresAndRollbacksAcrossPages) {
   EXPECT_EQ(facts->at({"payments", "change.gitlab.rollbacks"}), Value(1));
   EXPECT_DOUBLE_EQ(facts->at({"payments", "change.gitlab.change_failure_ratio"}).asNumber(), 0.2);
   EXPECT_DOUBLE_EQ(facts->at({"payments", "change.gitlab.deployments_per_day"}).asNumber(), 4.0 / 30);
+  // lead times of the four successful deployments: 2h, 5h, 2h, 2h (the failed one has none)
+  EXPECT_NEAR(facts->at({"payments", "change.gitlab.lead_time_seconds_median"}).asNumber(), 7200, 2);
   EXPECT_NEAR(facts->at({"payments", "change.gitlab.last_deployment_age_seconds"}).asNumber(), 3600, 60);
   EXPECT_EQ(facts->at({"payments", "change.gitlab.environment_tiers"}),
             Value(scorer::StringList{"production", "staging"}));

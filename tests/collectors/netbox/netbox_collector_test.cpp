@@ -144,6 +144,44 @@ TEST_F(NetboxCollectorTest, TenantsAreSystemsAndCisAreCountedAcrossPages) {
   EXPECT_EQ(facts->at({"payments", "cmdb.netbox.services"}), Value(0));
 }
 
+// One CI in the CMDB is not central management: with the Prometheus that monitors the
+// systems, the collector reports the share of their monitored hosts the CMDB holds. The
+// Prometheus is a fixture answering /api/v1/targets as Prometheus does; it must never see the
+// NetBox token.
+TEST_F(NetboxCollectorTest, TheShareOfMonitoredHostsTheCmdbHolds) {
+  testing::FixtureServer prometheus([](const agent::HttpRequest& r) -> agent::HttpReply {
+    if (r.path() != "/api/v1/targets") return {404, "text/plain", "404 page not found\n"};
+    auto target = [](const std::string& job, const std::string& instance, const std::string& system) {
+      return R"({"labels": {"job": ")" + job + R"(", "instance": ")" + instance +
+             R"(", "system": ")" + system + R"("}, "health": "up", "scrapeUrl": "http://)" +
+             instance + R"(/metrics"})";
+    };
+    return {200, "application/json",
+            R"({"status": "success", "data": {"activeTargets": [)" +
+                target("node", "10.0.0.1:9100", "payments") + "," +      // pay-db-1 by IP
+                target("app", "pay-app-1.example.com:8080", "payments") + "," +  // by name
+                target("node", "10.0.9.9:9100", "payments") + "," +      // not in the CMDB
+                target("probe", "https://pay.example.com", "payments") + "," +  // a URL: no host
+                target("node", "10.0.1.1:9100", "ledger") + "," +
+                target("node", "10.0.0.2:9100", "ledger") +  // payments' CI, not ledger's
+                R"(]}})"};
+  });
+  auto c = testing::buildCollector("name: cmdb\ntype: netbox\nurl: " + fixture_.url() +
+                                   "\ntoken_env: OPSM_TEST_NETBOX_TOKEN\nprometheus_url: " +
+                                   prometheus.url() + "\n");
+  ASSERT_TRUE(c) << c.error().message;
+  auto facts = testing::pollOnce(**c);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->at({"payments", "cmdb.netbox.monitored_hosts"}), Value(3));
+  EXPECT_DOUBLE_EQ(facts->at({"payments", "cmdb.netbox.monitored_hosts_held_ratio"}).asNumber(),
+                   2.0 / 3);
+  EXPECT_DOUBLE_EQ(facts->at({"ledger", "cmdb.netbox.monitored_hosts_held_ratio"}).asNumber(), 0.5);
+  for (const auto& r : prometheus.requests()) {
+    EXPECT_EQ(r.headers.count("authorization"), 0u) << "the NetBox token went to Prometheus";
+  }
+  EXPECT_FALSE(prometheus.requests().empty());
+}
+
 // The system profile from the tenants' custom fields: a field that is set declares the
 // attribute, a null or missing one (or a runtime of another kind) declares nothing.
 TEST_F(NetboxCollectorTest, TenantCustomFieldsGiveTheSystemProfile) {
