@@ -122,6 +122,47 @@ TEST_F(AlertmanagerTest, RoutesReceiversAndIntegrationsPerSystem) {
   EXPECT_EQ(fact("billing", "silences_active"), Value(0));
 }
 
+// A default-ish tree: one route for everything but a sandbox, one for any system, and a route
+// naming payments that no alert reaches (the catch-all before it takes every alert, without
+// `continue`), and to `null` besides. Payments' alerts reach two channels, but no route of
+// payments' own: `!=` and `=~".+"` name nobody, and an unreachable route is not taken.
+TEST_F(AlertmanagerTest, CatchAllRoutesAreNotDedicatedAndUnreachableRoutesAreNotTaken) {
+  dir_.write("alertmanager.yml", R"(route:
+  receiver: "null"
+  group_by: ["..."]
+  routes:
+    - receiver: team
+      matchers: ['system!="sandbox"']
+      continue: true
+    - receiver: everyone
+      matchers: ['system=~".+"']
+    - receiver: payments-pager
+      matchers: ['system="payments"']
+receivers:
+  - name: "null"
+  - name: team
+    webhook_configs: [{url: "http://127.0.0.1:1/team"}]
+  - name: everyone
+    email_configs: [{to: "all@example.invalid", from: "am@example.invalid", smarthost: "127.0.0.1:25"}]
+  - name: payments-pager
+    pagerduty_configs: [{routing_key: "pd-key", url: "http://127.0.0.1:1/pd"}]
+)");
+  post("/-/reload", "");
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        collect();
+        return facts_.count("payments alerting.alertmanager.integration_types") &&
+               facts_["payments alerting.alertmanager.integration_types"] ==
+                   Value(StringList{"email", "webhook"});
+      },
+      std::chrono::seconds(10)))
+      << fact("payments", "integration_types").toString();
+  EXPECT_EQ(fact("payments", "dedicated_route"), Value(false));
+  EXPECT_EQ(fact("payments", "receivers"), Value(2));
+  // group_by ["..."] groups by every label: no grouping at all
+  EXPECT_EQ(fact("payments", "grouping_enabled"), Value(false));
+}
+
 TEST_F(AlertmanagerTest, EvidenceFollowsAlertsSilencesAndConfig) {
   post("/api/v2/alerts",
        R"([{"labels":{"alertname":"HostDown","system":"payments","severity":"critical"}},
