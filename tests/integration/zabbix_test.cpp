@@ -278,6 +278,30 @@ TEST_F(ZabbixIntegration, ASystemsMonitoringAndAlertRoutingFollowTheConfiguratio
   EXPECT_EQ(f->at(key("alerting.zabbix.dedicated_action")), Value(false));
   EXPECT_EQ(f->at(key("monitoring.zabbix.actions")), Value(0));
 
+  // An action on a host group shared with another system ("Linux servers": shop-web and
+  // billing-web) covers both and notifies, but is dedicated to neither.
+  const std::string linux_group =
+      must("hostgroup.create", R"({"name":"Linux servers - shared"})", s, R"re("(\d+)")re");
+  must("host.update",
+       R"({"hostid":")" + configured.host + R"(","groups":[{"groupid":")" + group +
+           R"("},{"groupid":")" + linux_group + R"("}]})",
+       s);
+  must("host.create",
+       R"({"host":"billing-web","groups":[{"groupid":")" + linux_group +
+           R"("}],"tags":[{"tag":"system","value":"billing"}]})",
+       s, R"re("(\d+)")re");
+  must("action.create",
+       R"({"name":"linux problems","eventsource":0,"status":0,"esc_period":"1h","filter":{"evaltype":0,"conditions":[{"conditiontype":0,"operator":0,"value":")" +
+           linux_group +
+           R"("}]},"operations":[{"operationtype":0,"esc_step_from":1,"esc_step_to":1,"opmessage_grp":[{"usrgrpid":"7"}],"opmessage":{"default_msg":1,"mediatypeid":"0"}}]})",
+       s, R"re("(\d+)")re");
+  f = testing::pollOnce(**c);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->at(key("alerting.zabbix.channels")), Value(StringList{"email"}));
+  EXPECT_EQ(f->at(key("monitoring.zabbix.actions")), Value(1));
+  EXPECT_EQ(f->at(key("alerting.zabbix.dedicated_action")), Value(false));
+  EXPECT_EQ(f->at({"billing", "alerting.zabbix.dedicated_action"}), Value(false));
+
   // A wrong token is a clear error without the token.
   setenv("OPSM_TEST_ZABBIX_TOKEN", "0000000000000000000000000000000000000000000000000000000000000000", 1);
   auto bad = testing::buildCollector("name: zbx\ntype: zabbix\nurl: " + url() +
