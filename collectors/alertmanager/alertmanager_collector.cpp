@@ -10,6 +10,7 @@
 
 #include "collectors/common/http_config.h"
 #include "collectors/common/json.h"
+#include "collectors/prometheus/promql_selectors.h"
 #include "collectors/prometheus/rule_attribution.h"
 #include "common/regex.h"
 #include "common/yaml_util.h"
@@ -20,25 +21,16 @@ namespace {
 
 constexpr const char* kPrefix = "alerting.alertmanager.";
 
-// One label matcher of a route or silence: label, operator, value.
-struct Matcher {
-  std::string label;
-  bool equal = true;  // = or =~ (vs != and !~)
-  bool regex = false;
-  std::string value;
-  // The compiled value of a regex matcher (RE2, as Alertmanager's own Go regexps: linear
-  // time, so a hostile route cannot stall or crash a poll); a pattern that does not compile
-  // matches nothing.
-  std::optional<Regex> re;
-
-  bool matches(const std::string& v) const {
-    bool hit = regex ? (re && re->fullMatch(v)) : v == value;
-    return hit == equal;
-  }
-};
+// One label matcher of a route, inhibit rule or silence: the same =, !=, =~ and !~ as a
+// PromQL selector's (RE2, fully anchored as Alertmanager's Go regexps: linear time, so a
+// hostile route cannot stall or crash a poll; a pattern that does not compile matches
+// nothing).
+using Matcher = prometheus::LabelMatcher;
 
 Matcher makeMatcher(std::string label, bool equal, bool regex, std::string value) {
-  Matcher m{std::move(label), equal, regex, std::move(value), std::nullopt};
+  using Op = Matcher::Op;
+  Matcher m{std::move(label), regex ? (equal ? Op::kRe : Op::kNre) : (equal ? Op::kEq : Op::kNe),
+            std::move(value), std::nullopt};
   if (regex) {
     if (auto r = Regex::compile(m.value)) m.re = std::move(*r);
   }
@@ -53,14 +45,6 @@ std::optional<Matcher> parseMatcher(const std::string& text) {
   if (!kRe.fullMatchGroups(text, &m)) return std::nullopt;
   const std::string& op = m[1];
   return makeMatcher(m[0], op == "=" || op == "=~", op == "=~" || op == "!~", m[2]);
-}
-
-// Whether a matcher picks some values out of all: `=` with a value, `=~` with a regex that
-// accepts neither the empty value nor one no real label carries (not `.*`, not `.+`).
-bool selective(const Matcher& m) {
-  if (!m.equal) return false;
-  if (!m.regex) return !m.value.empty();
-  return !m.matches("") && !m.matches("\x01opsm\x7fnot-a-label-value\x01");
 }
 
 // The matchers of a route or inhibit rule under `key` (new syntax), `key_match` (=) and
@@ -146,7 +130,7 @@ void routeAlert(const Route& r, const Labels& alert, std::vector<const Route*>* 
 // Systems a route tree names by equality matchers on the system label.
 void namedSystems(const Route& r, const std::string& label, std::set<std::string>* out) {
   for (const auto& m : r.matchers) {
-    if (m.label == label && m.equal && !m.regex && !m.value.empty()) out->insert(m.value);
+    if (m.label == label && m.op == Matcher::Op::kEq && !m.value.empty()) out->insert(m.value);
   }
   for (const auto& child : r.routes) namedSystems(child, label, out);
 }
@@ -316,7 +300,7 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
         // Dedicated: a route on the way (not the root) names this system by a positive matcher.
         for (size_t i = 1; i < p.size() && !any; ++i) {
           for (const auto& m : p[i]->matchers) {
-            if (m.label == config_.system_label && selective(m) && m.matches(system)) {
+            if (m.label == config_.system_label && m.selective() && m.matches(system)) {
               dedicated = true;
             }
           }
