@@ -138,7 +138,8 @@ TEST_F(CheckTest, OperatorOfTheWrongTypeForTheKey) {
 TEST_F(CheckTest, AWhenWithoutRationaleAndAnUnknownHintAreReported) {
   edit("6.1.3-data-storage.yaml",
        "      rationale: \"A monitoring server collects the system's targets into its own store, "
-       "which holds series: the data has a store of its own.\"\n",
+       "which holds series: the data has a store of its own. A server that knows the system only "
+       "by name (no targets of it, no series) does not count.\"\n",
        "");
   expectProblem(path("6.1.3-data-storage.yaml") + ":5", "6.1.3/L1/1: a `when` needs a one-line `rationale:`");
   fs::copy(std::string(kRules) + "/6.1.3-data-storage.yaml", path("6.1.3-data-storage.yaml"),
