@@ -75,7 +75,7 @@ std::vector<Matcher> matchersOf(const YAML::Node& n, const std::string& base) {
   return out;
 }
 
-using Labels = std::map<std::string, std::string>;
+using prometheus::Labels;
 
 bool matchAll(const std::vector<Matcher>& ms, const Labels& alert) {
   for (const auto& m : ms) {
@@ -145,7 +145,7 @@ AlertmanagerCollector::AlertmanagerCollector(AlertmanagerConfig config)
     : config_(std::move(config)),
       http_(config_.http),
       prometheus_http_(withoutCredentials(config_.http)) {
-  while (!config_.url.empty() && config_.url.back() == '/') config_.url.pop_back();
+  config_.url = withoutTrailingSlashes(config_.url);
 }
 
 Result<rapidjson::Document> AlertmanagerCollector::get(const std::string& path,
@@ -232,11 +232,7 @@ Result<std::vector<scorer::Fact>> AlertmanagerCollector::collectFacts(const Coll
     std::string sys = stringMember(*labels, config_.system_label.c_str());
     if (sys.empty()) continue;
     ++active_by_system[sys];
-    Labels l;
-    for (const auto& m : labels->GetObject()) {
-      if (m.value.IsString()) l[m.name.GetString()] = m.value.GetString();
-    }
-    alerts_of[sys].push_back(std::move(l));
+    alerts_of[sys].push_back(prometheus::labelsOf(labels));
   }
 
   std::string silences_loc;
@@ -381,10 +377,7 @@ class AlertmanagerFactory : public CollectorFactory {
     config.url = cfg.string("url");
     config.system_label = cfg.string("system_label");
     if (cfg.has("prometheus_url")) {
-      config.prometheus_url = cfg.string("prometheus_url");
-      while (!config.prometheus_url.empty() && config.prometheus_url.back() == '/') {
-        config.prometheus_url.pop_back();
-      }
+      config.prometheus_url = withoutTrailingSlashes(cfg.string("prometheus_url"));
       config.prometheus_mapping.system_label = config.system_label;
     }
     auto http = parseHttpOptions(cfg);

@@ -27,6 +27,12 @@ struct HttpOptions {
   Duration retry_backoff = std::chrono::milliseconds(250);
 };
 
+// A base URL without its trailing slashes, so that `base + "/api/..."` has one.
+inline std::string withoutTrailingSlashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 // `options` without its credentials (bearer token, basic auth): for a second server a
 // collector reads besides its own (an Alertmanager's Prometheus), which must never be sent
 // the first one's secrets. TLS settings and limits are kept.

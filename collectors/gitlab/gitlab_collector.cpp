@@ -195,7 +195,7 @@ class GitlabFactory : public CollectorFactory {
     GitlabConfig c;
     c.name = cfg.name();
     c.url = cfg.string("url");
-    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    c.url = withoutTrailingSlashes(c.url);
     for (const auto& kv : cfg.node("projects")) {
       if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
         return fieldError(cfg.file(), kv.second, "projects." + kv.first.Scalar(),

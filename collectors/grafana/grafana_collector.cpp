@@ -180,7 +180,7 @@ class GrafanaFactory : public CollectorFactory {
     GrafanaConfig c;
     c.name = cfg.name();
     c.url = cfg.string("url");
-    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    c.url = withoutTrailingSlashes(c.url);
     c.system_tag_prefix = cfg.string("system_tag_prefix");
     c.page_size = cfg.integer("page_size");
     auto http = parseHttpOptions(cfg);

@@ -324,7 +324,7 @@ class JiraFactory : public CollectorFactory {
     JiraConfig c;
     c.name = cfg.name();
     c.url = cfg.string("url");
-    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    c.url = withoutTrailingSlashes(c.url);
     c.cloud = cfg.string("api") == "cloud";
     auto readJql = [](const ConfigReader& section) -> Result<std::string> {
       std::string jql = section.string("jql");

@@ -32,7 +32,7 @@ std::string quoted(const std::string& s) {
 }  // namespace
 
 LokiCollector::LokiCollector(LokiConfig config) : config_(std::move(config)), http_(config_.http) {
-  while (!config_.url.empty() && config_.url.back() == '/') config_.url.pop_back();
+  config_.url = withoutTrailingSlashes(config_.url);
 }
 
 Result<std::vector<scorer::Fact>> LokiCollector::collect(const CollectContext& ctx) {

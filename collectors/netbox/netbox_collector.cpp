@@ -358,7 +358,7 @@ class NetboxFactory : public CollectorFactory {
     NetboxConfig c;
     c.name = cfg.name();
     c.url = cfg.string("url");
-    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    c.url = withoutTrailingSlashes(c.url);
     c.system_custom_field = cfg.string("system_custom_field");
     c.required_fields = cfg.strings("required_fields");
     const YAML::Node rf = cfg.node("required_fields");
@@ -391,8 +391,7 @@ class NetboxFactory : public CollectorFactory {
     }
     c.page_size = cfg.integer("page_size");
     if (cfg.has("prometheus_url")) {
-      c.prometheus_url = cfg.string("prometheus_url");
-      while (!c.prometheus_url.empty() && c.prometheus_url.back() == '/') c.prometheus_url.pop_back();
+      c.prometheus_url = withoutTrailingSlashes(cfg.string("prometheus_url"));
     }
     c.prometheus_system_label = cfg.string("prometheus_system_label");
     // NetBox tokens: "Authorization: Token <key>" (v1) or "Bearer nbt_..." (v2, NetBox 4.5+).

@@ -23,7 +23,7 @@ bool boolOr(const rapidjson::Value& obj, const char* name, bool fallback) {
 }
 
 std::string trimSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  url = withoutTrailingSlashes(url);
   return url;
 }
 

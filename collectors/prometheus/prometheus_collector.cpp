@@ -120,7 +120,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> defaultSignals() {
 
 PrometheusCollector::PrometheusCollector(PrometheusConfig config)
     : config_(std::move(config)), http_(config_.http) {
-  while (!config_.url.empty() && config_.url.back() == '/') config_.url.pop_back();
+  config_.url = withoutTrailingSlashes(config_.url);
 }
 
 Result<rapidjson::Document> PrometheusCollector::api(const std::string& path,

@@ -581,7 +581,7 @@ class ZabbixFactory : public CollectorFactory {
     ZabbixConfig c;
     c.name = cfg.name();
     c.url = cfg.string("url");
-    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    c.url = withoutTrailingSlashes(c.url);
     if (c.url.size() > 17 && c.url.compare(c.url.size() - 17, 17, "/api_jsonrpc.php") == 0) {
       c.url.resize(c.url.size() - 17);
     }
