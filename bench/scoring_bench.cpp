@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "agent/core/config.h"
 #include "bench/estate.h"
 #include "collectors/collector.h"
@@ -230,7 +231,7 @@ void BM_AgentRescoreOneChanged(benchmark::State& state) {
     state.ResumeTiming();
     b.agent->rescore();
     state.PauseTiming();
-    const std::string metrics = b.agent->metricsText();
+    const std::string metrics = renderMetrics(*b.agent);
     const auto at = metrics.find("\nopsmaturity_rescored_systems ");
     rescored = std::max(rescored, at == std::string::npos ? -1 : std::stod(metrics.substr(at + 30)));
     state.ResumeTiming();

@@ -69,6 +69,15 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     if (!items) return items.error();
     for (auto& i : *items) agent->tracker_.restore(i.system, i.item, i.level, std::move(i.states));
     agent->tracker_.recordBaselineChanges(true);
+    // The recorded levels the console's history and the report card show, read once here;
+    // from now on each scoring carries them on in the snapshot (no reader reads SQLite).
+    auto history = agent->db_->loadHistory("");
+    if (!history) return history.error();
+    for (const auto& h : *history) {
+      if (!agent->mine(h.system)) continue;
+      auto& levels = agent->loaded_history_[h.system][h.item];
+      if (levels.empty() || levels.back().level != h.level) levels.push_back({h.at, h.level});
+    }
     logger("agent")->info("{}: restored {} pieces of evidence and {} item baselines",
                           agent->config_.storage_path, restored, items->size());
   }
@@ -112,6 +121,12 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   }
   if (auto st = agent->refreshAttestations(); !st) return st.error();
   agent->publishAttestations();
+  {
+    // Before the first scoring readers see no score, and the ledger as it is.
+    auto first = std::make_shared<Snapshot>(*agent->snapshot_);
+    first->ledger = agent->ledgerView(agent->clock_());
+    agent->snapshot_ = std::move(first);
+  }
   return agent;
 }
 
@@ -173,10 +188,18 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
       pack_(std::make_shared<const scorer::RulePack>(std::move(pack))),
       tracker_(config_.regression_hysteresis),
       regressions_(std::make_shared<const std::vector<scorer::RegressionEvent>>()) {
-  metrics_ = std::make_unique<Metrics>(pack_->model);
+  for (const auto& c : config_.collectors) {
+    CollectorHealth h;
+    h.name = c.name;
+    h.type = c.type;
+    health_.push_back(std::move(h));
+  }
   auto empty = std::make_shared<Snapshot>();
   empty->pack = pack_;
   empty->regressions = regressions_;
+  empty->ledger = std::make_shared<const LedgerView>();
+  empty->collectors = health_;
+  empty->history_kept = !config_.storage_path.empty();
   snapshot_ = std::move(empty);
   // Declared system attributes never expire: they change with the config.
   store_.replaceFromCollector(
@@ -185,13 +208,8 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
                                    scorer::SourceKind::kConfig));
   declared_.insert(config_.systems.begin(), config_.systems.end());
   for (const auto& c : config_.collectors) {
-    metrics_->collectorDeclared(c.name);
     if (!c.systems_from.empty()) store_.setSystemsFrom(c.name, c.systems_from);
   }
-  metrics_->setShard(config_.shard.index, config_.shard.count);
-  metrics_->setExportCriteriaStates(config_.export_criteria_states);
-  metrics_->setExportItemDimensions(config_.export_item_dimensions);
-  metrics_->setExportItemProgress(config_.export_item_progress);
 }
 
 PollOutcome Agent::poll(size_t index) {
@@ -307,10 +325,9 @@ PollOutcome Agent::poll(size_t index) {
     // before), then at debug level: opsmaturity_collector_systems keeps showing it.
     bool starts = true;
     {
-      std::lock_guard lock(scores_mu_);
-      auto [last, first] = last_systems_.try_emplace(entry.name, out.systems);
-      starts = first || last->second > 0;
-      last->second = out.systems;
+      std::lock_guard lock(health_mu_);
+      const CollectorHealth& h = health_.at(index);
+      starts = h.successes == 0 || h.systems > 0;
     }
     if (!out.warning.empty()) {
       logger("collector")->log(starts ? spdlog::level::warn : spdlog::level::debug, "{}",
@@ -323,11 +340,24 @@ PollOutcome Agent::poll(size_t index) {
     logger("collector")->warn("{}: poll failed, keeping previous evidence: {}", entry.name,
                               out.error);
   }
-  metrics_->collectorPolled(entry.name, out.ok, out.seconds, clock_(), out.facts, out.systems);
   {
-    std::lock_guard lock(scores_mu_);
-    collector_ok_[entry.name] = out.ok;
-    if (out.ok) ++successful_polls_[entry.name];
+    std::lock_guard lock(health_mu_);
+    CollectorHealth& h = health_.at(index);
+    h.polled = true;
+    h.up = out.ok;
+    h.timed_out = out.timed_out;
+    h.duration_seconds = out.seconds;
+    if (out.ok) {
+      h.last_success = clock_();
+      h.facts = out.facts;
+      h.systems = out.systems;
+      ++h.successes;
+      h.error.clear();
+      h.warning = out.warning;
+    } else {
+      ++h.failures;
+      h.error = out.error;
+    }
   }
   return out;
 }
@@ -344,7 +374,7 @@ void Agent::storeWrote(const Status& st, const char* what) {
     return;
   }
   store_ok_ = false;
-  metrics_->storeError();
+  ++store_errors_;
   logger("agent")->error("{} not stored durably: {}", what, st.error().message);
 }
 
@@ -452,12 +482,17 @@ void Agent::rescore(Scope scope) {
     auto w = waived.find(system);
     return w == waived.end() ? nullptr : &w->second;
   };
+  // The collectors' health as this scoring sees it: the snapshot shows the same.
+  std::vector<CollectorHealth> health;
+  {
+    std::lock_guard lock(health_mu_);
+    health = health_;
+  }
   std::map<std::string, bool> collector_ok;
   std::map<std::string, uint64_t> successful_polls;
-  {
-    std::lock_guard lock(scores_mu_);
-    collector_ok = collector_ok_;
-    successful_polls = successful_polls_;
+  for (const auto& h : health) {
+    if (h.polled) collector_ok[h.name] = h.up;
+    if (h.successes) successful_polls[h.name] = h.successes;
   }
   // Every system, or only those whose evidence, attestations, waivers or time changed. All
   // after a start, on new rules, when a collector goes up or down (the stale ratio of every
@@ -494,8 +529,15 @@ void Agent::rescore(Scope scope) {
   scorer::EvidenceIndex index;
   scores.reserve(systems.size());
   wakes.reserve(systems.size());
-  double stale_ratio = 0;
-  std::vector<std::pair<std::string, TimePoint>> attestation_expiry;
+  // What goes beside each score in its SystemView, in the order of `scores`.
+  struct Beside {
+    double stale_ratio = 0;
+    std::vector<std::pair<std::string, TimePoint>> attestation_expiries;
+    int expired = 0, expiring = 0;
+  };
+  std::vector<Beside> beside;
+  beside.reserve(systems.size());
+  const TimePoint within_a_day = now + std::chrono::hours(24);
   for (const auto& system : systems) {
     // The system's evidence as the store holds it (no copy): its own, then the sources'
     // defaults for the keys it has none of.
@@ -504,7 +546,7 @@ void Agent::rescore(Scope scope) {
       // Evidence from collectors that is expired, or whose collector's last poll failed: what
       // the score rests on without it being confirmed now.
       int from_collectors = 0, stale = 0;
-      attestation_expiry.clear();
+      Beside b;
       TimePoint wake = TimePoint::max();
       auto account = [&](const std::string& key, const scorer::Evidence& e) {
         wake = std::min(wake, limits_.next(e, now));
@@ -512,29 +554,32 @@ void Agent::rescore(Scope scope) {
         if ((kind == scorer::SourceKind::kAttestationFile ||
              kind == scorer::SourceKind::kAttestationApi) &&
             scorer::isAttestationKey(key)) {
-          attestation_expiry.emplace_back(key.substr(std::string("attestation.").size()),
-                                          e.expires_at);
+          b.attestation_expiries.emplace_back(key.substr(std::string("attestation.").size()),
+                                              e.expires_at);
         }
         if (!e.source.polled()) return;
         ++from_collectors;
         auto ok = collector_ok.find(e.source.collector);
         stale += e.expired(now) || (ok != collector_ok.end() && !ok->second);
+        if (e.expired(now)) {
+          ++b.expired;
+        } else if (e.expires_at <= within_a_day) {
+          ++b.expiring;
+        }
       };
       for (const auto& [key, e] : own) account(key, e);
       for (const auto& [key, e] : defaults) {
         if (!own.count(key)) account(key, *e);
       }
-      stale_ratio = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
+      b.stale_ratio = from_collectors ? static_cast<double>(stale) / from_collectors : 0.0;
+      beside.push_back(std::move(b));
       // The fast path: evidence by key id, no reasons (explainedScore() builds them on demand).
       scorer::buildIndex(own, defaults, &index);
       scorer::EvalContext ctx{own, now, &index, nullptr, waivedOf(system)};
       scores.push_back(scorer::scoreSystem(system, *pack, ctx, fast));
       wakes.push_back(wake);
     });
-    // Outside the store's lock.
-    metrics_->setSystemGauges(system, stale_ratio, attestation_expiry);
   }
-  for (const auto& system : removed) metrics_->removeSystemGauges(system);
   // A level drop counts as a regression once the sources behind its flipped criteria have
   // confirmed it in regression_hysteresis successful polls (a restarted source's one odd
   // answer is not a regression).
@@ -567,22 +612,13 @@ void Agent::rescore(Scope scope) {
       }
     }
   }
-  // The new rows first: every changed item is in them, so its counters are found there.
-  {
-    std::vector<const scorer::SystemScore*> rows;
-    rows.reserve(scores.size());
-    for (const auto& s : scores) rows.push_back(&s);
-    metrics_->updateScores(rows, removed);
-  }
   for (const auto& c : update.changes) {
-    metrics_->levelChanged(c.system, c.item, c.at);
     if (!c.regression) {
       logger("agent")->info("{} {}: level {} -> {}{}", c.system, c.item, c.old_level, c.new_level,
                             c.new_level < c.old_level ? " (evidence unknown, not a regression)" : "");
     }
   }
   for (const auto& r : update.regressions) {
-    metrics_->regressed(r.system, r.item);
     std::string why;
     for (const auto& [id, reason] : r.flipped) why += (why.empty() ? "" : "; ") + id + ": " + reason;
     logger("agent")->warn("{} {}: regression from level {} to {}: {}", r.system, r.item,
@@ -605,37 +641,81 @@ void Agent::rescore(Scope scope) {
       last_prune_ = now;
     }
   }
-  {
-    Metrics::LedgerView view;
-    for (const auto& a : ledger_->attestations()) {
-      const std::string state = scorer::effectiveState(a, now);
-      ++view.attestation_states[state];
-      if ((state == "pending" || state == "approved") &&
-          (a.document_status == "changed" || a.document_status == "missing") && mine(a.system)) {
-        view.flagged_documents[{a.system, a.criterion, a.document_status}] = 1;
-      }
-    }
-    for (const auto& x : ledger_->waivers()) {
-      ++view.waiver_states[effectiveState(x, now)];
-      if (inForce(x, now) && mine(x.system)) view.waiver_expiries[{x.system, x.criterion}] = x.expires;
-    }
-    metrics_->setLedger(view);
+  // What this scoring leaves for the next one, and the snapshot readers see: a SystemView per
+  // system scored now, the others' shared with the snapshot before.
+  // (A scoring of every system scores every system still known: `removed` are the others.)
+  for (const auto& system : removed) {
+    scored_.erase(system);
+    loaded_history_.erase(system);
   }
-  // What this scoring leaves for the next one.
-  if (all) scored_.clear();
-  for (const auto& system : removed) scored_.erase(system);
-  for (size_t k = 0; k < scores.size(); ++k) {
-    auto& entry = scored_[scores[k].system];
-    entry.score = std::make_shared<const scorer::SystemScore>(std::move(scores[k]));
-    entry.wake = wakes[k];
-    if (wakes[k] != TimePoint::max()) wakes_.emplace(wakes[k], entry.score->system);
+  {
+    // Level changes and regressions of this scoring, by system, for the views' records.
+    std::map<std::string, std::vector<const scorer::LevelChange*>> changed;
+    for (const auto& c : update.changes) changed[c.system].push_back(&c);
+    std::map<std::string, std::vector<const scorer::RegressionEvent*>> regressed;
+    for (const auto& r : update.regressions) regressed[r.system].push_back(&r);
+    const TimePoint kept_since = now - config_.retention;
+    const bool history = db_ != nullptr;
+    for (size_t k = 0; k < scores.size(); ++k) {
+      auto view = std::make_shared<SystemView>();
+      static_cast<scorer::SystemScore&>(*view) = std::move(scores[k]);
+      view->stale_ratio = beside[k].stale_ratio;
+      view->attestation_expiries = std::move(beside[k].attestation_expiries);
+      view->evidence_expired = beside[k].expired;
+      view->evidence_expiring = beside[k].expiring;
+      view->records.resize(view->items.size());
+      auto& entry = scored_[view->system];
+      // Counters and history carry over from the system's last view, item by item (the
+      // items come in the pack's order: at the same place unless the pack changed).
+      const SystemView* before = entry.score.get();
+      auto loaded = history ? loaded_history_.find(view->system) : loaded_history_.end();
+      for (size_t i = 0; i < view->items.size(); ++i) {
+        const std::string& item = view->items[i].item;
+        ItemRecord& rec = view->records[i];
+        if (before) {
+          size_t at = i < before->items.size() && before->items[i].item == item ? i : before->items.size();
+          for (size_t j = 0; at == before->items.size() && j < before->items.size(); ++j) {
+            if (before->items[j].item == item) at = j;
+          }
+          if (at < before->items.size()) rec = before->records[at];
+        } else if (loaded != loaded_history_.end()) {
+          if (auto h = loaded->second.find(item); h != loaded->second.end()) rec.history = std::move(h->second);
+        }
+        if (history) {
+          const int level = view->items[i].level;
+          if (rec.history.empty() || rec.history.back().level != level) rec.history.push_back({now, level});
+          // Within the retention, as the store keeps it.
+          auto keep = std::find_if(rec.history.begin(), rec.history.end(),
+                                   [&](const LevelAt& l) { return l.at >= kept_since; });
+          rec.history.erase(rec.history.begin(), keep);
+        }
+      }
+      if (loaded != loaded_history_.end()) loaded_history_.erase(loaded);
+      auto recordOf = [&](const std::string& item) -> ItemRecord* {
+        for (size_t i = 0; i < view->items.size(); ++i) {
+          if (view->items[i].item == item) return &view->records[i];
+        }
+        return nullptr;
+      };
+      if (auto c = changed.find(view->system); c != changed.end()) {
+        for (const auto* change : c->second) {
+          if (auto* rec = recordOf(change->item)) rec->level_changed = change->at;
+        }
+      }
+      if (auto r = regressed.find(view->system); r != regressed.end()) {
+        for (const auto* reg : r->second) {
+          if (auto* rec = recordOf(reg->item)) ++rec->regressions;
+        }
+      }
+      entry.score = std::move(view);
+      entry.wake = wakes[k];
+      if (wakes[k] != TimePoint::max()) wakes_.emplace(wakes[k], entry.score->system);
+    }
   }
   scored_pack_ = pack;
   scored_down_ = std::move(down);
   scored_now_ = now;
   waived_ = std::move(waived);
-  metrics_->scored(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                   scored_.size(), scores.size());
   if (!update.regressions.empty()) {
     auto all_regressions = std::make_shared<std::vector<scorer::RegressionEvent>>(*regressions_);
     for (auto& r : update.regressions) all_regressions->push_back(std::move(r));
@@ -649,10 +729,50 @@ void Agent::rescore(Scope scope) {
   snap->scores.reserve(scored_.size());
   for (const auto& [_, entry] : scored_) snap->scores.push_back(entry.score);
   snap->regressions = regressions_;
+  snap->ledger = ledgerView(now);
+  snap->collectors = std::move(health);
+  snap->scoring.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  snap->scoring.rescored = scores.size();
+  snap->scoring.count = ++scorings_;
+  snap->store_errors = store_errors_.load();
+  snap->history_kept = db_ != nullptr;
   snap->scored_at = now;
   snap->generation = ++generation_;
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(snap);
+}
+
+std::shared_ptr<const LedgerView> Agent::ledgerView(TimePoint now) const {
+  auto view = std::make_shared<LedgerView>();
+  view->records = ledger_->records();
+  for (const auto& a : view->records->attestations) {
+    const std::string state = scorer::effectiveState(a, now);
+    ++view->attestation_states[state];
+    if ((state == "pending" || state == "approved") &&
+        (a.document_status == "changed" || a.document_status == "missing") && mine(a.system)) {
+      view->flagged_documents.push_back({a.system, a.criterion, a.document_status});
+    }
+  }
+  std::sort(view->flagged_documents.begin(), view->flagged_documents.end());
+  view->flagged_documents.erase(
+      std::unique(view->flagged_documents.begin(), view->flagged_documents.end()),
+      view->flagged_documents.end());
+  for (const auto& x : view->records->waivers) {
+    ++view->waiver_states[effectiveState(x, now)];
+    if (inForce(x, now) && mine(x.system)) view->waiver_expiries[{x.system, x.criterion}] = x.expires;
+  }
+  return view;
+}
+
+Ledger::OpenRecords LedgerView::openRecords(const std::string& system, TimePoint now) const {
+  if (!records) return {};
+  return Ledger::openRecords(*records, system, now);
+}
+
+const SystemView* Snapshot::find(std::string_view system) const {
+  auto it = std::lower_bound(scores.begin(), scores.end(), system,
+                             [](const auto& s, std::string_view name) { return s->system < name; });
+  return it != scores.end() && (*it)->system == system ? it->get() : nullptr;
 }
 
 Status Agent::reload(const std::string& actor) {
@@ -860,6 +980,9 @@ Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
   }
   logger("agent")->info("{}: waiver #{} asked for ({} {})", who.name, added->id, added->system,
                         added->criterion);
+  // Published before the answer, as every write: a pending waiver is on /metrics in the same
+  // generation as in the API.
+  rescore();
   return added;
 }
 

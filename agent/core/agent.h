@@ -16,7 +16,7 @@
 #include "agent/core/auth.h"
 #include "agent/core/config.h"
 #include "agent/core/ledger.h"
-#include "agent/core/metrics.h"
+#include "agent/core/snapshot.h"
 #include "agent/store/store.h"
 #include "common/result.h"
 #include "scorer/evidence.h"
@@ -38,21 +38,6 @@ struct PollOutcome {
   // Set when the poll succeeded but its system mapping matched no system: its evidence counts
   // for no system (see docs/architecture.md, Attribution).
   std::string warning;
-};
-
-// What one scoring produced, published whole (Agent::snapshot()): readers — the API,
-// reports, the console, `once` — take the current one and read it without locks, however long
-// they hold it, while the next scoring builds its own. The scores' criteria point into `pack`,
-// which the snapshot keeps alive across a reload.
-struct Snapshot {
-  std::shared_ptr<const scorer::RulePack> pack;
-  // Every scored system, sorted by name: the fast path's states and levels, no reasons. A
-  // system's score is shared with the snapshots after it until it is scored again.
-  std::vector<std::shared_ptr<const scorer::SystemScore>> scores;
-  // Regressions seen since start, newest last (at most the last 1000).
-  std::shared_ptr<const std::vector<scorer::RegressionEvent>> regressions;
-  TimePoint scored_at{};    // the agent's clock
-  uint64_t generation = 0;  // 0: not scored yet
 };
 
 // One system's score with a reason for every criterion, and the pack its criteria point into.
@@ -86,7 +71,7 @@ class Agent {
   // Copies of the snapshot's scores and regressions (tests, small tools).
   std::vector<scorer::SystemScore> scores() const {
     std::vector<scorer::SystemScore> out;
-    for (const auto& s : snapshot()->scores) out.push_back(*s);
+    for (const auto& s : snapshot()->scores) out.push_back(static_cast<const scorer::SystemScore&>(*s));
     return out;
   }
   std::vector<scorer::RegressionEvent> regressions() const { return *snapshot()->regressions; }
@@ -111,14 +96,13 @@ class Agent {
   bool storeWritable() const { return store_ok_.load(); }
   // An answer the HTTP server refused to render or hold (opsmaturity_http_refused_total):
   // "memory" (out of memory rendering), "reply_budget" (unsent replies over their budget).
-  void countHttpRefusal(const char* reason) const { metrics_->httpRefused(reason); }
+  // The process's own counters, read live: they are about the agent, not the assessment.
+  enum class Refusal { kMemory, kReplyBudget };
+  void countHttpRefusal(Refusal reason) const { ++http_refused_[static_cast<int>(reason)]; }
+  uint64_t httpRefusals(Refusal reason) const { return http_refused_[static_cast<int>(reason)].load(); }
   // SQLite has found the store damaged since start (SQLITE_CORRUPT): not ready, alerted.
   bool storeCorrupt() const { return db_ && db_->corrupt(); }
   void markReady() { ready_ = true; }
-  std::string metricsText() const {
-    metrics_->setStoreCorrupt(storeCorrupt());
-    return metrics_->render();
-  }
 
   const AgentConfig& config() const { return config_; }
   // The current rule pack (a reload replaces it; what a caller holds stays valid).
@@ -178,7 +162,6 @@ class Agent {
   mutable std::mutex pack_mu_;
   std::shared_ptr<const scorer::RulePack> pack_;  // guarded by pack_mu_
   scorer::EvidenceStore store_;
-  std::unique_ptr<Metrics> metrics_;
   std::function<TimePoint()> clock_ = [] { return Clock::now(); };
 
   std::filesystem::file_time_type attestations_mtime_{};
@@ -189,6 +172,8 @@ class Agent {
   std::shared_ptr<const Tokens> tokens_;
   // The tokens of the tokens file and api_token.
   Result<std::shared_ptr<const Tokens>> loadTokens() const;
+  // The attestations and waivers as a snapshot shows them at `now`.
+  std::shared_ptr<const LedgerView> ledgerView(TimePoint now) const;
   // Puts the evidence of the attestations that count now into the evidence store.
   void publishAttestations();
   TimePoint last_prune_{};
@@ -200,7 +185,7 @@ class Agent {
   // the time at which time alone can change it, those times in a queue (entries whose time
   // is no longer the system's are stale and skipped), and what every system was scored with.
   struct Scored {
-    std::shared_ptr<const scorer::SystemScore> score;
+    std::shared_ptr<const SystemView> score;
     TimePoint wake = TimePoint::max();
   };
   std::map<std::string, Scored> scored_;
@@ -218,10 +203,18 @@ class Agent {
   std::set<std::string> systemsToRescore(
       const scorer::EvidenceStore::Changes& changes,
       const std::map<std::string, std::set<std::string>>& waived, TimePoint now);
-  std::map<std::string, bool> collector_ok_;          // last poll of each collector succeeded
-  std::map<std::string, uint64_t> successful_polls_;  // per collector, since start
-  std::map<std::string, size_t> last_systems_;        // systems of each collector's last poll
-  mutable std::mutex scores_mu_;  // the poll bookkeeping above
+  // Every collector's health, in the config's order (under health_mu_): the one place it is
+  // kept; each snapshot carries a copy.
+  std::vector<CollectorHealth> health_;
+  mutable std::mutex health_mu_;
+  std::atomic<uint64_t> store_errors_{0};
+  mutable std::atomic<uint64_t> http_refused_[2] = {0, 0};
+  uint64_t scorings_ = 0;  // under rescore_mu_
+  // The ledger's records as of the last scoring, and what they were built from.
+  std::shared_ptr<const Ledger::Records> ledger_records_;  // under rescore_mu_
+  // Recorded levels read from the store at start, by system then item, until the system is
+  // first scored (then its SystemView carries them on).
+  std::map<std::string, std::map<std::string, std::vector<LevelAt>>> loaded_history_;
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mu_
   std::atomic<bool> ready_{false};

@@ -341,6 +341,10 @@ Status Ledger::commit(const std::vector<scorer::Attestation>& attestations,
   }
   for (const auto& a : attestations) api_[a.id] = a;
   for (const auto& x : waivers) waivers_[x.id] = x;
+  if (!attestations.empty() || !waivers.empty()) {
+    ++version_;
+    cache_.reset();
+  }
   return Status::success();
 }
 
@@ -524,6 +528,8 @@ void Ledger::setFileAttestations(std::vector<scorer::Attestation> records,
                              st.error().message);
     }
     file_digest_ = digest;
+    ++version_;
+    cache_.reset();
   }
   file_ = std::move(records);
 }
@@ -563,19 +569,39 @@ std::optional<Waiver> Ledger::waiver(int64_t id) const {
   return it->second;
 }
 
+std::shared_ptr<const Ledger::Records> Ledger::records() const {
+  std::lock_guard lock(mu_);
+  if (!cache_) {
+    auto r = std::make_shared<Records>();
+    r->attestations.reserve(api_.size() + file_.size());
+    for (const auto& [_, a] : api_) r->attestations.push_back(a);
+    r->attestations.insert(r->attestations.end(), file_.begin(), file_.end());
+    r->waivers.reserve(waivers_.size());
+    for (const auto& [_, x] : waivers_) r->waivers.push_back(x);
+    r->version = version_;
+    cache_ = std::move(r);
+  }
+  return cache_;
+}
+
 Ledger::OpenRecords Ledger::openRecords(const std::string& system, TimePoint now) const {
+  return openRecords(*records(), system, now);
+}
+
+Ledger::OpenRecords Ledger::openRecords(const Records& records, const std::string& system,
+                                        TimePoint now) {
   OpenRecords out;
-  for (auto& a : attestations()) {
+  for (const auto& a : records.attestations) {
+    if (a.system != system) continue;
     const std::string st = scorer::effectiveState(a, now);
-    if (a.system == system && (st == "pending" || st == "approved" || st == "expired")) {
-      out.attestations[a.criterion].push_back(std::move(a));
+    if (st == "pending" || st == "approved" || st == "expired") {
+      out.attestations[a.criterion].push_back(a);
     }
   }
-  for (auto& x : waivers()) {
+  for (const auto& x : records.waivers) {
+    if (x.system != system) continue;
     const std::string st = effectiveState(x, now);
-    if (x.system == system && (st == "pending" || st == "approved")) {
-      out.waivers[x.criterion].push_back(std::move(x));
-    }
+    if (st == "pending" || st == "approved") out.waivers[x.criterion].push_back(x);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -92,6 +93,14 @@ class Ledger {
                TimePoint now);
 
   std::vector<scorer::Attestation> attestations() const;  // the API's, then the file's
+  // Every record as of now, immutable: the API's attestations then the file's, and the
+  // waivers. Shared until the ledger changes (a snapshot holds it); `version` counts changes.
+  struct Records {
+    std::vector<scorer::Attestation> attestations;
+    std::vector<Waiver> waivers;
+    uint64_t version = 0;
+  };
+  std::shared_ptr<const Records> records() const;
   std::optional<scorer::Attestation> attestation(int64_t id) const;
   std::vector<Waiver> waivers() const;
   std::optional<Waiver> waiver(int64_t id) const;
@@ -102,6 +111,8 @@ class Ledger {
     std::map<std::string, std::vector<Waiver>> waivers;
   };
   OpenRecords openRecords(const std::string& system, TimePoint now) const;
+  static OpenRecords openRecords(const Records& records, const std::string& system,
+                                 TimePoint now);
   Result<std::vector<Store::AuditEntry>> auditLog(const std::string& system, int64_t before_seq,
                                                   size_t limit) const;
 
@@ -131,6 +142,8 @@ class Ledger {
   int64_t next_attestation_ = 1, next_waiver_ = 1;
   std::deque<Store::AuditEntry> memory_audit_;  // without a store
   int64_t next_seq_ = 1;
+  uint64_t version_ = 1;                           // mu_ held; counts changes
+  mutable std::shared_ptr<const Records> cache_;  // of version_, or null; mu_ held
 };
 
 }  // namespace opsm::agent

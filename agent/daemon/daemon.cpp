@@ -18,6 +18,7 @@
 #include "agent/daemon/daemon_clock.h"
 #include "agent/exposition/api.h"
 #include "agent/exposition/console.h"
+#include "agent/exposition/metrics.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 
@@ -51,7 +52,7 @@ HttpReply route(Agent& agent, const HttpRequest& request) {
     return HttpReply{405, "text/plain; charset=utf-8", "method not allowed\n"};
   }
   if (path == "/metrics") {
-    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", agent.metricsText()};
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(agent)};
   }
   if (path == "/-/healthy") return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
   if (path == "/-/ready") {
@@ -174,7 +175,7 @@ struct Daemon::Impl {
     try {
       return route(agent, request);
     } catch (const std::bad_alloc&) {
-      agent.countHttpRefusal("memory");
+      agent.countHttpRefusal(Agent::Refusal::kMemory);
       logger("http")->warn("out of memory answering {}: 503", printable(request.target));
       return HttpReply{503, "text/plain; charset=utf-8",
                        "out of memory rendering this answer; ask for a smaller page (limit)\n",
@@ -411,7 +412,7 @@ Status Daemon::start() {
   if (!addr) return addr.error();
   const size_t replies = impl_->agent.config().max_inflight_reply_bytes;
   impl_->server.setReplyBudget(replies / 4, replies,
-                               [agent = &impl_->agent] { agent->countHttpRefusal("reply_budget"); });
+                               [agent = &impl_->agent] { agent->countHttpRefusal(Agent::Refusal::kReplyBudget); });
   if (auto st = impl_->server.listen(addr->first, addr->second); !st) return st;
   impl_->loopback_listen = isLoopbackAddress(addr->first);
   logger("agent")->info("listening on http://{}:{}/metrics", addr->first, impl_->server.port());

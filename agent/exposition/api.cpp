@@ -89,14 +89,14 @@ void endPage(Writer& w, const std::string& next) {
   }
 }
 
-HttpReply systems(Agent& agent, const HttpRequest& r) {
+HttpReply systems(const Snapshot& snapshot, const HttpRequest& r) {
   const Page page = pageOf(r, 1000, 10000);
   scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("systems");
   w.StartArray();
-  const auto snap = agent.snapshot();
+  const Snapshot* snap = &snapshot;
   std::vector<const scorer::SystemScore*> sorted;
   sorted.reserve(snap->scores.size());
   for (const auto& score : snap->scores) sorted.push_back(&*score);
@@ -121,12 +121,12 @@ HttpReply systems(Agent& agent, const HttpRequest& r) {
   return json(200, buf.GetString());
 }
 
-HttpReply system(Agent& agent, const std::string& id) {
+HttpReply system(Agent& agent, const Snapshot& snap, const std::string& id) {
   auto explained = agent.explainedScore(id);
   if (!explained) return error(404, "no system '" + id + "' is scored by this agent");
   const scorer::SystemScore* it = &*explained;
   TimePoint now = agent.now();
-  const auto open = agent.ledger().openRecords(id, now);
+  const auto open = snap.ledger->openRecords(id, now);
   const auto& attested = open.attestations;
   const auto& waived = open.waivers;
   const auto& model = explained->pack->model;
@@ -253,14 +253,13 @@ HttpReply evidence(Agent& agent, const HttpRequest& r) {
   return json(200, buf.GetString());
 }
 
-HttpReply regressions(Agent& agent) {
+HttpReply regressions(const Snapshot& snapshot) {
   scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("regressions");
   w.StartArray();
-  const auto snap = agent.snapshot();
-  for (const auto& r : *snap->regressions) scorer::json::regression(w, r);
+  for (const auto& r : *snapshot.regressions) scorer::json::regression(w, r);
   w.EndArray();
   w.EndObject();
   return json(200, buf.GetString());
@@ -339,7 +338,7 @@ HttpReply listReply(const char* key, const std::vector<Record>& records,
   return json(200, buf.GetString());
 }
 
-HttpReply attestations(Agent& agent, const HttpRequest& r) {
+HttpReply attestations(Agent& agent, const Snapshot& snap, const HttpRequest& r) {
   const std::string path = r.path();
   const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
@@ -363,11 +362,11 @@ HttpReply attestations(Agent& agent, const HttpRequest& r) {
     const std::string system = query(r, "system"), criterion = query(r, "criterion"),
                       state = query(r, "state");
     std::vector<scorer::Attestation> out;
-    for (auto& a : agent.ledger().attestations()) {
+    for (const auto& a : snap.ledger->records->attestations) {
       if (!system.empty() && a.system != system) continue;
       if (!criterion.empty() && a.criterion != criterion) continue;
       if (!state.empty() && scorer::effectiveState(a, now) != state) continue;
-      out.push_back(std::move(a));
+      out.push_back(a);
     }
     // Newest first.
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -379,8 +378,9 @@ HttpReply attestations(Agent& agent, const HttpRequest& r) {
   if (!id) return error(404, "no such attestation: " + path);
   if (verb.empty()) {
     if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET");
-    auto a = agent.ledger().attestation(id);
-    if (!a) return error(404, "no attestation #" + std::to_string(id));
+    const auto& all = snap.ledger->records->attestations;
+    auto a = std::find_if(all.begin(), all.end(), [&](const auto& x) { return x.id == id; });
+    if (a == all.end()) return error(404, "no attestation #" + std::to_string(id));
     return json(200, render(*a));
   }
   auto decision = decisionOf(verb);
@@ -398,7 +398,7 @@ HttpReply attestations(Agent& agent, const HttpRequest& r) {
   return json(200, render(*decided));
 }
 
-HttpReply waivers(Agent& agent, const HttpRequest& r) {
+HttpReply waivers(Agent& agent, const Snapshot& snap, const HttpRequest& r) {
   const std::string path = r.path();
   const TimePoint now = agent.now();
   auto render = [&](const Waiver& x) { return toJson(x, &now); };
@@ -415,11 +415,11 @@ HttpReply waivers(Agent& agent, const HttpRequest& r) {
     const std::string system = query(r, "system"), criterion = query(r, "criterion"),
                       state = query(r, "state");
     std::vector<Waiver> out;
-    for (auto& x : agent.ledger().waivers()) {
+    for (const auto& x : snap.ledger->records->waivers) {
       if (!system.empty() && x.system != system) continue;
       if (!criterion.empty() && x.criterion != criterion) continue;
       if (!state.empty() && effectiveState(x, now) != state) continue;
-      out.push_back(std::move(x));
+      out.push_back(x);
     }
     std::reverse(out.begin(), out.end());  // newest first
     return listReply<Waiver>("waivers", out, render);
@@ -428,8 +428,9 @@ HttpReply waivers(Agent& agent, const HttpRequest& r) {
   if (!id) return error(404, "no such waiver: " + path);
   if (verb.empty()) {
     if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET");
-    auto x = agent.ledger().waiver(id);
-    if (!x) return error(404, "no waiver #" + std::to_string(id));
+    const auto& all = snap.ledger->records->waivers;
+    auto x = std::find_if(all.begin(), all.end(), [&](const auto& w) { return w.id == id; });
+    if (x == all.end()) return error(404, "no waiver #" + std::to_string(id));
     return json(200, render(*x));
   }
   auto decision = decisionOf(verb);
@@ -477,28 +478,57 @@ HttpReply whoami(Agent& agent, const HttpRequest& r) {
   return json(200, buf.GetString());
 }
 
-}  // namespace
-
-std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request) {
+HttpReply route(Agent& agent, const Snapshot& snap, const HttpRequest& request) {
   const std::string path = request.path();
-  if (path.rfind("/api/v1/", 0) != 0) return std::nullopt;
   const bool get = request.method == "GET" || request.method == "HEAD";
   if (path == "/api/v1/attestations" || path.rfind("/api/v1/attestations/", 0) == 0) {
-    return attestations(agent, request);
+    return attestations(agent, snap, request);
   }
   if (path == "/api/v1/waivers" || path.rfind("/api/v1/waivers/", 0) == 0) {
-    return waivers(agent, request);
+    return waivers(agent, snap, request);
   }
   if (!get) return error(405, "use GET");
-  if (path == "/api/v1/systems") return systems(agent, request);
+  if (path == "/api/v1/systems") return systems(snap, request);
   if (path.rfind("/api/v1/systems/", 0) == 0) {
-    return system(agent, percentDecode(path.substr(std::string("/api/v1/systems/").size())));
+    return system(agent, snap, percentDecode(path.substr(std::string("/api/v1/systems/").size())));
   }
   if (path == "/api/v1/evidence") return evidence(agent, request);
-  if (path == "/api/v1/regressions") return regressions(agent);
+  if (path == "/api/v1/regressions") return regressions(snap);
   if (path == "/api/v1/audit") return auditLog(agent, request);
   if (path == "/api/v1/whoami") return whoami(agent, request);
   return error(404, "no such API endpoint: " + path);
+}
+
+// Names the snapshot generation an answer was rendered from (its first field after
+// schema_version): a reader can tell whether two answers, or an answer and /metrics
+// (opsmaturity_snapshot_generation), show the same scoring.
+void stampGeneration(HttpReply* reply, uint64_t generation) {
+  std::string& body = reply->body;
+  if (body.empty() || body[0] != '{') return;
+  const std::string field = "\"generation\":" + std::to_string(generation);
+  size_t at = 1;
+  static const std::string kSchema = "{\"schema_version\":";
+  if (body.compare(0, kSchema.size(), kSchema) == 0) {
+    at = body.find_first_not_of("0123456789", kSchema.size());
+    if (at == std::string::npos) return;
+    body.insert(at, "," + field);
+    return;
+  }
+  body.insert(at, field + (body.size() > 1 && body[1] == '}' ? "" : ","));
+}
+
+}  // namespace
+
+std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request) {
+  if (request.path().rfind("/api/v1/", 0) != 0) return std::nullopt;
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  // A read renders one snapshot; a write answers once the scoring it caused is published, and
+  // names that snapshot (or a later one: either holds the write).
+  auto snap = agent.snapshot();
+  HttpReply reply = route(agent, *snap, request);
+  if (!get) snap = agent.snapshot();
+  stampGeneration(&reply, snap->generation);
+  return reply;
 }
 
 std::optional<HttpReply> requireRole(const Agent& agent, const HttpRequest& r, Role role,

@@ -433,20 +433,27 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
            " → " + std::to_string(reg.new_level) + "</li>" + regs;
   }
   if (!regs.empty()) body += "<h3>" + l.t("退化", "Regressions") + "</h3><ul class=\"regressions\">" + regs + "</ul>";
-  if (Store* db = agent.durableStore()) {
-    auto history = db->loadHistory(id);
-    if (history && !history->empty()) {
-      std::map<std::string, int> last;
+  if (snap->history_kept) {
+    // The recorded levels the snapshot carries (no SQLite read here): each item's changes,
+    // newest first.
+    struct Change {
+      TimePoint at;
+      std::string item;
+      int from, to;
+    };
+    std::vector<Change> changes;
+    if (const SystemView* v = snap->find(id)) {
+      for (size_t k = 0; k < v->items.size(); ++k) {
+        const auto& h = v->records[k].history;
+        for (size_t j = 1; j < h.size(); ++j) changes.push_back({h[j].at, v->items[k].item, h[j - 1].level, h[j].level});
+      }
+    }
+    std::stable_sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) { return a.at > b.at; });
+    if (const SystemView* v = snap->find(id); v && !v->items.empty()) {
       std::string rows;
-      size_t shown = 0;
-      for (const auto& h : *history) {
-        auto prev = last.find(h.item);
-        if (prev != last.end() && prev->second != h.level) {
-          rows = "<tr><td>" + when(h.at) + "</td><td>" + esc(h.item) + "</td><td class=\"num\">" +
-                 std::to_string(prev->second) + " → " + std::to_string(h.level) + "</td></tr>" + rows;
-          ++shown;
-        }
-        last[h.item] = h.level;
+      for (const auto& c : changes) {
+        rows += "<tr><td>" + when(c.at) + "</td><td>" + esc(c.item) + "</td><td class=\"num\">" +
+                std::to_string(c.from) + " → " + std::to_string(c.to) + "</td></tr>";
       }
       body += rows.empty() ? "<p>" + l.t("自开始记录以来等级未变。", "No level change since records began.") + "</p>"
                            : "<table class=\"history\"><tr><th>" + l.t("时间", "When") + "</th><th>" +
@@ -516,23 +523,21 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
   std::map<std::string, double> change;
   std::map<std::string, std::vector<std::string>> movers;
   const auto snap = agent.snapshot();
-  if (Store* db = agent.durableStore()) {
-    auto history = db->loadHistory("");
-    if (history) {
-      std::map<std::pair<std::string, std::string>, int> then;
-      for (const auto& h : *history) {
-        auto key = std::make_pair(h.system, h.item);
-        if (h.at <= since || !then.count(key)) then[key] = h.level;
-      }
-      for (const auto& score : snap->scores) {
-        const scorer::SystemScore& s = *score;
-        for (const auto& item : s.items) {
-          auto t = then.find({s.system, item.item});
-          if (t == then.end() || t->second == item.level) continue;
-          change[s.system] += item.level - t->second;
-          movers[s.system].push_back(item.item + " " + std::to_string(t->second) + "→" +
-                                     std::to_string(item.level));
+  if (snap->history_kept) {
+    // The recorded levels the snapshot carries, not the store (no SQLite read per GET).
+    for (const auto& s : snap->scores) {
+      for (size_t k = 0; k < s->items.size(); ++k) {
+        const auto& item = s->items[k];
+        const auto& history = s->records[k].history;
+        if (history.empty()) continue;
+        int then = history.front().level;
+        for (const auto& h : history) {
+          if (h.at <= since) then = h.level;
         }
+        if (then == item.level) continue;
+        change[s->system] += item.level - then;
+        movers[s->system].push_back(item.item + " " + std::to_string(then) + "→" +
+                                    std::to_string(item.level));
       }
     }
   } else {
@@ -567,30 +572,22 @@ HttpReply reportCard(Agent& agent, const HttpRequest& r, const Lang& l) {
   // At risk: attestations and waivers expiring within 30 days, evidence going stale.
   const TimePoint soon = now + std::chrono::hours(24 * 30);
   std::string risk;
-  for (const auto& a : agent.ledger().attestations()) {
+  for (const auto& a : snap->ledger->records->attestations) {
     if (!agent.mine(a.system) || !scorer::counts(a, now, agent.config().require_approval) || a.expires > soon) continue;
     risk += "<tr><td>" + l.t("证明到期", "attestation expires") + "</td><td><a href=\"" +
             esc(l.link("/ui/systems/" + enc(a.system), "") + "#c-" + a.criterion) + "\">" + esc(a.system) +
             "</a></td><td>" + esc(a.criterion) + "</td><td>" + day(a.expires) + "</td></tr>";
   }
-  for (const auto& x : agent.ledger().waivers()) {
+  for (const auto& x : snap->ledger->records->waivers) {
     if (!agent.mine(x.system) || !inForce(x, now) || x.expires > soon) continue;
     risk += "<tr><td>" + l.t("豁免到期", "waiver expires") + "</td><td><a href=\"" +
             esc(l.link("/ui/systems/" + enc(x.system))) + "\">" + esc(x.system) + "</a></td><td>" +
             esc(x.criterion) + "</td><td>" + day(x.expires) + "</td></tr>";
   }
-  const TimePoint stale_soon = now + std::chrono::hours(24);
-  for (const auto& score : snap->scores) {
-    const scorer::SystemScore& s = *score;
-    int stale = 0, going = 0;
-    for (const auto& e : agent.evidence().forSystem(s.system)) {
-      if (!e.source.polled()) continue;
-      if (e.expired(now)) {
-        ++stale;
-      } else if (e.expires_at <= stale_soon) {
-        ++going;
-      }
-    }
+  for (const auto& view : snap->scores) {
+    const SystemView& s = *view;
+    // As of the system's scoring (SystemView): expired, and expiring within a day.
+    const int stale = s.evidence_expired, going = s.evidence_expiring;
     if (stale + going == 0) continue;
     risk += "<tr><td>" + l.t("证据过期", "evidence stale") + "</td><td><a href=\"" +
             esc(l.link("/ui/systems/" + enc(s.system))) + "\">" + esc(s.system) + "</a></td><td>" +

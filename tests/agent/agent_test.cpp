@@ -1,5 +1,6 @@
 // The agent core without servers: declared systems, attestations, reloads.
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "agent/store/store.h"
 
 #include <sys/resource.h>
@@ -150,7 +151,7 @@ TEST_F(AgentTest, AnItemWhoseSubjectTheSystemLacksIsNotApplicable) {
   EXPECT_EQ(state(agent, "shop", "6.6.2/L1/1"), CS::kUnknown);
   EXPECT_EQ(state(agent, "batch", "6.6.3/L1/2"), CS::kNotApplicable);
 
-  std::string metrics = agent.metricsText();
+  std::string metrics = renderMetrics(agent);
   EXPECT_NE(metrics.find("opsmaturity_item_not_applicable{because=\"system.has_cache = false\","
                          "domain=\"6.6\",item=\"6.6.2\",system=\"batch\"} 1"),
             std::string::npos);
@@ -251,7 +252,8 @@ TEST_F(AgentTest, AFullDiskIsCountedAndNotReadyAndLosesNothing) {
   std::signal(SIGXFSZ, old_handler);
   EXPECT_TRUE(polled) << "the poll itself succeeds; its evidence is kept in memory";
   EXPECT_FALSE(writable);
-  EXPECT_NE(agent.metricsText().find("opsmaturity_store_errors_total 1"), std::string::npos);
+  agent.rescore();  // the next snapshot counts it (the daemon scores after every poll)
+  EXPECT_NE(renderMetrics(agent).find("opsmaturity_store_errors_total 1"), std::string::npos);
   EXPECT_TRUE(agent.evidence().find("s1999", "file.cmdb.tier").has_value());
   ASSERT_TRUE(agent.poll(0).ok);
   EXPECT_TRUE(agent.storeWritable());
@@ -279,9 +281,9 @@ TEST_F(AgentTest, DeclaredAttributesAreNotCollectorEvidence) {
   ASSERT_FALSE(agent.poll(0).ok);
   agent.rescore();
   // The one collector fact is held after a failed poll: all of it is stale.
-  EXPECT_NE(agent.metricsText().find("opsmaturity_evidence_stale_ratio{system=\"ok\"} 1\n"),
+  EXPECT_NE(renderMetrics(agent).find("opsmaturity_evidence_stale_ratio{system=\"ok\"} 1\n"),
             std::string::npos)
-      << agent.metricsText();
+      << renderMetrics(agent);
 }
 
 // Evidence of a collector taken out of the config is not restored at the next start (nobody
@@ -331,10 +333,11 @@ TEST_F(AgentTest, AStoreThatCannotWriteIsCountedAndNotReady) {
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   EXPECT_TRUE(agent.poll(0).ok) << "the poll itself succeeds; its evidence is kept in memory";
   EXPECT_FALSE(agent.storeWritable());
-  EXPECT_NE(agent.metricsText().find("opsmaturity_store_errors_total 1"), std::string::npos);
   EXPECT_TRUE(agent.evidence().find("ok", "file.cmdb.tier").has_value());
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
+  agent.rescore();  // the next snapshot counts it (the daemon scores after every poll)
+  EXPECT_NE(renderMetrics(agent).find("opsmaturity_store_errors_total 1"), std::string::npos);
   ASSERT_TRUE(agent.poll(0).ok);
   EXPECT_TRUE(agent.storeWritable());
 }

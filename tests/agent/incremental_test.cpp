@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
@@ -75,7 +76,7 @@ std::string agePack(const testing::TempDir& dir) {
 // opsmaturity_rescored_systems of the agent's /metrics: how many systems its last scoring
 // scored; -1 if the series is missing.
 int rescoredSystems(const Agent& agent) {
-  const auto text = agent.metricsText();
+  const auto text = renderMetrics(agent);
   const auto at = text.find("\nopsmaturity_rescored_systems ");
   return at == std::string::npos ? -1 : std::stoi(text.substr(at + 30));
 }
@@ -168,7 +169,20 @@ class IncrementalTest : public ::testing::Test {
   void expectSame(const Agent& incremental, const Agent& full, const std::string& step) {
     const std::string a = describe(incremental), b = describe(full);
     ASSERT_EQ(a, b) << step;
-    ASSERT_EQ(comparable(incremental.metricsText()), comparable(full.metricsText())) << step;
+    {
+      const std::string a = comparable(renderMetrics(incremental)), b = comparable(renderMetrics(full));
+      if (a != b) {
+        std::istringstream ia(a), ib(b);
+        std::string la, lb;
+        while (std::getline(ia, la) && std::getline(ib, lb)) {
+          if (la != lb) {
+            ADD_FAILURE() << step << ": incremental " << la << "\n full " << lb;
+            break;
+          }
+        }
+      }
+      ASSERT_TRUE(a == b) << step;
+    }
   }
 
   collectors::Registry registry_;

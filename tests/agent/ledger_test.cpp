@@ -268,6 +268,26 @@ TEST_F(LedgerTest, AWaiverRaisesTheLevelWithWaiversOnlyAndLapsesWhenRevoked) {
   auto asked = post("li.wei", "/api/v1/waivers", waiver);
   ASSERT_EQ(asked.first, 201) << asked.second;
   const std::string id = std::to_string(idOf(asked.second));
+  {
+    // The answer comes once a snapshot that holds the waiver is published, and names it: the
+    // pending waiver is on /metrics from that generation on, as in the API.
+    rapidjson::Document d;
+    d.Parse(asked.second.c_str());
+    ASSERT_TRUE(d.HasMember("generation")) << asked.second;
+    const int64_t generation = d["generation"].GetInt64();
+    auto metrics = client_.get(base_ + "/metrics", std::chrono::seconds(5));
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("opsmaturity_waivers{state=\"pending\"} 1\n"), std::string::npos)
+        << metrics->body;
+    const std::string series = "\nopsmaturity_snapshot_generation ";
+    const auto at = metrics->body.find(series);
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_GE(std::stoll(metrics->body.substr(at + series.size())), generation);
+    auto listed = getJson("/api/v1/waivers?state=pending");
+    ASSERT_TRUE(listed.HasMember("generation"));
+    EXPECT_GE(listed["generation"].GetInt64(), generation);
+    EXPECT_EQ(listed["waivers"].Size(), 1u);
+  }
   EXPECT_EQ(levels("6.7.4"), std::make_pair(0, 0));  // pending: not in force
   EXPECT_EQ(post("li.wei", "/api/v1/waivers/" + id + "/approve", "").first, 403);
   ASSERT_EQ(post("wang.fang", "/api/v1/waivers/" + id + "/approve", "").first, 200);

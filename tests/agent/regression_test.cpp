@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
@@ -58,7 +59,7 @@ class RegressionAgentTest : public ::testing::Test {
     return -1;
   }
   bool metric(const std::string& line) {
-    return agent_->metricsText().find(line) != std::string::npos;
+    return renderMetrics(*agent_).find(line) != std::string::npos;
   }
 
   collectors::Registry registry_;
@@ -108,7 +109,7 @@ TEST_F(RegressionAgentTest, AFailingCriterionIsARegressionAnOutageIsNot) {
   EXPECT_NE(regressions[0].flipped[0].second.find("plugin.drill.last_report_age_seconds"),
             std::string::npos);
   EXPECT_TRUE(metric("opsmaturity_item_regressions_total{item=\"6.7.4\",system=\"payments\"} 1"))
-      << agent_->metricsText();
+      << renderMetrics(*agent_);
   EXPECT_TRUE(metric("opsmaturity_item_level_change_timestamp_seconds{item=\"6.7.4\",system=\"payments\"}"));
 
   // A new drill: back to level 1, a change up.

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 #include "tests/support/base64.h"
@@ -113,7 +114,7 @@ TEST(Secrets, NeverInLogsMetricsEvidenceOrErrors) {
       evidence += e.key + "=" + e.value.toString() + " @ " + e.source.locator + "\n";
     }
   }
-  std::string metrics = (*a)->metricsText();
+  std::string metrics = renderMetrics(**a);
   const std::string log_text = capture->text();
   capture.reset();
 
@@ -178,7 +179,7 @@ TEST(Secrets, EchoedInAnyFormTheyAreRedactedAndNeverBecomeASystem) {
       evidence += e.key + "=" + e.value.toString() + " @ " + e.source.locator + "\n";
     }
   }
-  std::string metrics = (*a)->metricsText();
+  std::string metrics = renderMetrics(**a);
   const std::string log_text = capture->text();
   capture.reset();
 

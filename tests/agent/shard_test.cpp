@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "tests/support/temp_dir.h"
 
 namespace opsm::agent {
@@ -56,7 +57,7 @@ TEST(Shard, AgentsSplitTheSystemsBetweenThem) {
     // Evidence of other shards' systems is not even kept.
     for (const auto& s : (*a)->evidence().systems()) EXPECT_EQ(shardOf(s, 3), i) << s;
     EXPECT_EQ((*a)->scores().size(), (*a)->knownSystems().size());
-    EXPECT_NE((*a)->metricsText().find("opsmaturity_shard_info{count=\"3\",index=\"" +
+    EXPECT_NE(renderMetrics(**a).find("opsmaturity_shard_info{count=\"3\",index=\"" +
                                        std::to_string(i) + "\"} 1"),
               std::string::npos);
   }
@@ -97,7 +98,7 @@ TEST(MetricsConfig, CriteriaStatesCanBeLeftOut) {
     auto a = Agent::create(std::move(*config));
     ASSERT_TRUE(a);
     (*a)->rescore();
-    std::string text = (*a)->metricsText();
+    std::string text = renderMetrics(**a);
     EXPECT_EQ(text.find("opsmaturity_item_criteria{") != std::string::npos, on);
     EXPECT_NE(text.find("opsmaturity_item_level{domain=\"6.1\",item=\"6.1.1\",system=\"payments\"} 0"),
               std::string::npos);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "agent/core/config.h"
 #include "agent/daemon/daemon.h"
 #include "collectors/collector.h"
@@ -172,7 +173,7 @@ TEST_F(PrometheusAgentTest, EvidenceEqualsWhatTheConfigImplies) {
   ASSERT_NE(mon_alerts, nullptr);
   EXPECT_EQ(mon_alerts->criteria[1].state, scorer::CriterionState::kFail);
 
-  std::string metrics = agent_->metricsText();
+  std::string metrics = renderMetrics(*agent_);
   EXPECT_NE(metrics.find("opsmaturity_item_level{domain=\"6.1\",item=\"6.1.3\",system=\"payments\"} 1"),
             std::string::npos)
       << metrics;
@@ -199,7 +200,7 @@ TEST_F(PrometheusAgentTest, OutageSetsCollectorDownAndKeepsScores) {
   ASSERT_FALSE(before.empty());
   stack_.stopPrometheus();
   pollAndScore(/*expect_ok=*/false);
-  std::string metrics = agent_->metricsText();
+  std::string metrics = renderMetrics(*agent_);
   EXPECT_NE(metrics.find("opsmaturity_collector_up{collector=\"prom\"} 0"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("opsmaturity_collector_failures_total{collector=\"prom\"} 1"),
@@ -242,7 +243,7 @@ TEST_F(PrometheusAgentTest, ADeclaredSystemNoSourceKnowsPassesNoCollectedCriteri
   EXPECT_GT(collected, 30);
   EXPECT_FALSE(agent_->knownToACollector("ghost"));
   EXPECT_TRUE(agent_->knownToACollector("payments"));
-  EXPECT_NE(agent_->metricsText().find("opsmaturity_collector_systems{collector=\"prom\"} 2"),
+  EXPECT_NE(renderMetrics(*agent_).find("opsmaturity_collector_systems{collector=\"prom\"} 2"),
             std::string::npos);
 }
 
@@ -264,7 +265,7 @@ TEST_F(PrometheusAgentTest, ASystemLabelNoTargetCarriesIsLoud) {
   EXPECT_NE(out.warning.find("prom (prometheus) matched no system"), std::string::npos)
       << out.warning;
   (*a)->rescore();
-  EXPECT_NE((*a)->metricsText().find("opsmaturity_collector_systems{collector=\"prom\"} 0"),
+  EXPECT_NE(renderMetrics(**a).find("opsmaturity_collector_systems{collector=\"prom\"} 0"),
             std::string::npos);
   auto payments = (*a)->explainedScore("payments");
   ASSERT_TRUE(payments.has_value());

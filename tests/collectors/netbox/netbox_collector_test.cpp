@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/core/agent.h"
+#include "agent/exposition/metrics.h"
 #include "tests/support/collect.h"
 #include "tests/support/faults.h"
 #include "tests/support/fixture_server.h"
@@ -267,7 +268,7 @@ TEST_F(NetboxCollectorTest, AFailedPollKeepsTheAgentsEvidence) {
   auto kept = (*a)->evidence().find("payments", "cmdb.netbox.cis");
   ASSERT_TRUE(kept.has_value());
   EXPECT_EQ(kept->value, Value(3));
-  EXPECT_EQ((*a)->metricsText().find(kToken), std::string::npos);
+  EXPECT_EQ(renderMetrics(**a).find(kToken), std::string::npos);
 }
 
 }  // namespace
