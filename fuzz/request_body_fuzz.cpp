@@ -1,11 +1,11 @@
-// An API request body through the declared schemas (agent/core/request_body.h): attestations
+// An API request body through the declared schemas (agent/exposition/requests.h): attestations
 // (one or a list) and waivers. The oracle: what a schema accepts holds no control character.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "agent/core/request_body.h"
+#include "agent/exposition/requests.h"
 #include "common/log.h"
 
 namespace {

@@ -4,7 +4,6 @@
 #include <set>
 
 #include "agent/core/documents.h"
-#include "agent/core/request_body.h"
 #include "collectors/common/http_client.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -81,6 +80,10 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     logger("agent")->info("{}: restored {} pieces of evidence and {} item baselines",
                           agent->config_.storage_path, restored, items->size());
   }
+  // The intake takes the collector instances from the config; it follows setClock().
+  Agent* self = agent.get();
+  agent->intake_ = std::make_unique<Intake>(agent->config_, agent->store_, agent->db_.get(),
+                                            agent->store_health_, [self] { return self->clock_(); });
   auto ledger = Ledger::open(agent->db_.get());
   if (!ledger) return ledger.error();
   agent->ledger_ = std::move(*ledger);
@@ -125,6 +128,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
     // Before the first scoring readers see no score, and the ledger as it is.
     auto first = std::make_shared<Snapshot>(*agent->snapshot_);
     first->ledger = agent->ledgerView(agent->clock_());
+    first->collectors = agent->intake_->health();
     agent->snapshot_ = std::move(first);
   }
   return agent;
@@ -188,17 +192,10 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
       pack_(std::make_shared<const scorer::RulePack>(std::move(pack))),
       tracker_(config_.regression_hysteresis),
       regressions_(std::make_shared<const std::vector<scorer::RegressionEvent>>()) {
-  for (const auto& c : config_.collectors) {
-    CollectorHealth h;
-    h.name = c.name;
-    h.type = c.type;
-    health_.push_back(std::move(h));
-  }
   auto empty = std::make_shared<Snapshot>();
   empty->pack = pack_;
   empty->regressions = regressions_;
   empty->ledger = std::make_shared<const LedgerView>();
-  empty->collectors = health_;
   empty->history_kept = !config_.storage_path.empty();
   snapshot_ = std::move(empty);
   // Declared system attributes never expire: they change with the config.
@@ -207,160 +204,9 @@ Agent::Agent(AgentConfig config, scorer::RulePack pack)
                                    std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100)),
                                    scorer::SourceKind::kConfig));
   declared_.insert(config_.systems.begin(), config_.systems.end());
-  for (const auto& c : config_.collectors) {
-    if (!c.systems_from.empty()) store_.setSystemsFrom(c.name, c.systems_from);
-  }
 }
 
-PollOutcome Agent::poll(size_t index) {
-  CollectorEntry& entry = config_.collectors.at(index);
-  PollOutcome out;
-  out.collector = entry.name;
-  collectors::CollectContext ctx;
-  ctx.now = clock_();
-  ctx.deadline = std::chrono::steady_clock::now() + entry.timeout;
-  auto started = std::chrono::steady_clock::now();
-  Result<std::vector<scorer::Fact>> facts = makeError(ErrorCode::kInternal, "not polled");
-  try {
-    facts = entry.collector->collect(ctx);
-  } catch (const std::exception& e) {
-    // A collector bug is a failed poll, never a crashed agent.
-    facts = makeError(ErrorCode::kInternal, entry.name + ": unexpected error: " + e.what());
-  }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (facts) {
-    // A name a source sends that breaks the rule for system names (control characters,
-    // invalid UTF-8, overlong) would break /metrics and the API: its facts are dropped.
-    size_t dropped = 0;
-    std::string example;
-    std::erase_if(*facts, [&](const scorer::Fact& f) {
-      if (f.system == scorer::kAnySystem || scorer::isValidSystemName(f.system)) return false;
-      if (example.empty()) scorer::isValidSystemName(f.system, &example);
-      ++dropped;
-      return true;
-    });
-    if (dropped) {
-      logger("collector")->warn("{}: {} facts dropped: a system name it sent {}", entry.name,
-                                dropped, example);
-    }
-    // A configured secret a source echoes (a token in a target label, say) must not become a
-    // system name or a stored value: such facts are dropped, and values redacted.
-    dropped = std::erase_if(*facts, [](const scorer::Fact& f) { return holdsSecret(f.system); });
-    if (dropped) {
-      logger("collector")->warn(
-          "{}: {} facts dropped: a system name it sent holds a configured secret", entry.name,
-          dropped);
-    }
-    auto needs = [](const std::string& s) { return needsRedaction(s); };
-    for (auto& f : *facts) {
-      if (needs(f.locator)) f.locator = redactSecrets(std::move(f.locator));
-      if (f.value.type() == scorer::ValueType::kString && needs(f.value.asString())) {
-        f.value = scorer::Value(redactSecrets(f.value.asString()));
-      } else if (f.value.type() == scorer::ValueType::kList &&
-                 std::any_of(f.value.asList().begin(), f.value.asList().end(), needs)) {
-        scorer::StringList list = f.value.asList();
-        for (auto& e : list) e = redactSecrets(std::move(e));
-        f.value = scorer::Value(std::move(list));
-      }
-    }
-    std::set<std::string> systems;
-    for (const auto& f : *facts) {
-      if (f.system != scorer::kAnySystem) systems.insert(f.system);
-    }
-    out.systems = systems.size();
-    size_t undeclared = 0;
-    for (const auto& s : systems) undeclared += !declared_.count(s);
-    if (undeclared > static_cast<size_t>(entry.max_systems)) {
-      facts = makeError(ErrorCode::kBadResponse,
-                        entry.name + " reported " + std::to_string(undeclared) +
-                            " systems the config does not declare, more than its max_systems (" +
-                            std::to_string(entry.max_systems) +
-                            "); poll refused, previous evidence kept. Raise max_systems if the "
-                            "estate is that large, or check the source's system mapping");
-    } else if (systems.empty()) {
-      out.warning =
-          entry.name + " (" + entry.type + ") matched no system" +
-          (entry.systems_from.empty()
-               ? ": check its system mapping (a label, tag or field that none of what it sees "
-                 "carries?); its evidence counts for no system"
-               : " itself; its defaults count for the systems of " + entry.systems_from.front() +
-                     (entry.systems_from.size() > 1 ? " and others" : ""));
-    }
-  }
-  if (facts && config_.shard.count > 1) {
-    // Another agent of the fleet scores the other systems: do not even store their evidence.
-    std::erase_if(*facts, [&](const scorer::Fact& f) { return !mine(f.system); });
-  }
-  if (facts) {
-    out.ok = true;
-    out.facts = facts->size();
-    auto evidence = scorer::toEvidence(entry.name, std::move(*facts), ctx.now, entry.ttl);
-    // Domain keys (scorer/domain.h) are derived from the vendor keys, here and again on every
-    // restore: the durable store keeps only what the source reported.
-    const size_t reported = evidence.size();
-    scorer::deriveDomainEvidence(entry.domain_of, &evidence);
-    if (!config_.evidence_ttl.empty()) {
-      auto override_of = [&](const std::string& k) -> const Duration* {
-        for (const auto& [key, ttl] : config_.evidence_ttl) {
-          bool prefix = !key.empty() && key.back() == '.';
-          if (prefix ? k.rfind(key, 0) == 0 : k == key) return &ttl;
-        }
-        return nullptr;
-      };
-      for (auto& e : evidence) {
-        // a derived domain key: its own override, else its vendor key's
-        const Duration* ttl = override_of(e.key);
-        if (!ttl && !e.source.via.empty()) ttl = override_of(e.source.via);
-        if (ttl) e.expires_at = e.observed_at + *ttl;
-      }
-    }
-    if (db_) {
-      std::vector<scorer::Evidence> stored(evidence.begin(), evidence.begin() + reported);
-      storeWrote(db_->replaceEvidence(entry.name, stored), "evidence");
-    }
-    store_.replaceFromCollector(entry.name, std::move(evidence), clock_());
-    logger("collector")->debug("{}: {} facts of {} systems in {:.3f}s", entry.name, out.facts,
-                               out.systems, out.seconds);
-    // A warning is said when it starts (first poll, or the collector matched systems
-    // before), then at debug level: opsmaturity_collector_systems keeps showing it.
-    bool starts = true;
-    {
-      std::lock_guard lock(health_mu_);
-      const CollectorHealth& h = health_.at(index);
-      starts = h.successes == 0 || h.systems > 0;
-    }
-    if (!out.warning.empty()) {
-      logger("collector")->log(starts ? spdlog::level::warn : spdlog::level::debug, "{}",
-                               out.warning);
-    }
-  } else {
-    out.error = redactSecrets(facts.error().describe());
-    out.timed_out = facts.error().code == ErrorCode::kTimeout ||
-                    std::chrono::steady_clock::now() >= ctx.deadline;
-    logger("collector")->warn("{}: poll failed, keeping previous evidence: {}", entry.name,
-                              out.error);
-  }
-  {
-    std::lock_guard lock(health_mu_);
-    CollectorHealth& h = health_.at(index);
-    h.polled = true;
-    h.up = out.ok;
-    h.timed_out = out.timed_out;
-    h.duration_seconds = out.seconds;
-    if (out.ok) {
-      h.last_success = clock_();
-      h.facts = out.facts;
-      h.systems = out.systems;
-      ++h.successes;
-      h.error.clear();
-      h.warning = out.warning;
-    } else {
-      ++h.failures;
-      h.error = out.error;
-    }
-  }
-  return out;
-}
+PollOutcome Agent::poll(size_t index) { return intake_->poll(index); }
 
 std::vector<PollOutcome> Agent::pollAll() {
   std::vector<PollOutcome> out;
@@ -368,20 +214,9 @@ std::vector<PollOutcome> Agent::pollAll() {
   return out;
 }
 
-void Agent::storeWrote(const Status& st, const char* what) {
-  if (st) {
-    store_ok_ = true;
-    return;
-  }
-  store_ok_ = false;
-  ++store_errors_;
-  logger("agent")->error("{} not stored durably: {}", what, st.error().message);
-}
-
 bool Agent::mine(const std::string& system) const {
   // A source's default evidence (kAnySystem) is about every system, so every shard's.
-  return config_.shard.count <= 1 || system == scorer::kAnySystem ||
-         shardOf(system, config_.shard.count) == config_.shard.index;
+  return inShard(config_.shard, system);
 }
 
 std::map<std::string, std::string> Agent::unknownTo(const std::string& system) const {
@@ -483,11 +318,7 @@ void Agent::rescore(Scope scope) {
     return w == waived.end() ? nullptr : &w->second;
   };
   // The collectors' health as this scoring sees it: the snapshot shows the same.
-  std::vector<CollectorHealth> health;
-  {
-    std::lock_guard lock(health_mu_);
-    health = health_;
-  }
+  std::vector<CollectorHealth> health = intake_->health();
   std::map<std::string, bool> collector_ok;
   std::map<std::string, uint64_t> successful_polls;
   for (const auto& h : health) {
@@ -734,7 +565,7 @@ void Agent::rescore(Scope scope) {
   snap->scoring.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   snap->scoring.rescored = scores.size();
   snap->scoring.count = ++scorings_;
-  snap->store_errors = store_errors_.load();
+  snap->store_errors = store_health_.errors();
   snap->history_kept = db_ != nullptr;
   snap->scored_at = now;
   snap->generation = ++generation_;
@@ -827,69 +658,23 @@ Error storeFailed(const Error& e) {
 
 }  // namespace
 
-Result<std::vector<scorer::Attestation>> Agent::addAttestations(const std::string& body,
-                                                                const Principal& who) {
-  // JSON only: {"attestations": [...]}, or one attestation object.
-  auto doc = readJsonBody(body, "attestations", attestationBodySchema());
-  if (!doc) return doc.error();
-  // One attestation object is a list of one. (Node::reset rebinds; assignment would
-  // overwrite the node the name is bound to.)
-  YAML::Node input = *doc;
-  YAML::Node root;
-  root.reset(input);
-  if (input.IsMap() && !input["attestations"] && input["system"]) {
-    YAML::Node wrapped(YAML::NodeType::Map);
-    YAML::Node list(YAML::NodeType::Sequence);
-    list.push_back(input);
-    wrapped["attestations"] = list;
-    root.reset(wrapped);
-  }
-  // The author is who holds the token: attested_by may be left out, or must be that name.
-  if (root.IsMap() && root["attestations"].IsSequence()) {
-    for (auto a : root["attestations"]) {
-      if (!a.IsMap()) continue;
-      if (a["approved_by"]) {
-        return makeError(ErrorCode::kInvalidArgument,
-                         "request body: approved_by: an attestation is approved through "
-                         "POST /api/v1/attestations/{id}/approve, by someone else");
-      }
-      if (!a["attested_by"]) {
-        a["attested_by"] = who.name;
-      } else if (!a["attested_by"].IsScalar() || a["attested_by"].Scalar() != who.name) {
-        return makeError(ErrorCode::kInvalidArgument,
-                         "request body: attested_by: an attestation through the API is made by "
-                         "the token's holder (" + who.name + "); leave attested_by out");
-      }
-    }
-  }
-  std::vector<scorer::Attestation> records;
-  {
-    auto parsed = scorer::parseAttestationRecords(root, "request body", *rules(), clock_());
-    if (!parsed) return parsed.error();
-    records = std::move(*parsed);
-  }
+Result<std::vector<scorer::Attestation>> Agent::addAttestations(
+    std::vector<scorer::Attestation> records, const Principal& who) {
   if (records.empty()) {
     return makeError(ErrorCode::kInvalidArgument, "request body: no attestation in it");
   }
   // Only for systems the agent scores: a typo must not make a phantom system kept for good.
   for (const auto& a : records) {
-    if (holdsUrlUserinfo(a.document)) {
+    if (a.attested_by != who.name) {
       return makeError(ErrorCode::kInvalidArgument,
-                       "request body: field 'document': a link with credentials "
-                       "(user:password@) is refused: everyone who reads the attestation would "
-                       "see them, and documents are fetched without credentials; link the "
-                       "page itself and let the wiki ask who reads it");
+                       "request body: attested_by: an attestation through the API is made by "
+                       "the token's holder (" + who.name + ")");
     }
     if (!isKnownSystem(a.system)) {
       return makeError(ErrorCode::kInvalidArgument,
                        "request body: system '" + a.system +
                            "' is not a system this agent scores (declared in its config or "
                            "reported by a source)");
-    }
-    if (a.expires <= clock_()) {
-      return makeError(ErrorCode::kInvalidArgument, "request body: the attestation of " +
-                                                        a.criterion + " for " + a.system +
-                                                        " has already expired");
     }
   }
   auto added = ledger_->attest(std::move(records), who, clock_());
@@ -919,55 +704,8 @@ Result<scorer::Attestation> Agent::decideAttestation(int64_t id, Ledger::Decisio
   return decided;
 }
 
-Result<Waiver> Agent::addWaiver(const std::string& body, const Principal& who) {
-  auto doc = readJsonBody(body, waiverBodySchema());
-  if (!doc) return doc.error();
-  const std::string origin = "request body";
-  auto parsed = guardYaml(origin, [&]() -> Result<Waiver> {
-    const YAML::Node& w = *doc;
-    if (!w.IsMap()) return fieldError(origin, w, "waiver", "expected a JSON object");
-    if (auto st = checkKeys(origin, w,
-                            {"system", "criterion", "justification", "risk", "expires"},
-                            "waiver");
-        !st) {
-      return st.error();
-    }
-    Waiver x;
-    for (auto [field, out] : {std::pair{"system", &x.system}, std::pair{"criterion", &x.criterion},
-                              std::pair{"justification", &x.justification},
-                              std::pair{"risk", &x.risk}}) {
-      auto v = readString(origin, w, field);
-      if (!v) return v.error();
-      if (v->empty()) return fieldError(origin, w, field, "is required");
-      *out = *v;
-    }
-    if (x.risk != "low" && x.risk != "medium" && x.risk != "high") {
-      return fieldError(origin, w["risk"], "risk", "must be low, medium or high");
-    }
-    if (x.justification.size() < 10) {
-      return fieldError(origin, w["justification"], "justification",
-                        "must say why (at least 10 characters)");
-    }
-    auto expires_text = readString(origin, w, "expires");
-    if (!expires_text) return expires_text.error();
-    if (expires_text->empty()) {
-      return fieldError(origin, w, "expires", "is required: a waiver always ends");
-    }
-    auto expires = parseDate(*expires_text);
-    if (!expires) return fieldError(origin, w["expires"], "expires", expires.error().message);
-    if (*expires <= clock_()) return fieldError(origin, w["expires"], "expires", "is in the past");
-    if (*expires > clock_() + std::chrono::hours(24 * 366)) {
-      return fieldError(origin, w["expires"], "expires",
-                        "is more than a year away: a waiver is reviewed at least yearly");
-    }
-    x.expires = *expires;
-    if (!scorer::findCriterion(*rules(), x.criterion)) {
-      return fieldError(origin, w["criterion"], "criterion",
-                        "no criterion " + x.criterion + " in the rule pack");
-    }
-    return x;
-  });
-  if (!parsed) return parsed.error();
+Result<Waiver> Agent::addWaiver(Waiver waiver, const Principal& who) {
+  std::optional<Waiver> parsed(std::move(waiver));
   if (!isKnownSystem(parsed->system)) {
     return makeError(ErrorCode::kInvalidArgument,
                      "request body: system '" + parsed->system +

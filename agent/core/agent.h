@@ -15,6 +15,7 @@
 
 #include "agent/core/auth.h"
 #include "agent/core/config.h"
+#include "agent/core/intake.h"
 #include "agent/core/ledger.h"
 #include "agent/core/snapshot.h"
 #include "agent/store/store.h"
@@ -26,19 +27,6 @@
 #include "scorer/timing.h"
 
 namespace opsm::agent {
-
-struct PollOutcome {
-  std::string collector;
-  bool ok = false;
-  std::string error;  // set when !ok; names the collector's URL (redacted), never a secret
-  size_t facts = 0;
-  double seconds = 0;
-  bool timed_out = false;  // the source did not answer within the poll's timeout
-  size_t systems = 0;      // systems the poll reported specific evidence of
-  // Set when the poll succeeded but its system mapping matched no system: its evidence counts
-  // for no system (see docs/architecture.md, Attribution).
-  std::string warning;
-};
 
 // One system's score with a reason for every criterion, and the pack its criteria point into.
 struct ExplainedScore : scorer::SystemScore {
@@ -93,7 +81,7 @@ class Agent {
   // Ready once every collector has been polled once (see Daemon).
   bool ready() const { return ready_.load(); }
   // Whether the last write to the durable store succeeded (true without storage_path).
-  bool storeWritable() const { return store_ok_.load(); }
+  bool storeWritable() const { return store_health_.writable(); }
   // An answer the HTTP server refused to render or hold (opsmaturity_http_refused_total):
   // "memory" (out of memory rendering), "reply_budget" (unsent replies over their budget).
   // The process's own counters, read live: they are about the agent, not the assessment.
@@ -115,18 +103,19 @@ class Agent {
   // Whether any token is configured (else writes are disabled).
   bool acceptsTokens() const;
 
-  // Adds attestations by `who` from a JSON body ({"attestations": [...]} or one attestation
-  // object), validated like the attestations file (attested_by, when given, must be who's
-  // name); they start pending (docs/attestations.md), are stored durably with their audit
-  // entries, and the agent rescores. An invalid body changes nothing.
-  Result<std::vector<scorer::Attestation>> addAttestations(const std::string& body,
-                                                           const Principal& who);
+  // Ledger writes take typed requests, parsed and validated where they arrive
+  // (agent/exposition/requests.h); here only what needs the agent's state is checked.
+  // Adds attestations by `who` (each attested_by who's name), for systems this agent scores;
+  // they start pending (docs/attestations.md), are stored durably with their audit entries,
+  // and the agent rescores before it answers. An invalid request changes nothing.
+  Result<std::vector<scorer::Attestation>> addAttestations(
+      std::vector<scorer::Attestation> records, const Principal& who);
   // Approves, rejects or revokes an attestation (Ledger::decideAttestation), then rescores.
   Result<scorer::Attestation> decideAttestation(int64_t id, Ledger::Decision decision,
                                                 const Principal& who,
                                                 const std::string& comment);
-  // Asks for a waiver from a JSON body {system, criterion, justification, risk, expires}.
-  Result<Waiver> addWaiver(const std::string& body, const Principal& who);
+  // Asks for a waiver of a system this agent scores; rescores before it answers.
+  Result<Waiver> addWaiver(Waiver waiver, const Principal& who);
   Result<Waiver> decideWaiver(int64_t id, Ledger::Decision decision, const Principal& who,
                               const std::string& comment);
   const Ledger& ledger() const { return *ledger_; }
@@ -203,11 +192,8 @@ class Agent {
   std::set<std::string> systemsToRescore(
       const scorer::EvidenceStore::Changes& changes,
       const std::map<std::string, std::set<std::string>>& waived, TimePoint now);
-  // Every collector's health, in the config's order (under health_mu_): the one place it is
-  // kept; each snapshot carries a copy.
-  std::vector<CollectorHealth> health_;
-  mutable std::mutex health_mu_;
-  std::atomic<uint64_t> store_errors_{0};
+  StoreHealth store_health_;
+  std::unique_ptr<Intake> intake_;  // the collectors, their polls and health
   mutable std::atomic<uint64_t> http_refused_[2] = {0, 0};
   uint64_t scorings_ = 0;  // under rescore_mu_
   // The ledger's records as of the last scoring, and what they were built from.
@@ -218,10 +204,9 @@ class Agent {
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mu_
   std::atomic<bool> ready_{false};
-  std::atomic<bool> store_ok_{true};
   // Records the outcome of a write to the durable store: counted, logged, and shown by
   // /-/ready (a store that cannot write is not ready).
-  void storeWrote(const Status& st, const char* what);
+  void storeWrote(const Status& st, const char* what) { store_health_.wrote(st, what); }
 };
 
 }  // namespace opsm::agent

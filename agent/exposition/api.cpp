@@ -1,6 +1,6 @@
 #include "agent/exposition/api.h"
 
-#include "agent/core/request_body.h"
+#include "agent/exposition/requests.h"
 
 #include "agent/exposition/web.h"
 
@@ -350,7 +350,9 @@ HttpReply attestations(Agent& agent, const Snapshot& snap, const HttpRequest& r)
       if (!hasMediaType(r, "application/json")) {
         return error(415, "send the attestations as application/json");
       }
-      auto added = agent.addAttestations(r.body, std::get<Principal>(who));
+      auto request = parseAttestationRequest(r.body, std::get<Principal>(who), *agent.rules(), agent.now());
+      if (!request) return error(statusOf(request.error()), request.error().message);
+      auto added = agent.addAttestations(std::move(*request), std::get<Principal>(who));
       if (!added) return error(statusOf(added.error()), added.error().message);
       auto reply = listReply<scorer::Attestation>("attestations", *added, render);
       reply.status = 201;
@@ -407,7 +409,9 @@ HttpReply waivers(Agent& agent, const Snapshot& snap, const HttpRequest& r) {
       auto who = authorize(agent, r, Role::kAttester, "asking for waivers");
       if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
       if (!hasMediaType(r, "application/json")) return error(415, "send the waiver as application/json");
-      auto added = agent.addWaiver(r.body, std::get<Principal>(who));
+      auto request = parseWaiverRequest(r.body, *agent.rules(), agent.now());
+      if (!request) return error(statusOf(request.error()), request.error().message);
+      auto added = agent.addWaiver(std::move(*request), std::get<Principal>(who));
       if (!added) return error(statusOf(added.error()), added.error().message);
       return json(201, render(*added));
     }

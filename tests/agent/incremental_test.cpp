@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 
+#include "tests/support/requests.h"
 #include "agent/core/agent.h"
 #include "agent/exposition/metrics.h"
 #include "tests/support/drill_pack.h"
@@ -247,7 +248,7 @@ TEST_F(IncrementalTest, ScoresTheSameAsScoringEverySystemAtEveryStep) {
                                formatTime(now_ + std::chrono::hours(24 * (1 + pick(3)))).substr(0, 10) +
                                "\"}";
       for (Agent* a : {inc.get(), all.get()}) {
-        auto w = a->addWaiver(body, li);
+        auto w = testing::askWaiver(*a, body, li);
         ASSERT_TRUE(w) << w.error().message;
         ASSERT_TRUE(a->decideWaiver(w->id, Ledger::Decision::kApprove, wang, "ok"));
       }
@@ -261,7 +262,7 @@ TEST_F(IncrementalTest, ScoresTheSameAsScoringEverySystemAtEveryStep) {
                                formatTime(now_ - std::chrono::hours(24 * 360)).substr(0, 10) +
                                "\", \"met\": " + (pick(3) ? "true" : "false") + "}";
       for (Agent* a : {inc.get(), all.get()}) {
-        auto made = a->addAttestations(body, li);
+        auto made = testing::attest(*a, body, li);
         ASSERT_TRUE(made) << made.error().message;
         ASSERT_EQ(made->size(), 1u);
         ASSERT_TRUE(a->decideAttestation(made->front().id, Ledger::Decision::kApprove, wang, ""));
@@ -292,7 +293,7 @@ TEST_F(IncrementalTest, ScoresTheSameAsScoringEverySystemAtEveryStep) {
   // (Attested twice: the second renews the first, the same verdict with a later expiry.)
   for (int days : {3, 1}) {
     for (Agent* a : {inc.get(), all.get()}) {
-      auto made = a->addAttestations(
+      auto made = testing::attest(*a, 
           "{\"system\": \"declared\", \"criterion\": \"6.7.4/L1/2\", \"document\": "
           "\"https://wiki.example.com/crisis-org\", \"date\": \"" +
               formatTime(now_ - std::chrono::hours(24 * days)).substr(0, 10) + "\"}",

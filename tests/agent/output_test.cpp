@@ -1,6 +1,7 @@
 // The CI outputs of `opsmaturity once`: JUnit XML and CSV, one test case / row per criterion
 // and system, with waived and not-applicable criteria told apart from failures; and the JSON's
 // schema_version.
+#include "tests/support/requests.h"
 #include "agent/cli/output.h"
 
 #include <gtest/gtest.h>
@@ -39,7 +40,7 @@ class OutputTest : public ::testing::Test {
     agent_->pollAll();
     // payments' 6.7.4/L1/2 (an attestation nobody gave) is waived.
     Principal li{"li.wei", Role::kAttester}, wang{"wang.fang", Role::kApprover};
-    auto w = agent_->addWaiver(
+    auto w = testing::askWaiver(*agent_, 
         "{\"system\": \"payments\", \"criterion\": \"6.7.4/L1/2\", \"justification\": \"crisis "
         "team being formed\", \"risk\": \"low\", \"expires\": \"" +
             formatTime(Clock::now() + std::chrono::hours(24 * 30)).substr(0, 10) + "\"}",

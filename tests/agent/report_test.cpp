@@ -1,5 +1,6 @@
 // The assessment report of one system, in both formats and languages, from a real agent:
 // levels, evidence with its source, gaps, stale evidence and attestations due.
+#include "tests/support/requests.h"
 #include "agent/exposition/report.h"
 
 #include <gtest/gtest.h>
@@ -99,7 +100,7 @@ TEST_F(ReportTest, HtmlInChineseIsOneEscapedPage) {
 
 TEST_F(ReportTest, HtmlHasTheRadarOfTheDomainsAndTheWaivers) {
   // A waiver of 6.7.4/L2/1: the item is at level 1 strictly; the radar then draws both levels.
-  auto w = agent_->addWaiver(
+  auto w = testing::askWaiver(*agent_, 
       "{\"system\": \"payments\", \"criterion\": \"6.7.4/L2/1\", \"justification\": "
       "\"escalation tooling arrives in Q1 <soon>\", \"risk\": \"high\", \"expires\": \"" +
           formatTime(Clock::now() + std::chrono::hours(24 * 20)).substr(0, 10) + "\"}",

@@ -5,7 +5,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/core/auth.h"
+#include "agent/core/ledger.h"
 #include "collectors/config_schema.h"
+#include "scorer/rules.h"
 #include "common/result.h"
 
 namespace opsm::agent {
@@ -37,5 +40,21 @@ Result<YAML::Node> readJsonBody(const std::string& body, const std::string& list
 BodySchema attestationBodySchema();
 BodySchema waiverBodySchema();
 
+
+// The typed requests of the ledger's writes, parsed and validated here, where the HTTP body
+// arrives, so that the agent's core takes types and never a request body.
+//
+// POST /api/v1/attestations: {"attestations": [...]} or one attestation object, each
+// validated like the attestations file against `pack` (attested_by, when given, must be
+// who's name; approved_by is refused: approval is a decision of someone else), none expired
+// at `now`, no document link with credentials. Errors name the field.
+Result<std::vector<scorer::Attestation>> parseAttestationRequest(const std::string& body,
+                                                                 const Principal& who,
+                                                                 const scorer::RulePack& pack,
+                                                                 TimePoint now);
+// POST /api/v1/waivers: {system, criterion, justification, risk, expires}; the criterion must
+// be in `pack`, the expiry within a year of `now`.
+Result<Waiver> parseWaiverRequest(const std::string& body, const scorer::RulePack& pack,
+                                  TimePoint now);
 
 }  // namespace opsm::agent

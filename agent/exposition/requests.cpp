@@ -1,10 +1,13 @@
-#include "agent/core/request_body.h"
+#include "agent/exposition/requests.h"
 
 #include <cmath>
 #include <set>
 
 #include "collectors/common/json.h"
 #include "common/log.h"
+#include "common/secrets.h"
+#include "common/yaml_util.h"
+#include "scorer/attestations.h"
 
 namespace opsm::agent {
 
@@ -185,6 +188,122 @@ Result<YAML::Node> readJsonBody(const std::string& body, const std::string& list
   if (!doc->HasMember(list_key.c_str())) return object(*doc, item, "");
   return object(*doc,
                 {collectors::listKey(list_key, "").isRequired().nonEmpty().withFields(item)}, "");
+}
+
+
+Result<std::vector<scorer::Attestation>> parseAttestationRequest(const std::string& body,
+                                                                 const Principal& who,
+                                                                 const scorer::RulePack& pack,
+                                                                 TimePoint now) {
+  // JSON only: {"attestations": [...]}, or one attestation object.
+  auto doc = readJsonBody(body, "attestations", attestationBodySchema());
+  if (!doc) return doc.error();
+  // One attestation object is a list of one. (Node::reset rebinds; assignment would
+  // overwrite the node the name is bound to.)
+  YAML::Node input = *doc;
+  YAML::Node root;
+  root.reset(input);
+  if (input.IsMap() && !input["attestations"] && input["system"]) {
+    YAML::Node wrapped(YAML::NodeType::Map);
+    YAML::Node list(YAML::NodeType::Sequence);
+    list.push_back(input);
+    wrapped["attestations"] = list;
+    root.reset(wrapped);
+  }
+  // The author is who holds the token: attested_by may be left out, or must be that name.
+  if (root.IsMap() && root["attestations"].IsSequence()) {
+    for (auto a : root["attestations"]) {
+      if (!a.IsMap()) continue;
+      if (a["approved_by"]) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "request body: approved_by: an attestation is approved through "
+                         "POST /api/v1/attestations/{id}/approve, by someone else");
+      }
+      if (!a["attested_by"]) {
+        a["attested_by"] = who.name;
+      } else if (!a["attested_by"].IsScalar() || a["attested_by"].Scalar() != who.name) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "request body: attested_by: an attestation through the API is made by "
+                         "the token's holder (" + who.name + "); leave attested_by out");
+      }
+    }
+  }
+  std::vector<scorer::Attestation> records;
+  {
+    auto parsed = scorer::parseAttestationRecords(root, "request body", pack, now);
+    if (!parsed) return parsed.error();
+    records = std::move(*parsed);
+  }
+  if (records.empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "request body: no attestation in it");
+  }
+  for (const auto& a : records) {
+    if (holdsUrlUserinfo(a.document)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "request body: field 'document': a link with credentials "
+                       "(user:password@) is refused: everyone who reads the attestation would "
+                       "see them, and documents are fetched without credentials; link the "
+                       "page itself and let the wiki ask who reads it");
+    }
+    if (a.expires <= now) {
+      return makeError(ErrorCode::kInvalidArgument, "request body: the attestation of " +
+                                                        a.criterion + " for " + a.system +
+                                                        " has already expired");
+    }
+  }
+  return records;
+}
+
+Result<Waiver> parseWaiverRequest(const std::string& body, const scorer::RulePack& pack,
+                                  TimePoint now) {
+  auto doc = readJsonBody(body, waiverBodySchema());
+  if (!doc) return doc.error();
+  const std::string origin = "request body";
+  auto parsed = guardYaml(origin, [&]() -> Result<Waiver> {
+    const YAML::Node& w = *doc;
+    if (!w.IsMap()) return fieldError(origin, w, "waiver", "expected a JSON object");
+    if (auto st = checkKeys(origin, w,
+                            {"system", "criterion", "justification", "risk", "expires"},
+                            "waiver");
+        !st) {
+      return st.error();
+    }
+    Waiver x;
+    for (auto [field, out] : {std::pair{"system", &x.system}, std::pair{"criterion", &x.criterion},
+                              std::pair{"justification", &x.justification},
+                              std::pair{"risk", &x.risk}}) {
+      auto v = readString(origin, w, field);
+      if (!v) return v.error();
+      if (v->empty()) return fieldError(origin, w, field, "is required");
+      *out = *v;
+    }
+    if (x.risk != "low" && x.risk != "medium" && x.risk != "high") {
+      return fieldError(origin, w["risk"], "risk", "must be low, medium or high");
+    }
+    if (x.justification.size() < 10) {
+      return fieldError(origin, w["justification"], "justification",
+                        "must say why (at least 10 characters)");
+    }
+    auto expires_text = readString(origin, w, "expires");
+    if (!expires_text) return expires_text.error();
+    if (expires_text->empty()) {
+      return fieldError(origin, w, "expires", "is required: a waiver always ends");
+    }
+    auto expires = parseDate(*expires_text);
+    if (!expires) return fieldError(origin, w["expires"], "expires", expires.error().message);
+    if (*expires <= now) return fieldError(origin, w["expires"], "expires", "is in the past");
+    if (*expires > now + std::chrono::hours(24 * 366)) {
+      return fieldError(origin, w["expires"], "expires",
+                        "is more than a year away: a waiver is reviewed at least yearly");
+    }
+    x.expires = *expires;
+    if (!scorer::findCriterion(pack, x.criterion)) {
+      return fieldError(origin, w["criterion"], "criterion",
+                        "no criterion " + x.criterion + " in the rule pack");
+    }
+    return x;
+  });
+  return parsed;
 }
 
 }  // namespace opsm::agent
