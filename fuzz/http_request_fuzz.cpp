@@ -13,6 +13,7 @@
 
 #include "agent/core/agent.h"
 #include "agent/exposition/api.h"
+#include "agent/exposition/routes.h"
 #include "agent/exposition/http_server.h"
 #include "collectors/collector.h"
 
@@ -81,6 +82,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     request.headers[name] = std::string(field.value());
   }
   request.body = std::move(req.body());
-  (void)opsm::agent::apiRoute(*agent(), request);
+  (void)opsm::agent::route(*agent(), request);
   return 0;
 }

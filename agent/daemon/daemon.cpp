@@ -16,71 +16,13 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "agent/daemon/daemon_clock.h"
-#include "agent/exposition/api.h"
-#include "agent/exposition/console.h"
-#include "agent/exposition/metrics.h"
+#include "agent/exposition/routes.h"
 #include "collectors/common/subprocess.h"
 #include "common/log.h"
 
 namespace opsm::agent {
 
 namespace asio = boost::asio;
-
-HttpReply route(Agent& agent, const HttpRequest& request) {
-  const std::string path = request.path();
-  if (auto reply = apiRoute(agent, request)) return *reply;
-  if (auto reply = consoleRoute(agent, request)) return *reply;
-  if (path == "/-/reload") {
-    if (request.method != "POST") {
-      return HttpReply{405, "text/plain; charset=utf-8", "use POST /-/reload\n"};
-    }
-    // A reload restarts what the rules decide: the admin credential only (SIGHUP reloads too),
-    // so that no web page can make a browser post it.
-    Principal who;
-    if (auto denied = requireRole(agent, request, Role::kAdmin,
-                                  "reloading over HTTP (SIGHUP reloads)", &who)) {
-      return *denied;
-    }
-    if (auto st = agent.reload(who.name); !st) {
-      logger("agent")->error("reload failed, keeping the running rules: {}", st.error().message);
-      return HttpReply{500, "text/plain; charset=utf-8",
-                       "reload failed, keeping the running rules: " + st.error().message + "\n"};
-    }
-    return HttpReply{200, "text/plain; charset=utf-8", "reloaded\n"};
-  }
-  if (request.method != "GET" && request.method != "HEAD") {
-    return HttpReply{405, "text/plain; charset=utf-8", "method not allowed\n"};
-  }
-  if (path == "/metrics") {
-    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(agent)};
-  }
-  if (path == "/-/healthy") return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
-  if (path == "/-/ready") {
-    if (agent.storeCorrupt()) {
-      return HttpReply{503, "text/plain; charset=utf-8",
-                       "not ready: the store is damaged (SQLITE_CORRUPT): stop the agent, keep a "
-                       "copy of the file, run `opsmaturity store check` and recover it "
-                       "(docs/deploy.md#a-damaged-store)\n"};
-    }
-    if (!agent.storeWritable()) {
-      return HttpReply{503, "text/plain; charset=utf-8",
-                       "not ready: the last write to the store failed (see the log and "
-                       "opsmaturity_store_errors_total)\n"};
-    }
-    if (agent.ready()) return HttpReply{200, "text/plain; charset=utf-8", "OK\n"};
-    return HttpReply{503, "text/plain; charset=utf-8",
-                     "not ready: waiting for the first poll of every collector\n"};
-  }
-  if (path == "/") {
-    return HttpReply{200, "text/html; charset=utf-8",
-                     "<html><head><title>opsmaturity</title></head><body><h1>opsmaturity</h1>"
-                     "<ul><li><a href=\"/ui/\">/ui/</a> (console)</li>"
-                     "<li><a href=\"/metrics\">/metrics</a></li>"
-                     "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
-                     "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n"};
-  }
-  return HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
-}
 
 namespace {
 
@@ -134,46 +76,43 @@ struct Daemon::Impl {
         reap_timer(io),
         document_timer(io) {}
 
-  // Reads (GET, HEAD) are answered on the I/O thread from the published snapshot. Everything
-  // else — attestations, waivers and decisions, which write the ledger and rescore, and POST
-  // /-/reload, which rescores every system — runs on the scorer thread, in turn with the
-  // scorings, and is answered from there once its scoring is published: the I/O thread keeps
-  // answering /-/healthy and /metrics meanwhile.
+  // Each request is answered where its route says (routes.cpp: Lane): the health endpoints
+  // and /metrics here, at once; the API's and the console's pages on the reader thread, so
+  // that no render holds those up; writes (attestations, waivers, decisions, POST /-/reload)
+  // on the scorer thread, in turn with the scorings, answered once the scoring they cause is
+  // published, while this thread keeps answering /-/healthy and /metrics.
   void serve(const HttpRequest& request, HttpResponder respond) {
     if (auto refused = checkHost(request)) {
       respond(std::move(*refused));
       return;
     }
-    if (agent.config().read_requires_token && needsReadToken(request)) {
-      if (auto denied = requireRole(agent, request, Role::kViewer, "reading the API and console")) {
-        respond(std::move(*denied));
-        return;
-      }
-    }
-    if (request.method == "GET" || request.method == "HEAD") {
-      const std::string path = request.path();
-      // The health endpoints and /metrics are answered here, at once; the API's and the
-      // console's pages (evidence of a whole estate, a system's every criterion) are rendered
-      // on a thread of their own, so that no render holds them up.
-      if (path.rfind("/api/", 0) == 0 || path.rfind("/ui", 0) == 0) {
-        asio::post(readers, [this, request, respond = std::move(respond)] {
-          respond(guarded(request));
-        });
-        return;
-      }
-      respond(guarded(request));
+    Routed routed = findRoute(request);
+    if (!routed.route) {
+      respond(std::move(*routed.refused));
       return;
     }
-    asio::post(scorer, [this, request, respond = std::move(respond)] {
-      respond(guarded(request));
-    });
+    const Lane lane = routed.route->lane;
+    auto run = [this, request, routed = std::move(routed), respond = std::move(respond)] {
+      respond(guarded(routed, request));
+    };
+    switch (lane) {
+      case Lane::kIo:
+        run();
+        return;
+      case Lane::kReader:
+        asio::post(readers, std::move(run));
+        return;
+      case Lane::kScorer:
+        asio::post(scorer, std::move(run));
+        return;
+    }
   }
 
   // route(), with what it throws answered: out of memory while rendering is a 503 (and
   // counted), never a crash; any other exception a 500.
-  HttpReply guarded(const HttpRequest& request) {
+  HttpReply guarded(const Routed& routed, const HttpRequest& request) {
     try {
-      return route(agent, request);
+      return serveRoute(agent, routed, request);
     } catch (const std::bad_alloc&) {
       agent.countHttpRefusal(Agent::Refusal::kMemory);
       logger("http")->warn("out of memory answering {}: 503", printable(request.target));
@@ -214,12 +153,6 @@ struct Daemon::Impl {
     return HttpReply{421, "text/plain; charset=utf-8",
                      "this agent does not answer for host '" + printable(host.substr(0, 100)) +
                          "' (add it to allowed_hosts)\n"};
-  }
-
-  static bool needsReadToken(const HttpRequest& request) {
-    const std::string path = request.path();
-    if (path.rfind("/ui/static/", 0) == 0) return false;  // the console's script and style
-    return path.rfind("/api/", 0) == 0 || path.rfind("/ui/", 0) == 0 || path == "/ui";
   }
 
   struct Slot {

@@ -7,10 +7,9 @@
 
 #include "agent/core/agent.h"
 #include "agent/exposition/http_server.h"
+#include "agent/exposition/routes.h"
 
 namespace opsm::agent {
-
-HttpReply route(Agent& agent, const HttpRequest& request);
 
 // Runs `work` (a teardown that joins threads) and waits at most `timeout` for it: true when
 // it finished, false when it did not (it is then left running on a detached thread, for the

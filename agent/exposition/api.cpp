@@ -1,6 +1,7 @@
 #include "agent/exposition/api.h"
 
 #include "agent/exposition/requests.h"
+#include "agent/exposition/routes.h"
 
 #include "agent/exposition/web.h"
 
@@ -282,14 +283,6 @@ unsigned statusOf(const Error& e) {
   }
 }
 
-// The principal of a request with at least `role`, or the reply refusing it.
-std::variant<Principal, HttpReply> authorize(const Agent& agent, const HttpRequest& r, Role role,
-                                             const std::string& what) {
-  Principal who;
-  if (auto denied = requireRole(agent, r, role, what, &who)) return *denied;
-  return who;
-}
-
 // A decision's optional body: {"comment": "..."} as application/json, or nothing. An error
 // is the reply.
 std::variant<std::string, HttpReply> decisionComment(const HttpRequest& r) {
@@ -300,25 +293,6 @@ std::variant<std::string, HttpReply> decisionComment(const HttpRequest& r) {
   auto doc = readJsonBody(r.body, {collectors::stringKey("comment", "Why.")});
   if (!doc) return error(400, doc.error().message);
   return (*doc)["comment"] ? (*doc)["comment"].Scalar() : std::string();
-}
-
-std::optional<Ledger::Decision> decisionOf(const std::string& verb) {
-  if (verb == "approve") return Ledger::Decision::kApprove;
-  if (verb == "reject") return Ledger::Decision::kReject;
-  if (verb == "revoke") return Ledger::Decision::kRevoke;
-  return std::nullopt;
-}
-
-// "/api/v1/attestations/12/approve" under `prefix` -> (12, "approve"); id 0 when malformed.
-std::pair<int64_t, std::string> idAndVerb(const std::string& path, const std::string& prefix) {
-  std::string rest = path.substr(prefix.size());
-  std::string id_text = rest.substr(0, rest.find('/'));
-  std::string verb = rest.find('/') == std::string::npos ? "" : rest.substr(rest.find('/') + 1);
-  if (id_text.empty() || id_text.size() > 18 ||
-      id_text.find_first_not_of("0123456789") != std::string::npos) {
-    return {0, verb};
-  }
-  return {std::stoll(id_text), verb};
 }
 
 template <typename Record>
@@ -338,118 +312,67 @@ HttpReply listReply(const char* key, const std::vector<Record>& records,
   return json(200, buf.GetString());
 }
 
-HttpReply attestations(Agent& agent, const Snapshot& snap, const HttpRequest& r) {
-  const std::string path = r.path();
-  const TimePoint now = agent.now();
-  const bool approval = agent.config().require_approval;
-  auto render = [&](const scorer::Attestation& a) { return toJson(a, &now, approval); };
-  if (path == "/api/v1/attestations") {
-    if (r.method == "POST") {
-      auto who = authorize(agent, r, Role::kAttester, "attesting");
-      if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
-      if (!hasMediaType(r, "application/json")) {
-        return error(415, "send the attestations as application/json");
-      }
-      auto request = parseAttestationRequest(r.body, std::get<Principal>(who), *agent.rules(), agent.now());
-      if (!request) return error(statusOf(request.error()), request.error().message);
-      auto added = agent.addAttestations(std::move(*request), std::get<Principal>(who));
-      if (!added) return error(statusOf(added.error()), added.error().message);
-      auto reply = listReply<scorer::Attestation>("attestations", *added, render);
-      reply.status = 201;
-      // `accepted`, as before lifecycle existed, for scripts that count.
-      reply.body = "{\"accepted\": " + std::to_string(added->size()) + ", " + reply.body.substr(1);
-      return reply;
-    }
-    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET or POST");
-    const std::string system = query(r, "system"), criterion = query(r, "criterion"),
-                      state = query(r, "state");
-    std::vector<scorer::Attestation> out;
-    for (const auto& a : snap.ledger->records->attestations) {
-      if (!system.empty() && a.system != system) continue;
-      if (!criterion.empty() && a.criterion != criterion) continue;
-      if (!state.empty() && scorer::effectiveState(a, now) != state) continue;
-      out.push_back(a);
-    }
-    // Newest first.
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-      return a.created_at > b.created_at;
-    });
-    return listReply<scorer::Attestation>("attestations", out, render);
+// Newest first, filtered by ?system, ?criterion and ?state (effective at the snapshot's time).
+template <typename Record, typename State>
+std::vector<Record> filtered(const std::vector<Record>& all, const HttpRequest& r, State state_of) {
+  const std::string system = query(r, "system"), criterion = query(r, "criterion"),
+                    state = query(r, "state");
+  std::vector<Record> out;
+  for (const auto& x : all) {
+    if (!system.empty() && x.system != system) continue;
+    if (!criterion.empty() && x.criterion != criterion) continue;
+    if (!state.empty() && state_of(x) != state) continue;
+    out.push_back(x);
   }
-  auto [id, verb] = idAndVerb(path, "/api/v1/attestations/");
-  if (!id) return error(404, "no such attestation: " + path);
-  if (verb.empty()) {
-    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET");
-    const auto& all = snap.ledger->records->attestations;
-    auto a = std::find_if(all.begin(), all.end(), [&](const auto& x) { return x.id == id; });
-    if (a == all.end()) return error(404, "no attestation #" + std::to_string(id));
-    return json(200, render(*a));
-  }
-  auto decision = decisionOf(verb);
-  if (!decision) return error(404, "no such action: " + verb + " (approve, reject, revoke)");
-  if (r.method != "POST") return error(405, "use POST");
-  auto who = authorize(agent, r, *decision == Ledger::Decision::kRevoke ? Role::kAttester
-                                                                        : Role::kApprover,
-                       verb == "revoke" ? "revoking" : "deciding on attestations");
-  if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
-  auto comment = decisionComment(r);
-  if (auto* refused = std::get_if<HttpReply>(&comment)) return *refused;
-  auto decided = agent.decideAttestation(id, *decision, std::get<Principal>(who),
-                                   std::get<std::string>(comment));
-  if (!decided) return error(statusOf(decided.error()), decided.error().message);
-  return json(200, render(*decided));
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.created_at > b.created_at; });
+  return out;
 }
 
-HttpReply waivers(Agent& agent, const Snapshot& snap, const HttpRequest& r) {
-  const std::string path = r.path();
-  const TimePoint now = agent.now();
-  auto render = [&](const Waiver& x) { return toJson(x, &now); };
-  if (path == "/api/v1/waivers") {
-    if (r.method == "POST") {
-      auto who = authorize(agent, r, Role::kAttester, "asking for waivers");
-      if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
-      if (!hasMediaType(r, "application/json")) return error(415, "send the waiver as application/json");
-      auto request = parseWaiverRequest(r.body, *agent.rules(), agent.now());
-      if (!request) return error(statusOf(request.error()), request.error().message);
-      auto added = agent.addWaiver(std::move(*request), std::get<Principal>(who));
-      if (!added) return error(statusOf(added.error()), added.error().message);
-      return json(201, render(*added));
-    }
-    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET or POST");
-    const std::string system = query(r, "system"), criterion = query(r, "criterion"),
-                      state = query(r, "state");
-    std::vector<Waiver> out;
-    for (const auto& x : snap.ledger->records->waivers) {
-      if (!system.empty() && x.system != system) continue;
-      if (!criterion.empty() && x.criterion != criterion) continue;
-      if (!state.empty() && effectiveState(x, now) != state) continue;
-      out.push_back(x);
-    }
-    std::reverse(out.begin(), out.end());  // newest first
-    return listReply<Waiver>("waivers", out, render);
+// The record `id` (params[0]) among `all`, or null.
+template <typename Record>
+const Record* byId(const std::vector<Record>& all, const std::string& id_text) {
+  if (id_text.empty() || id_text.size() > 18 ||
+      id_text.find_first_not_of("0123456789") != std::string::npos) {
+    return nullptr;
   }
-  auto [id, verb] = idAndVerb(path, "/api/v1/waivers/");
-  if (!id) return error(404, "no such waiver: " + path);
-  if (verb.empty()) {
-    if (r.method != "GET" && r.method != "HEAD") return error(405, "use GET");
-    const auto& all = snap.ledger->records->waivers;
-    auto x = std::find_if(all.begin(), all.end(), [&](const auto& w) { return w.id == id; });
-    if (x == all.end()) return error(404, "no waiver #" + std::to_string(id));
-    return json(200, render(*x));
+  const int64_t id = std::stoll(id_text);
+  auto it = std::find_if(all.begin(), all.end(), [&](const Record& x) { return x.id == id; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+int64_t idOf(const std::string& id_text) {
+  if (id_text.empty() || id_text.size() > 18 ||
+      id_text.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
   }
-  auto decision = decisionOf(verb);
-  if (!decision) return error(404, "no such action: " + verb + " (approve, reject, revoke)");
-  if (r.method != "POST") return error(405, "use POST");
-  auto who = authorize(agent, r, *decision == Ledger::Decision::kRevoke ? Role::kAttester
-                                                                        : Role::kApprover,
-                       verb == "revoke" ? "revoking" : "deciding on waivers");
-  if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
-  auto comment = decisionComment(r);
+  return std::stoll(id_text);
+}
+
+std::string renderAttestation(const RouteContext& c, const scorer::Attestation& a) {
+  const TimePoint now = c.agent.now();
+  return toJson(a, &now, c.agent.config().require_approval);
+}
+
+std::string renderWaiver(const RouteContext& c, const Waiver& x) {
+  const TimePoint now = c.agent.now();
+  return toJson(x, &now);
+}
+
+HttpReply decide(const RouteContext& c, bool attestation, Ledger::Decision decision) {
+  const int64_t id = idOf(c.params.at(0));
+  if (!id) return error(404, "no such " + std::string(attestation ? "attestation" : "waiver") +
+                                 ": " + c.request.path());
+  auto comment = decisionComment(c.request);
   if (auto* refused = std::get_if<HttpReply>(&comment)) return *refused;
-  auto decided = agent.decideWaiver(id, *decision, std::get<Principal>(who),
-                                   std::get<std::string>(comment));
+  if (attestation) {
+    auto decided = c.agent.decideAttestation(id, decision, c.who, std::get<std::string>(comment));
+    if (!decided) return error(statusOf(decided.error()), decided.error().message);
+    return json(200, renderAttestation(c, *decided));
+  }
+  auto decided = c.agent.decideWaiver(id, decision, c.who, std::get<std::string>(comment));
   if (!decided) return error(statusOf(decided.error()), decided.error().message);
-  return json(200, render(*decided));
+  return json(200, renderWaiver(c, *decided));
 }
 
 HttpReply auditLog(Agent& agent, const HttpRequest& r) {
@@ -467,73 +390,97 @@ HttpReply auditLog(Agent& agent, const HttpRequest& r) {
                                       [](const Store::AuditEntry& e) { return toJson(e); });
 }
 
-HttpReply whoami(Agent& agent, const HttpRequest& r) {
-  auto who = authorize(agent, r, Role::kViewer, "identifying");
-  if (auto* denied = std::get_if<HttpReply>(&who)) return *denied;
-  const Principal& p = std::get<Principal>(who);
+}  // namespace
+
+namespace api {
+
+HttpReply systems(const RouteContext& c) { return opsm::agent::systems(*c.snapshot, c.request); }
+HttpReply system(const RouteContext& c) {
+  return opsm::agent::system(c.agent, *c.snapshot, c.params.at(0));
+}
+HttpReply evidence(const RouteContext& c) { return opsm::agent::evidence(c.agent, c.request); }
+HttpReply regressions(const RouteContext& c) { return opsm::agent::regressions(*c.snapshot); }
+HttpReply audit(const RouteContext& c) { return auditLog(c.agent, c.request); }
+HttpReply whoami(const RouteContext& c) {
   scorer::json::Buffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("name");
-  scorer::json::string(w, p.name);
+  scorer::json::string(w, c.who.name);
   w.Key("role");
-  w.String(roleName(p.role));
+  w.String(roleName(c.who.role));
   w.EndObject();
   return json(200, buf.GetString());
 }
 
-HttpReply route(Agent& agent, const Snapshot& snap, const HttpRequest& request) {
-  const std::string path = request.path();
-  const bool get = request.method == "GET" || request.method == "HEAD";
-  if (path == "/api/v1/attestations" || path.rfind("/api/v1/attestations/", 0) == 0) {
-    return attestations(agent, snap, request);
-  }
-  if (path == "/api/v1/waivers" || path.rfind("/api/v1/waivers/", 0) == 0) {
-    return waivers(agent, snap, request);
-  }
-  if (!get) return error(405, "use GET");
-  if (path == "/api/v1/systems") return systems(snap, request);
-  if (path.rfind("/api/v1/systems/", 0) == 0) {
-    return system(agent, snap, percentDecode(path.substr(std::string("/api/v1/systems/").size())));
-  }
-  if (path == "/api/v1/evidence") return evidence(agent, request);
-  if (path == "/api/v1/regressions") return regressions(snap);
-  if (path == "/api/v1/audit") return auditLog(agent, request);
-  if (path == "/api/v1/whoami") return whoami(agent, request);
-  return error(404, "no such API endpoint: " + path);
+HttpReply listAttestations(const RouteContext& c) {
+  const TimePoint now = c.agent.now();
+  auto out = filtered(c.snapshot->ledger->records->attestations, c.request,
+                      [&](const scorer::Attestation& a) { return scorer::effectiveState(a, now); });
+  return listReply<scorer::Attestation>(
+      "attestations", out, [&](const scorer::Attestation& a) { return renderAttestation(c, a); });
 }
 
-// Names the snapshot generation an answer was rendered from (its first field after
-// schema_version): a reader can tell whether two answers, or an answer and /metrics
-// (opsmaturity_snapshot_generation), show the same scoring.
-void stampGeneration(HttpReply* reply, uint64_t generation) {
-  std::string& body = reply->body;
-  if (body.empty() || body[0] != '{') return;
-  const std::string field = "\"generation\":" + std::to_string(generation);
-  size_t at = 1;
-  static const std::string kSchema = "{\"schema_version\":";
-  if (body.compare(0, kSchema.size(), kSchema) == 0) {
-    at = body.find_first_not_of("0123456789", kSchema.size());
-    if (at == std::string::npos) return;
-    body.insert(at, "," + field);
-    return;
+HttpReply postAttestations(const RouteContext& c) {
+  if (!hasMediaType(c.request, "application/json")) {
+    return error(415, "send the attestations as application/json");
   }
-  body.insert(at, field + (body.size() > 1 && body[1] == '}' ? "" : ","));
-}
-
-}  // namespace
-
-std::optional<HttpReply> apiRoute(Agent& agent, const HttpRequest& request) {
-  if (request.path().rfind("/api/v1/", 0) != 0) return std::nullopt;
-  const bool get = request.method == "GET" || request.method == "HEAD";
-  // A read renders one snapshot; a write answers once the scoring it caused is published, and
-  // names that snapshot (or a later one: either holds the write).
-  auto snap = agent.snapshot();
-  HttpReply reply = route(agent, *snap, request);
-  if (!get) snap = agent.snapshot();
-  stampGeneration(&reply, snap->generation);
+  auto request = parseAttestationRequest(c.request.body, c.who, *c.agent.rules(), c.agent.now());
+  if (!request) return error(statusOf(request.error()), request.error().message);
+  auto added = c.agent.addAttestations(std::move(*request), c.who);
+  if (!added) return error(statusOf(added.error()), added.error().message);
+  auto reply = listReply<scorer::Attestation>(
+      "attestations", *added, [&](const scorer::Attestation& a) { return renderAttestation(c, a); });
+  reply.status = 201;
+  // `accepted`, as before lifecycle existed, for scripts that count.
+  reply.body = "{\"accepted\": " + std::to_string(added->size()) + ", " + reply.body.substr(1);
   return reply;
 }
+
+HttpReply getAttestation(const RouteContext& c) {
+  const auto* a = byId(c.snapshot->ledger->records->attestations, c.params.at(0));
+  if (!a) return error(404, "no attestation #" + c.params.at(0));
+  return json(200, renderAttestation(c, *a));
+}
+
+HttpReply approveAttestation(const RouteContext& c) { return decide(c, true, Ledger::Decision::kApprove); }
+HttpReply rejectAttestation(const RouteContext& c) { return decide(c, true, Ledger::Decision::kReject); }
+HttpReply revokeAttestation(const RouteContext& c) { return decide(c, true, Ledger::Decision::kRevoke); }
+
+HttpReply listWaivers(const RouteContext& c) {
+  const TimePoint now = c.agent.now();
+  auto out = filtered(c.snapshot->ledger->records->waivers, c.request,
+                      [&](const Waiver& x) { return effectiveState(x, now); });
+  return listReply<Waiver>("waivers", out, [&](const Waiver& x) { return renderWaiver(c, x); });
+}
+
+HttpReply postWaivers(const RouteContext& c) {
+  if (!hasMediaType(c.request, "application/json")) {
+    return error(415, "send the waiver as application/json");
+  }
+  auto request = parseWaiverRequest(c.request.body, *c.agent.rules(), c.agent.now());
+  if (!request) return error(statusOf(request.error()), request.error().message);
+  auto added = c.agent.addWaiver(std::move(*request), c.who);
+  if (!added) return error(statusOf(added.error()), added.error().message);
+  return json(201, renderWaiver(c, *added));
+}
+
+HttpReply getWaiver(const RouteContext& c) {
+  const auto* x = byId(c.snapshot->ledger->records->waivers, c.params.at(0));
+  if (!x) return error(404, "no waiver #" + c.params.at(0));
+  return json(200, renderWaiver(c, *x));
+}
+
+HttpReply approveWaiver(const RouteContext& c) { return decide(c, false, Ledger::Decision::kApprove); }
+HttpReply rejectWaiver(const RouteContext& c) { return decide(c, false, Ledger::Decision::kReject); }
+HttpReply revokeWaiver(const RouteContext& c) { return decide(c, false, Ledger::Decision::kRevoke); }
+
+HttpReply errorReply(unsigned status, const std::string& message,
+                     std::map<std::string, std::string> headers) {
+  return error(status, message, std::move(headers));
+}
+
+}  // namespace api
 
 std::optional<HttpReply> requireRole(const Agent& agent, const HttpRequest& r, Role role,
                                      const std::string& what, Principal* who) {

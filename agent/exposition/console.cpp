@@ -1,4 +1,5 @@
 #include "agent/exposition/console.h"
+#include "agent/exposition/routes.h"
 
 #include <algorithm>
 #include <cctype>
@@ -24,7 +25,6 @@ std::string esc(const std::string& s) { return htmlEscape(s); }
 // A path segment or query value percent-encoded (system names may hold anything printable).
 std::string enc(const std::string& s) { return percentEncode(s); }
 
-std::string dec(std::string_view s) { return percentDecode(s); }
 
 std::string param(const HttpRequest& r, const std::string& name) {
   return queryParam(r.target, name);
@@ -773,28 +773,41 @@ const char* kJs = R"js(
 
 }  // namespace
 
-std::optional<HttpReply> consoleRoute(Agent& agent, const HttpRequest& r) {
-  const std::string path = r.path();
-  if (path != "/ui" && path.rfind("/ui/", 0) != 0) return std::nullopt;
-  if (r.method != "GET" && r.method != "HEAD") {
-    return HttpReply{405, "text/plain; charset=utf-8", "use GET (writes go through /api/v1)\n"};
-  }
-  if (path == "/ui") return HttpReply{302, "text/plain; charset=utf-8", "/ui/\n", {{"Location", "/ui/"}}};
-  if (path == "/ui/static/app.css") {
-    return HttpReply{200, "text/css; charset=utf-8", kCss, {{"Cache-Control", "max-age=300"}}};
-  }
-  if (path == "/ui/static/app.js") {
-    return HttpReply{200, "text/javascript; charset=utf-8", kJs, {{"Cache-Control", "max-age=300"}}};
-  }
+namespace console {
+
+namespace {
+
+Lang langOf(const HttpRequest& r) {
   Lang l;
   l.zh = param(r, "lang") != "en";
-  if (path == "/ui/") return overview(agent, r, l);
-  if (path == "/ui/reviews") return reviews(agent, l);
-  if (path == "/ui/report-card") return reportCard(agent, r, l);
-  if (path.rfind("/ui/systems/", 0) == 0) {
-    return systemPage(agent, dec(path.substr(std::string("/ui/systems/").size())), l);
-  }
+  return l;
+}
+
+}  // namespace
+
+HttpReply redirect(const RouteContext&) {
+  return HttpReply{302, "text/plain; charset=utf-8", "/ui/\n", {{"Location", "/ui/"}}};
+}
+HttpReply css(const RouteContext&) {
+  return HttpReply{200, "text/css; charset=utf-8", kCss, {{"Cache-Control", "max-age=300"}}};
+}
+HttpReply js(const RouteContext&) {
+  return HttpReply{200, "text/javascript; charset=utf-8", kJs, {{"Cache-Control", "max-age=300"}}};
+}
+HttpReply overview(const RouteContext& c) {
+  return opsm::agent::overview(c.agent, c.request, langOf(c.request));
+}
+HttpReply reviews(const RouteContext& c) { return opsm::agent::reviews(c.agent, langOf(c.request)); }
+HttpReply reportCard(const RouteContext& c) {
+  return opsm::agent::reportCard(c.agent, c.request, langOf(c.request));
+}
+HttpReply system(const RouteContext& c) {
+  return systemPage(c.agent, c.params.at(0), langOf(c.request));
+}
+HttpReply notFound() {
   return HttpReply{404, "text/plain; charset=utf-8", "no such page\n", kSecurityHeaders};
 }
+
+}  // namespace console
 
 }  // namespace opsm::agent

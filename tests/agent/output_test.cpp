@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 
 #include "agent/exposition/api.h"
+#include "agent/exposition/routes.h"
 
 #include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
@@ -132,7 +133,7 @@ TEST_F(OutputTest, EvidenceHasOneShapeInTheApiOnceJsonAndTheExport) {
   for (const auto& s : once["systems"].GetArray()) {
     if (s["system"] == "payments") from_once = find(s["evidence"]);
   }
-  auto reply = apiRoute(*agent_, HttpRequest{"GET", "/api/v1/systems/payments", {}, ""});
+  auto reply = std::optional<HttpReply>(route(*agent_, HttpRequest{"GET", "/api/v1/systems/payments", {}, ""}));
   ASSERT_TRUE(reply.has_value());
   ASSERT_EQ(reply->status, 200) << reply->body;
   rapidjson::Document api;
