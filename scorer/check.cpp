@@ -1,5 +1,7 @@
 #include "scorer/check.h"
 
+#include "scorer/operators.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -30,25 +32,15 @@ std::string typeMismatch(const Condition& c, ValueType type) {
   if (c.selector == Selector::kLength) {
     return is({ValueType::kList, ValueType::kString}) ? "" : "len() needs a list or string key";
   }
-  switch (c.op) {
-    case Op::kEq:
-    case Op::kNe:
-      return c.literal.type() == type ? ""
-                                      : std::string("compares a ") + valueTypeName(type) +
-                                            " key with a " + valueTypeName(c.literal.type());
-    case Op::kLt:
-    case Op::kLe:
-    case Op::kGt:
-    case Op::kGe:
-      return type == ValueType::kNumber ? "" : "ordering needs a number key";
-    case Op::kIn:
-      return type != ValueType::kList ? "" : "'in' needs a scalar key";
-    case Op::kContains:
-      return is({ValueType::kList, ValueType::kString}) ? "" : "'contains' needs a list or string key";
-    case Op::kMatches:
-      return type == ValueType::kString ? "" : "'matches' needs a string key";
+  const Operator& op = operatorOf(c.op);
+  std::string needs;
+  if (takes(op, type, c.literal, &needs)) return "";
+  if (op.takes == Operator::Takes::kLiteralsType) {
+    return std::string("compares a ") + valueTypeName(type) + " key with a " +
+           valueTypeName(c.literal.type());
   }
-  return "";
+  if (op.ordering) return "ordering needs a number key";
+  return "'" + std::string(op.name) + "' needs " + needs + " key";
 }
 
 // A rule that names a vendor key passes only for systems that vendor's tool watches: the

@@ -1,5 +1,7 @@
 #include "scorer/engine.h"
 
+#include "scorer/operators.h"
+
 #include "scorer/domain.h"
 
 #include <cmath>
@@ -40,10 +42,6 @@ const char* criterionStateName(CriterionState s) {
 
 namespace {
 
-std::string valueAsText(const Value& v) {
-  return v.isString() ? v.asString() : v.toString();
-}
-
 template <typename T>
 Tri ordered(Op op, const T& a, const T& b) {
   bool r = false;
@@ -73,54 +71,18 @@ Tri ordered(Op op, const T& a, const T& b) {
 }
 
 Tri compareValue(const Condition& c, const Value& v, std::string* mismatch) {
-  const Value& lit = c.literal;
-  switch (c.op) {
-    case Op::kEq:
-    case Op::kNe:
-      if (v.type() != lit.type() || v.isList()) break;
-      if (v.isNumber()) return ordered(c.op, v.asNumber(), lit.asNumber());
-      if (v.isBool()) return ordered(c.op, v.asBool(), lit.asBool());
-      return ordered(c.op, v.asString(), lit.asString());
-    case Op::kLt:
-    case Op::kLe:
-    case Op::kGt:
-    case Op::kGe:
-      if (!v.isNumber()) break;
-      if (std::isnan(v.asNumber())) {
-        *mismatch = "value is NaN";
-        return Tri::kUnknown;
-      }
-      return ordered(c.op, v.asNumber(), lit.asNumber());
-    case Op::kIn: {
-      if (v.isList()) break;
-      std::string text = valueAsText(v);
-      for (const auto& s : lit.asList()) {
-        if (s == text) return Tri::kPass;
-      }
-      return Tri::kFail;
-    }
-    case Op::kContains:
-      if (v.isList()) {
-        for (const auto& s : v.asList()) {
-          if (s == lit.asString()) return Tri::kPass;
-        }
-        return Tri::kFail;
-      }
-      if (v.isString()) {
-        return v.asString().find(lit.asString()) != std::string::npos ? Tri::kPass : Tri::kFail;
-      }
-      break;
-    case Op::kMatches:
-      if (!v.isString()) break;
-      return c.re->fullMatch(v.asString()) ? Tri::kPass : Tri::kFail;
+  const Operator& op = operatorOf(c.op);
+  std::string needs;
+  if (!takes(op, v.type(), c.literal, &needs)) {
+    *mismatch = std::string("evidence is a ") + valueTypeName(v.type()) + ", operator '" +
+                op.name + "' needs " + needs;
+    return Tri::kUnknown;
   }
-  *mismatch = std::string("evidence is a ") + valueTypeName(v.type()) + ", operator '" +
-              opName(c.op) + "' needs " +
-              (c.op == Op::kContains ? "a list or string"
-               : c.op == Op::kMatches ? "a string"
-               : c.op == Op::kIn      ? "a scalar"
-                                      : valueTypeName(lit.type()));
-  return Tri::kUnknown;
+  if (op.ordering && std::isnan(v.asNumber())) {
+    *mismatch = "value is NaN";
+    return Tri::kUnknown;
+  }
+  return op.holds(c, v) ? Tri::kPass : Tri::kFail;
 }
 
 // The evidence of `key`: through the index when the context has one and the key an id,

@@ -1,5 +1,7 @@
 #include "scorer/rules.h"
 
+#include "scorer/operators.h"
+
 #include "common/regex.h"
 
 #include "scorer/keys.h"
@@ -17,29 +19,7 @@ using Op = Condition::Op;
 using Kind = Condition::Kind;
 using Selector = Condition::Selector;
 
-const char* opName(Op op) {
-  switch (op) {
-    case Op::kEq:
-      return "eq";
-    case Op::kNe:
-      return "ne";
-    case Op::kLt:
-      return "lt";
-    case Op::kLe:
-      return "le";
-    case Op::kGt:
-      return "gt";
-    case Op::kGe:
-      return "ge";
-    case Op::kIn:
-      return "in";
-    case Op::kContains:
-      return "contains";
-    case Op::kMatches:
-      return "matches";
-  }
-  return "?";
-}
+const char* opName(Op op) { return operatorOf(op).name; }
 
 const ItemRules* RulePack::findItem(const std::string& id) const {
   for (const auto& i : items) {
@@ -66,30 +46,6 @@ std::string attestationKey(const std::string& criterion_id) {
 std::string documentKey(const std::string& criterion_id) { return "document." + criterion_id; }
 
 namespace {
-
-constexpr std::pair<std::string_view, Op> kOps[] = {
-    {"eq", Op::kEq}, {"ne", Op::kNe}, {"lt", Op::kLt},       {"le", Op::kLe},
-    {"gt", Op::kGt}, {"ge", Op::kGe}, {"in", Op::kIn}, {"contains", Op::kContains},
-    {"matches", Op::kMatches}};
-
-const char* opSymbol(Op op) {
-  switch (op) {
-    case Op::kEq:
-      return "==";
-    case Op::kNe:
-      return "!=";
-    case Op::kLt:
-      return "<";
-    case Op::kLe:
-      return "<=";
-    case Op::kGt:
-      return ">";
-    case Op::kGe:
-      return ">=";
-    default:
-      return opName(op);
-  }
-}
 
 int lineOf(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
 
@@ -204,34 +160,32 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
   c.key = key.Scalar();
   c.key_id = internKey(c.key);
 
-  std::optional<Op> op;
+  // The operators a comparison may use, as the table names them (scorer/operators.cpp).
+  std::string allowed;
+  for (const auto& o : operators()) allowed += std::string(allowed.empty() ? "" : ", ") + o.name;
+  const Operator* op = nullptr;
   YAML::Node rhs;
   for (const auto& kv : node) {
     std::string k = kv.first.Scalar();
     if (k == selector_name) continue;
-    auto found = std::find_if(std::begin(kOps), std::end(kOps),
-                              [&](const auto& p) { return p.first == k; });
-    if (found == std::end(kOps)) {
-      return fieldError(file, kv.first, k,
-                        "unknown operator (allowed: eq, ne, lt, le, gt, ge, in, contains, "
-                        "matches)");
-    }
+    const Operator* found = operatorNamed(k);
+    if (!found) return fieldError(file, kv.first, k, "unknown operator (allowed: " + allowed + ")");
     if (op) return fieldError(file, kv.first, k, "a comparison takes exactly one operator");
-    op = found->second;
+    op = found;
     rhs = kv.second;
   }
   if (!op) {
-    return fieldError(file, node, selector_name,
-                      "comparison has no operator (eq, ne, lt, le, gt, ge, in, contains, "
-                      "matches)");
+    return fieldError(file, node, selector_name, "comparison has no operator (" + allowed + ")");
   }
-  c.op = *op;
-  std::string op_field = opName(c.op);
-
-  if (c.op == Op::kIn) {
-    if (c.selector != Selector::kValue) {
-      return fieldError(file, rhs, op_field, "'in' applies to 'key' only");
-    }
+  c.op = op->op;
+  const std::string op_field = op->name;
+  if (op->key_only && c.selector != Selector::kValue) {
+    return fieldError(file, rhs, op_field, "'" + op_field + "' applies to 'key' only");
+  }
+  if (c.selector == Selector::kAge && !op->ordering) {
+    return fieldError(file, rhs, op_field, "'age' compares with lt, le, gt or ge only");
+  }
+  if (op->operand == Operator::Operand::kScalarList) {
     if (!rhs.IsSequence() || rhs.size() == 0) {
       return fieldError(file, rhs, op_field, "must be a non-empty list");
     }
@@ -244,29 +198,20 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
   } else {
     if (!rhs.IsScalar()) return fieldError(file, rhs, op_field, "must be a single value");
     if (c.selector == Selector::kAge) {
-      if (c.op != Op::kLt && c.op != Op::kLe && c.op != Op::kGt && c.op != Op::kGe) {
-        return fieldError(file, rhs, op_field, "'age' compares with lt, le, gt or ge only");
-      }
       auto d = parseDuration(rhs.Scalar());
       if (!d) return fieldError(file, rhs, op_field, d.error().message);
       c.literal = Value(toSeconds(*d));
-    } else if (c.op == Op::kContains) {
-      if (c.selector != Selector::kValue) {
-        return fieldError(file, rhs, op_field, "'contains' applies to 'key' only");
-      }
+    } else if (op->operand == Operator::Operand::kString) {
       c.literal = Value(rhs.Scalar());
-    } else if (c.op == Op::kMatches) {
-      if (c.selector != Selector::kValue) {
-        return fieldError(file, rhs, op_field, "'matches' applies to 'key' only");
-      }
+    } else if (op->operand == Operator::Operand::kRegex) {
       auto re = Regex::compile(rhs.Scalar());
       if (!re) return fieldError(file, rhs, op_field, re.error().message);
       c.re = std::make_shared<const Regex>(std::move(*re));
       c.literal = Value(rhs.Scalar());
     } else {
       c.literal = scalarValue(rhs);
-      bool ordered = c.op == Op::kLt || c.op == Op::kLe || c.op == Op::kGt || c.op == Op::kGe;
-      if ((ordered || c.selector == Selector::kLength) && !c.literal.isNumber()) {
+      if ((op->operand == Operator::Operand::kNumber || c.selector == Selector::kLength) &&
+          !c.literal.isNumber()) {
         return fieldError(file, rhs, op_field, "must be a number");
       }
     }
@@ -276,7 +221,7 @@ Result<Condition> compileCondition(const std::string& file, const YAML::Node& no
                     : c.selector == Selector::kLength ? "len(" + c.key + ")"
                                                       : "age(" + c.key + ")";
   std::string rhs_text = c.selector == Selector::kAge ? rhs.Scalar() : c.literal.toString();
-  c.source_text = lhs + " " + opSymbol(c.op) + " " + rhs_text;
+  c.source_text = lhs + " " + operatorOf(c.op).symbol + " " + rhs_text;
   return c;
 }
 
