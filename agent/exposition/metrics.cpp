@@ -1,5 +1,6 @@
 #include "agent/exposition/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,25 +22,20 @@ namespace {
 // A sample value as the Prometheus text format writes it.
 void appendValue(std::string* out, double v) {
   char buf[32];
-  if (std::isfinite(v) && v == static_cast<double>(static_cast<long long>(v)) && std::fabs(v) < 1e15) {
-    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-  } else if (std::isnan(v)) {
-    std::snprintf(buf, sizeof buf, "NaN");
-  } else if (std::isinf(v)) {
-    std::snprintf(buf, sizeof buf, "%s", v > 0 ? "+Inf" : "-Inf");
-  } else {
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    // The shortest form that reads back the same, as most exporters print.
-    for (int p = 1; p <= 17; ++p) {
-      char shorter[32];
-      std::snprintf(shorter, sizeof shorter, "%.*g", p, v);
-      if (std::strtod(shorter, nullptr) == v) {
-        std::snprintf(buf, sizeof buf, "%s", shorter);
-        break;
-      }
-    }
+  if (std::isfinite(v) && std::fabs(v) < 1e15 && v == static_cast<double>(static_cast<long long>(v))) {
+    auto end = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v)).ptr;
+    out->append(buf, end);
+    return;
   }
-  *out += buf;
+  if (std::isnan(v)) {
+    *out += "NaN";
+  } else if (std::isinf(v)) {
+    *out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    // The shortest form that reads back the same, as most exporters print.
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out->append(buf, end);
+  }
 }
 
 using Label = std::pair<const char*, std::string_view>;
@@ -59,14 +55,18 @@ class Samples {
         first = false;
         *out_ += label;
         *out_ += "=\"";
-        for (char c : v) {
-          if (c == '\\' || c == '"') {
-            *out_ += '\\';
-            *out_ += c;
-          } else if (c == '\n') {
-            *out_ += "\\n";
-          } else {
-            *out_ += c;
+        if (v.find_first_of("\\\"\n") == std::string_view::npos) {
+          out_->append(v);  // the common case: nothing to escape
+        } else {
+          for (char c : v) {
+            if (c == '\\' || c == '"') {
+              *out_ += '\\';
+              *out_ += c;
+            } else if (c == '\n') {
+              *out_ += "\\n";
+            } else {
+              *out_ += c;
+            }
           }
         }
         *out_ += '"';
