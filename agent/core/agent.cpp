@@ -14,6 +14,20 @@
 
 namespace opsm::agent {
 
+namespace {
+
+// Where `item` is among a score's items (at `hint` when the items come in the same order as
+// last time, the pack's), or items.size().
+size_t itemIndex(const scorer::SystemScore& score, const std::string& item, size_t hint = 0) {
+  if (hint < score.items.size() && score.items[hint].item == item) return hint;
+  for (size_t i = 0; i < score.items.size(); ++i) {
+    if (score.items[i].item == item) return i;
+  }
+  return score.items.size();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
   // One budget for the process's HTTP responses, across every collector.
   collectors::setResponseBudget(config.max_inflight_response_bytes);
@@ -504,11 +518,9 @@ void Agent::rescore(Scope scope) {
         const std::string& item = view->items[i].item;
         ItemRecord& rec = view->records[i];
         if (before) {
-          size_t at = i < before->items.size() && before->items[i].item == item ? i : before->items.size();
-          for (size_t j = 0; at == before->items.size() && j < before->items.size(); ++j) {
-            if (before->items[j].item == item) at = j;
+          if (const size_t at = itemIndex(*before, item, i); at < before->items.size()) {
+            rec = before->records[at];
           }
-          if (at < before->items.size()) rec = before->records[at];
         } else if (loaded != loaded_history_.end()) {
           if (auto h = loaded->second.find(item); h != loaded->second.end()) rec.history = std::move(h->second);
         }
@@ -523,10 +535,8 @@ void Agent::rescore(Scope scope) {
       }
       if (loaded != loaded_history_.end()) loaded_history_.erase(loaded);
       auto recordOf = [&](const std::string& item) -> ItemRecord* {
-        for (size_t i = 0; i < view->items.size(); ++i) {
-          if (view->items[i].item == item) return &view->records[i];
-        }
-        return nullptr;
+        const size_t at = itemIndex(*view, item);
+        return at < view->items.size() ? &view->records[at] : nullptr;
       };
       if (auto c = changed.find(view->system); c != changed.end()) {
         for (const auto* change : c->second) {

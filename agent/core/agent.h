@@ -33,7 +33,7 @@ struct ExplainedScore : scorer::SystemScore {
   std::shared_ptr<const scorer::RulePack> pack;
 };
 
-// The agent's core: config, rules, evidence, scores and metrics. Polling one collector and
+// The agent's core: config, rules, evidence, scores and the snapshot. Polling one collector and
 // rescoring may run on different threads; the state they share is locked, and what scoring
 // produced is published as an immutable Snapshot.
 class Agent {
@@ -49,7 +49,7 @@ class Agent {
   // last scoring, or whose evidence expired or crossed an age() limit meanwhile, and those
   // with a drop waiting for hysteresis (Scope::kChanged); every system after a start, on
   // new rules, when a collector goes up or down or a source's defaults change, or with
-  // Scope::kAll. Then updates the metrics and publishes a snapshot. Either gives the same
+  // Scope::kAll. Then publishes the next snapshot. Either gives the same
   // scores as scoring every system now (docs/architecture.md, Scoring).
   enum class Scope { kChanged, kAll };
   void rescore(Scope scope = Scope::kChanged);

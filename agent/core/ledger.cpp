@@ -540,13 +540,7 @@ Status Ledger::audit(const std::string& actor, const std::string& action,
   return commit({}, {}, {{0, now, actor, action, "", subject, "", ""}}, now);
 }
 
-std::vector<scorer::Attestation> Ledger::attestations() const {
-  std::lock_guard lock(mu_);
-  std::vector<scorer::Attestation> out;
-  for (const auto& [_, a] : api_) out.push_back(a);
-  out.insert(out.end(), file_.begin(), file_.end());
-  return out;
-}
+std::vector<scorer::Attestation> Ledger::attestations() const { return records()->attestations; }
 
 std::optional<scorer::Attestation> Ledger::attestation(int64_t id) const {
   std::lock_guard lock(mu_);
@@ -555,12 +549,7 @@ std::optional<scorer::Attestation> Ledger::attestation(int64_t id) const {
   return it->second;
 }
 
-std::vector<Waiver> Ledger::waivers() const {
-  std::lock_guard lock(mu_);
-  std::vector<Waiver> out;
-  for (const auto& [_, x] : waivers_) out.push_back(x);
-  return out;
-}
+std::vector<Waiver> Ledger::waivers() const { return records()->waivers; }
 
 std::optional<Waiver> Ledger::waiver(int64_t id) const {
   std::lock_guard lock(mu_);

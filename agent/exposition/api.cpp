@@ -312,7 +312,7 @@ HttpReply listReply(const char* key, const std::vector<Record>& records,
   return json(200, buf.GetString());
 }
 
-// Newest first, filtered by ?system, ?criterion and ?state (effective at the snapshot's time).
+// The records ?system, ?criterion and ?state (effective now) ask for, in the ledger's order.
 template <typename Record, typename State>
 std::vector<Record> filtered(const std::vector<Record>& all, const HttpRequest& r, State state_of) {
   const std::string system = query(r, "system"), criterion = query(r, "criterion"),
@@ -324,29 +324,25 @@ std::vector<Record> filtered(const std::vector<Record>& all, const HttpRequest& 
     if (!state.empty() && state_of(x) != state) continue;
     out.push_back(x);
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.created_at > b.created_at; });
   return out;
 }
 
-// The record `id` (params[0]) among `all`, or null.
-template <typename Record>
-const Record* byId(const std::vector<Record>& all, const std::string& id_text) {
-  if (id_text.empty() || id_text.size() > 18 ||
-      id_text.find_first_not_of("0123456789") != std::string::npos) {
-    return nullptr;
-  }
-  const int64_t id = std::stoll(id_text);
-  auto it = std::find_if(all.begin(), all.end(), [&](const Record& x) { return x.id == id; });
-  return it == all.end() ? nullptr : &*it;
-}
-
+// A record id from a path segment; 0 when it is not one.
 int64_t idOf(const std::string& id_text) {
   if (id_text.empty() || id_text.size() > 18 ||
       id_text.find_first_not_of("0123456789") != std::string::npos) {
     return 0;
   }
   return std::stoll(id_text);
+}
+
+// The record `id_text` names among `all`, or null.
+template <typename Record>
+const Record* byId(const std::vector<Record>& all, const std::string& id_text) {
+  const int64_t id = idOf(id_text);
+  if (!id) return nullptr;
+  auto it = std::find_if(all.begin(), all.end(), [&](const Record& x) { return x.id == id; });
+  return it == all.end() ? nullptr : &*it;
 }
 
 std::string renderAttestation(const RouteContext& c, const scorer::Attestation& a) {
@@ -417,6 +413,9 @@ HttpReply listAttestations(const RouteContext& c) {
   const TimePoint now = c.agent.now();
   auto out = filtered(c.snapshot->ledger->records->attestations, c.request,
                       [&](const scorer::Attestation& a) { return scorer::effectiveState(a, now); });
+  // Newest first.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.created_at > b.created_at; });
   return listReply<scorer::Attestation>(
       "attestations", out, [&](const scorer::Attestation& a) { return renderAttestation(c, a); });
 }
@@ -451,6 +450,7 @@ HttpReply listWaivers(const RouteContext& c) {
   const TimePoint now = c.agent.now();
   auto out = filtered(c.snapshot->ledger->records->waivers, c.request,
                       [&](const Waiver& x) { return effectiveState(x, now); });
+  std::reverse(out.begin(), out.end());  // newest first (the ledger's are by id)
   return listReply<Waiver>("waivers", out, [&](const Waiver& x) { return renderWaiver(c, x); });
 }
 

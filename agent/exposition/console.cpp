@@ -327,7 +327,8 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
   const auto& model = explained->pack->model;
   const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
-  const auto open = agent.ledger().openRecords(id, now);
+  const auto snap = agent.snapshot();
+  const auto open = snap->ledger->openRecords(id, now);
   const auto& attested = open.attestations;
   const auto& waivers = open.waivers;
   std::string body = "<h1>" + esc(id) + "</h1><section class=\"summary\"><div><p class=\"big\">" +
@@ -426,7 +427,6 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
   // Level history and regressions.
   body += "<h2>" + l.t("等级变化与退化", "Level history and regressions") + "</h2>";
   std::string regs;
-  const auto snap = agent.snapshot();
   for (const auto& reg : *snap->regressions) {
     if (reg.system != id) continue;
     regs = "<li>" + when(reg.at) + " " + esc(reg.item) + ": " + std::to_string(reg.old_level) +
@@ -471,8 +471,9 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
 HttpReply reviews(Agent& agent, const Lang& l) {
   const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
-  auto atts = agent.ledger().attestations();
-  auto waivers = agent.ledger().waivers();
+  const auto snap = agent.snapshot();
+  auto atts = snap->ledger->records->attestations;
+  auto waivers = snap->ledger->records->waivers;
   std::sort(atts.begin(), atts.end(), [](const auto& a, const auto& b) { return a.created_at > b.created_at; });
   std::reverse(waivers.begin(), waivers.end());
   std::string pending, decided;

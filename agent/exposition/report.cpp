@@ -278,14 +278,15 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
   // What people said and excused: the waivers in force or pending, and the attestations whose
   // document changed or vanished since they were attested.
   std::vector<std::vector<std::string>> waivers, flagged;
-  for (const auto& x : agent.ledger().waivers()) {
+  const auto snap = agent.snapshot();
+  for (const auto& x : snap->ledger->records->waivers) {
     const std::string st = effectiveState(x, now);
     if (x.system != system || (st != "approved" && st != "pending")) continue;
     waivers.push_back({x.criterion, st, x.risk, x.justification,
                        x.requested_by + (x.approved_by.empty() ? "" : " / " + x.approved_by),
                        formatTime(x.expires)});
   }
-  for (const auto& a : agent.ledger().attestations()) {
+  for (const auto& a : snap->ledger->records->attestations) {
     const std::string st = scorer::effectiveState(a, now);
     if (a.system != system || (st != "approved" && st != "pending")) continue;
     if (a.document_status != "changed" && a.document_status != "missing") continue;
