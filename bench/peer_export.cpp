@@ -1,10 +1,14 @@
-// Side-by-side with json-rules-engine (bench/compare_json_rules_engine.sh runs this, then
-// bench/peer/run.mjs): translates the compiled rule pack into json-rules-engine rules, writes
-// the same synthetic evidence as facts, times opsmaturity's fast path on it, and writes which
-// criteria pass for each system, for the peer to check it decides the same.
+// Side-by-side with json-rules-engine and Cedar (bench/compare_json_rules_engine.sh and
+// bench/compare_cedar.sh run this, then bench/peer/run.mjs or bench/peer/cedar.mjs):
+// translates the compiled rule pack into json-rules-engine rules and into Cedar policies (one
+// per criterion), writes the same synthetic evidence as facts, times opsmaturity's fast path
+// on it, and writes which criteria pass for each system, for the peers to check they decide the
+// same.
 //
-// Usage: peer_export N OUTDIR   -> OUTDIR/{rules,facts,expected,ours}.json
+// Usage: peer_export N OUTDIR   -> OUTDIR/{rules,cedar,facts,expected,ours}.json
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -21,6 +25,7 @@
 #include "collectors/collector.h"
 #include "scorer/check.h"
 #include "scorer/keys.h"
+#include "scorer/operators.h"
 #include "scorer/scoring.h"
 
 namespace {
@@ -116,6 +121,155 @@ void passes(W& w, const scorer::Criterion& c) {
   w.EndObject();
 }
 
+// ---- Cedar --------------------------------------------------------------------------------
+// A criterion as a Cedar policy: permit when it passes. Cedar's conditions are two-valued, so
+// each condition becomes two expressions, when it passes and when it fails, with opsmaturity's
+// three-valued logic (missing evidence neither passes nor fails; `not` swaps the two; any_known
+// fails only when a known alternative fails and none passes). Evidence is the request's context:
+// numbers as Cedar decimals, lists as sets; len() and age() are facts of their own, as for
+// json-rules-engine. What Cedar cannot say (a regular expression) stops the export: a translation
+// that quietly decided otherwise would make the comparison a lie.
+
+[[noreturn]] void untranslatable(const Condition& c, const std::string& why) {
+  std::fprintf(stderr, "peer_export: %s cannot be said in Cedar: %s\n", c.source_text.c_str(),
+               why.c_str());
+  std::exit(1);
+}
+
+std::string cedarString(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+// Cedar's decimal has four digits after the point.
+std::string cedarDecimal(const Condition& c, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  if (std::strtod(buf, nullptr) != v) untranslatable(c, "the number " + std::to_string(v) + " needs more than four decimals");
+  return std::string("decimal(\"") + buf + "\")";
+}
+
+struct Said {
+  std::string pass, fail;
+};
+
+std::string joined(const std::vector<std::string>& parts, const char* op, const char* empty) {
+  if (parts.empty()) return empty;
+  std::string out = "(";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? std::string(" ") + op + " " : "") + parts[i];
+  return out + ")";
+}
+
+Said cedarCondition(const Condition& c, const std::map<std::string, scorer::ValueType>& types) {
+  using K = Condition::Kind;
+  using Op = Condition::Op;
+  switch (c.kind) {
+    case K::kAll:
+    case K::kAny:
+    case K::kAnyKnown: {
+      std::vector<std::string> pass, fail, not_pass;
+      for (const auto& child : c.children) {
+        Said s = cedarCondition(child, types);
+        not_pass.push_back("!" + s.pass);
+        pass.push_back(std::move(s.pass));
+        fail.push_back(std::move(s.fail));
+      }
+      if (c.kind == K::kAll) return {joined(pass, "&&", "true"), joined(fail, "||", "false")};
+      if (c.kind == K::kAny) return {joined(pass, "||", "false"), joined(fail, "&&", "true")};
+      return {joined(pass, "||", "false"),
+              "(" + joined(not_pass, "&&", "true") + " && " + joined(fail, "||", "false") + ")"};
+    }
+    case K::kNot: {
+      Said s = cedarCondition(c.children.front(), types);
+      return {s.fail, s.pass};
+    }
+    case K::kExists: {
+      const std::string has = "(context has " + cedarString(c.key) + ")";
+      return {has, "!" + has};
+    }
+    case K::kCompare:
+      break;
+  }
+  std::string fact = c.key;
+  scorer::ValueType type = scorer::ValueType::kNumber;
+  if (c.selector == Condition::Selector::kLength) {
+    fact = "len(" + c.key + ")";
+    g_len_keys.insert(c.key);
+  } else if (c.selector == Condition::Selector::kAge) {
+    fact = "age(" + c.key + ")";
+    g_age_keys.insert(c.key);
+  } else {
+    type = types.at(c.key);
+  }
+  const scorer::Operator& op = scorer::operatorOf(c.op);
+  // Evidence of a type the operator does not take is unknown: neither passes nor fails.
+  if (!scorer::takes(op, type, c.literal)) return {"false", "false"};
+  const std::string v = "context[" + cedarString(fact) + "]";
+  std::string holds;
+  switch (c.op) {
+    case Op::kEq:
+    case Op::kNe: {
+      std::string lit = type == scorer::ValueType::kNumber ? cedarDecimal(c, c.literal.asNumber())
+                        : type == scorer::ValueType::kBool ? (c.literal.asBool() ? "true" : "false")
+                                                           : cedarString(c.literal.asString());
+      holds = v + (c.op == Op::kEq ? " == " : " != ") + lit;
+      break;
+    }
+    case Op::kLt:
+    case Op::kLe:
+    case Op::kGt:
+    case Op::kGe: {
+      static const std::map<Op, const char*> kMethods = {{Op::kLt, "lessThan"},
+                                                         {Op::kLe, "lessThanOrEqual"},
+                                                         {Op::kGt, "greaterThan"},
+                                                         {Op::kGe, "greaterThanOrEqual"}};
+      holds = v + "." + kMethods.at(c.op) + "(" + cedarDecimal(c, c.literal.asNumber()) + ")";
+      break;
+    }
+    case Op::kIn: {
+      if (type != scorer::ValueType::kString) untranslatable(c, "'in' of a non-string key compares its text");
+      std::string set;
+      for (const auto& x : c.literal.asList()) set += (set.empty() ? "" : ", ") + cedarString(x);
+      holds = "[" + set + "].contains(" + v + ")";
+      break;
+    }
+    case Op::kContains:
+      if (type == scorer::ValueType::kList) {
+        holds = v + ".contains(" + cedarString(c.literal.asString()) + ")";
+      } else {
+        // A substring: `like` with the literal's own characters escaped (\*, \", \\).
+        std::string pattern = "\"*";
+        for (char ch : c.literal.asString()) {
+          if (ch == '*' || ch == '"' || ch == '\\') pattern += '\\';
+          pattern += ch;
+        }
+        holds = v + " like " + pattern + "*\"";
+      }
+      break;
+    case Op::kMatches:
+      untranslatable(c, "Cedar has no regular expressions");
+  }
+  const std::string has = "context has " + cedarString(fact);
+  return {"(" + has + " && " + holds + ")", "(" + has + " && !(" + holds + "))"};
+}
+
+// When criterion `c` passes: it applies, and its evidence shows it or an attestation says so.
+std::string cedarPasses(const scorer::Criterion& c, const std::map<std::string, scorer::ValueType>& types) {
+  std::vector<std::string> shown;
+  if (c.when) shown.push_back(cedarCondition(*c.when, types).pass);
+  if (c.attestation) {
+    const std::string k = cedarString(c.attestation_key);
+    shown.push_back("(context has " + k + " && context[" + k + "] == true)");
+  }
+  std::string out = joined(shown, "||", "false");
+  if (c.applies_to) out = "(" + cedarCondition(*c.applies_to, types).pass + " && " + out + ")";
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,9 +282,10 @@ int main(int argc, char** argv) {
   const scorer::RulePack& pack = bench::shippedPack();
 
   // Rules: one per criterion, its event named after it.
-  rapidjson::StringBuffer rb;
-  W rw(rb);
+  rapidjson::StringBuffer rb, cb;
+  W rw(rb), cw(cb);
   rw.StartArray();
+  cw.StartObject();
   const std::map<std::string, scorer::ValueType> keys = bench::packKeys(pack);
   std::vector<const scorer::Criterion*> criteria;
   for (const auto& item : pack.items) {
@@ -164,11 +319,18 @@ int main(int argc, char** argv) {
         rw.EndArray();
         rw.EndObject();
         rw.EndObject();
+        // The same criterion as a Cedar policy, its id the criterion's.
+        std::string when = cedarPasses(c, keys);
+        if (above) when = "(" + when + " || " + cedarPasses(*above, keys) + ")";
+        cw.Key(c.id.c_str());
+        cw.String(("permit (principal, action, resource) when { " + when + " };").c_str());
       }
     }
   }
   rw.EndArray();
+  cw.EndObject();
   std::ofstream(dir + "/rules.json") << rb.GetString();
+  std::ofstream(dir + "/cedar.json") << cb.GetString();
 
   // Evidence: the same generator as scoring_bench, none expired.
   const TimePoint now = Clock::now();
