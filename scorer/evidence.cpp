@@ -410,9 +410,16 @@ void EvidenceStore::visit(
     const std::string& system,
     const std::function<void(const std::map<std::string, Evidence>&,
                              const std::map<std::string, const Evidence*>&)>& fn) const {
+  std::lock_guard lock(mu_);
+  visitLocked(system, fn);
+}
+
+void EvidenceStore::visitLocked(
+    const std::string& system,
+    const std::function<void(const std::map<std::string, Evidence>&,
+                             const std::map<std::string, const Evidence*>&)>& fn) const {
   static const std::map<std::string, Evidence> kNone;
   static const std::map<std::string, const Evidence*> kNoDefaults;
-  std::lock_guard lock(mu_);
   auto s = by_system_.find(system);
   // The sources that know the system and have defaults: only theirs count for it. (Nothing
   // to look up unless some source has defaults: this runs once per system per scoring.)
@@ -439,9 +446,40 @@ bool EvidenceStore::hasSystem(const std::string& system) const {
   return by_system_.count(system) > 0;
 }
 
+namespace {
+
+// A system's own evidence, and for the keys it has none of, the defaults that count for it
+// (named as the system's).
+std::map<std::string, Evidence> withDefaults(const std::map<std::string, Evidence>& own,
+                                             const std::map<std::string, const Evidence*>& defaults,
+                                             const std::string& system) {
+  std::map<std::string, Evidence> out = own;
+  for (const auto& [key, e] : defaults) {
+    if (!out.count(key)) out.emplace(key, asEvidenceOf(*e, system));
+  }
+  return out;
+}
+
+}  // namespace
+
 EvidenceStore::Changes EvidenceStore::takeChanges() {
   std::lock_guard lock(mu_);
-  return std::exchange(changes_, Changes{});
+  Changes out = std::exchange(changes_, Changes{});
+  out.epoch = ++epoch_;
+  return out;
+}
+
+std::optional<EvidenceStore::Scored> EvidenceStore::unchangedSince(const std::string& system,
+                                                                   uint64_t epoch) const {
+  std::lock_guard lock(mu_);
+  if (epoch != epoch_ || changes_.defaults || changes_.systems.count(system)) return std::nullopt;
+  Scored out;
+  visitLocked(system, [&](const std::map<std::string, Evidence>& own,
+                          const std::map<std::string, const Evidence*>& defaults) {
+    out.evidence = withDefaults(own, defaults, system);
+  });
+  knowers(system, &out.known_by);
+  return out;
 }
 
 void EvidenceStore::setTimedKeys(std::set<std::string> keys) {
@@ -475,10 +513,7 @@ std::map<std::string, Evidence> EvidenceStore::snapshot(const std::string& syste
   std::map<std::string, Evidence> out;
   visit(system, [&](const std::map<std::string, Evidence>& own,
                     const std::map<std::string, const Evidence*>& defaults) {
-    out = own;
-    for (const auto& [key, e] : defaults) {
-      if (!out.count(key)) out.emplace(key, asEvidenceOf(*e, system));
-    }
+    out = withDefaults(own, defaults, system);
   });
   return out;
 }

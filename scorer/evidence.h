@@ -172,8 +172,18 @@ class EvidenceStore {
   struct Changes {
     std::set<std::string> systems;
     bool defaults = false;
+    uint64_t epoch = 0;  // counts takeChanges() calls: this one's number
   };
   Changes takeChanges();
+  // What the last scoring scored `system` on, for explaining it as that scoring did: its
+  // evidence as snapshot() gives it and the sources that know it — when `epoch` is the last
+  // takeChanges()'s and nothing scoring reads of the system changed since (no change of it,
+  // none of any source's defaults). nullopt otherwise.
+  struct Scored {
+    std::map<std::string, Evidence> evidence;
+    std::vector<std::string> known_by;
+  };
+  std::optional<Scored> unchangedSince(const std::string& system, uint64_t epoch) const;
   // Keys whose observation time decides something (an age() condition): their refreshed
   // evidence changes its system even with the same value.
   void setTimedKeys(std::set<std::string> keys);
@@ -210,6 +220,12 @@ class EvidenceStore {
 
   mutable std::mutex mu_;
   Changes changes_;                // since the last takeChanges()
+  uint64_t epoch_ = 0;             // takeChanges() calls
+  // visit() with mu_ held.
+  void visitLocked(const std::string& system,
+                   const std::function<void(const std::map<std::string, Evidence>&,
+                                            const std::map<std::string, const Evidence*>&)>&
+                       fn) const;
   std::set<std::string> timed_keys_;
   std::map<std::string, std::map<std::string, Evidence>> by_system_;
   // The (system, key) slots each collector wrote last, to replace them without a full scan.

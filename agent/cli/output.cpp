@@ -31,7 +31,7 @@ std::string pad(const std::string& s, size_t width) {
 }
 
 // Every scored system's score with reasons (each holding the pack its criteria point into).
-std::vector<ExplainedScore> explainedScores(const Agent& agent) {
+std::vector<ExplainedScore> explainedScores(Agent& agent) {
   std::vector<ExplainedScore> out;
   const auto snap = agent.snapshot();
   for (const auto& score : snap->scores) {
@@ -43,7 +43,7 @@ std::vector<ExplainedScore> explainedScores(const Agent& agent) {
 
 }  // namespace
 
-std::string renderTable(const Agent& agent, bool explain) {
+std::string renderTable(Agent& agent, bool explain) {
   const auto snap = agent.snapshot();
   const auto& model = snap->pack->model;
   std::string out = "rule pack " + agent.config().rules_dir + ": " +
@@ -109,13 +109,13 @@ std::string renderTable(const Agent& agent, bool explain) {
   return out;
 }
 
-std::string renderJson(const Agent& agent, const std::vector<PollOutcome>& polls) {
+std::string renderJson(Agent& agent, const std::vector<PollOutcome>& polls) {
   std::ostringstream out;
   writeJson(out, agent, polls);
   return out.str();
 }
 
-void writeJson(std::ostream& out, const Agent& agent, const std::vector<PollOutcome>& polls) {
+void writeJson(std::ostream& out, Agent& agent, const std::vector<PollOutcome>& polls) {
   rapidjson::StringBuffer buf;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
@@ -230,7 +230,7 @@ const char* evidencedBy(const scorer::Criterion& c) {
 
 }  // namespace
 
-std::string renderJunit(const Agent& agent) {
+std::string renderJunit(Agent& agent) {
   const auto scores = explainedScores(agent);
   int tests = 0, failures = 0, errors = 0, skipped = 0;
   std::string suites;
@@ -278,7 +278,7 @@ std::string renderJunit(const Agent& agent) {
          "</testsuites>\n";
 }
 
-std::string renderCsv(const Agent& agent) {
+std::string renderCsv(Agent& agent) {
   std::string out =
       "system,system_level,domain,item,item_level,criterion,criterion_level,state,waived,"
       "evidenced_by,reason\r\n";

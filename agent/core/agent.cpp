@@ -234,8 +234,12 @@ bool Agent::mine(const std::string& system) const {
 }
 
 std::map<std::string, std::string> Agent::unknownTo(const std::string& system) const {
+  return unknownTo(system, store_.knownBy(system));
+}
+
+std::map<std::string, std::string> Agent::unknownTo(const std::string& system,
+                                                    const std::vector<std::string>& knowers) const {
   std::map<std::string, std::string> out;
-  auto knowers = store_.knownBy(system);
   for (const auto& c : config_.collectors) {
     if (std::binary_search(knowers.begin(), knowers.end(), c.name)) continue;
     for (const auto& key : c.evidence_keys) {
@@ -577,6 +581,7 @@ void Agent::rescore(Scope scope) {
   snap->scoring.count = ++scorings_;
   snap->store_errors = store_health_.errors();
   snap->history_kept = db_ != nullptr;
+  snap->evidence_epoch = changes.epoch;
   snap->scored_at = now;
   snap->generation = ++generation_;
   std::lock_guard lock(snapshot_mu_);
@@ -776,17 +781,39 @@ size_t Agent::checkDocuments() {
   return checked;
 }
 
-std::optional<ExplainedScore> Agent::explainedScore(const std::string& system) const {
-  if (!isKnownSystem(system)) return std::nullopt;
-  auto evidence = store_.snapshot(system);
-  auto unknown_to = unknownTo(system);
-  const TimePoint now = clock_();
-  auto waived = ledger_->waived(now)[system];
-  scorer::EvalContext ctx{evidence, now, nullptr, &unknown_to, &waived};
-  ExplainedScore out;
-  out.pack = rules();
-  static_cast<scorer::SystemScore&>(out) = scorer::scoreSystem(system, *out.pack, ctx, config_.scoring);
-  return out;
+std::optional<ExplainedScore> Agent::explainedScore(const std::string& system) {
+  // A poll that changed the system after the snapshot was scored: score it, then explain the
+  // snapshot that holds it (a source that changes it faster than it can be scored gets three
+  // tries, then the last snapshot with the evidence of now: said in the log).
+  for (int attempt = 0;; ++attempt) {
+    const auto snap = snapshot();
+    if (!snap->find(system)) {
+      // Not scored yet (a system a poll just reported, or before the first scoring).
+      if (attempt >= 3 || !isKnownSystem(system)) return std::nullopt;
+      rescore();
+      continue;
+    }
+    auto scored = store_.unchangedSince(system, snap->evidence_epoch);
+    if (!scored && attempt < 3) {
+      rescore();
+      continue;
+    }
+    if (!scored) {
+      logger("agent")->warn("{}: its evidence changes faster than it is scored; explained on the "
+                            "evidence of now against generation {}",
+                            system, snap->generation);
+      scored = scorer::EvidenceStore::Scored{store_.snapshot(system), store_.knownBy(system)};
+    }
+    auto unknown_to = unknownTo(system, scored->known_by);
+    auto waived = Ledger::waived(snap->ledger->records->waivers, snap->scored_at)[system];
+    scorer::EvalContext ctx{scored->evidence, snap->scored_at, nullptr, &unknown_to, &waived};
+    ExplainedScore out;
+    out.pack = snap->pack;
+    out.generation = snap->generation;
+    static_cast<scorer::SystemScore&>(out) = scorer::scoreSystem(system, *out.pack, ctx, config_.scoring);
+    out.evidence = std::move(scored->evidence);
+    return out;
+  }
 }
 
 }  // namespace opsm::agent

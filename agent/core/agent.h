@@ -28,9 +28,18 @@
 
 namespace opsm::agent {
 
-// One system's score with a reason for every criterion, and the pack its criteria point into.
+// One system's score with a reason for every criterion, as the scoring of `generation` scored
+// it: the pack its criteria point into, and the evidence it rests on (the system's own and the
+// defaults that count for it).
 struct ExplainedScore : scorer::SystemScore {
   std::shared_ptr<const scorer::RulePack> pack;
+  uint64_t generation = 0;
+  std::map<std::string, scorer::Evidence> evidence;
+  // The evidence of `key`, or null.
+  const scorer::Evidence* evidenceOf(const std::string& key) const {
+    auto it = evidence.find(key);
+    return it == evidence.end() ? nullptr : &it->second;
+  }
 };
 
 // The agent's core: config, rules, evidence, scores and the snapshot. Polling one collector and
@@ -63,8 +72,12 @@ class Agent {
     return out;
   }
   std::vector<scorer::RegressionEvent> regressions() const { return *snapshot()->regressions; }
-  // Scores one system now with a reason for every criterion, on the current rule pack.
-  std::optional<ExplainedScore> explainedScore(const std::string& system) const;
+  // One system's score with a reason for every criterion, against the current snapshot: on
+  // its pack, at its time, with its waivers, on the evidence it scored (checked unchanged in
+  // the store, EvidenceStore::unchangedSince). When the system's evidence changed since, it is
+  // scored first (Scope::kChanged) and explained against that snapshot. Off the I/O thread:
+  // it may score. Nullopt for a system the snapshot does not hold.
+  std::optional<ExplainedScore> explainedScore(const std::string& system);
   // Systems declared in the config or reported by any collector, sorted.
   std::vector<std::string> knownSystems() const;
   // Whether `system` is among knownSystems(), without listing them.
@@ -73,6 +86,9 @@ class Agent {
   // (prometheus) does not know system billing" for each key a configured collector that does
   // not know the system could report. For explanations (EvalContext::unknown_to).
   std::map<std::string, std::string> unknownTo(const std::string& system) const;
+  // The same for a system known by `knowers` (sorted).
+  std::map<std::string, std::string> unknownTo(const std::string& system,
+                                               const std::vector<std::string>& knowers) const;
   // Whether a configured collector knows `system` (reports specific evidence of it, or knows
   // the systems of one that does). A system only declared or attested is known to none.
   bool knownToACollector(const std::string& system) const;

@@ -125,6 +125,8 @@ class Ledger {
   Evidence evidence(TimePoint now, bool require_approval) const;
   // The criteria waived at `now`, by system.
   std::map<std::string, std::set<std::string>> waived(TimePoint now) const;
+  static std::map<std::string, std::set<std::string>> waived(const std::vector<Waiver>& waivers,
+                                                            TimePoint now);
 
  private:
   explicit Ledger(Store* store) : store_(store) {}

@@ -95,6 +95,9 @@ struct Snapshot {
   } scoring;
   uint64_t store_errors = 0;  // writes to the durable store that failed since start
   bool history_kept = false;  // with storage_path: ItemRecord::history is kept
+  // The evidence store's epoch this scoring took its changes at (EvidenceStore::Changes):
+  // explanations check against it that a system's evidence is still what was scored.
+  uint64_t evidence_epoch = 0;
   TimePoint scored_at{};      // the agent's clock
   uint64_t generation = 0;    // 0: not scored yet
 

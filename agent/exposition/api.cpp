@@ -176,14 +176,14 @@ HttpReply system(Agent& agent, const Snapshot& snap, const std::string& id) {
       w.Key("evidence");
       w.StartArray();
       for (const auto& k : keys) {
-        if (auto e = agent.evidence().find(it->system, k)) scorer::json::evidence(w, *e, now);
+        if (const auto* e = explained->evidenceOf(k)) scorer::json::evidence(w, *e, now);
       }
       w.EndArray();
       // What the attester is shown: collected facts that bear on it without deciding it.
       w.Key("hints");
       w.StartArray();
       for (const auto& k : c.criterion->hints) {
-        if (auto e = agent.evidence().find(it->system, k)) scorer::json::evidence(w, *e, now);
+        if (const auto* e = explained->evidenceOf(k)) scorer::json::evidence(w, *e, now);
       }
       w.EndArray();
       // The attestations (not rejected, revoked or superseded) and waivers (pending or in

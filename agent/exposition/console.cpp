@@ -393,7 +393,7 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
       if (cr.attestation) keys.push_back(cr.attestation_key);
       std::string ev;
       for (const auto& k : keys) {
-        auto e = agent.evidence().find(id, k);
+        const scorer::Evidence* e = explained->evidenceOf(k);
         if (!e) continue;
         ev += "<li><code>" + esc(e->key) + "</code> = " + esc(e->value.toString()) + " <span class=\"src\">(" +
               esc(e->source.collector) + "; " + l.t("观测于 ", "observed ") + when(e->observed_at) +

@@ -132,7 +132,7 @@ class Doc {
 
 }  // namespace
 
-Result<std::string> renderReport(const Agent& agent, const std::string& system,
+Result<std::string> renderReport(Agent& agent, const std::string& system,
                                  ReportFormat format, ReportLang lang, TimePoint now) {
   auto explained = agent.explainedScore(system);
   if (!explained) {
@@ -219,13 +219,13 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
       if (c.criterion->attestation) keys.push_back("attestation." + c.criterion->id);
       std::string evidence;
       for (const auto& k : keys) {
-        if (auto e = agent.evidence().find(system, k)) {
+        if (const auto* e = explained->evidenceOf(k)) {
           evidence += (evidence.empty() ? "" : "; ") + k + " = " + e->value.toString() + " (" +
                       e->source.collector + ", " + formatTime(e->observed_at) + ")";
         }
       }
       for (const auto& k : c.criterion->hints) {
-        if (auto e = agent.evidence().find(system, k)) {
+        if (const auto* e = explained->evidenceOf(k)) {
           evidence += (evidence.empty() ? "" : "; ") + tx.t("参考：", "hint: ") + k + " = " +
                       e->value.toString() + " (" + e->source.collector + ", " +
                       formatTime(e->observed_at) + ")";
@@ -255,7 +255,7 @@ Result<std::string> renderReport(const Agent& agent, const std::string& system,
           gaps, gap_classes);
 
   std::vector<std::vector<std::string>> stale, due;
-  for (const auto& e : agent.evidence().forSystem(system)) {
+  for (const auto& [_, e] : explained->evidence) {
     if (scorer::isAttestationKey(e.key)) {
       if (e.expires_at - now < std::chrono::hours(24 * 30)) {
         due.push_back({e.key.substr(std::string("attestation.").size()), e.source.locator,

@@ -13,7 +13,7 @@ enum class ReportLang { kZh, kEn };
 // levels; each item's level with the evidence behind it; the gaps to the next level; stale
 // evidence; attestations due within 30 days. HTML is one self-contained, printable page.
 // Fails if the agent scores no such system.
-Result<std::string> renderReport(const Agent& agent, const std::string& system,
+Result<std::string> renderReport(Agent& agent, const std::string& system,
                                  ReportFormat format, ReportLang lang, TimePoint now);
 
 }  // namespace opsm::agent

@@ -136,6 +136,57 @@ TEST_F(RegressionAgentTest, AFailingCriterionIsARegressionAnOutageIsNot) {
   EXPECT_TRUE(metric("opsmaturity_item_regressions_total{item=\"6.7.4\",system=\"payments\"} 1"));
 }
 
+// An explanation is of a named generation: at its time, on the evidence it scored. Time
+// passing without a scoring does not change it; a poll that changed the system is scored
+// first, and the explanation names the snapshot that holds it.
+TEST_F(RegressionAgentTest, AnExplanationIsOfTheSnapshotItNames) {
+  ASSERT_TRUE(agent_->poll(0).ok);
+  agent_->rescore();
+  auto criterion = [](const ExplainedScore& e) {
+    for (const auto& i : e.items) {
+      for (const auto& c : i.criteria) {
+        if (c.criterion->id == "6.7.4/L1/1") return c;
+      }
+    }
+    return scorer::CriterionResult{};
+  };
+  const uint64_t first = agent_->snapshot()->generation;
+  auto e = agent_->explainedScore("payments");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->generation, first);
+  EXPECT_EQ(criterion(*e).state, scorer::CriterionState::kPass);
+  ASSERT_NE(e->evidenceOf("plugin.drill.last_report_age_seconds"), nullptr);
+
+  // Past the TTL by the clock, not scored yet: the snapshot still says level 1, and so does
+  // its explanation (scored by the live store now, it would be unknown).
+  now_ += std::chrono::minutes(10);
+  e = agent_->explainedScore("payments");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->generation, first);
+  EXPECT_EQ(criterion(*e).state, scorer::CriterionState::kPass) << criterion(*e).reason;
+  EXPECT_EQ(level(), 1);
+
+  // A poll that fails the drill, not scored yet: the explanation scores it first and names
+  // the snapshot that holds it.
+  drill(63244800);
+  ASSERT_TRUE(agent_->poll(0).ok);
+  e = agent_->explainedScore("payments");
+  ASSERT_TRUE(e);
+  EXPECT_GT(e->generation, first);
+  EXPECT_EQ(e->generation, agent_->snapshot()->generation);
+  EXPECT_EQ(criterion(*e).state, scorer::CriterionState::kFail) << criterion(*e).reason;
+  EXPECT_EQ(e->evidenceOf("plugin.drill.last_report_age_seconds")->value, scorer::Value(63244800.0));
+  for (const auto& i : e->items) {
+    const SystemView* view = agent_->snapshot()->find("payments");
+    ASSERT_NE(view, nullptr);
+    for (const auto& v : view->items) {
+      if (v.item == i.item) {
+        EXPECT_EQ(v.level, i.level) << i.item << ": the snapshot's level";
+      }
+    }
+  }
+}
+
 // A drop seen once (waiting for hysteresis) when the agent restarts is judged against the
 // level before it: the baseline kept is the tracker's, not the score of the moment. A restart
 // in the middle neither hides the regression nor reports it early.
