@@ -809,6 +809,7 @@ std::optional<ExplainedScore> Agent::explainedScore(const std::string& system) {
     scorer::EvalContext ctx{scored->evidence, snap->scored_at, nullptr, &unknown_to, &waived};
     ExplainedScore out;
     out.pack = snap->pack;
+    out.snapshot = snap;
     out.generation = snap->generation;
     static_cast<scorer::SystemScore&>(out) = scorer::scoreSystem(system, *out.pack, ctx, config_.scoring);
     out.evidence = std::move(scored->evidence);

@@ -28,12 +28,14 @@
 
 namespace opsm::agent {
 
-// One system's score with a reason for every criterion, as the scoring of `generation` scored
-// it: the pack its criteria point into, and the evidence it rests on (the system's own and the
-// defaults that count for it).
+// One system's score with a reason for every criterion, as the scoring of `snapshot` scored
+// it: the pack its criteria point into, the snapshot it explains (what a page shows beside it,
+// its generation), and the evidence it rests on (the system's own and the defaults that count
+// for it).
 struct ExplainedScore : scorer::SystemScore {
   std::shared_ptr<const scorer::RulePack> pack;
-  uint64_t generation = 0;
+  std::shared_ptr<const Snapshot> snapshot;
+  uint64_t generation = 0;  // snapshot->generation
   std::map<std::string, scorer::Evidence> evidence;
   // The evidence of `key`, or null.
   const scorer::Evidence* evidenceOf(const std::string& key) const {

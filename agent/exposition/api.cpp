@@ -122,12 +122,15 @@ HttpReply systems(const Snapshot& snapshot, const HttpRequest& r) {
   return json(200, buf.GetString());
 }
 
-HttpReply system(Agent& agent, const Snapshot& snap, const std::string& id) {
+// The page of a system, of the snapshot its explanation names (the one the route took, or a
+// later one when the system changed since): `generation` says which.
+HttpReply system(Agent& agent, const std::string& id, uint64_t* generation) {
   auto explained = agent.explainedScore(id);
   if (!explained) return error(404, "no system '" + id + "' is scored by this agent");
+  *generation = explained->generation;
   const scorer::SystemScore* it = &*explained;
   TimePoint now = agent.now();
-  const auto open = snap.ledger->openRecords(id, now);
+  const auto open = explained->snapshot->ledger->openRecords(id, now);
   const auto& attested = open.attestations;
   const auto& waived = open.waivers;
   const auto& model = explained->pack->model;
@@ -392,7 +395,7 @@ namespace api {
 
 HttpReply systems(const RouteContext& c) { return opsm::agent::systems(*c.snapshot, c.request); }
 HttpReply system(const RouteContext& c) {
-  return opsm::agent::system(c.agent, *c.snapshot, c.params.at(0));
+  return opsm::agent::system(c.agent, c.params.at(0), &c.generation);
 }
 HttpReply evidence(const RouteContext& c) { return opsm::agent::evidence(c.agent, c.request); }
 HttpReply regressions(const RouteContext& c) { return opsm::agent::regressions(*c.snapshot); }

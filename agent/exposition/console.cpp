@@ -327,7 +327,7 @@ HttpReply systemPage(Agent& agent, const std::string& id, const Lang& l) {
   const auto& model = explained->pack->model;
   const TimePoint now = agent.now();
   const bool approval = agent.config().require_approval;
-  const auto snap = agent.snapshot();
+  const auto& snap = explained->snapshot;
   const auto open = snap->ledger->openRecords(id, now);
   const auto& attested = open.attestations;
   const auto& waivers = open.waivers;

@@ -278,7 +278,7 @@ Result<std::string> renderReport(Agent& agent, const std::string& system,
   // What people said and excused: the waivers in force or pending, and the attestations whose
   // document changed or vanished since they were attested.
   std::vector<std::vector<std::string>> waivers, flagged;
-  const auto snap = agent.snapshot();
+  const auto& snap = explained->snapshot;
   for (const auto& x : snap->ledger->records->waivers) {
     const std::string st = effectiveState(x, now);
     if (x.system != system || (st != "approved" && st != "pending")) continue;

@@ -220,11 +220,12 @@ HttpReply serveRoute(Agent& agent, const Routed& routed, const HttpRequest& requ
   }
   const bool write = std::string_view(r.method) == "POST";
   RouteContext c{agent, request, routed.params, who, agent.snapshot()};
+  c.generation = c.snapshot->generation;
   HttpReply reply = r.handler(c);
   if (isApi(request.path())) {
     // A write answers once the scoring it caused is published: it names that snapshot (or a
     // later one; either holds the write).
-    stampGeneration(&reply, (write ? agent.snapshot() : c.snapshot)->generation);
+    stampGeneration(&reply, write ? agent.snapshot()->generation : c.generation);
   }
   return reply;
 }

@@ -33,6 +33,9 @@ struct RouteContext {
   const std::vector<std::string>& params;
   const Principal& who;
   std::shared_ptr<const Snapshot> snapshot;
+  // The generation the answer names: the snapshot's, unless the handler rendered a later one
+  // (a system's page scores a system that changed since: Agent::explainedScore).
+  mutable uint64_t generation = 0;
 };
 using RouteHandler = HttpReply (*)(const RouteContext&);
 

@@ -10,6 +10,7 @@
 
 #include "agent/core/agent.h"
 #include "agent/exposition/metrics.h"
+#include "agent/exposition/routes.h"
 #include "tests/support/drill_pack.h"
 #include "tests/support/temp_dir.h"
 
@@ -185,6 +186,17 @@ TEST_F(RegressionAgentTest, AnExplanationIsOfTheSnapshotItNames) {
       }
     }
   }
+
+  // The API's page of the system names the generation it explains, here one scored for it.
+  drill(100);
+  ASSERT_TRUE(agent_->poll(0).ok);
+  const uint64_t before = agent_->snapshot()->generation;
+  HttpReply page = route(*agent_, HttpRequest{"GET", "/api/v1/systems/payments", {}, ""});
+  ASSERT_EQ(page.status, 200u) << page.body;
+  EXPECT_GT(agent_->snapshot()->generation, before);
+  EXPECT_NE(page.body.find("\"generation\":" + std::to_string(agent_->snapshot()->generation) + ","),
+            std::string::npos)
+      << page.body.substr(0, 200);
 }
 
 // A drop seen once (waiting for hysteresis) when the agent restarts is judged against the
