@@ -136,11 +136,13 @@ TEST(RunCommand, ADoubleForkedChildOfAClosedProgramIsKilledAfterTheTimeout) {
   testing::TempDir dir;
   const std::string pidfile = (dir.path() / "child.pid").string();
   CommandOptions opts;
-  opts.timeout = std::chrono::milliseconds(500);
-  // Closes its output, double-forks into a new session, and hangs.
+  opts.timeout = std::chrono::seconds(2);
+  // Closes its output, double-forks into a new session, and hangs once the grandchild has
+  // written its pid (on a loaded machine the timeout could otherwise come first).
   auto r = runCommand({"sh", "-c",
                        "exec >&- 2>&-; (setsid sh -c 'echo $$ > " + pidfile +
-                           "; exec sleep 100000' &); exec sleep 100000"},
+                           "; exec sleep 100000' &); while [ ! -s " + pidfile +
+                           " ]; do sleep 0.01; done; exec sleep 100000"},
                       opts);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().message;
