@@ -55,7 +55,10 @@ class Samples {
         first = false;
         *out_ += label;
         *out_ += "=\"";
-        if (v.find_first_of("\\\"\n") == std::string_view::npos) {
+        // (A loop, not find_first_of: that looks each character up in the set with memchr.)
+        bool plain = true;
+        for (char ch : v) plain = plain && ch != '\\' && ch != '"' && ch != '\n';
+        if (plain) {
           out_->append(v);  // the common case: nothing to escape
         } else {
           for (char c : v) {
